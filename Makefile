@@ -1,0 +1,84 @@
+# The hypervisor's build. `make` builds build/hv.elf, `make iso` the bootable
+# image, `make run` boots it under QEMU, `make test` runs every test.
+
+BUILD := build
+CC := gcc
+PYTHON := /usr/bin/python3
+
+KERNEL_DIRS := boot kernel drivers vmx svm ept guest
+KERNEL_C := $(shell find $(KERNEL_DIRS) -name '*.c' 2>/dev/null | sort)
+KERNEL_S := $(shell find $(KERNEL_DIRS) -name '*.S' 2>/dev/null | sort)
+KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) $(patsubst %.S,$(BUILD)/obj/%.o,$(KERNEL_S))
+
+# Freestanding, no SSE/x87 state in the host kernel, frame pointers for backtraces.
+KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin -nostdinc \
+	-isystem $(shell $(CC) -print-file-name=include) -I. \
+	-mno-red-zone -mgeneral-regs-only -mno-mmx -mno-sse -mno-sse2 -mno-80387 \
+	-mcmodel=small -fno-pic -fno-pie -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-strict-aliasing -fcf-protection=none \
+	-MMD -MP
+KASFLAGS := -g -I. -D__ASSEMBLY__ -MMD -MP
+KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
+	-Wl,--build-id=none -Wl,-z,noexecstack
+
+.PHONY: all iso run test unit integration bench deps clean help
+all: $(BUILD)/hv.elf
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	@$(CC) $(KASFLAGS) -c $< -o $@
+
+$(BUILD)/hv.elf: $(KERNEL_OBJ) linker.ld
+	@echo "  LD      $@"
+	@$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) -lgcc
+	@scripts/check-image.sh $@
+
+iso: $(BUILD)/hv.iso
+$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg
+	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg
+
+deps:
+	@scripts/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory iso
+	scripts/run-qemu.sh $(BUILD)/hv.iso
+
+# Hosted unit tests: each tests/unit/test_*.c names the sources it tests on a
+# line "// SOURCES: a.c b.c" and is built against cmocka.
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/test_*.c))
+HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DHV_HOSTED -fsanitize=address,undefined \
+	-fno-omit-frame-pointer
+
+$(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's@^// SOURCES:@@p' $<) -lcmocka
+
+unit: deps $(UNIT_TESTS)
+	@$(PYTHON) scripts/run-unit-tests.py $(UNIT_TESTS)
+
+integration: deps iso
+	$(PYTHON) -m pytest -q tests/integration
+
+test: deps
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+bench: deps iso
+	$(PYTHON) scripts/bench.py
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
+	@echo "make test  - unit and integration tests"
+	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,68 @@
+/*
+ * What the boot loader told us, in one loader-neutral form: memory map,
+ * command line, modules, the ACPI RSDP. Filled from multiboot1 or multiboot2.
+ */
+#ifndef HV_BOOT_BOOTINFO_H
+#define HV_BOOT_BOOTINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MB1_BOOTLOADER_MAGIC 0x2badb002u
+#define MB2_BOOTLOADER_MAGIC 0x36d76289u
+
+#define BOOT_MAX_REGIONS 128
+#define BOOT_MAX_MODULES 32
+#define BOOT_CMDLINE_MAX 1024
+#define BOOT_MODNAME_MAX 256
+
+/* E820 / multiboot memory types */
+enum mem_type {
+	MEM_USABLE = 1,
+	MEM_RESERVED = 2,
+	MEM_ACPI_RECLAIMABLE = 3,
+	MEM_ACPI_NVS = 4,
+	MEM_BAD = 5,
+};
+
+struct mem_region {
+	uint64_t base;
+	uint64_t length;
+	uint32_t type;
+};
+
+struct boot_module {
+	uint64_t start; /* physical, [start, end) */
+	uint64_t end;
+	char cmdline[BOOT_MODNAME_MAX]; /* path and arguments as the loader gave them */
+};
+
+struct boot_info {
+	int protocol; /* 1 or 2 */
+	char loader_name[64];
+	char cmdline[BOOT_CMDLINE_MAX];
+	struct mem_region regions[BOOT_MAX_REGIONS];
+	size_t nregions;
+	bool regions_truncated;
+	struct boot_module modules[BOOT_MAX_MODULES];
+	size_t nmodules;
+	uint8_t rsdp[36]; /* copy of the RSDP the loader handed over, if any */
+	size_t rsdp_len;
+	bool efi; /* booted from UEFI firmware */
+	uint64_t info_start; /* the loader's structure, physical [start, end) */
+	uint64_t info_end;
+};
+
+/* Resolves a physical address the loader gave us into a pointer. */
+typedef const void *(*phys_ptr_fn)(uint64_t phys);
+
+/* Returns 0, or a negative value if the structure is malformed. */
+int bootinfo_parse_mb2(struct boot_info *bi, const void *info, uint64_t info_phys);
+int bootinfo_parse_mb1(struct boot_info *bi, const void *info, uint64_t info_phys,
+		       phys_ptr_fn phys_ptr);
+
+/* Sum of usable RAM in bytes. */
+uint64_t bootinfo_usable_bytes(const struct boot_info *bi);
+
+#endif

@@ -1,0 +1,17 @@
+/* printf-style formatting into a buffer; no floating point. */
+#ifndef HV_LIB_FORMAT_H
+#define HV_LIB_FORMAT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/*
+ * Supports %d %i %u %x %X %o %c %s %p %% with flags '-', '0', '#', ' ', '+',
+ * a width and precision (numbers or '*'), and the length modifiers hh h l ll z t.
+ * Returns the length the full output would have; writes at most size-1
+ * characters and always terminates when size > 0.
+ */
+int format_v(char *buf, size_t size, const char *fmt, va_list ap);
+int format(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

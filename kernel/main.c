@@ -1,0 +1,171 @@
+/*
+ * The boot path of the bootstrap processor: from the loader's hand-off to
+ * a running, reporting host with every core online.
+ */
+#include "drivers/i8259.h"
+#include "drivers/lapic.h"
+#include "drivers/uart16550.h"
+#include "include/x86.h"
+#include "kernel/acpi/acpi.h"
+#include "kernel/boot/bootinfo.h"
+#include "kernel/cmdline.h"
+#include "kernel/cpu/features.h"
+#include "kernel/cpu/idt.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/cpu/smp.h"
+#include "kernel/hvexit.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/panic.h"
+#include "kernel/report.h"
+#include "kernel/selftest.h"
+#include "kernel/time/timer.h"
+#include "kernel/time/tsc.h"
+
+extern char boot_stack_bottom[], boot_stack_top[];
+
+static struct boot_info boot_info;
+static struct acpi_info acpi;
+static bool acpi_ok;
+
+/* The BSP's exception stacks: static, since they are needed before memory is. */
+static uint8_t bsp_ist_stacks[IST_COUNT][4096] __attribute__((aligned(4096)));
+
+static const void *phys_ptr(uint64_t phys)
+{
+	return phys_to_virt(phys);
+}
+
+static void bsp_cpu_init(void)
+{
+	struct cpu *c = &cpus[0];
+	c->index = 0;
+	c->stack = (struct stack_range){(uint64_t)boot_stack_bottom, (uint64_t)boot_stack_top};
+	for (int i = 1; i <= IST_COUNT; i++)
+		c->ist[i] = (struct stack_range){(uint64_t)bsp_ist_stacks[i - 1],
+						 (uint64_t)bsp_ist_stacks[i - 1] + 4096};
+	c->online = true;
+	cpu_count = 1;
+	idt_init();
+	cpu_local_init(c);
+}
+
+static void console_init(const char *cmdline)
+{
+	struct serial_params sp;
+	char err[128];
+	int bad = cmdline_serial(cmdline, &sp, err, sizeof(err));
+
+	if (!uart_init(&sp)) {
+		struct serial_params com1 = {0x3f8, 115200, 8, 'n', 1};
+		uart_init(&com1);
+		printk("hv: no UART answers at port %#x; console stays on COM1\n", sp.port);
+	}
+	if (bad)
+		printk("hv: ignoring a bad console option: %s\n", err);
+}
+
+static void parse_boot_info(uint32_t magic, uint32_t info)
+{
+	int r;
+	if (magic == MB2_BOOTLOADER_MAGIC)
+		r = bootinfo_parse_mb2(&boot_info, phys_to_virt(info), info);
+	else if (magic == MB1_BOOTLOADER_MAGIC)
+		r = bootinfo_parse_mb1(&boot_info, phys_to_virt(info), info, phys_ptr);
+	else
+		panic("not started by a multiboot loader (EAX=%#x); boot hv.elf with GRUB's "
+		      "multiboot2 command",
+		      magic);
+	if (r < 0)
+		panic("the boot loader's multiboot%d information is malformed", boot_info.protocol);
+	if (boot_info.nregions == 0)
+		panic("the boot loader gave no memory map");
+	/*
+	 * Without an RSDP from the loader, look where BIOS firmware keeps it;
+	 * done now, while page zero (the EBDA pointer) is still mapped.
+	 */
+	if (!boot_info.rsdp_len && !boot_info.efi) {
+		uint64_t a = acpi_find_rsdp_bios(phys_ptr);
+		if (a) {
+			const uint8_t *p = phys_to_virt(a);
+			boot_info.rsdp_len = p[15] >= 2 ? 36 : 20;
+			memcpy(boot_info.rsdp, p, boot_info.rsdp_len);
+		}
+	}
+}
+
+static void acpi_init(void)
+{
+	char err[128];
+	const uint8_t *rsdp = boot_info.rsdp;
+	size_t len = boot_info.rsdp_len;
+
+	if (!len) {
+		printk("hv: no ACPI RSDP found: assuming one CPU, no PM timer\n");
+		return;
+	}
+	if (acpi_parse(&acpi, rsdp, len, phys_ptr, err, sizeof(err)) < 0) {
+		printk("hv: ACPI tables unusable (%s): assuming one CPU\n", err);
+		return;
+	}
+	acpi_ok = true;
+	for (size_t i = 0; i < acpi.ntables; i++)
+		if (!acpi.tables[i].checksum_ok)
+			printk("hv: ACPI table %s at %#llx has a bad checksum; ignored\n",
+			       acpi.tables[i].signature, (unsigned long long)acpi.tables[i].address);
+}
+
+static void wait_for_ap_timer_checks(void)
+{
+	uint64_t deadline = rdtsc() + tsc_khz() * 1000; /* 1 s */
+	for (unsigned i = 1; i < cpu_count; i++)
+		while (cpus[i].online && !cpus[i].timer_state &&
+		       (int64_t)(rdtsc() - deadline) < 0)
+			cpu_relax();
+}
+
+void kmain(uint32_t magic, uint32_t info);
+void kmain(uint32_t magic, uint32_t info)
+{
+	char err[128];
+
+	log_init();
+	bsp_cpu_init();
+	parse_boot_info(magic, info);
+	console_init(boot_info.cmdline);
+	printk("\nhv: x86-64 hypervisor starting (multiboot%d%s)\n", boot_info.protocol,
+	       boot_info.efi ? ", UEFI" : "");
+	hv_exit_init(boot_info.cmdline);
+
+	if (mm_init(&boot_info, err, sizeof(err)) < 0)
+		panic("memory: %s", err);
+	acpi_init();
+	i8259_disable();
+	if (!lapic_setup_bsp())
+		panic("this CPU has no local APIC");
+	cpus[0].apic_id = lapic_id();
+	if (!tsc_init(acpi_ok ? &acpi : NULL))
+		printk("hv: could not learn the TSC frequency; timing will be off\n");
+	timer_setup_bsp();
+	timer_enable_this_cpu();
+	irq_enable();
+	if (!smp_timer_selftest())
+		printk("hv: CPU 0: the local APIC timer did not fire\n");
+
+	if (acpi_ok)
+		smp_boot(&acpi);
+	else
+		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
+	wait_for_ap_timer_checks();
+
+	cpu_features_detect(&host_cpu);
+	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
+
+	selftest_run(boot_info.cmdline);
+
+	hv_exit_status(0);
+	printk("hv: nothing to run; idle\n");
+	for (;;)
+		halt();
+}

@@ -1,0 +1,179 @@
+#include "kernel/mm/mm.h"
+
+#include "include/x86.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/heap.h"
+#include "kernel/mm/pagetable.h"
+
+extern char __image_start[], __text_end[], __rodata_end[], __image_end[];
+extern char boot_stack_guard[];
+
+struct frame_allocator host_frames;
+static struct pagetable host_pt;
+static struct heap host_heap;
+static uint64_t trampoline_page;
+static uint64_t usable_bytes;
+static bool have_nx, have_gbpages;
+
+static void *identity(uint64_t phys)
+{
+	return phys_to_virt(phys);
+}
+
+static uint64_t alloc_zeroed_frame(void *arg)
+{
+	(void)arg;
+	uint64_t f = frame_alloc(&host_frames);
+	if (f)
+		memset(phys_to_virt(f), 0, FRAME_SIZE);
+	return f;
+}
+
+static void *heap_alloc_pages(void *arg, size_t n)
+{
+	(void)arg;
+	uint64_t f = frame_alloc_contig(&host_frames, n, FRAME_SIZE);
+	return f ? phys_to_virt(f) : NULL;
+}
+
+static void heap_free_pages(void *arg, void *p, size_t n)
+{
+	(void)arg;
+	frame_free_contig(&host_frames, (uint64_t)(uintptr_t)p, n);
+}
+
+static uint64_t nx(void)
+{
+	return have_nx ? PTE_NX : 0;
+}
+
+static int build_host_tables(const struct boot_info *bi)
+{
+	uint64_t top = 4ull << 30; /* always cover the 32-bit MMIO hole (LAPIC, IOAPIC, ECAM) */
+	for (size_t i = 0; i < bi->nregions; i++) {
+		uint64_t end = bi->regions[i].base + bi->regions[i].length;
+		if (end > top)
+			top = end;
+	}
+	top = (top + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+
+	host_pt = (struct pagetable){.alloc_table = alloc_zeroed_frame, .phys_to_virt = identity};
+	if (pt_init(&host_pt) < 0)
+		return -1;
+	enum page_level big = have_gbpages ? PAGE_1G : PAGE_2M;
+	/* all memory: read/write data, never executable */
+	if (pt_map(&host_pt, 0, 0, top, PTE_W | nx(), big) < 0)
+		return -1;
+	/* the image: text RX, rodata R, data and bss RW (W^X) */
+	uint64_t s = (uint64_t)__image_start, t = (uint64_t)__text_end;
+	uint64_t r = (uint64_t)__rodata_end, e = (uint64_t)__image_end;
+	if (pt_map(&host_pt, s, s, t - s, 0, PAGE_4K) < 0 ||
+	    pt_map(&host_pt, t, t, r - t, nx(), PAGE_4K) < 0 ||
+	    pt_map(&host_pt, r, r, e - r, PTE_W | nx(), PAGE_4K) < 0)
+		return -1;
+	/* page zero stays unmapped so a NULL dereference faults */
+	if (pt_unmap(&host_pt, 0, FRAME_SIZE) < 0)
+		return -1;
+	if (pt_unmap(&host_pt, (uint64_t)boot_stack_guard, FRAME_SIZE) < 0)
+		return -1;
+	return 0;
+}
+
+void mm_load_host_tables(void)
+{
+	if (have_nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+	write_cr0(read_cr0() | CR0_WP); /* the kernel too obeys read-only pages */
+	write_cr3(host_pt.root);
+}
+
+int mm_init(const struct boot_info *bi, char *err, size_t errlen)
+{
+	struct phys_range reserved[BOOT_MAX_MODULES + 3];
+	size_t nres = 0;
+	struct cpuid_regs ext;
+
+	cpuid(0x80000001, &ext);
+	have_nx = ext.edx & (1u << 20);
+	have_gbpages = ext.edx & (1u << 26);
+
+	reserved[nres++] = (struct phys_range){(uint64_t)__image_start, (uint64_t)__image_end};
+	reserved[nres++] = (struct phys_range){bi->info_start, bi->info_end};
+	for (size_t i = 0; i < bi->nmodules; i++)
+		reserved[nres++] = (struct phys_range){bi->modules[i].start, bi->modules[i].end};
+
+	usable_bytes = bootinfo_usable_bytes(bi);
+	if (frame_init(&host_frames, bi->regions, bi->nregions, reserved, nres, 1ull << 20,
+		       identity) < 0) {
+		format(err, errlen, "no usable RAM above 1 MiB in the firmware memory map");
+		return -1;
+	}
+	/* the AP trampoline needs one page below 1 MiB that nothing else uses */
+	trampoline_page = phys_find_free(bi->regions, bi->nregions, reserved, nres, 0x1000,
+					 0x100000, FRAME_SIZE, FRAME_SIZE);
+	if (trampoline_page == UINT64_MAX)
+		trampoline_page = 0;
+
+	if (build_host_tables(bi) < 0) {
+		format(err, errlen, "out of memory building the host page tables");
+		return -1;
+	}
+	mm_load_host_tables();
+
+	struct heap_page_ops ops = {heap_alloc_pages, heap_free_pages, NULL};
+	heap_init(&host_heap, &ops);
+	return 0;
+}
+
+uint64_t mm_trampoline_page(void)
+{
+	return trampoline_page;
+}
+
+int mm_unmap_page(uint64_t va)
+{
+	if (pt_unmap(&host_pt, va & ~(FRAME_SIZE - 1), FRAME_SIZE) < 0)
+		return -1;
+	invlpg(va);
+	return 0;
+}
+
+int mm_alloc_stack(unsigned pages, uint64_t *bottom, uint64_t *top)
+{
+	uint64_t base = frame_alloc_contig(&host_frames, pages + 1, FRAME_SIZE);
+	if (!base)
+		return -1;
+	if (mm_unmap_page(base) < 0)
+		return -1;
+	*bottom = base + FRAME_SIZE;
+	*top = base + (uint64_t)(pages + 1) * FRAME_SIZE;
+	return 0;
+}
+
+void *kmalloc(size_t size)
+{
+	return heap_alloc(&host_heap, size);
+}
+
+void *kzalloc(size_t size)
+{
+	return heap_zalloc(&host_heap, size);
+}
+
+void kfree(void *p)
+{
+	heap_free(&host_heap, p);
+}
+
+void mm_get_stats(struct mm_stats *s)
+{
+	s->usable_bytes = usable_bytes;
+	s->managed_bytes = host_frames.managed_frames * FRAME_SIZE;
+	s->free_bytes = host_frames.free_frames * FRAME_SIZE;
+	s->image_bytes = (uint64_t)(__image_end - __image_start);
+	s->page_tables = host_pt.tables;
+	s->nx = have_nx;
+	s->gbpages = have_gbpages;
+}

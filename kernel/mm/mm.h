@@ -1,0 +1,45 @@
+/* The host's memory: frames, page tables and heap, set up once at boot. */
+#ifndef HV_MM_MM_H
+#define HV_MM_MM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/boot/bootinfo.h"
+#include "kernel/mm/frame.h"
+
+extern struct frame_allocator host_frames;
+
+/* Frame allocator, host page tables (W^X image, guard pages) and heap. */
+int mm_init(const struct boot_info *bi, char *err, size_t errlen);
+/* Switches this CPU to the host page tables (APs call it on arrival). */
+void mm_load_host_tables(void);
+/* A page below 1 MiB for the AP trampoline, or 0 if none is free. */
+uint64_t mm_trampoline_page(void);
+
+/* `pages` of stack with an unmapped guard page below; returns 0 or -1. */
+int mm_alloc_stack(unsigned pages, uint64_t *bottom, uint64_t *top);
+/* Makes an already-mapped page inaccessible (guards); returns 0 or -1. */
+int mm_unmap_page(uint64_t va);
+
+void *kmalloc(size_t size);
+void *kzalloc(size_t size);
+void kfree(void *p);
+
+static inline void *phys_to_virt(uint64_t phys)
+{
+	return (void *)(uintptr_t)phys; /* the host identity-maps all memory */
+}
+
+struct mm_stats {
+	uint64_t usable_bytes;  /* what the firmware reports as usable RAM */
+	uint64_t managed_bytes; /* handed to the frame allocator */
+	uint64_t free_bytes;
+	uint64_t image_bytes;
+	unsigned page_tables;
+	bool nx;
+	bool gbpages;
+};
+void mm_get_stats(struct mm_stats *s);
+
+#endif

@@ -1,0 +1,12 @@
+/*
+ * Test-only faults, so the test suite can check that a fatal error is
+ * reported in full and the harness sees a failure: `test_fault=KIND` with
+ * KIND one of pf, ud, de, gp, stack (overflow into the guard page), and
+ * optionally `test_fault_cpu=N` to fault on another core.
+ */
+#ifndef HV_SELFTEST_H
+#define HV_SELFTEST_H
+
+void selftest_run(const char *cmdline);
+
+#endif

@@ -1,0 +1,78 @@
+#include "kernel/time/timer.h"
+
+#include "drivers/lapic.h"
+#include "include/x86.h"
+#include "kernel/cpu/idt.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/time/tsc.h"
+
+#define LVT_MASKED (1u << 16)
+#define LVT_TIMER_TSC_DEADLINE (2u << 17)
+#define DIVIDE_BY_16 0x3
+
+static bool tsc_deadline;
+static uint64_t apic_hz;
+
+static void timer_interrupt(struct trap_frame *f)
+{
+	(void)f;
+	this_cpu()->timer_ticks++;
+}
+
+void timer_setup_bsp(void)
+{
+	struct cpuid_regs r;
+
+	cpuid(1, &r);
+	tsc_deadline = r.ecx & (1u << 24);
+	irq_register(VECTOR_TIMER, timer_interrupt);
+	if (tsc_deadline)
+		return;
+
+	/* count the APIC timer down against the TSC for 10 ms */
+	lapic_write(LAPIC_TIMER_DIVIDE, DIVIDE_BY_16);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | VECTOR_TIMER);
+	lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
+	udelay(10000);
+	uint32_t left = lapic_read(LAPIC_TIMER_CURRENT);
+	lapic_write(LAPIC_TIMER_INITIAL, 0);
+	apic_hz = (uint64_t)(0xffffffffu - left) * 100;
+	if (!apic_hz)
+		apic_hz = 1000000; /* a timer that does not count: keep going, slowly */
+}
+
+void timer_enable_this_cpu(void)
+{
+	if (tsc_deadline) {
+		lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | VECTOR_TIMER);
+		/* SDM Vol. 3A §11.5.4.1: order the LVT write before the first deadline */
+		__asm__ volatile("mfence" ::: "memory");
+	} else {
+		lapic_write(LAPIC_TIMER_DIVIDE, DIVIDE_BY_16);
+		lapic_write(LAPIC_LVT_TIMER, VECTOR_TIMER); /* one-shot */
+	}
+}
+
+void timer_oneshot_us(uint64_t us)
+{
+	if (tsc_deadline) {
+		wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + us * tsc_khz() / 1000);
+		return;
+	}
+	uint64_t count = us * apic_hz / 1000000;
+	if (count == 0)
+		count = 1;
+	if (count > 0xffffffffu)
+		count = 0xffffffffu;
+	lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)count);
+}
+
+bool timer_uses_tsc_deadline(void)
+{
+	return tsc_deadline;
+}
+
+uint64_t timer_apic_hz(void)
+{
+	return apic_hz;
+}

@@ -1,0 +1,18 @@
+/* Per-CPU one-shot timer on the local APIC (TSC-deadline mode where present). */
+#ifndef HV_TIME_TIMER_H
+#define HV_TIME_TIMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* On the BSP, once: picks the mode and calibrates the APIC timer. */
+void timer_setup_bsp(void);
+/* On every CPU: installs the timer for this CPU. */
+void timer_enable_this_cpu(void);
+/* Fires VECTOR_TIMER once, about `us` microseconds from now. */
+void timer_oneshot_us(uint64_t us);
+bool timer_uses_tsc_deadline(void);
+/* APIC timer input frequency (bus clock / divider), Hz; 0 in TSC-deadline mode. */
+uint64_t timer_apic_hz(void);
+
+#endif
