@@ -34,10 +34,20 @@ $(BUILD)/obj/%.o: %.S
 	@echo "  AS      $<"
 	@$(CC) $(KASFLAGS) -c $< -o $@
 
-$(BUILD)/hv.elf: $(KERNEL_OBJ) linker.ld
+# Two link passes: the second adds the symbol table that backtraces print,
+# generated from the first (code addresses do not move: the table sits in .rodata).
+$(BUILD)/hv-nosyms.elf: $(KERNEL_OBJ) linker.ld
 	@echo "  LD      $@"
 	@$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) -lgcc
-	@scripts/check-image.sh $@
+
+$(BUILD)/ksyms.o: $(BUILD)/hv-nosyms.elf scripts/gen-ksyms.sh
+	@scripts/gen-ksyms.sh $< > $(BUILD)/ksyms.S
+	@$(CC) $(KASFLAGS) -c $(BUILD)/ksyms.S -o $@
+
+$(BUILD)/hv.elf: $(KERNEL_OBJ) $(BUILD)/ksyms.o linker.ld
+	@echo "  LD      $@"
+	@$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(BUILD)/ksyms.o -lgcc
+	@scripts/check-image.sh $@ $(BUILD)/hv-nosyms.elf
 
 iso: $(BUILD)/hv.iso
 $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg

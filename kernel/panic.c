@@ -6,6 +6,7 @@
 #include "include/x86.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/hvexit.h"
+#include "kernel/ksyms.h"
 #include "kernel/log.h"
 
 static volatile int panicking;
@@ -108,19 +109,42 @@ static bool stack_address_ok(uint64_t a)
 	return a && !(a & 7) && a < (4ull << 30) && a >= 0x1000;
 }
 
+static void print_frame(uint64_t addr, unsigned repeats)
+{
+	uint64_t off;
+	const char *name = ksym_lookup(addr, &off);
+	if (name)
+		printk("  %#llx %s+%#llx", (unsigned long long)addr, name, (unsigned long long)off);
+	else
+		printk("  %#llx", (unsigned long long)addr);
+	if (repeats > 1)
+		printk(" (%u times)", repeats);
+	printk("\n");
+}
+
 static void backtrace(uint64_t rip, uint64_t rbp)
 {
-	printk("backtrace (addr2line -e build/hv.elf ADDR):\n  %#llx\n", (unsigned long long)rip);
-	for (int depth = 0; depth < 24 && stack_address_ok(rbp); depth++) {
+	uint64_t last = rip;
+	unsigned repeats = 1;
+
+	printk("backtrace:\n");
+	for (int depth = 0; depth < 4096 && stack_address_ok(rbp); depth++) {
 		const uint64_t *frame = (const uint64_t *)rbp;
 		uint64_t ret = frame[1];
 		if (!ret)
 			break;
-		printk("  %#llx\n", (unsigned long long)ret);
+		if (ret == last) {
+			repeats++; /* runaway recursion: one line, with a count */
+		} else {
+			print_frame(last, repeats);
+			last = ret;
+			repeats = 1;
+		}
 		if (frame[0] <= rbp)
 			break; /* frames grow upwards; anything else is a broken chain */
 		rbp = frame[0];
 	}
+	print_frame(last, repeats);
 }
 
 void panic_exception(const struct trap_frame *f)

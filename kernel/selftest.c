@@ -31,8 +31,10 @@ static void fault_now(void)
 	} else if (strcmp(fault_kind, "ud") == 0) {
 		__asm__ volatile("ud2");
 	} else if (strcmp(fault_kind, "de") == 0) {
-		volatile uint32_t zero = 0;
-		sink = 1u / zero;
+		/* in assembly: the compiler may turn 1/x into a comparison */
+		uint64_t zero = 0, quotient;
+		__asm__ volatile("divq %2" : "=a"(quotient) : "a"(1ull), "r"(zero), "d"(0ull));
+		sink = quotient;
 	} else if (strcmp(fault_kind, "gp") == 0) {
 		volatile uint64_t *volatile bad = (uint64_t *)0x8000000000000000ull;
 		sink = *bad; /* non-canonical */

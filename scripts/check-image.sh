@@ -3,6 +3,13 @@
 # must be, and a 64-bit ELF linked at 1 MiB.
 set -e
 elf=$1
+nosyms=$2
+if [ -n "$nosyms" ]; then
+	# the symbol table pass must not move any code
+	a=$(nm -n --defined-only "$nosyms" | awk '$2 ~ /^[tT]$/')
+	b=$(nm -n --defined-only "$elf" | awk '$2 ~ /^[tT]$/')
+	[ "$a" = "$b" ] || { echo "check-image: code moved between link passes" >&2; exit 1; }
+fi
 python3 - "$elf" <<'PY'
 import struct, sys
 data = open(sys.argv[1], 'rb').read()

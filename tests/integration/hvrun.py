@@ -1,0 +1,150 @@
+"""Boots the hypervisor under an emulator and reads its serial log.
+
+The test suite's one way to run the hypervisor: it builds an ISO whose GRUB
+menu boots hv.elf with the given command line (and modules), runs it under
+QEMU (SeaBIOS or OVMF) or Bochs, and returns the serial log together with
+the status the hypervisor wrote to the debug-exit port.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+HV_ELF = os.path.join(BUILD, "hv.elf")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+DEBUG_EXIT_PORT = 0xF4
+
+GRUB_CFG = """serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
+terminal_input serial
+terminal_output serial
+set timeout=0
+set default=0
+menuentry "hv under test" {{
+	multiboot2 /boot/hv.elf {cmdline}
+{modules}	boot
+}}
+"""
+
+
+class Run:
+    """The outcome of one boot."""
+
+    def __init__(self, log, status, timed_out, seconds):
+        self.log = log
+        self.status = status  # what the hypervisor wrote to the exit port, or None
+        self.timed_out = timed_out
+        self.seconds = seconds
+
+    def report(self):
+        """The boot report's "key: value" lines as a dict."""
+        m = re.search(r"hv: boot report\n(.*?)hv: boot report end", self.log, re.S)
+        if not m:
+            return {}
+        out = {}
+        for line in m.group(1).splitlines():
+            key, sep, value = line.partition(": ")
+            if sep:
+                out[key.strip()] = value.strip()
+        return out
+
+    def __repr__(self):
+        return "Run(status=%r, timed_out=%r, %.1fs)\n%s" % (
+            self.status, self.timed_out, self.seconds, self.log[-4000:])
+
+
+def make_iso(cmdline, modules=()):
+    """An ISO for this command line and module list, cached under build/test-iso."""
+    mod_lines = "".join(
+        "\tmodule2 /boot/vms/%s %s\n" % (os.path.basename(m), os.path.basename(m))
+        for m in modules)
+    cfg = GRUB_CFG.format(cmdline=cmdline, modules=mod_lines)
+    h = hashlib.sha256(cfg.encode())
+    for path in [HV_ELF] + list(modules):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    out_dir = os.path.join(BUILD, "test-iso")
+    os.makedirs(out_dir, exist_ok=True)
+    iso = os.path.join(out_dir, h.hexdigest()[:16] + ".iso")
+    if not os.path.exists(iso):
+        with tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False) as f:
+            f.write(cfg)
+            cfg_path = f.name
+        try:
+            subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), iso + ".tmp", HV_ELF,
+                            cfg_path] + list(modules), check=True)
+            os.replace(iso + ".tmp", iso)
+        finally:
+            os.unlink(cfg_path)
+    return iso
+
+
+def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=(),
+         timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True):
+    """Boots under QEMU TCG (-cpu max: AMD-V with NPT) and waits for the exit port.
+
+    kernel_direct boots hv.elf through QEMU's own multiboot1 loader (-kernel)
+    instead of GRUB. `until` is a regex: stop as soon as the log matches it.
+    debug_exit=False leaves the exit port unconfigured, as on a real server.
+    """
+    work = tempfile.mkdtemp(prefix="hvtest-")
+    log_path = os.path.join(work, "serial.log")
+    args = ["qemu-system-x86_64", "-machine", machine + ",accel=tcg", "-cpu", "max",
+            "-smp", str(smp), "-m", mem, "-display", "none", "-no-reboot",
+            "-serial", "file:" + log_path, "-monitor", "none",
+            "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_PORT]
+    full_cmdline = (("debug_exit=0x%x " % DEBUG_EXIT_PORT) if debug_exit else "") + cmdline
+    if kernel_direct:
+        args += ["-kernel", HV_ELF, "-append", full_cmdline]
+    else:
+        args += ["-cdrom", make_iso(full_cmdline, modules), "-boot", "d"]
+    if firmware == "uefi":
+        vars_copy = os.path.join(work, "vars.fd")
+        shutil.copy(OVMF_VARS, vars_copy)
+        args += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+                 "-drive", "if=pflash,format=raw,file=" + vars_copy]
+    args += list(extra_args)
+    try:
+        return _wait(args, log_path, timeout, until)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return ""
+    return data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "")
+
+
+def _wait(args, log_path, timeout, until=None):
+    start = time.monotonic()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    timed_out = False
+    pattern = re.compile(until) if until else None
+    while proc.poll() is None:
+        if time.monotonic() - start > timeout:
+            timed_out = True
+            break
+        if pattern and pattern.search(_read(log_path)):
+            break
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.kill()
+    out = proc.communicate()[0].decode("utf-8", "replace")
+    rc = proc.returncode
+    log = _read(log_path)
+    # isa-debug-exit: QEMU exits with (value << 1) | 1
+    status = (rc >> 1) if (rc is not None and rc > 0 and rc & 1 and not timed_out) else None
+    if out.strip() and status is None and not timed_out and not pattern:
+        log += "\n[qemu] " + out
+    return Run(log, status, timed_out, time.monotonic() - start)
