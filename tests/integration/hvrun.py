@@ -148,3 +148,51 @@ def _wait(args, log_path, timeout, until=None):
     if out.strip() and status is None and not timed_out and not pattern:
         log += "\n[qemu] " + out
     return Run(log, status, timed_out, time.monotonic() - start)
+
+
+BOCHSRC = """megs: {mem_mb}
+cpu: model={cpu_model}, count={smp}, ips=50000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path={iso}, status=inserted
+boot: cdrom
+display_library: rfb, options="timeout=0"
+speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+com1: enabled=1, mode=file, dev={log}
+log: {bochs_log}
+clock: sync=none, time0=1
+pci: enabled=1, chipset=i440fx
+"""
+
+EXIT_LINE = re.compile(r"hv: exit status (\d+)")
+
+
+def bochs(cmdline="", smp=2, mem_mb=256, modules=(), timeout=180,
+          cpu_model="corei7_haswell_4770", until=None):
+    """Boots under Bochs (Intel CPU model with VMX, EPT, VPID, unrestricted guest).
+
+    Bochs has no exit port, so the harness stops it once the hypervisor logs
+    its exit status, and reads the status from that line.
+    """
+    work = tempfile.mkdtemp(prefix="hvtest-bochs-")
+    log_path = os.path.join(work, "com1.log")
+    rc_path = os.path.join(work, "bochsrc")
+    with open(rc_path, "w") as f:
+        f.write(BOCHSRC.format(
+            mem_mb=mem_mb, cpu_model=cpu_model, smp=smp, log=log_path,
+            iso=make_iso("debug_exit=0x%x " % DEBUG_EXIT_PORT + cmdline, modules),
+            bochs_log=os.path.join(work, "bochs.log")))
+    cmds = os.path.join(work, "cmds")
+    with open(cmds, "w") as f:
+        f.write("c\n")  # skip the debugger prompt
+    try:
+        run = _wait(["bochs", "-q", "-f", rc_path, "-rc", cmds], log_path, timeout,
+                    until or EXIT_LINE.pattern)
+        m = EXIT_LINE.search(run.log)
+        run.status = int(m.group(1)) if m else None
+        if not m and not until:
+            run.timed_out = True
+        return run
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
