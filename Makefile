@@ -70,10 +70,15 @@ $(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's@^// SOURCES:@@p' $<) -lcmocka
 
+# Host tools the integration tests use (the kernel's parsers on real firmware data).
+$(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kernel/lib/string.c kernel/lib/format.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $^
+
 unit: deps $(UNIT_TESTS)
 	@$(PYTHON) scripts/run-unit-tests.py $(UNIT_TESTS)
 
-integration: deps iso
+integration: deps iso $(BUILD)/tools/acpi_inspect
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps

@@ -7,6 +7,7 @@
 #include "drivers/uart16550.h"
 #include "include/x86.h"
 #include "kernel/acpi/acpi.h"
+#include "kernel/acpi/acpi_dump.h"
 #include "kernel/boot/bootinfo.h"
 #include "kernel/cmdline.h"
 #include "kernel/cpu/features.h"
@@ -110,6 +111,10 @@ static void acpi_init(void)
 		return;
 	}
 	acpi_ok = true;
+	const char *v;
+	size_t vlen;
+	if (cmdline_find(boot_info.cmdline, "acpi_dump", &v, &vlen))
+		acpi_dump(rsdp, len, &acpi, phys_ptr);
 	for (size_t i = 0; i < acpi.ntables; i++)
 		if (!acpi.tables[i].checksum_ok)
 			printk("hv: ACPI table %s at %#llx has a bad checksum; ignored\n",

@@ -39,7 +39,8 @@ bool acpi_rsdp_valid(const uint8_t *rsdp, size_t len)
 {
 	if (len < 20 || memcmp(rsdp, "RSD PTR ", 8) != 0 || sum_bytes(rsdp, 20) != 0)
 		return false;
-	if (rsdp[15] >= 2) {
+	/* revision 2+ with only the 20-byte 1.0 part at hand: check that part alone */
+	if (rsdp[15] >= 2 && len >= 24) {
 		uint32_t full = rd32(rsdp + 20);
 		if (full < 36 || full > len || sum_bytes(rsdp, full) != 0)
 			return false;
@@ -80,6 +81,8 @@ static void parse_gas(const uint8_t *p, struct acpi_gas *g)
 
 static void parse_madt(struct acpi_info *ai, const uint8_t *t, uint32_t len)
 {
+	if (len < 44)
+		return; /* too short for the local APIC address and flags */
 	ai->have_madt = true;
 	ai->lapic_address = rd32(t + 36);
 	ai->pcat_compat = rd32(t + 40) & 1;
