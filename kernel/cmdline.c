@@ -113,8 +113,8 @@ int cmdline_serial(const char *cmdline, struct serial_params *out, char *err, si
 	while (comma < end && *comma != ',')
 		comma++;
 	uint64_t baud;
-	if ((size_t)(comma - f) == 4 && strncmp(f, "auto", 4) == 0) {
-		/* keep the default */
+	if (comma == f || ((size_t)(comma - f) == 4 && strncmp(f, "auto", 4) == 0)) {
+		/* empty or "auto": keep the default */
 	} else if (parse_u64(f, (size_t)(comma - f), &baud) != (size_t)(comma - f) || baud < 50 ||
 		   baud > 115200 || 115200 % baud) {
 		format(err, errlen, "%s: baud rate '%.*s' is not a divisor of 115200", key,
@@ -143,6 +143,8 @@ int cmdline_serial(const char *cmdline, struct serial_params *out, char *err, si
 	while (comma < end && *comma != ',')
 		comma++;
 	uint64_t port;
+	if (comma == f)
+		return 0; /* empty: keep the default */
 	if (parse_u64(f, (size_t)(comma - f), &port) != (size_t)(comma - f) || port == 0 ||
 	    port > 0xfff8) {
 		format(err, errlen, "%s: I/O base '%.*s' is not a port number", key, (int)(comma - f),

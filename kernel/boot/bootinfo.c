@@ -186,7 +186,8 @@ int bootinfo_parse_mb1(struct boot_info *bi, const void *info, uint64_t info_phy
 		/* each entry is preceded by its size, which does not count itself */
 		for (uint32_t off = 0; off + 24 <= len;) {
 			uint32_t esize = rd32(p + off);
-			if (esize < 20)
+			/* an entry may not run past the map (and off must not wrap) */
+			if (esize < 20 || esize > len - off - 4)
 				return -1;
 			add_region(bi, rd64(p + off + 4), rd64(p + off + 12), rd32(p + off + 20));
 			off += esize + 4;

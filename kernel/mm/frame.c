@@ -110,6 +110,8 @@ int frame_init(struct frame_allocator *fa, const struct mem_region *map, size_t 
 		uint64_t e = align_down(map[i].base + map[i].length, FRAME_SIZE);
 		if (s < min_addr)
 			s = align_up(min_addr, FRAME_SIZE);
+		if (s == 0)
+			s = FRAME_SIZE; /* address 0 is how frame_alloc says "none left" */
 		for (uint64_t f = s >> FRAME_SHIFT; f < (e >> FRAME_SHIFT); f++) {
 			if (bit_test(fa->bitmap, f)) {
 				bit_clear(fa->bitmap, f);
