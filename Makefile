@@ -70,6 +70,28 @@ $(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's@^// SOURCES:@@p' $<) -lcmocka
 
+# Test guests: each tests/guests/NAME.c becomes build/guests/NAME.elf, a 32-bit
+# multiboot1 kernel linked at 1 MiB with the runtime in tests/guests/lib/.
+# Linked with ld directly: no 32-bit libc or libgcc is needed (see the runtime).
+GUEST_ELFS := $(patsubst tests/guests/%.c,$(BUILD)/guests/%.elf,$(wildcard tests/guests/*.c))
+GUEST_LIB_OBJ := $(patsubst tests/guests/lib/%,$(BUILD)/guests/lib/%.o,$(wildcard tests/guests/lib/*.c tests/guests/lib/*.S))
+GUEST_CFLAGS := -m32 -std=gnu11 -ffreestanding -fno-pic -fno-pie -nostdlib -static -O2 -Wall -Wextra \
+	-Werror -fno-builtin -fno-stack-protector -mgeneral-regs-only -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -Itests/guests/lib -MMD -MP
+.PHONY: guests
+guests: $(GUEST_ELFS)
+.SECONDARY: $(GUEST_LIB_OBJ) $(GUEST_ELFS:.elf=.c.o)
+
+$(BUILD)/guests/%.o: tests/guests/%
+	@mkdir -p $(dir $@)
+	@echo "  CC32    $<"
+	@$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(BUILD)/guests/%.elf: $(BUILD)/guests/%.c.o $(GUEST_LIB_OBJ) tests/guests/lib/guest.ld
+	@echo "  LD32    $@"
+	@ld -m elf_i386 -nostdlib -static -T tests/guests/lib/guest.ld -z max-page-size=0x1000 \
+		--build-id=none -o $@ $< $(GUEST_LIB_OBJ)
+
 # Host tools the integration tests use (the kernel's parsers on real firmware data).
 $(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kernel/lib/string.c kernel/lib/format.c
 	@mkdir -p $(dir $@)
@@ -97,3 +119,4 @@ help:
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)

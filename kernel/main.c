@@ -23,6 +23,8 @@
 #include "kernel/selftest.h"
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
+#include "kernel/vm/vm.h"
+#include "kernel/vm/vmm.h"
 
 extern char boot_stack_bottom[], boot_stack_top[];
 
@@ -169,7 +171,8 @@ void kmain(uint32_t magic, uint32_t info)
 
 	selftest_run(boot_info.cmdline);
 
-	hv_exit_status(0);
+	vmm_start(&boot_info);
+	hv_exit_status(vmm_wait_all() ? 0 : 1);
 	printk("hv: nothing to run; idle\n");
 	for (;;)
 		halt();

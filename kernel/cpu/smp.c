@@ -18,6 +18,8 @@ extern volatile uint64_t ap_boot_stack;
 
 static struct cpu *volatile ap_booting;
 static void (*volatile pending_call[MAX_CPUS])(void);
+static void (*volatile pending_work[MAX_CPUS])(void *);
+static void *volatile pending_arg[MAX_CPUS];
 static unsigned listed;
 static volatile unsigned timer_ok;
 
@@ -65,11 +67,41 @@ bool smp_call(unsigned cpu_index, void (*fn)(void))
 	return lapic_send_ipi(cpus[cpu_index].apic_id, ICR_FIXED | VECTOR_IPI_CALL);
 }
 
+static void work_claimed(void *arg)
+{
+	(void)arg; /* a marker: the slot is being filled */
+}
+
+bool smp_run_on(unsigned cpu_index, void (*fn)(void *), void *arg)
+{
+	if (cpu_index == 0 || cpu_index >= cpu_count || !cpus[cpu_index].online)
+		return false;
+	/* claim the slot first, then fill it: the argument is in place before fn */
+	void (*expected)(void *) = NULL;
+	if (!__atomic_compare_exchange_n(&pending_work[cpu_index], &expected, work_claimed, false,
+					 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return false;
+	pending_arg[cpu_index] = arg;
+	__atomic_store_n(&pending_work[cpu_index], fn, __ATOMIC_SEQ_CST);
+	/* wakes the CPU from HLT; the call handler has nothing to run */
+	return lapic_send_ipi(cpus[cpu_index].apic_id, ICR_FIXED | VECTOR_IPI_CALL);
+}
+
 static __attribute__((noreturn)) void idle_loop(void)
 {
+	unsigned me = this_cpu()->index;
 	for (;;) {
-		irq_enable();
-		halt();
+		irq_disable();
+		void (*fn)(void *) = pending_work[me];
+		if (fn && fn != work_claimed) {
+			void *arg = pending_arg[me];
+			irq_enable();
+			fn(arg);
+			__atomic_store_n(&pending_work[me], NULL, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		/* STI; HLT: an interrupt between the check and HLT still wakes us */
+		__asm__ volatile("sti; hlt" ::: "memory");
 	}
 }
 

@@ -6,6 +6,12 @@
 
 /* Starts every CPU the MADT lists; a CPU that does not answer is reported and skipped. */
 void smp_boot(const struct acpi_info *acpi);
+/*
+ * Hands fn(arg) to another CPU's idle loop, where it runs as that CPU's
+ * thread of work (not in interrupt context); false if the CPU is not
+ * online or already busy.
+ */
+bool smp_run_on(unsigned cpu_index, void (*fn)(void *), void *arg);
 /* Runs fn on another CPU (through an IPI); false if it is not online. */
 bool smp_call(unsigned cpu_index, void (*fn)(void));
 /* How many CPUs the firmware listed as usable. */

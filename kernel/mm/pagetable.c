@@ -46,7 +46,7 @@ static int split_large(struct pagetable *pt, uint64_t *entry, int level)
 	uint64_t step = page_size((enum page_level)(level - 1));
 	for (unsigned i = 0; i < 512; i++)
 		sub[i] = (base + i * step) | flags | (level - 1 > 0 ? PTE_PS : 0);
-	*entry = t | PTE_TABLE;
+	*entry = t | PTE_TABLE | pt->table_flags;
 	return 0;
 }
 
@@ -84,7 +84,7 @@ static int map_level(struct pagetable *pt, uint64_t table, int level, uint64_t v
 				uint64_t t = new_table(pt);
 				if (!t)
 					return -1;
-				*e = t | PTE_TABLE;
+				*e = t | PTE_TABLE | pt->table_flags;
 			} else if (*e & PTE_PS) {
 				if (split_large(pt, e, level) < 0)
 					return -1;

@@ -28,6 +28,8 @@ struct pagetable {
 	uint64_t (*alloc_table)(void *arg); /* a zeroed 4 KiB frame, or 0 */
 	void *(*phys_to_virt)(uint64_t phys);
 	void *arg;
+	/* extra bits for non-leaf entries (NPT needs U on every level); P|W always */
+	uint64_t table_flags;
 	unsigned tables; /* tables allocated, the root included */
 };
 

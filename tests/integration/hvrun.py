@@ -61,8 +61,9 @@ class Run:
 
 def make_iso(cmdline, modules=()):
     """An ISO for this command line and module list, cached under build/test-iso."""
+    # a module's command line starts with its own path, which VM files name
     mod_lines = "".join(
-        "\tmodule2 /boot/vms/%s %s\n" % (os.path.basename(m), os.path.basename(m))
+        "\tmodule2 /boot/vms/%s /boot/vms/%s\n" % (os.path.basename(m), os.path.basename(m))
         for m in modules)
     cfg = GRUB_CFG.format(cmdline=cmdline, modules=mod_lines)
     h = hashlib.sha256(cfg.encode())
@@ -196,3 +197,33 @@ def bochs(cmdline="", smp=2, mem_mb=256, modules=(), timeout=180,
         return run
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+GUESTS = os.path.join(BUILD, "guests")
+
+
+def guest(name):
+    """Path of a test guest kernel built by `make guests`."""
+    path = os.path.join(GUESTS, name + ".elf")
+    assert os.path.exists(path), "missing %s: run make guests" % path
+    return path
+
+
+def vm_file(name, kernel, memory=16, vcpus=1, extra="", more=""):
+    """Writes an xl.cfg-style VM file for a test guest; returns its path."""
+    d = os.path.join(BUILD, "test-vms")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, name + ".cfg")
+    with open(path, "w") as f:
+        f.write('name = "%s"\nvcpus = %d\nmemory = %d\nkernel = "/boot/vms/%s"\n' % (
+            name, vcpus, memory, os.path.basename(kernel)))
+        if extra:
+            f.write('extra = "%s"\n' % extra)
+        f.write(more)
+    return path
+
+
+def vm_stops(log):
+    """{vm name: (reason, code)} from the `vm NAME stopped: REASON code=N` lines."""
+    return {m.group(1): (m.group(2), int(m.group(3)))
+            for m in re.finditer(r"^vm (\S+) stopped: (\S+) code=(\d+)$", log, re.M)}

@@ -1,0 +1,103 @@
+#include "ept/gpa_map.h"
+
+#include "kernel/lib/string.h"
+
+int gpa_map_init(struct gpa_map *m, uint64_t ram_bytes, uint64_t *chunk_table,
+		 uint64_t (*alloc_chunk)(void *ctx), void (*free_chunk)(void *ctx, uint64_t hpa),
+		 void *ctx, void *(*phys_to_virt)(uint64_t))
+{
+	memset(m, 0, sizeof(*m));
+	if (ram_bytes == 0 || ram_bytes % GPA_CHUNK_SIZE || ram_bytes > GPA_RAM_MAX)
+		return -1;
+	m->phys_to_virt = phys_to_virt;
+	m->chunk_hpa = chunk_table;
+	for (size_t i = 0; i < ram_bytes / GPA_CHUNK_SIZE; i++) {
+		uint64_t hpa = alloc_chunk(ctx);
+		if (!hpa || hpa % GPA_CHUNK_SIZE) {
+			if (hpa)
+				free_chunk(ctx, hpa);
+			gpa_map_release(m, free_chunk, ctx);
+			return -1;
+		}
+		m->chunk_hpa[m->nchunks++] = hpa;
+	}
+	m->ram_bytes = ram_bytes;
+	return 0;
+}
+
+void gpa_map_release(struct gpa_map *m, void (*free_chunk)(void *ctx, uint64_t hpa), void *ctx)
+{
+	for (size_t i = 0; i < m->nchunks; i++)
+		free_chunk(ctx, m->chunk_hpa[i]);
+	m->nchunks = 0;
+	m->ram_bytes = 0;
+}
+
+bool gpa_to_hpa(const struct gpa_map *m, uint64_t gpa, uint64_t *hpa)
+{
+	if (gpa >= m->ram_bytes)
+		return false;
+	*hpa = m->chunk_hpa[gpa >> GPA_CHUNK_SHIFT] + (gpa & (GPA_CHUNK_SIZE - 1));
+	return true;
+}
+
+/* Walks [gpa, gpa+len) chunk by chunk; op 0 write, 1 read, 2 zero. */
+static int copy(const struct gpa_map *m, uint64_t gpa, void *buf, size_t len, int op)
+{
+	uint8_t *p = buf;
+
+	if (gpa >= m->ram_bytes || len > m->ram_bytes - gpa)
+		return -1;
+	while (len) {
+		uint64_t hpa = 0;
+		gpa_to_hpa(m, gpa, &hpa);
+		size_t n = (size_t)(GPA_CHUNK_SIZE - (gpa & (GPA_CHUNK_SIZE - 1)));
+		if (n > len)
+			n = len;
+		uint8_t *host = m->phys_to_virt(hpa);
+		if (op == 0)
+			memcpy(host, p, n);
+		else if (op == 1)
+			memcpy(p, host, n);
+		else
+			memset(host, 0, n);
+		if (p)
+			p += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int gpa_write(const struct gpa_map *m, uint64_t gpa, const void *src, size_t len)
+{
+	return copy(m, gpa, (void *)src, len, 0);
+}
+
+int gpa_read(const struct gpa_map *m, uint64_t gpa, void *dst, size_t len)
+{
+	return copy(m, gpa, dst, len, 1);
+}
+
+int gpa_zero(const struct gpa_map *m, uint64_t gpa, size_t len)
+{
+	return copy(m, gpa, NULL, len, 2);
+}
+
+int gpa_map_for_each_run(const struct gpa_map *m,
+			 int (*emit)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size), void *ctx)
+{
+	size_t i = 0;
+	while (i < m->nchunks) {
+		size_t j = i + 1;
+		while (j < m->nchunks &&
+		       m->chunk_hpa[j] == m->chunk_hpa[i] + (uint64_t)(j - i) * GPA_CHUNK_SIZE)
+			j++;
+		int r = emit(ctx, (uint64_t)i * GPA_CHUNK_SIZE, m->chunk_hpa[i],
+			     (uint64_t)(j - i) * GPA_CHUNK_SIZE);
+		if (r < 0)
+			return r;
+		i = j;
+	}
+	return 0;
+}

@@ -1,0 +1,51 @@
+/*
+ * A VM's guest-physical map: which guest-physical addresses are RAM (and
+ * which host frames back them). Everything else traps: MMIO devices, or
+ * nothing at all (reads as all ones). The same map is written out as NPT
+ * (npt.c) or EPT tables. Pure logic: the caller provides the memory.
+ */
+#ifndef HV_EPT_GPA_MAP_H
+#define HV_EPT_GPA_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GPA_CHUNK_SHIFT 21
+#define GPA_CHUNK_SIZE (1ull << GPA_CHUNK_SHIFT) /* 2 MiB: the unit of guest RAM */
+/* Guest RAM stays below the 32-bit MMIO hole (LAPIC, IOAPIC, PCI). */
+#define GPA_RAM_MAX (3ull << 30)
+
+struct gpa_map {
+	uint64_t ram_bytes;
+	size_t nchunks;
+	uint64_t *chunk_hpa; /* host-physical base of each 2 MiB chunk of RAM */
+	void *(*phys_to_virt)(uint64_t hpa);
+};
+
+/*
+ * Gives the VM ram_bytes (a multiple of 2 MiB, at most GPA_RAM_MAX) from
+ * alloc_chunk (a zeroed, 2 MiB aligned host chunk, or 0). chunk_table must
+ * hold ram_bytes / 2 MiB entries. On failure, chunks already taken are
+ * handed to free_chunk and -1 is returned.
+ */
+int gpa_map_init(struct gpa_map *m, uint64_t ram_bytes, uint64_t *chunk_table,
+		 uint64_t (*alloc_chunk)(void *ctx), void (*free_chunk)(void *ctx, uint64_t hpa),
+		 void *ctx, void *(*phys_to_virt)(uint64_t));
+void gpa_map_release(struct gpa_map *m, void (*free_chunk)(void *ctx, uint64_t hpa), void *ctx);
+
+/* The host-physical address of guest RAM at gpa; false if gpa is not RAM. */
+bool gpa_to_hpa(const struct gpa_map *m, uint64_t gpa, uint64_t *hpa);
+/* Copies to/from guest RAM; -1 if any byte of the range is not RAM. */
+int gpa_write(const struct gpa_map *m, uint64_t gpa, const void *src, size_t len);
+int gpa_read(const struct gpa_map *m, uint64_t gpa, void *dst, size_t len);
+int gpa_zero(const struct gpa_map *m, uint64_t gpa, size_t len);
+
+/*
+ * Calls emit(ctx, gpa, hpa, size) for each run of RAM that is contiguous in
+ * both spaces, so a table writer can use the largest pages that fit.
+ */
+int gpa_map_for_each_run(const struct gpa_map *m,
+			 int (*emit)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size), void *ctx);
+
+#endif

@@ -1,0 +1,224 @@
+#include "kernel/vm/exit.h"
+
+#include "guest/guest_paging.h"
+#include "guest/x86_emulate.h"
+#include "include/x86.h"
+#include "kernel/log.h"
+#include "kernel/vm/cpuid_policy.h"
+#include "kernel/vm/hvm.h"
+#include "kernel/vm/msr_policy.h"
+
+#define VECTOR_UD 6
+#define VECTOR_GP 13
+
+static void skip_instruction(struct vcpu *v, const struct vm_exit *e)
+{
+	v->regs.rip += e->insn_len;
+}
+
+static void inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t code)
+{
+	hvm->inject_event(v, EVENT_EXCEPTION, vector, has_error, code);
+}
+
+static void crash(struct vcpu *v, const struct vm_exit *e, const char *why)
+{
+	printk("vm %s: vCPU %u: %s (exit %s, raw %#llx info %#llx %#llx, rip %#llx)\n",
+	       v->vm->name, v->id, why, vm_exit_reason_name(e->reason),
+	       (unsigned long long)e->raw_reason, (unsigned long long)e->raw_info[0],
+	       (unsigned long long)e->raw_info[1], (unsigned long long)v->regs.rip);
+	vm_stop(v->vm, VM_STOP_CRASH, e->raw_reason);
+}
+
+static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
+{
+	struct cpuid_regs host;
+	uint32_t leaf = (uint32_t)v->regs.gpr[X86_RAX], sub = (uint32_t)v->regs.gpr[X86_RCX];
+
+	cpuid_count(leaf, sub, &host);
+	struct cpuid_result r = {host.eax, host.ebx, host.ecx, host.edx};
+	cpuid_policy_apply(leaf, sub, v->id, v->vm->nvcpus, &r);
+	v->regs.gpr[X86_RAX] = r.eax;
+	v->regs.gpr[X86_RBX] = r.ebx;
+	v->regs.gpr[X86_RCX] = r.ecx;
+	v->regs.gpr[X86_RDX] = r.edx;
+	skip_instruction(v, e);
+}
+
+static void handle_msr_read(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t value;
+	if (msr_read(v, e->msr.index, &value) < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	v->regs.gpr[X86_RAX] = (uint32_t)value;
+	v->regs.gpr[X86_RDX] = value >> 32;
+	skip_instruction(v, e);
+}
+
+static void handle_msr_write(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t value = (uint32_t)v->regs.gpr[X86_RAX] | (v->regs.gpr[X86_RDX] << 32);
+	if (msr_write(v, e->msr.index, value) < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	skip_instruction(v, e);
+}
+
+static void handle_io(struct vcpu *v, struct vm_exit *e)
+{
+	if (e->io.string) {
+		/* INS/OUTS: not needed by the guests we run yet */
+		crash(v, e, "string port I/O is not emulated");
+		return;
+	}
+	unsigned size = e->io.size;
+	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
+	if (e->io.in) {
+		uint64_t val = iobus_read(&v->vm->pio, e->io.port, size);
+		uint64_t *rax = &v->regs.gpr[X86_RAX];
+		/* a 32-bit IN zero-extends into RAX; 8/16-bit ones merge */
+		*rax = size == 4 ? (val & mask) : ((*rax & ~mask) | (val & mask));
+	} else {
+		iobus_write(&v->vm->pio, e->io.port, size, v->regs.gpr[X86_RAX] & mask);
+	}
+	if (v->vm->state == VM_STOPPED)
+		return; /* the write stopped the VM (exit port) */
+	skip_instruction(v, e);
+}
+
+/* Guest memory access for the page walker and instruction fetch. */
+static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
+{
+	struct vcpu *v = ctx;
+	return gpa_read(&v->vm->map, gpa, buf, len);
+}
+
+static int mmio_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
+{
+	struct vcpu *v = ctx;
+	*val = iobus_read(&v->vm->mmio, gpa, size);
+	return 0;
+}
+
+static int mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
+{
+	struct vcpu *v = ctx;
+	iobus_write(&v->vm->mmio, gpa, size, val);
+	return 0;
+}
+
+static void handle_mmio(struct vcpu *v, struct vm_exit *e)
+{
+	struct vcpu_control_state cs;
+	hvm->vcpu_get_control(v, &cs);
+
+	struct guest_paging_state ps = {
+	    .cr0 = cs.cr0, .cr3 = cs.cr3, .cr4 = cs.cr4, .efer = cs.efer,
+	    .rflags = v->regs.rflags, .cpl = cs.cpl, .maxphyaddr = 0};
+	struct guest_mem_ops mem = {.read_phys = read_guest_phys};
+	struct guest_insn_fetch f;
+	uint64_t linear = cs.cs_long ? v->regs.rip : cs.cs_base + v->regs.rip;
+
+	if (e->mmio.fetch) {
+		crash(v, e, "instruction fetch from outside RAM");
+		return;
+	}
+	if (guest_fetch_insn(&ps, linear, &f, &mem, v) != GUEST_WALK_OK || f.len == 0) {
+		crash(v, e, "cannot fetch the instruction that touched MMIO");
+		return;
+	}
+	enum x86_cpu_mode mode = cs.cs_long	 ? X86_MODE_64
+				 : !(cs.cr0 & 1) ? X86_MODE_16
+				 : cs.cs_db	 ? X86_MODE_32
+						 : X86_MODE_16;
+	struct x86_insn insn;
+	if (x86_decode(f.bytes, f.len, mode, &insn) < 0) {
+		inject_exception(v, VECTOR_UD, false, 0);
+		return;
+	}
+	struct x86_mmio_ops ops = {.read = mmio_read, .write = mmio_write};
+	int r = x86_emulate_mmio(&v->regs, &insn, e->mmio.gpa, &ops, v);
+	if (r != X86_EMUL_DONE)
+		crash(v, e, "MMIO instruction not emulated");
+}
+
+static void handle_hlt(struct vcpu *v, struct vm_exit *e)
+{
+	skip_instruction(v, e);
+	if (!(v->regs.rflags & (1ull << 9))) { /* RFLAGS.IF */
+		/* nothing (no NMI, INIT or SMI delivery yet) can ever wake it */
+		vm_stop(v->vm, VM_STOP_HALTED, 0);
+		return;
+	}
+	/* no interrupt sources are modelled yet: wait for the host to stop the VM */
+	while (v->vm->state == VM_RUNNING) {
+		irq_enable();
+		halt();
+	}
+}
+
+static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
+{
+	uint64_t nr = v->regs.gpr[X86_RAX];
+	v->regs.gpr[X86_RAX] = nr == HC_VERSION ? HV_ABI_VERSION : HC_ERR_NOSYS;
+	skip_instruction(v, e);
+}
+
+static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	vm_stop(v->vm, VM_STOP_TRIPLE_FAULT, 0);
+}
+
+static void handle_nothing(struct vcpu *v, struct vm_exit *e)
+{
+	(void)v;
+	(void)e; /* the host took its interrupt when the backend re-enabled them */
+}
+
+static void handle_virt_insn(struct vcpu *v, struct vm_exit *e)
+{
+	(void)e;
+	inject_exception(v, VECTOR_UD, false, 0); /* the guest sees no SVM/VMX */
+}
+
+static void handle_invalid(struct vcpu *v, struct vm_exit *e)
+{
+	crash(v, e, "the CPU refused the guest state");
+}
+
+static void handle_unknown(struct vcpu *v, struct vm_exit *e)
+{
+	crash(v, e, "unexpected exit");
+}
+
+typedef void (*exit_handler)(struct vcpu *v, struct vm_exit *e);
+
+static const exit_handler handlers[EXIT_REASON_COUNT] = {
+    [EXIT_CPUID] = handle_cpuid,
+    [EXIT_MSR_READ] = handle_msr_read,
+    [EXIT_MSR_WRITE] = handle_msr_write,
+    [EXIT_IO] = handle_io,
+    [EXIT_MMIO] = handle_mmio,
+    [EXIT_HLT] = handle_hlt,
+    [EXIT_HYPERCALL] = handle_hypercall,
+    [EXIT_SHUTDOWN] = handle_shutdown,
+    [EXIT_EXT_INTR] = handle_nothing,
+    [EXIT_NMI] = handle_nothing,
+    [EXIT_INTR_WINDOW] = handle_nothing,
+    [EXIT_VIRT_INSN] = handle_virt_insn,
+    [EXIT_INVALID_STATE] = handle_invalid,
+    [EXIT_EXCEPTION] = handle_unknown,
+    [EXIT_UNKNOWN] = handle_unknown,
+};
+
+void vm_exit_dispatch(struct vcpu *v, struct vm_exit *e)
+{
+	v->exits[e->reason]++;
+	v->exits_total++;
+	exit_handler h = e->reason < EXIT_REASON_COUNT ? handlers[e->reason] : NULL;
+	(h ? h : handle_unknown)(v, e);
+}

@@ -1,0 +1,73 @@
+/*
+ * The one interface between the vendor-neutral VM core and a hardware
+ * backend (svm/ for AMD-V, vmx/ for Intel VT-x), chosen once at boot from
+ * CPUID. Nothing above the backend names a VMCB or VMCS field.
+ */
+#ifndef HV_VM_HVM_H
+#define HV_VM_HVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/vm/vm_exit.h"
+
+struct vcpu;
+
+/* A segment register as the guest sees it (base, limit, access rights). */
+struct seg_state {
+	uint16_t selector;
+	uint16_t attrib; /* descriptor bits 40-47 in 7:0, bits 52-55 in 11:8 */
+	uint32_t limit;
+	uint64_t base;
+};
+
+/* Architectural state for entering a vCPU the first time. */
+struct vcpu_entry_state {
+	uint64_t cr0, cr3, cr4, efer;
+	struct seg_state cs, ds, es, fs, gs, ss, tr, ldtr;
+	uint64_t gdtr_base, idtr_base;
+	uint16_t gdtr_limit, idtr_limit;
+	uint64_t rip, rsp, rflags;
+};
+
+/* Control state the core needs to walk guest page tables and decode. */
+struct vcpu_control_state {
+	uint64_t cr0, cr3, cr4, efer;
+	unsigned cpl;
+	bool cs_long; /* CS.L: 64-bit code */
+	bool cs_db;   /* CS.D: 32-bit default operand size */
+	uint64_t cs_base;
+};
+
+enum event_type { EVENT_EXTERNAL_INTR, EVENT_NMI, EVENT_EXCEPTION };
+
+struct hvm_ops {
+	const char *name;
+	/* Per physical CPU, on that CPU: enable the extension. 0 or -1 with err. */
+	int (*cpu_enable)(char *err, size_t errlen);
+	int (*vcpu_create)(struct vcpu *v, char *err, size_t errlen);
+	void (*vcpu_destroy)(struct vcpu *v);
+	void (*vcpu_set_entry_state)(struct vcpu *v, const struct vcpu_entry_state *s);
+	/* Runs the guest until the next exit; v->regs hold the GPRs, RIP and RFLAGS. */
+	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
+	void (*vcpu_get_control)(struct vcpu *v, struct vcpu_control_state *s);
+	/* Guest EFER (with the backend's own bits hidden) and writes to it. */
+	uint64_t (*get_efer)(struct vcpu *v);
+	void (*set_efer)(struct vcpu *v, uint64_t efer);
+	uint64_t (*get_pat)(struct vcpu *v);
+	void (*set_pat)(struct vcpu *v, uint64_t pat);
+	/* Queues an event for the next entry. */
+	void (*inject_event)(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
+			     uint32_t error_code);
+	/* The second-level table root changed (or was first built). */
+	void (*set_nested_root)(struct vcpu *v, uint64_t root);
+};
+
+extern const struct hvm_ops *hvm;
+extern const struct hvm_ops svm_ops;
+
+/* Picks the backend for this CPU; false (with the reason) if none can run. */
+bool hvm_select(char *why, size_t whylen);
+
+#endif

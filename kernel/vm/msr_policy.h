@@ -1,0 +1,18 @@
+/*
+ * The MSRs a guest may use, and how each behaves: those every CPU of the
+ * advertised vendor has read and write like a real CPU's (or a consistent
+ * virtual one's); anything else is #GP, as on a CPU without that MSR.
+ */
+#ifndef HV_VM_MSR_POLICY_H
+#define HV_VM_MSR_POLICY_H
+
+#include <stdint.h>
+
+struct vcpu;
+
+void msr_policy_reset(struct vcpu *v);
+/* 0, or -1 when the guest must get #GP(0). */
+int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value);
+int msr_write(struct vcpu *v, uint32_t msr, uint64_t value);
+
+#endif

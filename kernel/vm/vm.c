@@ -1,0 +1,77 @@
+#include "kernel/vm/vm.h"
+
+#include "drivers/lapic.h"
+#include "kernel/cpu/idt.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/log.h"
+
+struct vm *vms[VM_MAX];
+unsigned vm_count;
+
+const char *vm_stop_reason_name(enum vm_stop_reason r)
+{
+	switch (r) {
+	case VM_STOP_POWEROFF:
+		return "poweroff";
+	case VM_STOP_EXIT_PORT:
+		return "exit-port";
+	case VM_STOP_TRIPLE_FAULT:
+		return "triple-fault";
+	case VM_STOP_HALTED:
+		return "halted";
+	case VM_STOP_DESTROYED:
+		return "destroyed";
+	case VM_STOP_CRASH:
+		return "crash";
+	default:
+		return "none";
+	}
+}
+
+static void flush_console(struct vm *vm)
+{
+	struct vm_line_buffer *b = &vm->console;
+	if (!b->len)
+		return;
+	b->text[b->len] = 0;
+	printk("[%s] %s\n", vm->name, b->text);
+	b->len = 0;
+}
+
+void vm_console_putc(struct vm *vm, char c)
+{
+	struct vm_line_buffer *b = &vm->console;
+	if (c == '\r')
+		return;
+	if (c == '\n') {
+		flush_console(vm);
+		return;
+	}
+	/* keep the host console clean: control characters become '?' */
+	b->text[b->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? c : '?';
+	if (b->len == sizeof(b->text) - 1)
+		flush_console(vm);
+}
+
+void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code)
+{
+	spin_lock(&vm->lock);
+	if (vm->state == VM_STOPPED) {
+		spin_unlock(&vm->lock);
+		return;
+	}
+	vm->stop_reason = reason;
+	vm->exit_code = code;
+	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
+
+	flush_console(vm);
+	printk("vm %s stopped: %s code=%llu\n", vm->name, vm_stop_reason_name(reason),
+	       (unsigned long long)code);
+	/* vCPUs running elsewhere leave the guest on the next host interrupt */
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		if (v && v->active && v->pcpu != this_cpu()->index)
+			lapic_send_ipi(cpus[v->pcpu].apic_id, VECTOR_IPI_CALL);
+	}
+}

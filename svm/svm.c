@@ -1,0 +1,417 @@
+/*
+ * The AMD-V backend: SVM enabled per core, a VMCB per vCPU, exits decoded
+ * into the common struct vm_exit. AMD APM Vol. 2 chapter 15.
+ */
+#include "svm/svm.h"
+
+#include "include/x86.h"
+#include "kernel/cpu/features.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/vm/hvm.h"
+#include "kernel/vm/vm.h"
+#include "svm/vmcb.h"
+
+#define EFER_SVME_BIT (1ull << 12)
+
+struct svm_vcpu {
+	uint8_t *vmcb;
+	uint64_t vmcb_pa;
+	uint32_t asid;
+	int last_cpu;
+};
+
+struct svm_cpu {
+	uint64_t host_save_pa; /* VM_HSAVE_PA: where VMRUN keeps host state */
+	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD of the rest of host state */
+	struct svm_vcpu *last_vcpu;
+};
+
+static struct svm_cpu svm_cpus[MAX_CPUS];
+static uint64_t iopm_pa, msrpm_pa;
+static uint32_t next_asid = 1;
+static spinlock_t svm_lock = SPINLOCK_INIT;
+
+void svm_vmrun(struct x86_regs *regs, uint64_t vmcb_pa, uint64_t host_pa);
+
+static uint64_t alloc_zeroed(unsigned pages)
+{
+	uint64_t pa = frame_alloc_contig(&host_frames, pages, FRAME_SIZE);
+	if (pa)
+		memset(phys_to_virt(pa), 0, pages * FRAME_SIZE);
+	return pa;
+}
+
+/* MSR permission map: 2 bits (read, write) per MSR in three 8 K-MSR ranges. */
+static void msrpm_pass_through(uint8_t *pm, uint32_t msr)
+{
+	uint32_t base;
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		base = 0x800, msr -= 0xc0000000;
+	else if (msr >= 0xc0010000 && msr < 0xc0012000)
+		base = 0x1000, msr -= 0xc0010000;
+	else
+		return;
+	pm[base + msr / 4] &= (uint8_t) ~(3u << (2 * (msr % 4)));
+}
+
+static int setup_permission_maps(void)
+{
+	if (iopm_pa)
+		return 0;
+	iopm_pa = alloc_zeroed(3);
+	msrpm_pa = alloc_zeroed(2);
+	if (!iopm_pa || !msrpm_pa)
+		return -1;
+	/* every port and MSR traps unless listed here */
+	memset(phys_to_virt(iopm_pa), 0xff, 3 * FRAME_SIZE);
+	uint8_t *pm = phys_to_virt(msrpm_pa);
+	memset(pm, 0xff, 2 * FRAME_SIZE);
+	/* state that VMLOAD/VMSAVE switch for us: the guest owns it outright */
+	static const uint32_t owned[] = {0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081,
+					 0xc0000082, 0xc0000083, 0xc0000084, 0x174,
+					 0x175,	     0x176};
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		msrpm_pass_through(pm, owned[i]);
+	return 0;
+}
+
+static int svm_cpu_enable(char *err, size_t errlen)
+{
+	const struct cpu_features *f = &host_cpu;
+	struct svm_cpu *sc = &svm_cpus[this_cpu()->index];
+
+	if (!f->svm) {
+		format(err, errlen, "this CPU has no AMD-V (SVM)");
+		return -1;
+	}
+	if (rdmsr(MSR_AMD_VM_CR) & (1u << 4)) {
+		format(err, errlen, "SVM is disabled by firmware (VM_CR.SVMDIS): enable "
+				    "virtualization (SVM mode) in the BIOS/UEFI setup");
+		return -1;
+	}
+	if (!f->npt) {
+		format(err, errlen, "this CPU has SVM but no nested paging (NPT)");
+		return -1;
+	}
+	spin_lock(&svm_lock);
+	int maps = setup_permission_maps();
+	spin_unlock(&svm_lock);
+	if (maps < 0)
+		goto oom;
+	if (!sc->host_save_pa) {
+		sc->host_save_pa = alloc_zeroed(1);
+		sc->host_vmcb_pa = alloc_zeroed(1);
+		if (!sc->host_save_pa || !sc->host_vmcb_pa)
+			goto oom;
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, sc->host_save_pa);
+	return 0;
+oom:
+	format(err, errlen, "out of memory for SVM state");
+	return -1;
+}
+
+static struct svm_vcpu *sv(struct vcpu *v)
+{
+	return v->backend;
+}
+
+static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
+{
+	struct svm_vcpu *s = kzalloc(sizeof(*s));
+	if (!s || !(s->vmcb_pa = alloc_zeroed(1))) {
+		kfree(s);
+		format(err, errlen, "out of memory for a VMCB");
+		return -1;
+	}
+	s->vmcb = phys_to_virt(s->vmcb_pa);
+	s->last_cpu = -1;
+	uint32_t nasids = host_cpu.asids > 1 ? host_cpu.asids : 2;
+	spin_lock(&svm_lock);
+	s->asid = next_asid;
+	next_asid = next_asid + 1 < nasids ? next_asid + 1 : 1;
+	spin_unlock(&svm_lock);
+
+	uint8_t *vmcb = s->vmcb;
+	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1,
+		     INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_CPUID |
+			 INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR |
+			 INTERCEPT_SHUTDOWN);
+	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC2,
+		     INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+			 INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT);
+	vmcb_write64(vmcb, VMCB_IOPM_BASE, iopm_pa);
+	vmcb_write64(vmcb, VMCB_MSRPM_BASE, msrpm_pa);
+	vmcb_write32(vmcb, VMCB_ASID, s->asid);
+	/* virtual interrupt masking: the guest's IF masks only virtual interrupts */
+	vmcb_write64(vmcb, VMCB_VINTR, 1ull << 24);
+	vmcb_write64(vmcb, VMCB_NP_CONTROL, 1); /* nested paging on */
+	vmcb_write64(vmcb, VMCB_G_PAT, 0x0007040600070406ull); /* the reset PAT */
+	vmcb_write64(vmcb, VMCB_DR6, 0xffff0ff0);
+	vmcb_write64(vmcb, VMCB_DR7, 0x400);
+	v->backend = s;
+	return 0;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	struct svm_vcpu *s = sv(v);
+	if (!s)
+		return;
+	frame_free(&host_frames, s->vmcb_pa);
+	kfree(s);
+	v->backend = NULL;
+}
+
+static void write_seg(uint8_t *vmcb, unsigned off, const struct seg_state *s)
+{
+	*(volatile uint16_t *)(vmcb + off + VMCB_SEG_SELECTOR) = s->selector;
+	*(volatile uint16_t *)(vmcb + off + VMCB_SEG_ATTRIB) = s->attrib;
+	vmcb_write32(vmcb, off + VMCB_SEG_LIMIT, s->limit);
+	vmcb_write64(vmcb, off + VMCB_SEG_BASE, s->base);
+}
+
+static void svm_set_entry_state(struct vcpu *v, const struct vcpu_entry_state *st)
+{
+	uint8_t *vmcb = sv(v)->vmcb;
+
+	write_seg(vmcb, VMCB_CS, &st->cs);
+	write_seg(vmcb, VMCB_DS, &st->ds);
+	write_seg(vmcb, VMCB_ES, &st->es);
+	write_seg(vmcb, VMCB_FS, &st->fs);
+	write_seg(vmcb, VMCB_GS, &st->gs);
+	write_seg(vmcb, VMCB_SS, &st->ss);
+	write_seg(vmcb, VMCB_TR, &st->tr);
+	write_seg(vmcb, VMCB_LDTR, &st->ldtr);
+	vmcb_write32(vmcb, VMCB_GDTR + VMCB_SEG_LIMIT, st->gdtr_limit);
+	vmcb_write64(vmcb, VMCB_GDTR + VMCB_SEG_BASE, st->gdtr_base);
+	vmcb_write32(vmcb, VMCB_IDTR + VMCB_SEG_LIMIT, st->idtr_limit);
+	vmcb_write64(vmcb, VMCB_IDTR + VMCB_SEG_BASE, st->idtr_base);
+	/* CPL follows SS.DPL (APM Vol. 2 §15.5.1) */
+	vmcb[VMCB_CPL] = (uint8_t)((st->ss.attrib >> 5) & 3);
+	/* VMRUN refuses a guest whose EFER lacks SVME; the guest never sees it */
+	vmcb_write64(vmcb, VMCB_EFER, st->efer | EFER_SVME_BIT);
+	vmcb_write64(vmcb, VMCB_CR0, st->cr0);
+	vmcb_write64(vmcb, VMCB_CR3, st->cr3);
+	vmcb_write64(vmcb, VMCB_CR4, st->cr4);
+	v->regs.rip = st->rip;
+	v->regs.rflags = st->rflags;
+	v->regs.gpr[X86_RSP] = st->rsp;
+}
+
+static void svm_get_control(struct vcpu *v, struct vcpu_control_state *c)
+{
+	const uint8_t *vmcb = sv(v)->vmcb;
+	uint16_t cs_attrib = *(const volatile uint16_t *)(vmcb + VMCB_CS + VMCB_SEG_ATTRIB);
+
+	c->cr0 = vmcb_read64(vmcb, VMCB_CR0);
+	c->cr3 = vmcb_read64(vmcb, VMCB_CR3);
+	c->cr4 = vmcb_read64(vmcb, VMCB_CR4);
+	c->efer = vmcb_read64(vmcb, VMCB_EFER) & ~EFER_SVME_BIT;
+	c->cpl = vmcb[VMCB_CPL];
+	c->cs_long = (cs_attrib >> 9) & 1;
+	c->cs_db = (cs_attrib >> 10) & 1;
+	c->cs_base = vmcb_read64(vmcb, VMCB_CS + VMCB_SEG_BASE);
+}
+
+static uint64_t svm_get_efer(struct vcpu *v)
+{
+	return vmcb_read64(sv(v)->vmcb, VMCB_EFER) & ~EFER_SVME_BIT;
+}
+
+static void svm_set_efer(struct vcpu *v, uint64_t efer)
+{
+	uint8_t *vmcb = sv(v)->vmcb;
+	uint64_t old = vmcb_read64(vmcb, VMCB_EFER);
+	/* LMA is the CPU's to set: keep it, and keep SVME for VMRUN */
+	efer = (efer & ~(uint64_t)EFER_LMA) | (old & EFER_LMA) | EFER_SVME_BIT;
+	vmcb_write64(vmcb, VMCB_EFER, efer);
+}
+
+static uint64_t svm_get_pat(struct vcpu *v)
+{
+	return vmcb_read64(sv(v)->vmcb, VMCB_G_PAT);
+}
+
+static void svm_set_pat(struct vcpu *v, uint64_t pat)
+{
+	vmcb_write64(sv(v)->vmcb, VMCB_G_PAT, pat);
+}
+
+static void svm_inject_event(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
+			     uint32_t error_code)
+{
+	uint64_t e = vector | EVENTINJ_VALID;
+	if (type == EVENT_NMI)
+		e |= EVENTINJ_TYPE_NMI;
+	else if (type == EVENT_EXCEPTION)
+		e |= EVENTINJ_TYPE_EXCEPTION;
+	if (has_error)
+		e |= EVENTINJ_ERROR_VALID | ((uint64_t)error_code << 32);
+	vmcb_write64(sv(v)->vmcb, VMCB_EVENTINJ, e);
+}
+
+static void svm_set_nested_root(struct vcpu *v, uint64_t root)
+{
+	vmcb_write64(sv(v)->vmcb, VMCB_N_CR3, root);
+}
+
+/* Instruction lengths for the exits without next-RIP save (no prefixes assumed). */
+static unsigned fixed_length(uint64_t code)
+{
+	switch (code) {
+	case SVM_EXIT_CPUID:
+	case SVM_EXIT_MSR:
+		return 2;
+	case SVM_EXIT_HLT:
+		return 1;
+	case SVM_EXIT_VMMCALL:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
+{
+	uint64_t code = vmcb_read64(vmcb, VMCB_EXITCODE);
+	uint64_t info1 = vmcb_read64(vmcb, VMCB_EXITINFO1);
+	uint64_t info2 = vmcb_read64(vmcb, VMCB_EXITINFO2);
+
+	memset(e, 0, sizeof(*e));
+	e->raw_reason = code;
+	e->raw_info[0] = info1;
+	e->raw_info[1] = info2;
+	if (host_cpu.nrip_save && code != SVM_EXIT_NPF && code != SVM_EXIT_INVALID) {
+		uint64_t next = vmcb_read64(vmcb, VMCB_NEXT_RIP);
+		if (next > v->regs.rip && next - v->regs.rip <= 15)
+			e->insn_len = (unsigned)(next - v->regs.rip);
+	}
+	if (!e->insn_len)
+		e->insn_len = fixed_length(code);
+
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->msr.index = (uint32_t)v->regs.gpr[X86_RCX];
+		break;
+	case SVM_EXIT_IOIO:
+		/* EXITINFO1 (APM Vol. 2 §15.10.2): port, size, direction, string, rep */
+		e->reason = EXIT_IO;
+		e->io.port = (uint16_t)(info1 >> 16);
+		e->io.in = info1 & 1;
+		e->io.string = (info1 >> 2) & 1;
+		e->io.rep = (info1 >> 3) & 1;
+		e->io.size = (info1 & (1u << 4)) ? 1 : (info1 & (1u << 5)) ? 2 : 4;
+		/* EXITINFO2 is the next RIP, with or without next-RIP save */
+		e->insn_len = (unsigned)(info2 - v->regs.rip);
+		break;
+	case SVM_EXIT_NPF:
+		/* EXITINFO1: #PF-style error code; EXITINFO2: the guest-physical address */
+		e->reason = EXIT_MMIO;
+		e->mmio.gpa = info2;
+		e->mmio.write = (info1 >> 1) & 1;
+		e->mmio.fetch = (info1 >> 4) & 1;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_SMI:
+		e->reason = EXIT_EXT_INTR;
+		break;
+	case SVM_EXIT_NMI:
+		e->reason = EXIT_NMI;
+		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_INTR_WINDOW;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		e->reason = EXIT_VIRT_INSN;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_INVALID_STATE;
+		break;
+	default:
+		if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+			e->reason = EXIT_EXCEPTION;
+			e->exception.vector = (uint8_t)(code - SVM_EXIT_EXCP_BASE);
+			e->exception.error_code = (uint32_t)info1;
+		} else {
+			e->reason = EXIT_UNKNOWN;
+		}
+		break;
+	}
+}
+
+static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct svm_vcpu *s = sv(v);
+	struct cpu *c = this_cpu();
+	struct svm_cpu *sc = &svm_cpus[c->index];
+	uint8_t *vmcb = s->vmcb;
+
+	/* a vCPU new to this core, or another vCPU here since: start with a clean TLB */
+	if (s->last_cpu != (int)c->index || sc->last_vcpu != s)
+		vmcb[VMCB_TLB_CONTROL] = 1;
+	s->last_cpu = (int)c->index;
+	sc->last_vcpu = s;
+
+	vmcb_write64(vmcb, VMCB_RAX, v->regs.gpr[X86_RAX]);
+	vmcb_write64(vmcb, VMCB_RSP, v->regs.gpr[X86_RSP]);
+	vmcb_write64(vmcb, VMCB_RIP, v->regs.rip);
+	vmcb_write64(vmcb, VMCB_RFLAGS, v->regs.rflags);
+	vmcb_write32(vmcb, VMCB_CLEAN_BITS, 0);
+
+	svm_vmrun(&v->regs, s->vmcb_pa, sc->host_vmcb_pa);
+
+	vmcb[VMCB_TLB_CONTROL] = 0;
+	v->regs.gpr[X86_RAX] = vmcb_read64(vmcb, VMCB_RAX);
+	v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
+	v->regs.rip = vmcb_read64(vmcb, VMCB_RIP);
+	v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
+
+	/* an event cut short by this exit is delivered again on the next entry (§15.7.2) */
+	uint64_t pending = vmcb_read64(vmcb, VMCB_EXITINTINFO);
+	vmcb_write64(vmcb, VMCB_EVENTINJ, (pending & EVENTINJ_VALID) ? pending : 0);
+
+	decode_exit(v, vmcb, exit);
+}
+
+const struct hvm_ops svm_ops = {
+    .name = "svm",
+    .cpu_enable = svm_cpu_enable,
+    .vcpu_create = svm_vcpu_create,
+    .vcpu_destroy = svm_vcpu_destroy,
+    .vcpu_set_entry_state = svm_set_entry_state,
+    .vcpu_run = svm_vcpu_run,
+    .vcpu_get_control = svm_get_control,
+    .get_efer = svm_get_efer,
+    .set_efer = svm_set_efer,
+    .get_pat = svm_get_pat,
+    .set_pat = svm_set_pat,
+    .inject_event = svm_inject_event,
+    .set_nested_root = svm_set_nested_root,
+};

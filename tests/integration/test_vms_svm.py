@@ -1,0 +1,73 @@
+"""Guest VMs on AMD-V: QEMU TCG's -cpu max exposes SVM with nested paging.
+
+Each test boots the ISO with test guests and their VM files as GRUB modules
+and reads every VM's verdict from the serial log.
+"""
+
+from hvrun import guest, qemu, vm_file, vm_stops
+
+
+def boot_vms(*vms, smp=4, mem="1G", cmdline=""):
+    modules = []
+    for cfg, kernel in vms:
+        modules += [cfg, kernel]
+    # a kernel used by several VMs is one module
+    seen, unique = set(), []
+    for m in modules:
+        if m not in seen:
+            seen.add(m)
+            unique.append(m)
+    return qemu(smp=smp, mem=mem, modules=unique, cmdline=cmdline, timeout=180)
+
+
+def test_three_guests_at_once_all_pass():
+    run = boot_vms(
+        (vm_file("cpuid", guest("cpuid")), guest("cpuid")),
+        (vm_file("uart", guest("uart")), guest("uart")),
+        (vm_file("msr", guest("msr")), guest("msr")),
+    )
+    stops = vm_stops(run.log)
+    assert stops == {"cpuid": ("exit-port", 0), "uart": ("exit-port", 0),
+                     "msr": ("exit-port", 0)}, run
+    for name in ("cpuid", "uart", "msr"):
+        assert "[%s] GUEST %s: PASS" % (name, name) in run.log, run
+    assert run.status == 0, run
+    assert "hv: all 3 VMs stopped: all succeeded" in run.log
+
+
+def test_ram_is_private_to_each_vm():
+    """Two VMs fill all their RAM with different patterns; each reads back its own."""
+    ram = guest("ram")
+    run = boot_vms(
+        (vm_file("ram-a", ram, memory=32, extra="seed=1"), ram),
+        (vm_file("ram-b", ram, memory=32, extra="seed=2"), ram),
+    )
+    stops = vm_stops(run.log)
+    assert stops == {"ram-a": ("exit-port", 0), "ram-b": ("exit-port", 0)}, run
+    assert "[ram-a] GUEST ram: PASS" in run.log and "[ram-b] GUEST ram: PASS" in run.log
+    assert run.status == 0
+
+
+def test_triple_fault_stops_only_that_vm():
+    run = boot_vms(
+        (vm_file("crasher", guest("triple")), guest("triple")),
+        (vm_file("neighbour", guest("cpuid")), guest("cpuid")),
+    )
+    stops = vm_stops(run.log)
+    assert stops["crasher"] == ("triple-fault", 0), run
+    assert stops["neighbour"] == ("exit-port", 0), run
+    assert "[neighbour] GUEST cpuid: PASS" in run.log
+    # one VM did not end well, so the run as a whole reports failure
+    assert run.status == 1, run
+
+
+def test_broken_vm_file_is_reported_and_the_good_one_runs():
+    bad = vm_file("broken", guest("cpuid"), memory=0)
+    run = boot_vms(
+        (bad, guest("cpuid")),
+        (vm_file("good", guest("cpuid")), guest("cpuid")),
+    )
+    assert "hv: /boot/vms/broken.cfg:3:10: memory: 0 is out of range" in run.log, run
+    assert "hv: /boot/vms/broken.cfg: VM not started" in run.log
+    assert vm_stops(run.log) == {"good": ("exit-port", 0)}, run
+    assert run.status == 1  # a rejected file is a failure the harness must see

@@ -1,0 +1,342 @@
+// SOURCES: kernel/vm/iobus.c ept/gpa_map.c ept/npt.c kernel/mm/pagetable.c kernel/vm/cpuid_policy.c kernel/lib/string.c
+/*
+ * The vendor-neutral VM core's pure parts: the device bus, the guest-physical
+ * map, the nested page tables written from it, and the CPUID policy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ept/gpa_map.h"
+#include "ept/npt.h"
+#include "kernel/vm/cpuid_policy.h"
+#include "kernel/vm/iobus.h"
+
+/* ---- the bus ---- */
+
+struct fake_dev {
+	uint64_t last_offset, last_value;
+	unsigned last_size, reads, writes;
+};
+
+static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct fake_dev *d = opaque;
+	d->reads++;
+	d->last_offset = off;
+	d->last_size = size;
+	return 0x1122334455667788ull;
+}
+
+static void dev_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
+{
+	struct fake_dev *d = opaque;
+	d->writes++;
+	d->last_offset = off;
+	d->last_size = size;
+	d->last_value = v;
+}
+
+static void test_bus_routes_by_range_with_offsets(void **state)
+{
+	(void)state;
+	struct io_bus b = {0};
+	struct fake_dev com1 = {0}, exitp = {0};
+	assert_int_equal(iobus_register(&b, 0x3f8, 8, dev_read, dev_write, &com1, "com1"), 0);
+	assert_int_equal(iobus_register(&b, 0xf4, 1, NULL, dev_write, &exitp, "exit"), 0);
+
+	iobus_write(&b, 0x3fd, 1, 0x1ff); /* value masked to the access size */
+	assert_int_equal(com1.writes, 1);
+	assert_int_equal(com1.last_offset, 5);
+	assert_int_equal(com1.last_value, 0xff);
+	/* reads are masked to their size */
+	assert_int_equal(iobus_read(&b, 0x3f8, 2), 0x7788);
+	assert_int_equal(com1.last_size, 2);
+	iobus_write(&b, 0xf4, 1, 3);
+	assert_int_equal(exitp.last_value, 3);
+	assert_int_equal(b.unclaimed, 0);
+}
+
+static void test_bus_unclaimed_reads_all_ones_and_drops_writes(void **state)
+{
+	(void)state;
+	struct io_bus b = {0};
+	struct fake_dev exitp = {0};
+	assert_int_equal(iobus_register(&b, 0xf4, 1, NULL, dev_write, &exitp, "exit"), 0);
+	assert_int_equal(iobus_read(&b, 0x80, 1), 0xff);
+	assert_int_equal(iobus_read(&b, 0xcfc, 4), 0xffffffffu);
+	assert_int_equal(iobus_read(&b, 0xfee000b0, 8), ~0ull);
+	/* a write-only device reads as nothing there */
+	assert_int_equal(iobus_read(&b, 0xf4, 1), 0xff);
+	iobus_write(&b, 0x80, 1, 0x12);
+	assert_int_equal(b.unclaimed, 5);
+}
+
+static void test_bus_rejects_overlaps_and_overflow(void **state)
+{
+	(void)state;
+	struct io_bus b = {0};
+	struct fake_dev d = {0};
+	assert_int_equal(iobus_register(&b, 0x3f8, 8, dev_read, dev_write, &d, "a"), 0);
+	assert_int_equal(iobus_register(&b, 0x3ff, 1, dev_read, dev_write, &d, "b"), -1);
+	assert_int_equal(iobus_register(&b, 0x3f0, 9, dev_read, dev_write, &d, "c"), -1);
+	assert_int_equal(iobus_register(&b, 0x3f0, 8, dev_read, dev_write, &d, "d"), 0);
+	assert_int_equal(iobus_register(&b, ~0ull - 1, 4, dev_read, dev_write, &d, "e"), -1);
+	assert_int_equal(iobus_register(&b, 0x10, 0, dev_read, dev_write, &d, "f"), -1);
+	for (unsigned i = 2; i < IOBUS_MAX_RANGES; i++)
+		assert_int_equal(iobus_register(&b, 0x1000 + i, 1, NULL, NULL, &d, "x"), 0);
+	assert_int_equal(iobus_register(&b, 0x5000, 1, NULL, NULL, &d, "full"), -1);
+}
+
+/* ---- guest-physical map and NPT ---- */
+
+/* A fake host: physical addresses 0.. map onto this arena. */
+#define ARENA (96ull << 20)
+static uint8_t *arena;
+static uint64_t next_chunk, next_table;
+static unsigned freed_chunks;
+
+static void *p2v(uint64_t pa)
+{
+	assert_true(pa < ARENA);
+	return arena + pa;
+}
+
+static uint64_t alloc_chunk(void *ctx)
+{
+	uint64_t limit = ctx ? *(uint64_t *)ctx : ARENA / 2;
+	if (next_chunk + GPA_CHUNK_SIZE > limit)
+		return 0;
+	uint64_t c = next_chunk;
+	next_chunk += GPA_CHUNK_SIZE;
+	/* leave a hole after the third chunk, so runs are not all contiguous */
+	if (c == 4 * GPA_CHUNK_SIZE)
+		next_chunk += GPA_CHUNK_SIZE;
+	return c;
+}
+
+static void free_chunk(void *ctx, uint64_t hpa)
+{
+	(void)ctx;
+	(void)hpa;
+	freed_chunks++;
+}
+
+static uint64_t alloc_table(void *arg)
+{
+	(void)arg;
+	uint64_t t = next_table;
+	next_table += 4096;
+	memset(arena + t, 0, 4096);
+	return t;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	arena = aligned_alloc(1 << 21, ARENA);
+	memset(arena, 0, ARENA);
+	next_chunk = 2 * GPA_CHUNK_SIZE; /* host chunk 0 and 1 are "the hypervisor" */
+	next_table = ARENA / 2;
+	freed_chunks = 0;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(arena);
+	return 0;
+}
+
+static void test_map_translates_and_copies_across_chunks(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[8];
+	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
+				      p2v),
+			 0);
+	uint64_t hpa;
+	assert_true(gpa_to_hpa(&m, 0x1234, &hpa));
+	assert_int_equal(hpa, 2 * GPA_CHUNK_SIZE + 0x1234);
+	/* chunk 3 (gpa 6 MiB) comes after the hole in host memory */
+	assert_true(gpa_to_hpa(&m, 3 * GPA_CHUNK_SIZE + 8, &hpa));
+	assert_int_equal(hpa, 6 * GPA_CHUNK_SIZE + 8);
+	assert_false(gpa_to_hpa(&m, 8 * GPA_CHUNK_SIZE, &hpa));
+
+	/* a copy that straddles the discontiguous chunks lands in both */
+	uint8_t buf[64], back[64];
+	for (int i = 0; i < 64; i++)
+		buf[i] = (uint8_t)(i * 7);
+	uint64_t gpa = 3 * GPA_CHUNK_SIZE - 32;
+	assert_int_equal(gpa_write(&m, gpa, buf, sizeof(buf)), 0);
+	assert_memory_equal(arena + 5 * GPA_CHUNK_SIZE - 32, buf, 32);
+	assert_memory_equal(arena + 6 * GPA_CHUNK_SIZE, buf + 32, 32);
+	assert_int_equal(gpa_read(&m, gpa, back, sizeof(back)), 0);
+	assert_memory_equal(back, buf, 64);
+	assert_int_equal(gpa_zero(&m, gpa, 64), 0);
+	assert_int_equal(arena[6 * GPA_CHUNK_SIZE], 0);
+	/* nothing outside RAM, not even partly */
+	assert_int_equal(gpa_write(&m, 8 * GPA_CHUNK_SIZE - 4, buf, 8), -1);
+	assert_int_equal(gpa_read(&m, ~0ull - 2, back, 8), -1);
+}
+
+static void test_map_rejects_bad_sizes_and_gives_back_on_failure(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[64];
+	assert_int_equal(gpa_map_init(&m, 0, table, alloc_chunk, free_chunk, NULL, p2v), -1);
+	assert_int_equal(gpa_map_init(&m, GPA_CHUNK_SIZE + 4096, table, alloc_chunk, free_chunk,
+				      NULL, p2v),
+			 -1);
+	assert_int_equal(
+	    gpa_map_init(&m, GPA_RAM_MAX + GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL, p2v),
+	    -1);
+	/* the host runs out after three chunks: all three go back */
+	uint64_t limit = next_chunk + 3 * GPA_CHUNK_SIZE;
+	assert_int_equal(
+	    gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, &limit, p2v), -1);
+	assert_int_equal(freed_chunks, 3);
+}
+
+static void test_npt_maps_ram_only_with_user_writable_leaves(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[8];
+	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
+				      p2v),
+			 0);
+	struct pagetable pt = {.alloc_table = alloc_table, .phys_to_virt = p2v};
+	assert_int_equal(pt_init(&pt), 0);
+	assert_int_equal(npt_build(&m, &pt, true), 0);
+
+	for (uint64_t gpa = 0; gpa < 8 * GPA_CHUNK_SIZE; gpa += GPA_CHUNK_SIZE / 2) {
+		uint64_t pa, flags, want;
+		enum page_level level;
+		assert_true(pt_lookup(&pt, gpa + 0x10, &pa, &flags, &level));
+		assert_true(gpa_to_hpa(&m, gpa + 0x10, &want));
+		assert_int_equal(pa, want);
+		assert_int_equal(level, PAGE_2M); /* RAM in 2 MiB pages */
+		assert_true(flags & PTE_U);	  /* NPT walks are user accesses */
+		assert_true(flags & PTE_W);
+		assert_false(flags & PTE_NX);
+	}
+	/* beyond RAM, the MMIO hole, high memory: all trap */
+	assert_false(pt_lookup(&pt, 8 * GPA_CHUNK_SIZE, NULL, NULL, NULL));
+	assert_false(pt_lookup(&pt, 0xfee00000, NULL, NULL, NULL));
+	assert_false(pt_lookup(&pt, 1ull << 32, NULL, NULL, NULL));
+	/* PML4 + PDPT + one PD covers 16 MiB; the walk is a user access on every level */
+	assert_int_equal(pt.tables, 3);
+	uint64_t *pml4 = p2v(pt.root);
+	assert_true(pml4[0] & PTE_U);
+	uint64_t *pdpt = p2v(pml4[0] & PTE_ADDR_MASK);
+	assert_true(pdpt[0] & PTE_U);
+}
+
+static void test_npt_uses_1g_pages_where_ram_runs_align(void **state)
+{
+	(void)state;
+	static uint64_t table[1024];
+	/* a map whose chunks are contiguous in host memory from 1 GiB on */
+	struct gpa_map m, *mm = &m;
+	memset(mm, 0, sizeof(*mm));
+	mm->phys_to_virt = p2v;
+	mm->chunk_hpa = table;
+	for (size_t i = 0; i < 512 + 2; i++)
+		table[i] = (1ull << 30) + i * GPA_CHUNK_SIZE; /* host 1 GiB and up */
+	mm->nchunks = 514;
+	mm->ram_bytes = 514 * GPA_CHUNK_SIZE;
+	struct pagetable pt = {.alloc_table = alloc_table, .phys_to_virt = p2v};
+	assert_int_equal(pt_init(&pt), 0);
+	assert_int_equal(npt_build(mm, &pt, true), 0);
+	uint64_t pa;
+	enum page_level level;
+	assert_true(pt_lookup(&pt, 0x12345, &pa, NULL, &level));
+	assert_int_equal(level, PAGE_1G);
+	assert_int_equal(pa, (1ull << 30) + 0x12345);
+	assert_true(pt_lookup(&pt, (1ull << 30) + 0x10, &pa, NULL, &level));
+	assert_int_equal(level, PAGE_2M);
+	/* without 1 GiB page support, 2 MiB pages everywhere */
+	struct pagetable pt2 = {.alloc_table = alloc_table, .phys_to_virt = p2v};
+	assert_int_equal(pt_init(&pt2), 0);
+	assert_int_equal(npt_build(mm, &pt2, false), 0);
+	assert_true(pt_lookup(&pt2, 0x12345, &pa, NULL, &level));
+	assert_int_equal(level, PAGE_2M);
+}
+
+/* ---- CPUID policy ---- */
+
+static void test_cpuid_vendor_leaf_and_signature(void **state)
+{
+	(void)state;
+	struct cpuid_result r = {1, 2, 3, 4};
+	cpuid_policy_apply(HV_CPUID_BASE, 0, 0, 1, &r);
+	assert_int_equal(r.eax, HV_CPUID_BASE + 1);
+	char sig[13] = {0};
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	assert_string_equal(sig, "BareMetalHV ");
+	r = (struct cpuid_result){9, 9, 9, 9};
+	cpuid_policy_apply(HV_CPUID_BASE + 1, 0, 0, 1, &r);
+	assert_int_equal(r.eax, HV_ABI_VERSION);
+	r = (struct cpuid_result){9, 9, 9, 9};
+	cpuid_policy_apply(HV_CPUID_BASE + 0x42, 0, 0, 1, &r);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+}
+
+static void test_cpuid_hides_virtualization_and_sets_hypervisor_bit(void **state)
+{
+	(void)state;
+	struct cpuid_result r = {0x306c3, 0x00100800, 0xffffffff, 0xffffffff};
+	cpuid_policy_apply(1, 0, 2, 4, &r);
+	assert_true(r.ecx & (1u << 31));
+	assert_false(r.ecx & (1u << 5));  /* VMX */
+	assert_false(r.ecx & (1u << 3));  /* MONITOR */
+	assert_false(r.ecx & (1u << 21)); /* x2APIC, not modelled yet */
+	assert_false(r.edx & (1u << 9));  /* APIC, not modelled yet */
+	assert_true(r.edx & 1);		  /* FPU stays */
+	assert_int_equal(r.ebx >> 24, 2);	  /* initial APIC ID = vCPU id */
+	assert_int_equal((r.ebx >> 16) & 0xff, 4); /* logical processors */
+	assert_int_equal(r.ebx & 0xffff, 0x0800);  /* brand/CLFLUSH kept */
+	assert_int_equal(r.eax, 0x306c3);
+
+	r = (struct cpuid_result){0, 0, 0xffffffff, 0xffffffff};
+	cpuid_policy_apply(0x80000001, 0, 0, 1, &r);
+	assert_false(r.ecx & (1u << 2)); /* SVM */
+	assert_true(r.edx & (1u << 29)); /* long mode stays */
+	r = (struct cpuid_result){1, 16, 0, 0xff};
+	cpuid_policy_apply(0x8000000a, 0, 0, 1, &r);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	r = (struct cpuid_result){0x07300403, 0, 0, 0};
+	cpuid_policy_apply(0xa, 0, 0, 1, &r);
+	assert_int_equal(r.eax, 0); /* no architectural performance counters */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_bus_routes_by_range_with_offsets),
+	    cmocka_unit_test(test_bus_unclaimed_reads_all_ones_and_drops_writes),
+	    cmocka_unit_test(test_bus_rejects_overlaps_and_overflow),
+	    cmocka_unit_test_setup_teardown(test_map_translates_and_copies_across_chunks, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_map_rejects_bad_sizes_and_gives_back_on_failure,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_npt_maps_ram_only_with_user_writable_leaves, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_npt_uses_1g_pages_where_ram_runs_align, setup,
+					    teardown),
+	    cmocka_unit_test(test_cpuid_vendor_leaf_and_signature),
+	    cmocka_unit_test(test_cpuid_hides_virtualization_and_sets_hypervisor_bit),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
