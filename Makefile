@@ -100,14 +100,14 @@ $(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kerne
 unit: deps $(UNIT_TESTS)
 	@$(PYTHON) scripts/run-unit-tests.py $(UNIT_TESTS)
 
-integration: deps iso $(BUILD)/tools/acpi_inspect
+integration: deps iso guests $(BUILD)/tools/acpi_inspect
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
-bench: deps iso
+bench: deps iso guests
 	$(PYTHON) scripts/bench.py
 
 clean:

@@ -299,6 +299,7 @@ static void load_count(struct vpit_channel *c, uint16_t raw, uint64_t tick)
 {
 	uint32_t v = c->bcd ? bcd_to_bin(raw) : raw;
 	c->count_reg = v ? v : modulus(c);
+	c->null_count = true; /* until the count reaches the counting element */
 
 	switch (c->mode) {
 	case 0:

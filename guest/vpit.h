@@ -61,8 +61,9 @@ struct vpit {
 };
 
 /*
- * Resets the PIT: no channel programmed (modes 0, no count: channel outputs
- * low, nothing counting), channel 2's gate low. set_irq0 may be NULL.
+ * Resets the PIT with no channel programmed: each waits in mode 0 for a
+ * count (output low, nothing counting); channel 2's gate is low. set_irq0
+ * may be NULL.
  */
 void vpit_init(struct vpit *pit, void (*set_irq0)(void *ctx, bool level), void *ctx,
 	       uint64_t now);
