@@ -335,6 +335,10 @@ unsigned vmm_start(const struct boot_info *bi)
 	for (unsigned k = 0; k < vm_count; k++) {
 		struct vm *vm = vms[k];
 		vm->state = VM_RUNNING;
+		if (vm->vcpus[0]->pcpu == 0) {
+			started++; /* the boot CPU runs it from vmm_wait_all */
+			continue;
+		}
 		if (!smp_run_on(vm->vcpus[0]->pcpu, vcpu_thread, vm->vcpus[0])) {
 			printk("hv: vm %s: CPU %u did not take its vCPU\n", vm->name,
 			       vm->vcpus[0]->pcpu);
@@ -364,6 +368,10 @@ static void print_accounting(const struct vm *vm)
 
 bool vmm_wait_all(void)
 {
+	/* a vCPU placed on the boot CPU runs here, until its VM stops */
+	for (unsigned k = 0; k < vm_count; k++)
+		if (vms[k]->vcpus[0]->pcpu == 0 && vms[k]->state == VM_RUNNING)
+			vcpu_thread(vms[k]->vcpus[0]);
 	for (;;) {
 		unsigned running = 0;
 		for (unsigned k = 0; k < vm_count; k++)

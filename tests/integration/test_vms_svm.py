@@ -71,3 +71,16 @@ def test_broken_vm_file_is_reported_and_the_good_one_runs():
     assert "hv: /boot/vms/broken.cfg: VM not started" in run.log
     assert vm_stops(run.log) == {"good": ("exit-port", 0)}, run
     assert run.status == 1  # a rejected file is a failure the harness must see
+
+
+def test_bochs_ryzen_second_svm_implementation():
+    """The same guests on Bochs' AMD model (SVM with NPT and next-RIP save): a
+    second, independent SVM implementation, and a vCPU on the boot CPU."""
+    from hvrun import bochs
+    run = bochs(smp=2, cpu_model="ryzen", modules=[
+        vm_file("cpuid", guest("cpuid")), guest("cpuid"),
+        vm_file("msr", guest("msr")), guest("msr")])
+    assert run.report()["svm next-rip save"] == "yes"
+    assert vm_stops(run.log) == {"cpuid": ("exit-port", 0), "msr": ("exit-port", 0)}, run
+    assert "vCPU 0 on CPU 0" in run.log  # two VMs on two cores: the boot CPU runs one
+    assert run.status == 0, run
