@@ -2,30 +2,10 @@
 
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/unaligned.h"
 
 #define ACPI_HEADER_LEN 36
 #define ACPI_TABLE_MAX_LEN (1u << 20)
-
-static uint16_t rd16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static uint8_t sum_bytes(const uint8_t *p, size_t n)
 {

@@ -1,6 +1,7 @@
 #include "kernel/boot/bootinfo.h"
 
 #include "kernel/lib/string.h"
+#include "kernel/lib/unaligned.h"
 
 /* Multiboot2 spec §3.6: tag types */
 enum {
@@ -15,20 +16,6 @@ enum {
 	MB2_TAG_ACPI_NEW = 15,
 	MB2_TAG_EFI_MMAP = 17,
 };
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 static void copy_string(char *dst, size_t size, const uint8_t *src, size_t maxlen)
 {
