@@ -55,7 +55,7 @@ static int setup(void **state)
 	arena = malloc((size_t)ARENA_PAGES * 4096);
 	arena_used = 0;
 	arena_limit = ARENA_PAGES;
-	pt = (struct pagetable){0, fake_alloc_table, fake_phys_to_virt, &arena, 0};
+	pt = (struct pagetable){.alloc_table = fake_alloc_table, .phys_to_virt = fake_phys_to_virt, .arg = &arena};
 	if (!arena || pt_init(&pt) != 0)
 		return -1;
 	return 0;
@@ -108,7 +108,7 @@ static void test_init(void **state)
 	expect_unmapped(0);
 	expect_unmapped(0xffff800000000000ull);
 
-	struct pagetable bad = {0, fake_alloc_table, fake_phys_to_virt, &arena, 7};
+	struct pagetable bad = {.alloc_table = fake_alloc_table, .phys_to_virt = fake_phys_to_virt, .arg = &arena, .tables = 7};
 	arena_limit = arena_used;
 	assert_int_equal(pt_init(&bad), -1);
 	assert_int_equal(bad.tables, 0);
