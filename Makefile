@@ -66,7 +66,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(wildcard tests/unit/te
 HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DHV_HOSTED -fsanitize=address,undefined \
 	-fno-omit-frame-pointer
 
-$(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(wildcard tests/unit/*.h)
+ALL_HEADERS := $(shell find $(KERNEL_DIRS) include tests/unit -name '*.h' 2>/dev/null)
+$(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(ALL_HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's@^// SOURCES:@@p' $<) -lcmocka
 
