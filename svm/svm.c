@@ -258,6 +258,35 @@ static void svm_inject_event(struct vcpu *v, enum event_type type, uint8_t vecto
 	vmcb_write64(sv(v)->vmcb, VMCB_EVENTINJ, e);
 }
 
+static bool svm_interrupt_ready(struct vcpu *v)
+{
+	const uint8_t *vmcb = sv(v)->vmcb;
+	return (v->regs.rflags & (1u << 9)) && !(vmcb_read64(vmcb, VMCB_INT_SHADOW) & 1) &&
+	       !(vmcb_read64(vmcb, VMCB_EVENTINJ) & EVENTINJ_VALID);
+}
+
+/*
+ * A virtual interrupt request (V_IRQ) with the VINTR intercept: the CPU exits
+ * when the guest could take it (APM Vol. 2 §15.21.4); we then inject the
+ * real event ourselves.
+ */
+static void svm_set_interrupt_window(struct vcpu *v, bool on)
+{
+	uint8_t *vmcb = sv(v)->vmcb;
+	uint64_t vintr = vmcb_read64(vmcb, VMCB_VINTR);
+	uint32_t misc1 = vmcb_read32(vmcb, VMCB_INTERCEPT_MISC1);
+	const uint64_t request = (1ull << 8) | (0xfull << 16) | (1ull << 20); /* V_IRQ, prio, ign TPR */
+	if (on) {
+		vintr |= request;
+		misc1 |= INTERCEPT_VINTR;
+	} else {
+		vintr &= ~request;
+		misc1 &= ~INTERCEPT_VINTR;
+	}
+	vmcb_write64(vmcb, VMCB_VINTR, vintr);
+	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1, misc1);
+}
+
 static void svm_set_nested_root(struct vcpu *v, uint64_t root)
 {
 	vmcb_write64(sv(v)->vmcb, VMCB_N_CR3, root);
@@ -375,7 +404,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 
 	/* a vCPU new to this core, or another vCPU here since: start with a clean TLB */
 	if (s->last_cpu != (int)c->index || sc->last_vcpu != s)
-		vmcb[VMCB_TLB_CONTROL] = 1;
+		vmcb[VMCB_TLB_CONTROL] = host_cpu.flush_by_asid ? 3 : 1; /* this ASID, or all */
 	s->last_cpu = (int)c->index;
 	sc->last_vcpu = s;
 
@@ -413,5 +442,7 @@ const struct hvm_ops svm_ops = {
     .get_pat = svm_get_pat,
     .set_pat = svm_set_pat,
     .inject_event = svm_inject_event,
+    .interrupt_ready = svm_interrupt_ready,
+    .set_interrupt_window = svm_set_interrupt_window,
     .set_nested_root = svm_set_nested_root,
 };

@@ -7,6 +7,7 @@
 #include "kernel/vm/cpuid_policy.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
+#include "kernel/vm/vintr.h"
 
 #define VECTOR_UD 6
 #define VECTOR_GP 13
@@ -153,17 +154,36 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 		vm_stop(v->vm, VM_STOP_HALTED, 0);
 		return;
 	}
-	/* no interrupt sources are modelled yet: wait for the host to stop the VM */
-	while (v->vm->state == VM_RUNNING) {
-		irq_enable();
-		halt();
-	}
+	vintr_wait(v);
 }
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 {
 	uint64_t nr = v->regs.gpr[X86_RAX];
-	v->regs.gpr[X86_RAX] = nr == HC_VERSION ? HV_ABI_VERSION : HC_ERR_NOSYS;
+	uint64_t a0 = v->regs.gpr[X86_RBX], a1 = v->regs.gpr[X86_RCX];
+	uint64_t ret = HC_ERR_NOSYS;
+
+	switch (nr) {
+	case HC_VERSION:
+		ret = HV_ABI_VERSION;
+		break;
+	case HC_RAISE_IRQ:
+	case HC_TIMER_IRQ:
+		/* vectors below 32 are exceptions, not interrupts */
+		if (a0 < 32 || a0 > 255 || (nr == HC_TIMER_IRQ && a1 > 10000000)) {
+			ret = HC_ERR_INVAL;
+			break;
+		}
+		if (nr == HC_RAISE_IRQ)
+			vintr_raise(v, (uint8_t)a0);
+		else
+			vintr_arm_timer(v, (uint8_t)a0, a1);
+		ret = 0;
+		break;
+	default:
+		break;
+	}
+	v->regs.gpr[X86_RAX] = ret;
 	skip_instruction(v, e);
 }
 

@@ -60,6 +60,10 @@ struct hvm_ops {
 	/* Queues an event for the next entry. */
 	void (*inject_event)(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
 			     uint32_t error_code);
+	/* Can an external interrupt be delivered now (IF set, no shadow, nothing queued)? */
+	bool (*interrupt_ready)(struct vcpu *v);
+	/* Exit (EXIT_INTR_WINDOW) as soon as the guest can take an interrupt. */
+	void (*set_interrupt_window)(struct vcpu *v, bool on);
 	/* The second-level table root changed (or was first built). */
 	void (*set_nested_root)(struct vcpu *v, uint64_t root);
 };

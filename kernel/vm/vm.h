@@ -46,6 +46,10 @@ struct vcpu {
 	struct x86_regs regs;
 	void *backend;
 	struct vcpu_msrs msrs;
+	/* virtual interrupts: one pending vector (-1: none) and a one-shot timer */
+	int pending_irq;
+	uint64_t timer_deadline; /* host TSC; 0: not armed */
+	uint8_t timer_vector;
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
 	volatile bool active; /* its loop runs on pcpu */

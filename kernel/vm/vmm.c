@@ -17,6 +17,7 @@
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
 #include "kernel/vm/vm_devices.h"
+#include "kernel/vm/vintr.h"
 
 static bool cpu_busy[MAX_CPUS];
 static unsigned failed_files; /* VM files that did not give a running VM */
@@ -211,6 +212,7 @@ static struct vm *vm_create(const struct vm_config *cfg, const struct boot_info 
 			goto fail;
 		hvm->set_nested_root(v, vm->npt.root);
 		msr_policy_reset(v);
+		vintr_reset(v);
 	}
 	struct vcpu_entry_state es;
 	multiboot_entry_state(&es, entry.eip);
@@ -241,6 +243,7 @@ static void vcpu_thread(void *arg)
 
 	v->active = true;
 	while (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING) {
+		vintr_before_entry(v);
 		hvm->vcpu_run(v, &e);
 		vm_exit_dispatch(v, &e);
 	}

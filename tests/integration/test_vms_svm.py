@@ -84,3 +84,15 @@ def test_bochs_ryzen_second_svm_implementation():
     assert vm_stops(run.log) == {"cpuid": ("exit-port", 0), "msr": ("exit-port", 0)}, run
     assert "vCPU 0 on CPU 0" in run.log  # two VMs on two cores: the boot CPU runs one
     assert run.status == 0, run
+
+
+def test_interrupt_injection_window_and_hlt_wakeup():
+    """Virtual interrupts: held while IF=0 and delivered at the interrupt window
+    (after the STI shadow), delivered at once with IF=1, and a HLT woken by
+    the virtual timer."""
+    g = guest("intr")
+    run = boot_vms((vm_file("intr", g), g), smp=2)
+    assert vm_stops(run.log) == {"intr": ("exit-port", 0)}, run
+    assert "[intr] GUEST intr: PASS" in run.log
+    exits = [l for l in run.log.splitlines() if l.startswith("vm intr vcpu 0 exits:")][0]
+    assert "interrupt-window" in exits and "hlt 1" in exits, exits

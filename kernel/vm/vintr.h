@@ -1,0 +1,24 @@
+/*
+ * Delivering virtual interrupts to a vCPU: one pending external vector, a
+ * one-shot virtual timer, injection when the guest can take it (otherwise an
+ * interrupt-window exit is requested), and HLT blocking until something is
+ * pending. The interrupt controllers (vPIC, vIOAPIC, vLAPIC) will feed it.
+ */
+#ifndef HV_VM_VINTR_H
+#define HV_VM_VINTR_H
+
+#include <stdint.h>
+
+#include "kernel/vm/vm.h"
+
+void vintr_reset(struct vcpu *v);
+/* Queues vector (32..255) for v; a second raise before delivery merges. */
+void vintr_raise(struct vcpu *v, uint8_t vector);
+/* Raises vector after us microseconds (one shot; re-arming replaces it). */
+void vintr_arm_timer(struct vcpu *v, uint8_t vector, uint64_t us);
+/* Before each entry: inject what is pending, or ask for an interrupt window. */
+void vintr_before_entry(struct vcpu *v);
+/* HLT with interrupts enabled: sleep until an interrupt is pending or the VM stops. */
+void vintr_wait(struct vcpu *v);
+
+#endif
