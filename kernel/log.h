@@ -1,9 +1,16 @@
-/* The hypervisor's log: to the console, and kept in a ring for dmesg. */
+/*
+ * The hypervisor's log, and the host console it shares with the shell: log
+ * lines go to the console and to a ring for dmesg; VM lines and the shell's
+ * own output go to the console only. While the shell shows its prompt, any
+ * output is printed above it and the prompt line is drawn again after it.
+ */
 #ifndef HV_LOG_H
 #define HV_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void log_init(void);
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -14,5 +21,29 @@ void console_write_unlocked(const char *s, size_t n);
 size_t log_read_ring(char *buf, size_t size);
 /* Makes printk take no lock: called once every other CPU has stopped. */
 void log_break_lock(void);
+
+/* Text for the console only (not the log ring), '\n' sent as CR LF. */
+void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void console_write(const char *s, size_t n);
+/* Bytes exactly as given (an attached VM's serial output). */
+void console_write_raw(const char *s, size_t n);
+/* One line of a VM's serial output, as "[name] text"; held back while muted. */
+void console_vm_line(const char *vm_name, const char *text);
+/* While a VM's console is attached, other VMs' lines are not printed. */
+void console_mute_vm_lines(bool mute);
+
+/*
+ * The prompt line. While redraw is set, output first clears the prompt line,
+ * then calls redraw (with the console lock held) to draw it again. NULL: no
+ * prompt (a command is running).
+ */
+void console_set_prompt(void (*redraw)(void *ctx), void *ctx);
+/* The console lock, for the shell's line editing; writes under it use _locked. */
+uint64_t console_lock(void);
+void console_unlock(uint64_t flags);
+void console_write_locked(const char *s, size_t n);
+void console_write_raw_locked(const char *s, size_t n);
+/* Under the lock: draws the prompt again if output has hidden it. */
+void console_prompt_restore_locked(void);
 
 #endif

@@ -14,6 +14,7 @@
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vm.h"
 #include "svm/vmcb.h"
+#include "ept/npt.h"
 
 #define EFER_SVME_BIT (1ull << 12)
 
@@ -258,6 +259,11 @@ static void svm_inject_event(struct vcpu *v, enum event_type type, uint8_t vecto
 	vmcb_write64(sv(v)->vmcb, VMCB_EVENTINJ, e);
 }
 
+static void svm_clear_interrupt_shadow(struct vcpu *v)
+{
+	vmcb_write64(sv(v)->vmcb, VMCB_INT_SHADOW, 0);
+}
+
 static bool svm_interrupt_ready(struct vcpu *v)
 {
 	const uint8_t *vmcb = sv(v)->vmcb;
@@ -285,6 +291,11 @@ static void svm_set_interrupt_window(struct vcpu *v, bool on)
 	}
 	vmcb_write64(vmcb, VMCB_VINTR, vintr);
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1, misc1);
+}
+
+static int svm_build_nested(const struct gpa_map *m, struct pagetable *pt)
+{
+	return npt_build(m, pt, host_cpu.gbpages);
 }
 
 static void svm_set_nested_root(struct vcpu *v, uint64_t root)
@@ -442,7 +453,9 @@ const struct hvm_ops svm_ops = {
     .get_pat = svm_get_pat,
     .set_pat = svm_set_pat,
     .inject_event = svm_inject_event,
+    .clear_interrupt_shadow = svm_clear_interrupt_shadow,
     .interrupt_ready = svm_interrupt_ready,
     .set_interrupt_window = svm_set_interrupt_window,
+    .build_nested = svm_build_nested,
     .set_nested_root = svm_set_nested_root,
 };

@@ -15,6 +15,8 @@
 static void skip_instruction(struct vcpu *v, const struct vm_exit *e)
 {
 	v->regs.rip += e->insn_len;
+	/* e.g. the HLT of "sti; hlt" sat in STI's shadow; the next one does not */
+	hvm->clear_interrupt_shadow(v);
 }
 
 static void inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uint32_t code)
@@ -154,7 +156,9 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 		vm_stop(v->vm, VM_STOP_HALTED, 0);
 		return;
 	}
+	v->halted = true; /* for vcpu-list */
 	vintr_wait(v);
+	v->halted = false;
 }
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)

@@ -23,8 +23,18 @@ bool hvm_select(char *why, size_t whylen)
 		return true;
 	}
 	if (f->vmx) {
-		format(why, whylen, "Intel VT-x support is not built yet (see the VMX issue)");
-		return false;
+		if (f->vmx_firmware_disabled) {
+			format(why, whylen, "VMX is disabled by firmware (IA32_FEATURE_CONTROL locked "
+					    "without VMX): enable Intel Virtualization Technology in "
+					    "the BIOS/UEFI setup");
+			return false;
+		}
+		if (!f->ept || !f->unrestricted_guest) {
+			format(why, whylen, "this Intel CPU lacks %s", !f->ept ? "EPT" : "unrestricted guest");
+			return false;
+		}
+		hvm = &vmx_ops;
+		return true;
 	}
 	format(why, whylen, "this CPU has neither AMD-V nor Intel VT-x");
 	return false;

@@ -13,6 +13,8 @@
 #include "kernel/vm/vm_exit.h"
 
 struct vcpu;
+struct gpa_map;
+struct pagetable;
 
 /* A segment register as the guest sees it (base, limit, access rights). */
 struct seg_state {
@@ -60,16 +62,21 @@ struct hvm_ops {
 	/* Queues an event for the next entry. */
 	void (*inject_event)(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
 			     uint32_t error_code);
+	/* The exiting instruction was emulated: its STI/MOV SS shadow is over. */
+	void (*clear_interrupt_shadow)(struct vcpu *v);
 	/* Can an external interrupt be delivered now (IF set, no shadow, nothing queued)? */
 	bool (*interrupt_ready)(struct vcpu *v);
 	/* Exit (EXIT_INTR_WINDOW) as soon as the guest can take an interrupt. */
 	void (*set_interrupt_window)(struct vcpu *v, bool on);
+	/* Writes the guest-physical map as this backend's second-level tables (NPT, EPT). */
+	int (*build_nested)(const struct gpa_map *m, struct pagetable *pt);
 	/* The second-level table root changed (or was first built). */
 	void (*set_nested_root)(struct vcpu *v, uint64_t root);
 };
 
 extern const struct hvm_ops *hvm;
 extern const struct hvm_ops svm_ops;
+extern const struct hvm_ops vmx_ops;
 
 /* Picks the backend for this CPU; false (with the reason) if none can run. */
 bool hvm_select(char *why, size_t whylen);

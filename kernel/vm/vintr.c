@@ -49,7 +49,8 @@ void vintr_before_entry(struct vcpu *v)
 
 void vintr_wait(struct vcpu *v)
 {
-	while (v->vm->state == VM_RUNNING) {
+	/* a pause, reboot, stop or move to another core ends the wait too */
+	while (v->vm->state == VM_RUNNING && v->move_to < 0) {
 		check_timer(v);
 		if (__atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE) >= 0)
 			return;

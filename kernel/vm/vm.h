@@ -15,8 +15,16 @@
 #define VM_MAX 16
 #define VM_NAME_LEN 32
 #define VCPU_MAX 8
+#define VM_OUTPUT_RING 8192 /* bytes of each VM's serial output kept for `console` */
+#define VM_PATH_LEN 128
 
-enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_STOPPED };
+/*
+ * CREATED: built, not started. RUNNING and PAUSED: its vCPU loops are on their
+ * cores (a paused one sleeps there). REBOOTING: the loops are leaving so that
+ * the VM can be reset. STOPPED: for good; its memory and cores are given back
+ * once its loops have left (vmm_poll).
+ */
+enum vm_state { VM_CREATED, VM_RUNNING, VM_PAUSED, VM_REBOOTING, VM_STOPPED };
 
 enum vm_stop_reason {
 	VM_STOP_NONE,
@@ -29,6 +37,7 @@ enum vm_stop_reason {
 };
 
 struct vm;
+struct vm_config;
 
 struct vcpu_msrs {
 	uint64_t apic_base;
@@ -53,6 +62,10 @@ struct vcpu {
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
 	volatile bool active; /* its loop runs on pcpu */
+	volatile bool parked; /* its VM is paused and the loop sleeps */
+	volatile bool halted; /* the guest waits in HLT */
+	volatile int move_to; /* vcpu-pin: leave this core for that one; -1: stay */
+	uint64_t guest_tsc;   /* TSC ticks spent in the guest (its CPU time) */
 };
 
 struct vm_line_buffer {
@@ -76,6 +89,15 @@ struct vm {
 	struct io_bus mmio;
 	void *devices; /* the VM's device models (kernel/vm/vm_devices.c) */
 	struct vm_line_buffer console;
+	/* the raw serial output, for `console NAME` to replay */
+	spinlock_t output_lock;
+	char output[VM_OUTPUT_RING];
+	uint64_t output_total; /* bytes ever written */
+
+	char path[VM_PATH_LEN];	  /* the VM file it was created from */
+	struct vm_config *config; /* that file, checked */
+	uint64_t shutdown_deadline; /* host TSC when `shutdown` forces it off; 0: none */
+	bool released;		  /* stopped, and its memory and cores given back */
 
 	unsigned nvcpus;
 	struct vcpu *vcpus[VCPU_MAX];
@@ -88,8 +110,16 @@ extern unsigned vm_count;
 const char *vm_stop_reason_name(enum vm_stop_reason r);
 /* Stops the VM (first reason wins) and says so on the console. */
 void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code);
-/* A line of the VM's serial output, tagged with its name, on the host console. */
+/*
+ * A byte of the VM's serial output: kept in its ring; passed through as is
+ * while its console is attached, else shown line by line as "[name] text".
+ */
 void vm_console_putc(struct vm *vm, char c);
+/* Attaches the host console to vm (NULL: detaches); replays its recent output. */
+void vm_console_attach(struct vm *vm);
+struct vm *vm_console_attached(void);
+/* Kicks the VM's vCPUs on other cores out of the guest (an IPI each). */
+void vm_kick(struct vm *vm);
 
 /* Guest-physical memory access for device models and loaders. */
 static inline int vm_read_gpa(struct vm *vm, uint64_t gpa, void *dst, size_t len)

@@ -1,15 +1,18 @@
 #include "kernel/vm/vm_devices.h"
 
 #include "guest/vuart.h"
+#include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
 /*
  * COM1: the 16550 model (guest/vuart.c). What the guest transmits reaches
- * the host console tagged with the VM's name. Its IRQ line (4) is not wired
- * until the VM has an interrupt controller.
+ * the host console tagged with the VM's name; what the operator types at
+ * `console NAME` enters its receive FIFO from the boot CPU, hence the lock.
+ * Its IRQ line (4) is not wired until the VM has an interrupt controller.
  */
 struct vm_device_set {
+	spinlock_t com1_lock;
 	struct vuart com1;
 	struct vm *vm;
 };
@@ -28,14 +31,22 @@ static void com1_irq(void *ctx, bool level)
 
 static uint64_t com1_read(void *opaque, uint64_t off, unsigned size)
 {
+	struct vm_device_set *d = opaque;
 	(void)size;
-	return vuart_read(opaque, (uint16_t)off);
+	spin_lock(&d->com1_lock);
+	uint8_t v = vuart_read(&d->com1, (uint16_t)off);
+	spin_unlock(&d->com1_lock);
+	return v;
 }
 
 static void com1_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
 {
+	struct vm_device_set *d = opaque;
 	(void)size;
-	vuart_write(opaque, (uint16_t)off, (uint8_t)value);
+	/* a transmitted byte goes on to the console under this lock: nothing takes them the other way */
+	spin_lock(&d->com1_lock);
+	vuart_write(&d->com1, (uint16_t)off, (uint8_t)value);
+	spin_unlock(&d->com1_lock);
 }
 
 static void exit_port_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
@@ -53,8 +64,36 @@ int vm_devices_init(struct vm *vm)
 	vm->devices = d;
 	d->vm = vm;
 	vuart_init(&d->com1, com1_tx, com1_irq, d);
-	if (iobus_register(&vm->pio, 0x3f8, 8, com1_read, com1_write, &d->com1, "com1") < 0 ||
+	if (iobus_register(&vm->pio, 0x3f8, 8, com1_read, com1_write, d, "com1") < 0 ||
 	    iobus_register(&vm->pio, VM_EXIT_PORT, 1, NULL, exit_port_write, vm, "exit-port") < 0)
 		return -1;
 	return 0;
+}
+
+void vm_devices_reset(struct vm *vm)
+{
+	struct vm_device_set *d = vm->devices;
+	spin_lock(&d->com1_lock);
+	vuart_init(&d->com1, com1_tx, com1_irq, d);
+	spin_unlock(&d->com1_lock);
+}
+
+void vm_devices_free(struct vm *vm)
+{
+	kfree(vm->devices);
+	vm->devices = NULL;
+}
+
+size_t vm_console_input(struct vm *vm, const uint8_t *bytes, size_t n)
+{
+	struct vm_device_set *d = vm->devices;
+	if (!d)
+		return 0;
+	spin_lock(&d->com1_lock);
+	size_t space = vuart_rx_space(&d->com1);
+	size_t take = n < space ? n : space;
+	if (take)
+		vuart_receive(&d->com1, bytes, take);
+	spin_unlock(&d->com1_lock);
+	return take;
 }

@@ -11,7 +11,6 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/timer.h"
-#include "ept/npt.h"
 #include "kernel/vm/exit.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
@@ -172,7 +171,7 @@ static struct vm *vm_create(const struct vm_config *cfg, const struct boot_info 
 		goto fail;
 	}
 	vm->npt = (struct pagetable){.alloc_table = alloc_table, .phys_to_virt = phys_to_virt};
-	if (pt_init(&vm->npt) < 0 || npt_build(&vm->map, &vm->npt, host_cpu.gbpages) < 0) {
+	if (pt_init(&vm->npt) < 0 || hvm->build_nested(&vm->map, &vm->npt) < 0) {
 		format(err, errlen, "out of memory for nested page tables");
 		goto fail;
 	}

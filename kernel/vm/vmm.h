@@ -1,20 +1,61 @@
 /*
  * The VM manager: VMs declared by the boot modules (.cfg files) are
- * created, started on their cores and watched until they stop.
+ * created, started on their cores, steered by the console (pause, reboot,
+ * destroy, move a vCPU) and given back their memory and cores once stopped.
+ * Every function here runs on the boot CPU (boot path and shell).
  */
 #ifndef HV_VM_VMM_H
 #define HV_VM_VMM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "kernel/boot/bootinfo.h"
+#include "kernel/vm/vm.h"
 
-/* Creates and starts every autostart VM; returns how many started. */
-unsigned vmm_start(const struct boot_info *bi);
 /*
- * Waits until every VM has stopped; true if all ended well (code 0 or
- * poweroff) and no VM file was rejected.
+ * Creates and starts every autostart VM; returns how many started.
+ * boot_cpu_ok: a vCPU may be placed on CPU 0 when no other core is free
+ * (test harnesses); otherwise CPU 0 keeps the console for itself.
  */
+unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok);
+/* Runs the vCPUs placed on the boot CPU (only with boot_cpu_ok), until their VMs stop. */
+void vmm_run_boot_cpu_vcpus(void);
+/* True when no VM is running, paused or rebooting. */
+bool vmm_all_stopped(void);
+/*
+ * Prints each VM's exit counts and the summary line; true if all ended well
+ * (code 0 or poweroff) and no VM file was rejected at boot.
+ */
+bool vmm_report(void);
+/* Waits until every VM has stopped, then vmm_report(). */
 bool vmm_wait_all(void);
+
+/* Housekeeping, called often: forced shutdowns due, memory of stopped VMs given back. */
+void vmm_poll(void);
+
+/* The console's verbs. Each returns 0, or -1 with a one-line reason in err. */
+struct vm *vmm_find(const char *name);
+/* Creates and starts a VM from the boot module at path (errors are printed). */
+int vmm_create(const char *path, char *err, size_t errlen);
+int vmm_destroy(struct vm *vm, char *err, size_t errlen);
+/* Asks the guest to power off; forces it off after timeout_ms. */
+int vmm_shutdown(struct vm *vm, unsigned timeout_ms, char *err, size_t errlen);
+int vmm_reboot(struct vm *vm, char *err, size_t errlen);
+int vmm_pause(struct vm *vm, char *err, size_t errlen);
+int vmm_unpause(struct vm *vm, char *err, size_t errlen);
+int vmm_vcpu_pin(struct vm *vm, unsigned vcpu, unsigned cpu, char *err, size_t errlen);
+
+/* VM files that checked out but were not started (autostart = 0), for `list`. */
+struct vmm_defined {
+	char name[VM_NAME_LEN];
+	char path[VM_PATH_LEN];
+	unsigned weight, cap;
+};
+size_t vmm_defined(const struct vmm_defined **out);
+/* The state as `list` shows it: running, blocked, paused, rebooting, stopped. */
+const char *vmm_state_name(const struct vm *vm);
+/* A vCPU's CPU time in milliseconds. */
+uint64_t vmm_vcpu_time_ms(const struct vcpu *v);
 
 #endif

@@ -1,0 +1,14 @@
+/*
+ * Intel EPT (SDM Vol. 3C §29.3): the same guest-physical map as NPT, written
+ * with EPT's permission bits (read, write, execute) and write-back memory
+ * type. The walk is the same four levels, so the page-table builder serves.
+ */
+#ifndef HV_EPT_EPT_H
+#define HV_EPT_EPT_H
+
+#include "ept/gpa_map.h"
+#include "kernel/mm/pagetable.h"
+
+int ept_build(const struct gpa_map *m, struct pagetable *pt, bool gbpages);
+
+#endif

@@ -1,0 +1,782 @@
+/*
+ * The Intel VT-x backend: VMXON on every core, a VMCS per vCPU, EPT, exits
+ * decoded into the common struct vm_exit. Intel SDM Vol. 3C chapters 24-29.
+ *
+ * A VMCS can only be read and written on the core where it is current, so
+ * state handed over before the vCPU first runs (entry state, EPT root,
+ * events) is kept here and written into the VMCS on that core.
+ */
+#include "vmx/vmx.h"
+
+#include "include/x86.h"
+#include "kernel/cpu/features.h"
+#include "kernel/cpu/idt.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/vm/hvm.h"
+#include "kernel/vm/vm.h"
+#include "vmx/vmcs.h"
+#include "vmx/vmx_caps.h"
+#include "ept/ept.h"
+
+#define MSR_VMX_PINBASED 0x481
+#define MSR_VMX_PROCBASED 0x482
+#define MSR_VMX_EXIT 0x483
+#define MSR_VMX_ENTRY 0x484
+#define MSR_VMX_CR0_FIXED0 0x486
+#define MSR_VMX_CR0_FIXED1 0x487
+#define MSR_VMX_CR4_FIXED0 0x488
+#define MSR_VMX_CR4_FIXED1 0x489
+#define MSR_VMX_TRUE_PINBASED 0x48d
+#define MSR_VMX_TRUE_PROCBASED 0x48e
+#define MSR_VMX_TRUE_EXIT 0x48f
+#define MSR_VMX_TRUE_ENTRY 0x490
+#define MSR_PAT_NUM 0x277
+#define MSR_SYSENTER_CS 0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
+
+#define CR0_NE (1ull << 5)
+#define CR0_PG_BIT (1ull << 31)
+#define CR0_PE_BIT (1ull << 0)
+
+struct vmx_controls {
+	uint32_t pin, proc, proc2, exit, entry;
+};
+
+struct vmx_vcpu {
+	uint64_t vmcs_pa;
+	bool initialised; /* fields written on its core */
+	bool launched;
+	int last_cpu;
+	uint16_t vpid;
+	struct vcpu_entry_state entry;
+	uint64_t ept_root;
+	uint64_t cr0_shadow, cr4_shadow;
+	uint32_t pending_event; /* VM-entry interruption info to write, or 0 */
+	bool want_window;	/* interrupt-window exiting on the next entry */
+	uint32_t pending_error;
+};
+
+struct vmx_cpu {
+	uint64_t vmxon_pa;
+	bool on;
+	struct vmx_vcpu *current; /* whose VMCS is current here */
+};
+
+static struct vmx_cpu vmx_cpus[MAX_CPUS];
+static struct vmx_controls ctl;
+static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+static uint32_t revision_id;
+static uint64_t io_bitmaps_pa, msr_bitmap_pa;
+static bool caps_ready, have_vpid, invept_single, invvpid_single;
+static uint16_t next_vpid = 1;
+static spinlock_t vmx_lock = SPINLOCK_INIT;
+
+int vmx_enter(struct x86_regs *regs, int launched);
+
+static const char *const insn_errors[] = {
+    [1] = "VMCALL in VMX root operation",
+    [2] = "VMCLEAR with an invalid address",
+    [3] = "VMCLEAR with the VMXON pointer",
+    [4] = "VMLAUNCH with a non-clear VMCS",
+    [5] = "VMRESUME with a non-launched VMCS",
+    [6] = "VMRESUME after VMXOFF",
+    [7] = "VM entry with invalid control fields",
+    [8] = "VM entry with invalid host-state fields",
+    [9] = "VMPTRLD with an invalid address",
+    [10] = "VMPTRLD with the VMXON pointer",
+    [11] = "VMPTRLD with an incorrect VMCS revision",
+    [12] = "VMREAD/VMWRITE of an unsupported field",
+    [13] = "VMWRITE to a read-only field",
+    [15] = "VMXON in VMX root operation",
+    [26] = "VM entry with events blocked by MOV SS",
+    [28] = "invalid operand to INVEPT/INVVPID",
+};
+
+const char *vmx_insn_error_text(unsigned e)
+{
+	if (e < sizeof(insn_errors) / sizeof(insn_errors[0]) && insn_errors[e])
+		return insn_errors[e];
+	return "unknown VM-instruction error";
+}
+
+static inline uint64_t vmread(uint64_t field)
+{
+	uint64_t v;
+	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc");
+	return v;
+}
+
+static inline void vmwrite(uint64_t field, uint64_t v)
+{
+	__asm__ volatile("vmwrite %1, %0" ::"r"(field), "rm"(v) : "cc", "memory");
+}
+
+/* true on success (CF and ZF clear) */
+static inline bool vmx_op_ok(uint8_t failed)
+{
+	return !failed;
+}
+
+static bool do_vmxon(uint64_t pa)
+{
+	uint8_t failed;
+	__asm__ volatile("vmxon %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+	return vmx_op_ok(failed);
+}
+
+static bool do_vmclear(uint64_t pa)
+{
+	uint8_t failed;
+	__asm__ volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+	return vmx_op_ok(failed);
+}
+
+static bool do_vmptrld(uint64_t pa)
+{
+	uint8_t failed;
+	__asm__ volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
+	return vmx_op_ok(failed);
+}
+
+static void invept(uint64_t type, uint64_t eptp)
+{
+	struct {
+		uint64_t eptp, zero;
+	} desc = {eptp, 0};
+	__asm__ volatile("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
+static void invvpid(uint64_t type, uint16_t vpid)
+{
+	struct {
+		uint64_t vpid, addr;
+	} desc = {vpid, 0};
+	__asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
+}
+
+static uint64_t alloc_zeroed(unsigned pages)
+{
+	uint64_t pa = frame_alloc_contig(&host_frames, pages, FRAME_SIZE);
+	if (pa)
+		memset(phys_to_virt(pa), 0, pages * FRAME_SIZE);
+	return pa;
+}
+
+/* MSR bitmap (Vol. 3C §25.6.9): read-low, read-high, write-low, write-high, 1 KiB each */
+static void msr_pass_through(uint8_t *bm, uint32_t msr)
+{
+	unsigned base;
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		base = 0x400, msr -= 0xc0000000;
+	else
+		return;
+	bm[base + msr / 8] &= (uint8_t) ~(1u << (msr % 8));
+	bm[base + 0x800 + msr / 8] &= (uint8_t) ~(1u << (msr % 8));
+}
+
+static int compute_caps(char *err, size_t errlen)
+{
+	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
+	bool true_msrs = (basic >> 55) & 1;
+	uint32_t missing;
+
+	revision_id = (uint32_t)basic & 0x7fffffff;
+	if (!vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED),
+				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING,
+				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING, &ctl.pin, &missing) ||
+	    !vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED),
+				 PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
+				     PROC_SECONDARY,
+				 PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
+				     PROC_SECONDARY,
+				 &ctl.proc, &missing)) {
+		format(err, errlen, "VMX lacks required execution controls (missing %#x)", missing);
+		return -1;
+	}
+	/* secondary controls have no TRUE MSR and no must-be-one bits */
+	uint32_t want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_VPID |
+			 PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES;
+	if (!vmx_adjust_controls(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) & 0xffffffff00000000ull,
+				 want2, PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST, &ctl.proc2,
+				 &missing)) {
+		format(err, errlen, "VMX lacks %s%s", (missing & PROC2_ENABLE_EPT) ? "EPT " : "",
+		       (missing & PROC2_UNRESTRICTED_GUEST) ? "unrestricted guest" : "");
+		return -1;
+	}
+	uint32_t exit_need = EXIT_HOST_64BIT | EXIT_LOAD_EFER | EXIT_SAVE_EFER;
+	uint32_t entry_need = ENTRY_LOAD_EFER;
+	if (!vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT),
+				 exit_need | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_DEBUG,
+				 exit_need, &ctl.exit, &missing) ||
+	    !vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY),
+				 entry_need | ENTRY_LOAD_PAT | ENTRY_LOAD_DEBUG, entry_need,
+				 &ctl.entry, &missing)) {
+		format(err, errlen, "VMX cannot switch EFER on entry and exit (missing %#x)",
+		       missing);
+		return -1;
+	}
+	/* the guest starts outside long mode; the IA-32e bit is set per vCPU */
+	ctl.entry &= ~ENTRY_IA32E_GUEST;
+
+	uint64_t ept_cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	if (!(ept_cap & (1u << 6)) || !(ept_cap & (1u << 14))) {
+		format(err, errlen, "EPT lacks 4-level walks or write-back tables");
+		return -1;
+	}
+	invept_single = ept_cap & (1ull << 25);
+	have_vpid = (ctl.proc2 & PROC2_ENABLE_VPID) && (ept_cap & (1ull << 32));
+	invvpid_single = ept_cap & (1ull << 41);
+	if (!have_vpid)
+		ctl.proc2 &= ~PROC2_ENABLE_VPID;
+
+	cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
+	cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);
+	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
+	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
+
+	io_bitmaps_pa = alloc_zeroed(2);
+	msr_bitmap_pa = alloc_zeroed(1);
+	if (!io_bitmaps_pa || !msr_bitmap_pa) {
+		format(err, errlen, "out of memory for VMX bitmaps");
+		return -1;
+	}
+	memset(phys_to_virt(io_bitmaps_pa), 0xff, 2 * FRAME_SIZE); /* every port traps */
+	uint8_t *bm = phys_to_virt(msr_bitmap_pa);
+	memset(bm, 0xff, FRAME_SIZE);
+	/* the guest's own: in the VMCS guest area, or unused by the host (SYSCALL MSRs) */
+	static const uint32_t owned[] = {0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081,
+					 0xc0000082, 0xc0000083, 0xc0000084, MSR_SYSENTER_CS,
+					 MSR_SYSENTER_ESP, MSR_SYSENTER_EIP};
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		msr_pass_through(bm, owned[i]);
+	caps_ready = true;
+	return 0;
+}
+
+static int vmx_cpu_enable(char *err, size_t errlen)
+{
+	const struct cpu_features *f = &host_cpu;
+	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
+
+	if (!f->vmx) {
+		format(err, errlen, "this CPU has no Intel VT-x (VMX)");
+		return -1;
+	}
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	if ((fc & 1) && !(fc & 4)) {
+		format(err, errlen, "VMX is disabled by firmware (IA32_FEATURE_CONTROL locked "
+				    "without VMX): enable Intel Virtualization Technology in the "
+				    "BIOS/UEFI setup");
+		return -1;
+	}
+	if (!(fc & 1))
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | 1 | 4); /* enable VMX, then lock */
+
+	spin_lock(&vmx_lock);
+	int r = caps_ready ? 0 : compute_caps(err, errlen);
+	spin_unlock(&vmx_lock);
+	if (r < 0)
+		return -1;
+	if (vc->on)
+		return 0;
+	if (!vc->vmxon_pa && !(vc->vmxon_pa = alloc_zeroed(1))) {
+		format(err, errlen, "out of memory for the VMXON region");
+		return -1;
+	}
+	*(uint32_t *)phys_to_virt(vc->vmxon_pa) = revision_id;
+	write_cr0(vmx_fix_cr(read_cr0(), cr0_fixed0, cr0_fixed1));
+	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE, cr4_fixed0, cr4_fixed1));
+	if (!do_vmxon(vc->vmxon_pa)) {
+		format(err, errlen, "VMXON failed");
+		return -1;
+	}
+	vc->on = true;
+	return 0;
+}
+
+static struct vmx_vcpu *vx(struct vcpu *v)
+{
+	return v->backend;
+}
+
+static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
+{
+	struct vmx_vcpu *x = kzalloc(sizeof(*x));
+	if (!x || !(x->vmcs_pa = alloc_zeroed(1))) {
+		kfree(x);
+		format(err, errlen, "out of memory for a VMCS");
+		return -1;
+	}
+	*(uint32_t *)phys_to_virt(x->vmcs_pa) = revision_id;
+	x->last_cpu = -1;
+	if (have_vpid) {
+		spin_lock(&vmx_lock);
+		x->vpid = next_vpid;
+		next_vpid = next_vpid == 0xffff ? 1 : next_vpid + 1;
+		spin_unlock(&vmx_lock);
+	}
+	v->backend = x;
+	return 0;
+}
+
+static void vmx_vcpu_destroy(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vx(v);
+	if (!x)
+		return;
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		if (vmx_cpus[i].current == x)
+			vmx_cpus[i].current = NULL;
+	frame_free(&host_frames, x->vmcs_pa);
+	kfree(x);
+	v->backend = NULL;
+}
+
+static void vmx_set_entry_state(struct vcpu *v, const struct vcpu_entry_state *s)
+{
+	vx(v)->entry = *s;
+	v->regs.rip = s->rip;
+	v->regs.rflags = s->rflags;
+	v->regs.gpr[X86_RSP] = s->rsp;
+}
+
+static void vmx_set_nested_root(struct vcpu *v, uint64_t root)
+{
+	vx(v)->ept_root = root;
+}
+
+/* Access rights: the SVM-style compressed attributes, spread out (Vol. 3C §25.4.1). */
+static uint32_t access_rights(uint16_t attrib)
+{
+	if (!(attrib & 0x80))
+		return 1u << 16; /* not present: unusable */
+	return (attrib & 0xffu) | ((uint32_t)(attrib & 0xf00u) << 4);
+}
+
+static void write_seg(unsigned sel, unsigned limit, unsigned ar, unsigned base,
+		      const struct seg_state *s)
+{
+	vmwrite(sel, s->selector);
+	vmwrite(limit, s->limit);
+	vmwrite(ar, access_rights(s->attrib));
+	vmwrite(base, s->base);
+}
+
+static void write_guest_cr0(struct vmx_vcpu *x, uint64_t cr0)
+{
+	/* the guest sees its own value; the CPU runs with the bits VMX fixes (NE) */
+	uint64_t fixed0 = cr0_fixed0 & ~(CR0_PE_BIT | CR0_PG_BIT); /* unrestricted guest */
+	x->cr0_shadow = cr0;
+	vmwrite(VMCS_CR0_SHADOW, cr0);
+	vmwrite(VMCS_GUEST_CR0, vmx_fix_cr(cr0, fixed0, cr0_fixed1));
+}
+
+static void write_guest_cr4(struct vmx_vcpu *x, uint64_t cr4)
+{
+	x->cr4_shadow = cr4;
+	vmwrite(VMCS_CR4_SHADOW, cr4);
+	vmwrite(VMCS_GUEST_CR4, vmx_fix_cr(cr4, cr4_fixed0, cr4_fixed1));
+}
+
+/* IA-32e mode follows EFER.LME and CR0.PG (Vol. 3C §26.3.1.1) */
+static void update_long_mode(struct vmx_vcpu *x)
+{
+	uint64_t efer = vmread(VMCS_GUEST_EFER);
+	uint32_t entry = (uint32_t)vmread(VMCS_ENTRY_CONTROLS);
+	bool lma = (efer & EFER_LME) && (x->cr0_shadow & CR0_PG_BIT);
+	efer = lma ? efer | EFER_LMA : efer & ~(uint64_t)EFER_LMA;
+	entry = lma ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST;
+	vmwrite(VMCS_GUEST_EFER, efer);
+	vmwrite(VMCS_ENTRY_CONTROLS, entry);
+}
+
+static void write_host_state(void)
+{
+	struct cpu *c = this_cpu();
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr;
+	__asm__ volatile("sidt %0" : "=m"(idtr));
+
+	vmwrite(VMCS_HOST_CR0, read_cr0());
+	vmwrite(VMCS_HOST_CR3, read_cr3());
+	vmwrite(VMCS_HOST_CR4, read_cr4());
+	vmwrite(VMCS_HOST_CS_SEL, KERNEL_CS);
+	vmwrite(VMCS_HOST_SS_SEL, KERNEL_DS);
+	vmwrite(VMCS_HOST_DS_SEL, KERNEL_DS);
+	vmwrite(VMCS_HOST_ES_SEL, KERNEL_DS);
+	vmwrite(VMCS_HOST_FS_SEL, 0);
+	vmwrite(VMCS_HOST_GS_SEL, 0);
+	vmwrite(VMCS_HOST_TR_SEL, KERNEL_TSS);
+	vmwrite(VMCS_HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmwrite(VMCS_HOST_GS_BASE, (uint64_t)c);
+	vmwrite(VMCS_HOST_TR_BASE, (uint64_t)&c->tss);
+	vmwrite(VMCS_HOST_GDTR_BASE, (uint64_t)c->gdt);
+	vmwrite(VMCS_HOST_IDTR_BASE, idtr.base);
+	vmwrite(VMCS_HOST_SYSENTER_CS, 0);
+	vmwrite(VMCS_HOST_SYSENTER_ESP, 0);
+	vmwrite(VMCS_HOST_SYSENTER_EIP, 0);
+	vmwrite(VMCS_HOST_EFER, rdmsr(MSR_EFER));
+	vmwrite(VMCS_HOST_PAT, rdmsr(MSR_PAT_NUM));
+}
+
+/* Writes every field of a fresh VMCS; runs on the vCPU's core with it current. */
+static void init_vmcs(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vx(v);
+	const struct vcpu_entry_state *s = &x->entry;
+
+	vmwrite(VMCS_PIN_CONTROLS, ctl.pin);
+	vmwrite(VMCS_PROC_CONTROLS, ctl.proc);
+	vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2);
+	vmwrite(VMCS_EXIT_CONTROLS, ctl.exit);
+	vmwrite(VMCS_ENTRY_CONTROLS, ctl.entry);
+	vmwrite(VMCS_EXCEPTION_BITMAP, 0);
+	vmwrite(VMCS_CR3_TARGET_COUNT, 0);
+	vmwrite(VMCS_EXIT_MSR_STORE_COUNT, 0);
+	vmwrite(VMCS_EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(VMCS_ENTRY_INTR_INFO, 0);
+	vmwrite(VMCS_IO_BITMAP_A, io_bitmaps_pa);
+	vmwrite(VMCS_IO_BITMAP_B, io_bitmaps_pa + FRAME_SIZE);
+	vmwrite(VMCS_MSR_BITMAP, msr_bitmap_pa);
+	vmwrite(VMCS_EPT_POINTER, vmx_eptp(x->ept_root));
+	if (have_vpid)
+		vmwrite(VMCS_VPID, x->vpid);
+	vmwrite(VMCS_LINK_POINTER, ~0ull);
+	/* CR0.NE and CR4.VMXE are VMX's: guest writes to them exit, reads see the shadow */
+	vmwrite(VMCS_CR0_MASK, cr0_fixed0 & ~(CR0_PE_BIT | CR0_PG_BIT));
+	vmwrite(VMCS_CR4_MASK, cr4_fixed0);
+
+	write_seg(VMCS_GUEST_CS_SEL, VMCS_GUEST_CS_LIMIT, VMCS_GUEST_CS_AR, VMCS_GUEST_CS_BASE,
+		  &s->cs);
+	write_seg(VMCS_GUEST_DS_SEL, VMCS_GUEST_DS_LIMIT, VMCS_GUEST_DS_AR, VMCS_GUEST_DS_BASE,
+		  &s->ds);
+	write_seg(VMCS_GUEST_ES_SEL, VMCS_GUEST_ES_LIMIT, VMCS_GUEST_ES_AR, VMCS_GUEST_ES_BASE,
+		  &s->es);
+	write_seg(VMCS_GUEST_FS_SEL, VMCS_GUEST_FS_LIMIT, VMCS_GUEST_FS_AR, VMCS_GUEST_FS_BASE,
+		  &s->fs);
+	write_seg(VMCS_GUEST_GS_SEL, VMCS_GUEST_GS_LIMIT, VMCS_GUEST_GS_AR, VMCS_GUEST_GS_BASE,
+		  &s->gs);
+	write_seg(VMCS_GUEST_SS_SEL, VMCS_GUEST_SS_LIMIT, VMCS_GUEST_SS_AR, VMCS_GUEST_SS_BASE,
+		  &s->ss);
+	write_seg(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR, VMCS_GUEST_TR_BASE,
+		  &s->tr);
+	write_seg(VMCS_GUEST_LDTR_SEL, VMCS_GUEST_LDTR_LIMIT, VMCS_GUEST_LDTR_AR,
+		  VMCS_GUEST_LDTR_BASE, &s->ldtr);
+	vmwrite(VMCS_GUEST_GDTR_BASE, s->gdtr_base);
+	vmwrite(VMCS_GUEST_GDTR_LIMIT, s->gdtr_limit);
+	vmwrite(VMCS_GUEST_IDTR_BASE, s->idtr_base);
+	vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idtr_limit);
+	vmwrite(VMCS_GUEST_CR3, s->cr3);
+	vmwrite(VMCS_GUEST_EFER, s->efer);
+	write_guest_cr0(x, s->cr0);
+	write_guest_cr4(x, s->cr4);
+	update_long_mode(x);
+	vmwrite(VMCS_GUEST_DR7, 0x400);
+	vmwrite(VMCS_GUEST_DEBUGCTL, 0);
+	vmwrite(VMCS_GUEST_PAT, 0x0007040600070406ull);
+	vmwrite(VMCS_GUEST_SYSENTER_CS, 0);
+	vmwrite(VMCS_GUEST_SYSENTER_ESP, 0);
+	vmwrite(VMCS_GUEST_SYSENTER_EIP, 0);
+	vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	vmwrite(VMCS_GUEST_ACTIVITY, 0);
+	vmwrite(VMCS_GUEST_PENDING_DBG, 0);
+	x->initialised = true;
+}
+
+static void vmx_get_control(struct vcpu *v, struct vcpu_control_state *c)
+{
+	struct vmx_vcpu *x = vx(v);
+	uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
+
+	c->cr0 = x->cr0_shadow;
+	c->cr3 = vmread(VMCS_GUEST_CR3);
+	c->cr4 = x->cr4_shadow;
+	c->efer = vmread(VMCS_GUEST_EFER);
+	c->cpl = (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
+	c->cs_long = (cs_ar >> 13) & 1;
+	c->cs_db = (cs_ar >> 14) & 1;
+	c->cs_base = vmread(VMCS_GUEST_CS_BASE);
+}
+
+static uint64_t vmx_get_efer(struct vcpu *v)
+{
+	(void)v;
+	return vmread(VMCS_GUEST_EFER);
+}
+
+static void vmx_set_efer(struct vcpu *v, uint64_t efer)
+{
+	uint64_t old = vmread(VMCS_GUEST_EFER);
+	vmwrite(VMCS_GUEST_EFER, (efer & ~(uint64_t)EFER_LMA) | (old & EFER_LMA));
+	update_long_mode(vx(v));
+}
+
+static uint64_t vmx_get_pat(struct vcpu *v)
+{
+	(void)v;
+	return vmread(VMCS_GUEST_PAT);
+}
+
+static void vmx_set_pat(struct vcpu *v, uint64_t pat)
+{
+	(void)v;
+	vmwrite(VMCS_GUEST_PAT, pat);
+}
+
+static void vmx_inject_event(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
+			     uint32_t error_code)
+{
+	struct vmx_vcpu *x = vx(v);
+	uint32_t info = vector | INTR_INFO_VALID;
+	if (type == EVENT_NMI)
+		info |= INTR_TYPE_NMI;
+	else if (type == EVENT_EXCEPTION)
+		info |= INTR_TYPE_EXCEPTION;
+	if (has_error)
+		info |= INTR_INFO_DELIVER_ERROR;
+	x->pending_event = info;
+	x->pending_error = error_code;
+}
+
+static void vmx_clear_interrupt_shadow(struct vcpu *v)
+{
+	(void)v; /* runs in an exit handler, on the vCPU's core */
+	uint64_t s = vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	if (s & 3)
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s & ~3ull);
+}
+
+static bool vmx_interrupt_ready(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vx(v);
+	/* blocking by STI or MOV SS: bits 0 and 1 of the interruptibility state */
+	if (!(v->regs.rflags & (1u << 9)) || x->pending_event)
+		return false;
+	/* before the first entry no VMCS is current here, and nothing can block */
+	return !x->initialised || !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3);
+}
+
+static void vmx_set_interrupt_window(struct vcpu *v, bool on)
+{
+	vx(v)->want_window = on; /* applied on the vCPU's core before entry */
+}
+
+/*
+ * MOV to CR0/CR4 that touched a bit VMX owns (Vol. 3C §27.2.1 Table 28-3):
+ * handled here, the guest never sees it. Returns false if not emulated.
+ */
+static bool handle_cr_access(struct vcpu *v, uint64_t qual)
+{
+	struct vmx_vcpu *x = vx(v);
+	unsigned cr = qual & 15, type = (qual >> 4) & 3, reg = (qual >> 8) & 15;
+	uint64_t value = v->regs.gpr[reg];
+
+	if (type == 0 && cr == 0) {
+		write_guest_cr0(x, value);
+		update_long_mode(x);
+	} else if (type == 0 && cr == 4) {
+		write_guest_cr4(x, value);
+	} else if (type == 3 && cr == 0) { /* LMSW: the low four bits, PE cannot be cleared */
+		uint64_t src = (qual >> 16) & 0xffff;
+		uint64_t cr0 = (x->cr0_shadow & ~0xeull) | (src & 0xf) | (x->cr0_shadow & 1);
+		write_guest_cr0(x, cr0);
+	} else if (type == 2) { /* CLTS */
+		write_guest_cr0(x, x->cr0_shadow & ~8ull);
+	} else {
+		return false;
+	}
+	v->regs.rip += vmread(VMCS_EXIT_INSN_LEN);
+	return true;
+}
+
+static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
+{
+	uint64_t qual = vmread(VMCS_EXIT_QUALIFICATION);
+	unsigned basic = reason & 0xffff;
+
+	memset(e, 0, sizeof(*e));
+	e->raw_reason = reason;
+	e->raw_info[0] = qual;
+	e->insn_len = (unsigned)vmread(VMCS_EXIT_INSN_LEN);
+	if (reason & (1u << 31)) {
+		e->reason = EXIT_INVALID_STATE; /* VM-entry failure (Vol. 3C §27.8) */
+		return;
+	}
+	switch (basic) {
+	case VMX_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		break;
+	case VMX_EXIT_RDMSR:
+	case VMX_EXIT_WRMSR:
+		e->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
+		e->msr.index = (uint32_t)v->regs.gpr[X86_RCX];
+		break;
+	case VMX_EXIT_IO:
+		/* Table 28-5: size-1 in 2:0, IN in 3, string in 4, REP in 5, port in 31:16 */
+		e->reason = EXIT_IO;
+		e->io.size = (uint8_t)((qual & 7) + 1);
+		e->io.in = (qual >> 3) & 1;
+		e->io.string = (qual >> 4) & 1;
+		e->io.rep = (qual >> 5) & 1;
+		e->io.port = (uint16_t)(qual >> 16);
+		break;
+	case VMX_EXIT_EPT_VIOLATION:
+		e->reason = EXIT_MMIO;
+		e->mmio.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
+		e->mmio.write = (qual >> 1) & 1;
+		e->mmio.fetch = (qual >> 2) & 1;
+		e->raw_info[1] = e->mmio.gpa;
+		break;
+	case VMX_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		break;
+	case VMX_EXIT_VMCALL:
+		e->reason = EXIT_HYPERCALL;
+		break;
+	case VMX_EXIT_TRIPLE_FAULT:
+		e->reason = EXIT_SHUTDOWN;
+		break;
+	case VMX_EXIT_EXTERNAL_INTERRUPT:
+		e->reason = EXIT_EXT_INTR;
+		break;
+	case VMX_EXIT_INTERRUPT_WINDOW:
+		e->reason = EXIT_INTR_WINDOW;
+		break;
+	case VMX_EXIT_EXCEPTION_NMI: {
+		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
+		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+			e->reason = EXIT_NMI;
+		} else {
+			e->reason = EXIT_EXCEPTION;
+			e->exception.vector = (uint8_t)info;
+			e->exception.error_code = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
+		}
+		break;
+	}
+	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
+	case VMX_EXIT_INVEPT:
+	case VMX_EXIT_INVVPID:
+		e->reason = EXIT_VIRT_INSN;
+		break;
+	case VMX_EXIT_INVALID_GUEST_STATE:
+	case VMX_EXIT_MSR_LOADING:
+	case VMX_EXIT_MACHINE_CHECK:
+	case VMX_EXIT_EPT_MISCONFIG:
+		e->reason = EXIT_INVALID_STATE;
+		break;
+	default:
+		e->reason = EXIT_UNKNOWN;
+		break;
+	}
+}
+
+static void make_current(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vx(v);
+	struct cpu *c = this_cpu();
+	struct vmx_cpu *vc = &vmx_cpus[c->index];
+
+	if (x->last_cpu < 0) {
+		/* VMCLEAR puts a new VMCS in the clear launch state (Vol. 3C §25.11.3). Moving a
+		 * VMCS to another core needs VMCLEAR on the old one: for the scheduler. */
+		do_vmclear(x->vmcs_pa);
+		x->launched = false;
+	}
+	if (vc->current != x) {
+		do_vmptrld(x->vmcs_pa);
+		vc->current = x;
+	}
+	if (!x->initialised)
+		init_vmcs(v);
+	if (x->last_cpu != (int)c->index) {
+		write_host_state();
+		/* translations cached for this EPT and VPID elsewhere, or stale: drop them */
+		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
+		if (have_vpid)
+			invvpid(invvpid_single ? 1 : 2, x->vpid);
+		x->last_cpu = (int)c->index;
+	}
+}
+
+static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct vmx_vcpu *x = vx(v);
+
+	make_current(v);
+	for (;;) {
+		vmwrite(VMCS_GUEST_RSP, v->regs.gpr[X86_RSP]);
+		vmwrite(VMCS_GUEST_RIP, v->regs.rip);
+		vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags);
+		vmwrite(VMCS_PROC_CONTROLS,
+			x->want_window ? ctl.proc | PROC_INTERRUPT_WINDOW : ctl.proc);
+		if (x->pending_event) {
+			vmwrite(VMCS_ENTRY_INTR_INFO, x->pending_event);
+			vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, x->pending_error);
+			x->pending_event = 0;
+		}
+		if (vmx_enter(&v->regs, x->launched)) {
+			unsigned err = (unsigned)vmread(VMCS_INSN_ERROR);
+			printk("vm %s: vCPU %u: VM entry failed: %s (VM-instruction error %u)\n",
+			       v->vm->name, v->id, vmx_insn_error_text(err), err);
+			memset(exit, 0, sizeof(*exit));
+			exit->reason = EXIT_INVALID_STATE;
+			exit->raw_reason = 0x80000000u | err;
+			return;
+		}
+		x->launched = true;
+		v->regs.gpr[X86_RSP] = vmread(VMCS_GUEST_RSP);
+		v->regs.rip = vmread(VMCS_GUEST_RIP);
+		v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
+
+		/* an event cut short by this exit is delivered again (Vol. 3C §28.2.4) */
+		uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+		if (idt & INTR_INFO_VALID) {
+			x->pending_event = idt & ~(1u << 12);
+			x->pending_error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
+		}
+
+		uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+		if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS &&
+		    handle_cr_access(v, vmread(VMCS_EXIT_QUALIFICATION)))
+			continue; /* VMX's own business: the core never hears of it */
+		decode_exit(v, reason, exit);
+		if (exit->reason == EXIT_NMI)
+			__asm__ volatile("int $2"); /* the NMI was the host's: run its handler */
+		return;
+	}
+}
+
+static int vmx_build_nested(const struct gpa_map *m, struct pagetable *pt)
+{
+	return ept_build(m, pt, host_cpu.ept_1g && host_cpu.gbpages);
+}
+
+const struct hvm_ops vmx_ops = {
+    .name = "vmx",
+    .cpu_enable = vmx_cpu_enable,
+    .vcpu_create = vmx_vcpu_create,
+    .vcpu_destroy = vmx_vcpu_destroy,
+    .vcpu_set_entry_state = vmx_set_entry_state,
+    .vcpu_run = vmx_vcpu_run,
+    .vcpu_get_control = vmx_get_control,
+    .get_efer = vmx_get_efer,
+    .set_efer = vmx_set_efer,
+    .get_pat = vmx_get_pat,
+    .set_pat = vmx_set_pat,
+    .inject_event = vmx_inject_event,
+    .clear_interrupt_shadow = vmx_clear_interrupt_shadow,
+    .interrupt_ready = vmx_interrupt_ready,
+    .set_interrupt_window = vmx_set_interrupt_window,
+    .build_nested = vmx_build_nested,
+    .set_nested_root = vmx_set_nested_root,
+};
