@@ -21,7 +21,7 @@ KASFLAGS := -g -I. -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
 	-Wl,--build-id=none -Wl,-z,noexecstack
 
-.PHONY: all iso run test unit integration bench deps clean help
+.PHONY: all iso run test unit integration bench fuzz deps clean help
 all: $(BUILD)/hv.elf
 
 $(BUILD)/obj/%.o: %.c
@@ -111,6 +111,10 @@ test: deps
 bench: deps iso guests
 	$(PYTHON) scripts/bench.py
 
+# Fuzzes the VM file parser (libFuzzer, installed on demand); not part of `make test`.
+fuzz:
+	tests/fuzz/run-fuzz.sh $(FUZZ_RUNS)
+
 clean:
 	rm -rf $(BUILD)
 
@@ -118,6 +122,7 @@ help:
 	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
 	@echo "make test  - unit and integration tests"
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
+	@echo "make fuzz  - fuzz the VM file parser (FUZZ_RUNS=N executions)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)

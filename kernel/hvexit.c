@@ -13,6 +13,11 @@ void hv_exit_init(const char *cmdline)
 		exit_port = (uint16_t)port;
 }
 
+bool hv_exit_configured(void)
+{
+	return exit_port != 0;
+}
+
 void hv_exit_status(uint8_t status)
 {
 	if (!exit_port)

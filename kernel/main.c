@@ -10,6 +10,7 @@
 #include "kernel/acpi/acpi_dump.h"
 #include "kernel/boot/bootinfo.h"
 #include "kernel/cmdline.h"
+#include "kernel/console/shell.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
@@ -171,9 +172,25 @@ void kmain(uint32_t magic, uint32_t info)
 
 	selftest_run(boot_info.cmdline);
 
-	vmm_start(&boot_info);
-	hv_exit_status(vmm_wait_all() ? 0 : 1);
-	printk("hv: nothing to run; idle\n");
+	/*
+	 * With debug_exit a test harness runs us: a vCPU may take the boot CPU
+	 * when no other core is free (the console waits for it), and once every
+	 * VM has stopped the run ends with the summary and the exit status.
+	 * Otherwise the boot CPU belongs to the console.
+	 */
+	bool harness = hv_exit_configured();
+	vmm_start(&boot_info, harness);
+	vmm_run_boot_cpu_vcpus();
+	if (!harness && vm_count == 0)
+		printk("hv: nothing to run; idle\n");
+	shell_init(acpi_ok ? &acpi : NULL, !harness);
+	if (harness) {
+		shell_run(vmm_all_stopped);
+		hv_exit_status(vmm_report() ? 0 : 1);
+		if (vm_count == 0)
+			printk("hv: nothing to run; idle\n");
+	}
+	shell_run(NULL);
 	for (;;)
 		halt();
 }

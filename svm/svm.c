@@ -142,7 +142,7 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 
 	uint8_t *vmcb = s->vmcb;
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1,
-		     INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_CPUID |
+		     INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_CPUID | INTERCEPT_RDPMC |
 			 INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR |
 			 INTERCEPT_SHUTDOWN);
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC2,
@@ -309,6 +309,7 @@ static unsigned fixed_length(uint64_t code)
 	switch (code) {
 	case SVM_EXIT_CPUID:
 	case SVM_EXIT_MSR:
+	case SVM_EXIT_RDPMC:
 		return 2;
 	case SVM_EXIT_HLT:
 		return 1;
@@ -340,6 +341,9 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
+		break;
+	case SVM_EXIT_RDPMC:
+		e->reason = EXIT_RDPMC;
 		break;
 	case SVM_EXIT_MSR:
 		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;

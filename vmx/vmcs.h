@@ -128,6 +128,7 @@
 /* primary processor-based controls */
 #define PROC_INTERRUPT_WINDOW (1u << 2)
 #define PROC_HLT_EXITING (1u << 7)
+#define PROC_RDPMC_EXITING (1u << 11)
 #define PROC_UNCONDITIONAL_IO (1u << 24)
 #define PROC_USE_IO_BITMAPS (1u << 25)
 #define PROC_USE_MSR_BITMAPS (1u << 28)
@@ -162,6 +163,7 @@
 #define VMX_EXIT_NMI_WINDOW 8
 #define VMX_EXIT_CPUID 10
 #define VMX_EXIT_HLT 12
+#define VMX_EXIT_RDPMC 15
 #define VMX_EXIT_VMCALL 18
 #define VMX_EXIT_VMCLEAR 19
 #define VMX_EXIT_VMXON 27

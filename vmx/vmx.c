@@ -192,9 +192,9 @@ static int compute_caps(char *err, size_t errlen)
 				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING,
 				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING, &ctl.pin, &missing) ||
 	    !vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED),
-				 PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
-				     PROC_SECONDARY,
-				 PROC_HLT_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
+				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS |
+				     PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
+				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
 				     PROC_SECONDARY,
 				 &ctl.proc, &missing)) {
 		format(err, errlen, "VMX lacks required execution controls (missing %#x)", missing);
@@ -639,6 +639,9 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 		break;
 	case VMX_EXIT_HLT:
 		e->reason = EXIT_HLT;
+		break;
+	case VMX_EXIT_RDPMC:
+		e->reason = EXIT_RDPMC;
 		break;
 	case VMX_EXIT_VMCALL:
 		e->reason = EXIT_HYPERCALL;

@@ -20,10 +20,12 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, unsigned vcpu_id, unsig
 	}
 	switch (leaf) {
 	case 1:
-		/* SDM Vol. 2A Table 3-10: ECX 3 MONITOR, 5 VMX, 21 x2APIC, 24 TSC-deadline, 31 hypervisor */
-		r->ecx &= ~((1u << 3) | (1u << 5) | (1u << 21) | (1u << 24));
+		/* SDM Vol. 2A Table 3-10: ECX 3 MONITOR, 5 VMX, 31 hypervisor */
+		r->ecx &= ~((1u << 3) | (1u << 5));
 		r->ecx |= 1u << 31;
-		r->edx &= ~(1u << 9); /* no local APIC model yet */
+		/* the VM's local APIC model: xAPIC and x2APIC, with the TSC-deadline timer */
+		r->ecx |= (1u << 21) | (1u << 24);
+		r->edx |= 1u << 9;
 		/* EBX: initial APIC ID in 31:24, logical processors in 23:16 */
 		r->ebx = (r->ebx & 0xffff) | ((nvcpus & 0xff) << 16) | ((vcpu_id & 0xff) << 24);
 		break;

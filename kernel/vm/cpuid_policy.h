@@ -1,8 +1,9 @@
 /*
  * What CPUID tells a guest: the host's answer, with the hypervisor-present
- * bit set, a vendor leaf at 0x40000000 ("BareMetalHV "), and features the
- * hypervisor cannot give the guest (VMX/SVM, MONITOR, x2APIC and the APIC
- * itself until they are modelled, performance counters) hidden.
+ * bit set, a vendor leaf at 0x40000000 ("BareMetalHV "), the local APIC the
+ * VM's platform models (xAPIC, x2APIC, TSC-deadline timer) offered, and
+ * features the hypervisor cannot give the guest (VMX/SVM, MONITOR,
+ * performance counters) hidden.
  */
 #ifndef HV_VM_CPUID_POLICY_H
 #define HV_VM_CPUID_POLICY_H

@@ -191,6 +191,26 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
+/*
+ * RDPMC reads the virtual PMU that the MSR policy keeps: AMD's four legacy
+ * counters (ECX 0-3 = PERF_CTR0-3), which never count. Anything else, and
+ * every counter on Intel (CPUID leaf 0xA reports none), is #GP as on a CPU
+ * without that counter.
+ */
+static void handle_rdpmc(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t index = (uint32_t)v->regs.gpr[X86_RCX];
+	uint64_t value;
+	if (index > 3 || msr_read(v, 0xc0010004 + index, &value) < 0) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	value &= (1ull << 48) - 1; /* the counters are 48 bits wide */
+	v->regs.gpr[X86_RAX] = (uint32_t)value;
+	v->regs.gpr[X86_RDX] = value >> 32;
+	skip_instruction(v, e);
+}
+
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
@@ -234,6 +254,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_NMI] = handle_nothing,
     [EXIT_INTR_WINDOW] = handle_nothing,
     [EXIT_VIRT_INSN] = handle_virt_insn,
+    [EXIT_RDPMC] = handle_rdpmc,
     [EXIT_INVALID_STATE] = handle_invalid,
     [EXIT_EXCEPTION] = handle_unknown,
     [EXIT_UNKNOWN] = handle_unknown,

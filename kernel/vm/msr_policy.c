@@ -5,6 +5,7 @@
 #include "kernel/log.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vm.h"
+#include "kernel/vm/vplatform.h"
 
 /* MSR numbers: SDM Vol. 4, APM Vol. 2 appendix A */
 #define MSR_TSC 0x10
@@ -26,6 +27,7 @@
 #define MSR_AMD_PERF_FIRST 0xc0010000
 #define MSR_AMD_PERF_LAST 0xc0010007
 #define MSR_AMD_HWCR 0xc0010015
+#define MSR_AMD_SYSCFG 0xc0010010
 
 #define APIC_BASE_DEFAULT 0xfee00000ull
 #define APIC_BASE_BSP (1ull << 8)
@@ -68,6 +70,10 @@ static void log_unknown(struct vcpu *v, const char *what, uint32_t msr)
 
 int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 {
+	/* the local APIC's: base, x2APIC registers, TSC deadline */
+	int owned = vplatform_msr_read(v, msr, value);
+	if (owned)
+		return owned > 0 ? 0 : -1;
 	uint64_t *slot = mtrr_slot(v, msr);
 	if (slot) {
 		*value = *slot;
@@ -106,6 +112,7 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 		*value = 1; /* fast strings */
 		return 0;
 	case MSR_AMD_HWCR:
+	case MSR_AMD_SYSCFG: /* no SME, no MTRR fixed-range DRAM bits */
 		if (!host_cpu.amd)
 			break;
 		*value = 0;
@@ -130,6 +137,9 @@ static bool valid_pat(uint64_t pat)
 
 int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
+	int owned = vplatform_msr_write(v, msr, value);
+	if (owned)
+		return owned > 0 ? 0 : -1;
 	uint64_t *slot = mtrr_slot(v, msr);
 	if (slot) {
 		*slot = value;
@@ -156,6 +166,7 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 			break;
 		return 0;
 	case MSR_AMD_HWCR:
+	case MSR_AMD_SYSCFG:
 		if (!host_cpu.amd)
 			break;
 		return 0;

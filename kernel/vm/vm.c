@@ -23,6 +23,8 @@ const char *vm_stop_reason_name(enum vm_stop_reason r)
 		return "destroyed";
 	case VM_STOP_CRASH:
 		return "crash";
+	case VM_STOP_REBOOT:
+		return "reboot";
 	default:
 		return "none";
 	}

@@ -34,6 +34,7 @@ enum vm_stop_reason {
 	VM_STOP_HALTED,	/* HLT with interrupts off: nothing can wake it */
 	VM_STOP_DESTROYED,
 	VM_STOP_CRASH,	/* something the hypervisor cannot emulate */
+	VM_STOP_REBOOT,	/* the guest reset itself (0xcf9, keyboard controller, ACPI) */
 };
 
 struct vm;
@@ -88,6 +89,7 @@ struct vm {
 	struct io_bus pio;
 	struct io_bus mmio;
 	void *devices; /* the VM's device models (kernel/vm/vm_devices.c) */
+	void *platform; /* its PC chipset (kernel/vm/vplatform.c) */
 	struct vm_line_buffer console;
 	/* the raw serial output, for `console NAME` to replay */
 	spinlock_t output_lock;

@@ -1,6 +1,7 @@
 #include "kernel/vm/vm_devices.h"
 
 #include "guest/vuart.h"
+#include "kernel/vm/vplatform.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
@@ -25,8 +26,9 @@ static void com1_tx(void *ctx, uint8_t byte)
 
 static void com1_irq(void *ctx, bool level)
 {
-	(void)ctx;
-	(void)level; /* no interrupt controller yet */
+	struct vm_device_set *d = ctx;
+	if (d->vm->platform) /* COM1 is ISA IRQ 4 */
+		vplatform_set_isa_irq(d->vm, 4, level);
 }
 
 static uint64_t com1_read(void *opaque, uint64_t off, unsigned size)

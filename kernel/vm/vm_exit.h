@@ -25,6 +25,7 @@ enum vm_exit_reason {
 	EXIT_INTR_WINDOW,
 	EXIT_EXCEPTION,	 /* an intercepted guest exception */
 	EXIT_VIRT_INSN,	 /* the guest tried a virtualization instruction (VMRUN, VMXON...) */
+	EXIT_RDPMC,	 /* reading a performance counter: answered from the virtual PMU */
 	EXIT_INVALID_STATE, /* the CPU refused to enter the guest */
 	EXIT_UNKNOWN,
 	EXIT_REASON_COUNT,

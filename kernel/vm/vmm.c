@@ -1,5 +1,7 @@
 #include "kernel/vm/vmm.h"
 
+#include "guest/acpi_build.h"
+#include "guest/linux_loader.h"
 #include "guest/mb_loader.h"
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
@@ -11,17 +13,27 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/timer.h"
+#include "kernel/time/tsc.h"
 #include "kernel/vm/exit.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
 #include "kernel/vm/vm_devices.h"
 #include "kernel/vm/vintr.h"
+#include "kernel/vm/vplatform.h"
+#include "kernel/time/tsc.h"
 
-static bool cpu_busy[MAX_CPUS];
-static unsigned failed_files; /* VM files that did not give a running VM */
+static bool cpu_busy[MAX_CPUS]; /* a vCPU holds it, or it cannot run VMs */
+static unsigned failed_files;	/* VM files that did not give a running VM at boot */
 static const char *module_paths[BOOT_MAX_MODULES];
 static char module_path_store[BOOT_MAX_MODULES][BOOT_MODNAME_MAX];
+static const struct boot_info *boot;
+static bool boot_cpu_allowed; /* until the shell runs, with boot_cpu_ok */
+static char no_vms_why[160] = "no VM file was given at boot";
+static bool vms_possible;
+static unsigned next_vm_id = 1;
+static struct vmm_defined defined[VM_MAX];
+static size_t defined_count;
 
 /* The backend's per-core setup, run on each core in turn. */
 struct enable_result {
@@ -59,12 +71,18 @@ static bool enable_all_cpus(void)
 	return ok;
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *path)
+static int find_module_index(const char *path)
 {
-	for (size_t i = 0; i < bi->nmodules; i++)
+	for (size_t i = 0; i < boot->nmodules; i++)
 		if (strcmp(module_paths[i], path) == 0)
-			return &bi->modules[i];
-	return NULL;
+			return (int)i;
+	return -1;
+}
+
+static const struct boot_module *find_module(const char *path)
+{
+	int i = find_module_index(path);
+	return i < 0 ? NULL : &boot->modules[i];
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -130,7 +148,7 @@ static int pick_cpu(const struct vm_config *cfg, unsigned vcpu)
 		/* application processors first: the boot CPU keeps the console */
 		for (unsigned i = 1; i <= cpu_count; i++) {
 			unsigned c = i % cpu_count;
-			if (pass == 0 && c == 0)
+			if (c == 0 && (pass == 0 || !boot_cpu_allowed))
 				continue;
 			if (!cpus[c].online || cpu_busy[c])
 				continue;
@@ -142,43 +160,102 @@ static int pick_cpu(const struct vm_config *cfg, unsigned vcpu)
 	return -1;
 }
 
-static struct vm *vm_create(const struct vm_config *cfg, const struct boot_info *bi, char *err,
-			    size_t errlen)
+/* A fresh backend state for the vCPU, as after power-on. */
+static int vcpu_setup(struct vcpu *v, char *err, size_t errlen)
 {
-	const struct boot_module *kernel = find_module(bi, cfg->kernel);
-	const struct boot_module *ramdisk = cfg->ramdisk[0] ? find_module(bi, cfg->ramdisk) : NULL;
-	struct vm *vm = kzalloc(sizeof(*vm));
-	if (!vm) {
-		format(err, errlen, "out of memory");
-		return NULL;
+	memset(&v->regs, 0, sizeof(v->regs));
+	if (hvm->vcpu_create(v, err, errlen) < 0)
+		return -1;
+	hvm->set_nested_root(v, v->vm->npt.root);
+	msr_policy_reset(v);
+	vintr_reset(v);
+	return 0;
+}
+
+/*
+ * A Linux bzImage: ACPI tables for the VM's platform in the BIOS area, the
+ * kernel, initrd and zero page by the boot protocol, and vCPU 0 at the
+ * 64-bit entry with the loader's page tables and GDT (Linux boot.rst,
+ * "64-bit boot protocol").
+ */
+#define GUEST_ACPI_BASE 0xe0000u
+
+static int load_linux(struct vm *vm, const uint8_t *image, size_t image_len,
+		      const struct boot_module *ramdisk, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->config;
+	char lerr[128];
+	static uint8_t tables[0x10000];
+	size_t used;
+	uint64_t rsdp;
+	struct acpi_build_config acfg = {.vcpus = vm->nvcpus,
+					 .pm1_base = VPLATFORM_PM_BASE,
+					 .pm_timer_port = VPLATFORM_PM_TIMER,
+					 .has_8042 = true,
+					 .ioapic_id = (uint8_t)vm->nvcpus};
+	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, &rsdp) < 0 ||
+	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {
+		format(err, errlen, "cannot build the guest's ACPI tables");
+		return -1;
 	}
-	strlcpy_hv(vm->name, cfg->name, sizeof(vm->name));
-	vm->id = vm_count + 1;
-	vm->state = VM_CREATED;
-	vm->nvcpus = cfg->vcpus;
-	if (vm->nvcpus > VCPU_MAX) {
-		format(err, errlen, "%u vCPUs: this build runs at most %u per VM", vm->nvcpus,
-		       VCPU_MAX);
-		goto fail;
+
+	/* the TSC rate, so the kernel need not calibrate it against emulated timers */
+	static char cmdline[VM_EXTRA_MAX + 64];
+	format(cmdline, sizeof(cmdline), "%s tsc_early_khz=%llu", cfg->extra,
+	       (unsigned long long)tsc_khz());
+	struct linux_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
+	struct linux_boot_config bcfg = {
+	    .cmdline = cmdline,
+	    .initrd = ramdisk ? phys_to_virt(ramdisk->start) : NULL,
+	    .initrd_len = ramdisk ? ramdisk->end - ramdisk->start : 0,
+	    .acpi_rsdp = rsdp,
+	};
+	struct linux_entry e;
+	if (linux_load(image, image_len, &mem, &bcfg, &e, lerr, sizeof(lerr)) < 0) {
+		format(err, errlen, "kernel %s: %s", cfg->kernel, lerr);
+		return -1;
 	}
-	vm->ram_bytes = (cfg->memory_mib << 20);
-	vm->ram_bytes = (vm->ram_bytes + GPA_CHUNK_SIZE - 1) & ~(GPA_CHUNK_SIZE - 1);
-	uint64_t *chunks = kmalloc(vm->ram_bytes / GPA_CHUNK_SIZE * sizeof(uint64_t));
-	if (!chunks || gpa_map_init(&vm->map, vm->ram_bytes, chunks, alloc_ram_chunk,
-				    free_ram_chunk, NULL, phys_to_virt) < 0) {
-		format(err, errlen, "not enough free host memory for %llu MiB",
-		       (unsigned long long)cfg->memory_mib);
-		goto fail;
+
+	struct vcpu_entry_state s;
+	memset(&s, 0, sizeof(s));
+	s.cr0 = e.cr0;
+	s.cr3 = e.cr3;
+	s.cr4 = e.cr4;
+	s.efer = e.efer;
+	s.cs = (struct seg_state){e.cs, 0xa9b, 0xffffffff, 0}; /* G, L, P, S, exec/read */
+	s.ds = (struct seg_state){e.ds, 0xc93, 0xffffffff, 0};
+	s.es = s.ss = s.ds;
+	s.fs = s.gs = s.ds;
+	s.tr = (struct seg_state){0, 0x8b, 0xffff, 0}; /* busy TSS */
+	s.ldtr = (struct seg_state){0, 0x82, 0xffff, 0};
+	s.gdtr_base = e.gdt_base;
+	s.gdtr_limit = e.gdt_limit;
+	s.idtr_limit = 0;
+	s.rip = e.rip;
+	s.rsp = e.rsp;
+	s.rflags = 0x2;
+	hvm->vcpu_set_entry_state(vm->vcpus[0], &s);
+	vm->vcpus[0]->regs.gpr[X86_RSI] = e.rsi;
+	printk("hv: vm %s: Linux boot protocol %u.%02u, kernel at %#llx, initrd %llu KiB\n", vm->name,
+	       e.version >> 8, e.version & 0xff, (unsigned long long)e.kernel_start,
+	       (unsigned long long)((e.initrd_end - e.initrd_start) >> 10));
+	return 0;
+}
+
+/* Loads the VM's kernel (and ramdisk) into its RAM and points vCPU 0 at it. */
+static int load_kernel(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->config;
+	const struct boot_module *kernel = find_module(cfg->kernel);
+	const struct boot_module *ramdisk = cfg->ramdisk[0] ? find_module(cfg->ramdisk) : NULL;
+	if (!kernel || (cfg->ramdisk[0] && !ramdisk)) {
+		format(err, errlen, "boot module %s is gone", kernel ? cfg->ramdisk : cfg->kernel);
+		return -1;
 	}
-	vm->npt = (struct pagetable){.alloc_table = alloc_table, .phys_to_virt = phys_to_virt};
-	if (pt_init(&vm->npt) < 0 || hvm->build_nested(&vm->map, &vm->npt) < 0) {
-		format(err, errlen, "out of memory for nested page tables");
-		goto fail;
-	}
-	if (vm_devices_init(vm) < 0) {
-		format(err, errlen, "cannot set up the VM's devices");
-		goto fail;
-	}
+	const uint8_t *image = phys_to_virt(kernel->start);
+	size_t image_len = kernel->end - kernel->start;
+	if (linux_is_bzimage(image, image_len))
+		return load_linux(vm, image, image_len, ramdisk, err, errlen);
 
 	struct mb_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
 	struct mb_entry entry;
@@ -188,10 +265,112 @@ static struct vm *vm_create(const struct vm_config *cfg, const struct boot_info 
 	if (mb_load(phys_to_virt(kernel->start), kernel->end - kernel->start, &mem, cfg->extra,
 		    ramdisk ? &rd : NULL, &entry, lerr, sizeof(lerr)) < 0) {
 		format(err, errlen, "kernel %s: %s", cfg->kernel, lerr);
+		return -1;
+	}
+	struct vcpu_entry_state es;
+	multiboot_entry_state(&es, entry.eip);
+	hvm->vcpu_set_entry_state(vm->vcpus[0], &es);
+	vm->vcpus[0]->regs.gpr[X86_RAX] = entry.eax;
+	vm->vcpus[0]->regs.gpr[X86_RBX] = entry.ebx;
+	return 0;
+}
+
+/*
+ * Frees a tree of second-level tables; level 4 is the root, level 1 holds
+ * leaves. An entry is there when any of bits 2:0 is set (NPT: P; EPT: R, W,
+ * X) and is a large leaf when bit 7 is (NPT: PS; EPT: large page).
+ */
+static void free_tables(uint64_t pa, unsigned level)
+{
+	uint64_t *t = phys_to_virt(pa);
+	for (unsigned i = 0; level > 1 && i < 512; i++)
+		if ((t[i] & 7) && !(t[i] & PTE_PS))
+			free_tables(t[i] & PTE_ADDR_MASK, level - 1);
+	frame_free(&host_frames, pa);
+}
+
+/* Gives back what a VM holds: vCPU state, cores, RAM, tables, devices. Its loops have left. */
+static void vm_free_resources(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		if (!v)
+			continue;
+		if (v->backend)
+			hvm->vcpu_destroy(v);
+		cpu_busy[v->pcpu] = false;
+	}
+	gpa_map_release(&vm->map, free_ram_chunk, NULL);
+	kfree(vm->map.chunk_hpa);
+	vm->map.chunk_hpa = NULL;
+	if (vm->npt.root)
+		free_tables(vm->npt.root, 4);
+	vm->npt.root = 0;
+	if (vm->devices)
+		vm_devices_free(vm);
+	vm->released = true;
+}
+
+/* Frees the VM itself; only once released (or never started). */
+static void vm_free(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++)
+		kfree(vm->vcpus[i]);
+	kfree(vm->config);
+	kfree(vm);
+}
+
+static struct vm *vm_create(const struct vm_config *cfg, const char *path, char *err,
+			    size_t errlen)
+{
+	struct vm *vm = kzalloc(sizeof(*vm));
+	if (!vm) {
+		format(err, errlen, "out of memory");
+		return NULL;
+	}
+	strlcpy_hv(vm->name, cfg->name, sizeof(vm->name));
+	strlcpy_hv(vm->path, path, sizeof(vm->path));
+	vm->state = VM_CREATED;
+	vm->nvcpus = cfg->vcpus;
+	if (vm->nvcpus > VCPU_MAX) {
+		format(err, errlen, "%u vCPUs: this build runs at most %u per VM", vm->nvcpus,
+		       VCPU_MAX);
+		vm->nvcpus = 0;
+		goto fail;
+	}
+	vm->config = kmalloc(sizeof(*cfg));
+	if (!vm->config) {
+		format(err, errlen, "out of memory");
+		goto fail;
+	}
+	memcpy(vm->config, cfg, sizeof(*cfg));
+	vm->ram_bytes = (cfg->memory_mib << 20);
+	vm->ram_bytes = (vm->ram_bytes + GPA_CHUNK_SIZE - 1) & ~(GPA_CHUNK_SIZE - 1);
+	uint64_t *chunks = kmalloc(vm->ram_bytes / GPA_CHUNK_SIZE * sizeof(uint64_t));
+	if (!chunks || gpa_map_init(&vm->map, vm->ram_bytes, chunks, alloc_ram_chunk,
+				    free_ram_chunk, NULL, phys_to_virt) < 0) {
+		kfree(chunks);
+		format(err, errlen, "not enough free host memory for %llu MiB",
+		       (unsigned long long)cfg->memory_mib);
+		goto fail;
+	}
+	vm->npt = (struct pagetable){.alloc_table = alloc_table, .phys_to_virt = phys_to_virt};
+	if (pt_init(&vm->npt) < 0 || hvm->build_nested(&vm->map, &vm->npt) < 0) {
+		format(err, errlen, "out of memory for nested page tables");
+		goto fail;
+	}
+	if (vm_devices_init(vm) < 0 || vplatform_init(vm) < 0) {
+		format(err, errlen, "cannot set up the VM's devices");
 		goto fail;
 	}
 
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		int c = pick_cpu(cfg, i);
+		if (c < 0) {
+			format(err, errlen, "no free core for vCPU %u (one core per vCPU for now%s)",
+			       i, boot_cpu_allowed ? "" : "; CPU 0 runs the console");
+			goto fail;
+		}
 		struct vcpu *v = kzalloc(sizeof(*v));
 		if (!v) {
 			format(err, errlen, "out of memory");
@@ -200,76 +379,190 @@ static struct vm *vm_create(const struct vm_config *cfg, const struct boot_info 
 		vm->vcpus[i] = v;
 		v->vm = vm;
 		v->id = i;
-		int c = pick_cpu(cfg, i);
-		if (c < 0) {
-			format(err, errlen, "no free core for vCPU %u (one core per vCPU for now)", i);
-			goto fail;
-		}
+		v->move_to = -1;
 		v->pcpu = (unsigned)c;
 		cpu_busy[c] = true;
-		if (hvm->vcpu_create(v, err, errlen) < 0)
+		if (vcpu_setup(v, err, errlen) < 0)
 			goto fail;
-		hvm->set_nested_root(v, vm->npt.root);
-		msr_policy_reset(v);
-		vintr_reset(v);
 	}
-	struct vcpu_entry_state es;
-	multiboot_entry_state(&es, entry.eip);
-	hvm->vcpu_set_entry_state(vm->vcpus[0], &es);
-	vm->vcpus[0]->regs.gpr[X86_RAX] = entry.eax;
-	vm->vcpus[0]->regs.gpr[X86_RBX] = entry.ebx;
+	if (load_kernel(vm, err, errlen) < 0)
+		goto fail;
+	vm->id = next_vm_id++;
 	return vm;
 fail:
 	/* a VM that cannot be built takes nothing with it */
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
-		struct vcpu *v = vm->vcpus[i];
-		if (!v)
-			continue;
-		if (v->backend)
-			hvm->vcpu_destroy(v);
-		cpu_busy[v->pcpu] = false;
-		kfree(v);
-	}
-	gpa_map_release(&vm->map, free_ram_chunk, NULL);
-	kfree(vm);
+	vm_free_resources(vm);
+	vm_free(vm);
 	return NULL;
 }
 
+/*
+ * A vCPU's loop on its core: enter the guest, handle the exit, again, until
+ * the VM stops, reboots or the vCPU is moved; sleep while the VM is paused.
+ * The TSC around the run call is the vCPU's CPU time: the guest's own.
+ */
 static void vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
 	struct vm_exit e;
 
 	v->active = true;
-	while (__atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE) == VM_RUNNING) {
+	for (;;) {
+		enum vm_state s = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
+		if ((s != VM_RUNNING && s != VM_PAUSED) || v->move_to >= 0)
+			break;
+		if (s == VM_PAUSED) {
+			v->parked = true;
+			irq_disable();
+			if (vm->state == VM_PAUSED && v->move_to < 0) {
+				timer_oneshot_us(10000);
+				__asm__ volatile("sti; hlt" ::: "memory"); /* a kick wakes it */
+			}
+			irq_enable();
+			continue;
+		}
+		v->parked = false;
 		vintr_before_entry(v);
+		uint64_t t0 = rdtsc();
 		hvm->vcpu_run(v, &e);
+		v->guest_tsc += rdtsc() - t0;
 		vm_exit_dispatch(v, &e);
 	}
-	v->active = false;
+	v->parked = false;
+	__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
 }
 
-static void create_from_module(const struct boot_info *bi, size_t idx,
-			       const struct vmconfig_context *ctx)
+/* Hands the vCPU's loop to its core; the boot CPU's run from vmm_run_boot_cpu_vcpus. */
+static bool start_vcpu(struct vcpu *v)
+{
+	if (v->pcpu == 0)
+		return true;
+	v->active = true; /* from now until its loop ends: nothing frees it meanwhile */
+	/* the core's idle loop may still be finishing the vCPU that left it */
+	for (unsigned tries = 0; tries < 1000; tries++) {
+		if (smp_run_on(v->pcpu, vcpu_thread, v))
+			return true;
+		udelay(100);
+	}
+	v->active = false;
+	return false;
+}
+
+static void start_vm(struct vm *vm)
+{
+	vm->state = VM_RUNNING;
+	if (!start_vcpu(vm->vcpus[0])) {
+		printk("hv: vm %s: CPU %u did not take its vCPU\n", vm->name, vm->vcpus[0]->pcpu);
+		vm_stop(vm, VM_STOP_CRASH, 0);
+	}
+}
+
+static bool vcpu_left(const struct vcpu *v)
+{
+	return !v->active;
+}
+
+static bool vcpu_parked(const struct vcpu *v)
+{
+	return !v->active || v->parked;
+}
+
+/* Waits (kicking every millisecond) until done() holds for each vCPU; false after ms. */
+static bool wait_vcpus(struct vm *vm, bool (*done)(const struct vcpu *), unsigned ms)
+{
+	for (unsigned t = 0;; t++) {
+		bool all = true;
+		for (unsigned i = 0; i < vm->nvcpus; i++)
+			all &= done(vm->vcpus[i]);
+		if (all)
+			return true;
+		if (t == ms)
+			return false;
+		vm_kick(vm);
+		udelay(1000);
+	}
+}
+
+static bool name_taken(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Parses and checks the VM file at module idx; prints every error. */
+static bool check_file(size_t idx, bool at_boot, struct vm_config *cfg)
 {
 	static struct xlcfg work;
-	static struct vm_config cfg;
 	static struct xlcfg_errors errs;
-	const struct boot_module *m = &bi->modules[idx];
+	const char *names[2 * VM_MAX];
+	size_t n = 0;
+	char line[200];
+
+	/* names in use: live VMs, and (at boot) the files defined before this one */
+	for (unsigned k = 0; k < vm_count; k++)
+		if (vms[k]->state != VM_STOPPED)
+			names[n++] = vms[k]->name;
+	for (size_t k = 0; at_boot && k < defined_count; k++)
+		if (!name_taken(names, n, defined[k].name))
+			names[n++] = defined[k].name;
+	struct vmconfig_context ctx = {
+	    .modules = module_paths,
+	    .module_count = boot->nmodules,
+	    .host_cpus = cpu_count,
+	    .max_memory_mib = GPA_RAM_MAX >> 20,
+	    .vm_names = names,
+	    .vm_count = n,
+	};
+	const struct boot_module *m = &boot->modules[idx];
+	if (vmconfig_parse(module_paths[idx], phys_to_virt(m->start), m->end - m->start, &ctx,
+			   &work, cfg, &errs))
+		return true;
+	for (unsigned i = 0; i < errs.count; i++) {
+		xlcfg_error_format(&errs, i, line, sizeof(line));
+		printk("hv: %s\n", line);
+	}
+	printk("hv: %s: VM not started\n", module_paths[idx]);
+	return false;
+}
+
+static void remember_defined(const struct vm_config *cfg, const char *path)
+{
+	for (size_t k = 0; k < defined_count; k++)
+		if (strcmp(defined[k].name, cfg->name) == 0)
+			return;
+	if (defined_count == VM_MAX)
+		return;
+	struct vmm_defined *d = &defined[defined_count++];
+	strlcpy_hv(d->name, cfg->name, sizeof(d->name));
+	strlcpy_hv(d->path, path, sizeof(d->path));
+	d->vcpus = cfg->vcpus;
+	d->memory_mib = cfg->memory_mib;
+	d->weight = cfg->weight;
+	d->cap = cfg->cap;
+}
+
+static void announce(const struct vm *vm)
+{
+	printk("hv: vm %s created: %u vCPU, %llu MiB, vCPU 0 on CPU %u\n", vm->name, vm->nvcpus,
+	       (unsigned long long)(vm->ram_bytes >> 20), vm->vcpus[0]->pcpu);
+}
+
+static void create_at_boot(size_t idx)
+{
+	static struct vm_config cfg;
 	char err[160];
 
-	if (!vmconfig_parse(module_paths[idx], phys_to_virt(m->start), m->end - m->start, ctx,
-			    &work, &cfg, &errs)) {
-		for (unsigned i = 0; i < errs.count; i++) {
-			xlcfg_error_format(&errs, i, err, sizeof(err));
-			printk("hv: %s\n", err);
-		}
-		printk("hv: %s: VM not started\n", module_paths[idx]);
+	if (!check_file(idx, true, &cfg)) {
 		failed_files++;
 		return;
 	}
 	if (!cfg.autostart) {
-		printk("hv: vm %s defined (autostart = 0): not started\n", cfg.name);
+		remember_defined(&cfg, module_paths[idx]);
+		printk("hv: vm %s defined (autostart = 0): not started; `create %s` starts it\n",
+		       cfg.name, module_paths[idx]);
 		return;
 	}
 	if (vm_count == VM_MAX) {
@@ -277,23 +570,23 @@ static void create_from_module(const struct boot_info *bi, size_t idx,
 		failed_files++;
 		return;
 	}
-	struct vm *vm = vm_create(&cfg, bi, err, sizeof(err));
+	struct vm *vm = vm_create(&cfg, module_paths[idx], err, sizeof(err));
 	if (!vm) {
 		printk("hv: vm %s not started: %s\n", cfg.name, err);
 		failed_files++;
 		return;
 	}
+	remember_defined(&cfg, module_paths[idx]);
 	vms[vm_count++] = vm;
-	printk("hv: vm %s created: %u vCPU, %llu MiB, vCPU 0 on CPU %u\n", vm->name, vm->nvcpus,
-	       (unsigned long long)(vm->ram_bytes >> 20), vm->vcpus[0]->pcpu);
+	announce(vm);
 }
 
-unsigned vmm_start(const struct boot_info *bi)
+unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 {
-	const char *names[VM_MAX];
 	size_t ncfg = 0;
-	char why[160];
 
+	boot = bi;
+	boot_cpu_allowed = boot_cpu_ok;
 	for (size_t i = 0; i < bi->nmodules; i++) {
 		/* a module's path is the first word of its GRUB command line */
 		const char *s = bi->modules[i].cmdline;
@@ -308,48 +601,43 @@ unsigned vmm_start(const struct boot_info *bi)
 	}
 	if (ncfg == 0)
 		return 0;
-	if (!hvm_select(why, sizeof(why))) {
-		printk("hv: %zu VM file(s) given, but no VM can run: %s\n", ncfg, why);
+	if (!hvm_select(no_vms_why, sizeof(no_vms_why))) {
+		printk("hv: %zu VM file(s) given, but no VM can run: %s\n", ncfg, no_vms_why);
 		failed_files += (unsigned)ncfg;
 		return 0;
 	}
+	vms_possible = true;
 	if (!enable_all_cpus() && !cpu_busy[0])
 		printk("hv: some CPUs cannot run VMs; they are left out\n");
 
-	struct mm_stats ms;
-	mm_get_stats(&ms);
-	for (size_t i = 0; i < bi->nmodules; i++) {
-		if (!ends_with(module_paths[i], ".cfg"))
-			continue;
-		for (unsigned k = 0; k < vm_count; k++)
-			names[k] = vms[k]->name;
-		struct vmconfig_context ctx = {
-		    .modules = module_paths,
-		    .module_count = bi->nmodules,
-		    .host_cpus = cpu_count,
-		    .max_memory_mib = GPA_RAM_MAX >> 20,
-		    .vm_names = names,
-		    .vm_count = vm_count,
-		};
-		create_from_module(bi, i, &ctx);
-	}
+	for (size_t i = 0; i < bi->nmodules; i++)
+		if (ends_with(module_paths[i], ".cfg"))
+			create_at_boot(i);
 	unsigned started = 0;
 	for (unsigned k = 0; k < vm_count; k++) {
-		struct vm *vm = vms[k];
-		vm->state = VM_RUNNING;
-		if (vm->vcpus[0]->pcpu == 0) {
-			started++; /* the boot CPU runs it from vmm_wait_all */
-			continue;
-		}
-		if (!smp_run_on(vm->vcpus[0]->pcpu, vcpu_thread, vm->vcpus[0])) {
-			printk("hv: vm %s: CPU %u did not take its vCPU\n", vm->name,
-			       vm->vcpus[0]->pcpu);
-			vm_stop(vm, VM_STOP_CRASH, 0);
-			continue;
-		}
-		started++;
+		start_vm(vms[k]);
+		started += vms[k]->state == VM_RUNNING;
 	}
 	return started;
+}
+
+void vmm_run_boot_cpu_vcpus(void)
+{
+	/* a vCPU placed on the boot CPU runs here, until its VM stops */
+	for (unsigned k = 0; k < vm_count; k++) {
+		struct vcpu *v = vms[k]->vcpus[0];
+		if (v->pcpu == 0 && vms[k]->state == VM_RUNNING)
+			vcpu_thread(v);
+	}
+	boot_cpu_allowed = false; /* from now on the boot CPU runs the console */
+}
+
+bool vmm_all_stopped(void)
+{
+	for (unsigned k = 0; k < vm_count; k++)
+		if (vms[k]->state != VM_STOPPED)
+			return false;
+	return true;
 }
 
 static void print_accounting(const struct vm *vm)
@@ -368,28 +656,13 @@ static void print_accounting(const struct vm *vm)
 	}
 }
 
-bool vmm_wait_all(void)
+bool vmm_report(void)
 {
-	/* a vCPU placed on the boot CPU runs here, until its VM stops */
-	for (unsigned k = 0; k < vm_count; k++)
-		if (vms[k]->vcpus[0]->pcpu == 0 && vms[k]->state == VM_RUNNING)
-			vcpu_thread(vms[k]->vcpus[0]);
-	for (;;) {
-		unsigned running = 0;
-		for (unsigned k = 0; k < vm_count; k++)
-			running += vms[k]->state != VM_STOPPED;
-		if (!running)
-			break;
-		timer_oneshot_us(10000);
-		__asm__ volatile("sti; hlt" ::: "memory");
-	}
 	bool ok = failed_files == 0;
 	for (unsigned k = 0; k < vm_count; k++) {
 		struct vm *vm = vms[k];
 		/* let the vCPU loop leave the guest before reading its counters */
-		for (unsigned i = 0; i < vm->nvcpus; i++)
-			for (unsigned spin = 0; vm->vcpus[i]->active && spin < 100000000; spin++)
-				cpu_relax();
+		wait_vcpus(vm, vcpu_left, 1000);
 		print_accounting(vm);
 		ok &= vm->stop_reason == VM_STOP_POWEROFF ||
 		      (vm->stop_reason == VM_STOP_EXIT_PORT && vm->exit_code == 0);
@@ -398,4 +671,316 @@ bool vmm_wait_all(void)
 		printk("hv: all %u VMs stopped: %s%s\n", vm_count, ok ? "all succeeded" : "some failed",
 		       failed_files ? " (and some VM files were rejected)" : "");
 	return ok;
+}
+
+void vmm_poll(void)
+{
+	uint64_t now = rdtsc();
+	for (unsigned k = 0; k < vm_count; k++) {
+		struct vm *vm = vms[k];
+		if (vm->shutdown_deadline && vm->state != VM_STOPPED &&
+		    (int64_t)(now - vm->shutdown_deadline) >= 0) {
+			printk("vm %s did not power off in time: forcing it off\n", vm->name);
+			vm_stop(vm, VM_STOP_DESTROYED, 0);
+		}
+		if (vm->state != VM_STOPPED || vm->released)
+			continue;
+		if (wait_vcpus(vm, vcpu_left, 0))
+			vm_free_resources(vm);
+		else
+			vm_kick(vm); /* the stop's own kick may have come before it entered */
+	}
+}
+
+struct vm *vmm_find(const char *name)
+{
+	for (unsigned k = 0; k < vm_count; k++)
+		if (strcmp(vms[k]->name, name) == 0)
+			return vms[k];
+	return NULL;
+}
+
+/* The slot a new VM named `name` goes in: its stopped predecessor's, a free one, or a stopped one's. */
+static int slot_for(const char *name, char *err, size_t errlen)
+{
+	int reuse = -1;
+	for (unsigned k = 0; k < vm_count; k++) {
+		if (strcmp(vms[k]->name, name) == 0) {
+			reuse = (int)k;
+			break;
+		}
+	}
+	if (reuse < 0 && vm_count < VM_MAX)
+		return (int)vm_count;
+	for (unsigned k = 0; reuse < 0 && k < vm_count; k++)
+		if (vms[k]->state == VM_STOPPED)
+			reuse = (int)k;
+	if (reuse < 0) {
+		format(err, errlen, "too many VMs (at most %u)", VM_MAX);
+		return -1;
+	}
+	struct vm *old = vms[reuse];
+	if (old->state != VM_STOPPED) {
+		format(err, errlen, "vm %s is already %s", name, vmm_state_name(old));
+		return -1;
+	}
+	vmm_poll();
+	if (!old->released && !wait_vcpus(old, vcpu_left, 1000)) {
+		format(err, errlen, "vm %s is still stopping; try again", old->name);
+		return -1;
+	}
+	if (!old->released)
+		vm_free_resources(old);
+	return reuse;
+}
+
+int vmm_create(const char *path, char *err, size_t errlen)
+{
+	static struct vm_config cfg;
+
+	if (!vms_possible) {
+		format(err, errlen, "no VM can run: %s", no_vms_why);
+		return -1;
+	}
+	int idx = boot ? find_module_index(path) : -1;
+	if (idx < 0) {
+		format(err, errlen, "%s: no such boot module (VM files are GRUB modules)", path);
+		return -1;
+	}
+	if (!ends_with(path, ".cfg")) {
+		format(err, errlen, "%s: not a VM file (its name must end in .cfg)", path);
+		return -1;
+	}
+	if (!check_file((size_t)idx, false, &cfg)) {
+		format(err, errlen, "%s: not created (errors above)", path);
+		return -1;
+	}
+	int slot = slot_for(cfg.name, err, errlen);
+	if (slot < 0)
+		return -1;
+	char why[160];
+	struct vm *vm = vm_create(&cfg, path, why, sizeof(why));
+	if (!vm) {
+		format(err, errlen, "vm %s not started: %s", cfg.name, why);
+		return -1;
+	}
+	if ((unsigned)slot < vm_count)
+		vm_free(vms[slot]);
+	vms[slot] = vm;
+	if ((unsigned)slot == vm_count)
+		vm_count++;
+	remember_defined(&cfg, path);
+	announce(vm);
+	start_vm(vm);
+	return 0;
+}
+
+static bool live(struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->state == VM_STOPPED) {
+		format(err, errlen, "vm %s is not running (stopped: %s)", vm->name,
+		       vm_stop_reason_name(vm->stop_reason));
+		return false;
+	}
+	if (vm->state == VM_REBOOTING || vm->state == VM_CREATED) {
+		format(err, errlen, "vm %s is %s; try again", vm->name, vmm_state_name(vm));
+		return false;
+	}
+	return true;
+}
+
+int vmm_destroy(struct vm *vm, char *err, size_t errlen)
+{
+	if (!live(vm, err, errlen))
+		return -1;
+	vm_stop(vm, VM_STOP_DESTROYED, 0);
+	vmm_poll(); /* gives its memory back at once if its loops have left */
+	if (!vm->released && wait_vcpus(vm, vcpu_left, 1000))
+		vm_free_resources(vm);
+	return 0;
+}
+
+int vmm_shutdown(struct vm *vm, unsigned timeout_ms, char *err, size_t errlen)
+{
+	if (!live(vm, err, errlen))
+		return -1;
+	if (vm->shutdown_deadline) {
+		format(err, errlen, "vm %s is already shutting down", vm->name);
+		return -1;
+	}
+	/* no virtual ACPI (and so no power button) yet: nothing can ask the guest */
+	printk("vm %s: no ACPI power button to press yet (no virtual ACPI); forcing it off in "
+	       "%u ms\n",
+	       vm->name, timeout_ms);
+	vm->shutdown_deadline = rdtsc() + (uint64_t)timeout_ms * tsc_khz();
+	return 0;
+}
+
+int vmm_reboot(struct vm *vm, char *err, size_t errlen)
+{
+	char why[160];
+
+	spin_lock(&vm->lock);
+	bool ok = vm->state == VM_RUNNING || vm->state == VM_PAUSED;
+	if (ok)
+		__atomic_store_n(&vm->state, VM_REBOOTING, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
+	if (!ok) {
+		live(vm, err, errlen);
+		return -1;
+	}
+	printk("vm %s rebooting: its kernel is loaded again into zeroed RAM\n", vm->name);
+	if (!wait_vcpus(vm, vcpu_left, 2000)) {
+		format(err, errlen, "vm %s: a vCPU did not leave the guest", vm->name);
+		vm_stop(vm, VM_STOP_CRASH, 0);
+		return -1;
+	}
+	if (vm->state != VM_REBOOTING) { /* stopped on its way out */
+		format(err, errlen, "vm %s stopped while rebooting", vm->name);
+		return -1;
+	}
+	gpa_zero(&vm->map, 0, vm->ram_bytes);
+	vm_devices_reset(vm);
+	vm->console.len = 0;
+	vm->shutdown_deadline = 0;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		hvm->vcpu_destroy(v);
+		if (vcpu_setup(v, why, sizeof(why)) < 0)
+			goto crash;
+	}
+	if (load_kernel(vm, why, sizeof(why)) < 0)
+		goto crash;
+	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	if (!start_vcpu(vm->vcpus[0])) {
+		format(why, sizeof(why), "CPU %u did not take its vCPU", vm->vcpus[0]->pcpu);
+		goto crash;
+	}
+	return 0;
+crash:
+	format(err, errlen, "vm %s cannot restart: %s", vm->name, why);
+	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE); /* so that vm_stop reports it */
+	vm_stop(vm, VM_STOP_CRASH, 0);
+	return -1;
+}
+
+int vmm_pause(struct vm *vm, char *err, size_t errlen)
+{
+	spin_lock(&vm->lock);
+	bool ok = vm->state == VM_RUNNING;
+	if (ok)
+		__atomic_store_n(&vm->state, VM_PAUSED, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
+	if (!ok) {
+		if (vm->state == VM_PAUSED)
+			format(err, errlen, "vm %s is already paused", vm->name);
+		else
+			live(vm, err, errlen);
+		return -1;
+	}
+	/* its CPU time stops once each vCPU sleeps; a kick each millisecond gets it there */
+	wait_vcpus(vm, vcpu_parked, 1000);
+	return 0;
+}
+
+int vmm_unpause(struct vm *vm, char *err, size_t errlen)
+{
+	spin_lock(&vm->lock);
+	bool ok = vm->state == VM_PAUSED;
+	if (ok)
+		__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
+	spin_unlock(&vm->lock);
+	if (!ok) {
+		if (vm->state == VM_RUNNING)
+			format(err, errlen, "vm %s is not paused", vm->name);
+		else
+			live(vm, err, errlen);
+		return -1;
+	}
+	vm_kick(vm);
+	return 0;
+}
+
+int vmm_vcpu_pin(struct vm *vm, unsigned id, unsigned cpu, char *err, size_t errlen)
+{
+	if (!live(vm, err, errlen))
+		return -1;
+	if (id >= vm->nvcpus) {
+		format(err, errlen, "vm %s has no vCPU %u (it has %u)", vm->name, id, vm->nvcpus);
+		return -1;
+	}
+	struct vcpu *v = vm->vcpus[id];
+	if (cpu >= cpu_count || !cpus[cpu].online) {
+		format(err, errlen, "there is no CPU %u online (CPUs 0-%u)", cpu, cpu_count - 1);
+		return -1;
+	}
+	if (cpu == v->pcpu) {
+		format(err, errlen, "vCPU %u of %s is already on CPU %u", id, vm->name, cpu);
+		return -1;
+	}
+	if (cpu == 0) {
+		format(err, errlen, "CPU 0 runs the console, not vCPUs");
+		return -1;
+	}
+	if (cpu_busy[cpu]) {
+		format(err, errlen, "CPU %u is taken (one vCPU per core: no scheduler yet)", cpu);
+		return -1;
+	}
+	bool running = v->active;
+	/*
+	 * A VMCB carries no per-core state, so SVM resumes it anywhere (APM Vol. 2
+	 * §15.5); a VMCS must be cleared on its old core first, which the backend
+	 * interface does not offer yet.
+	 */
+	if (running && strcmp(hvm->name, "svm") != 0) {
+		format(err, errlen, "moving a running vCPU is not supported by the %s backend yet",
+		       hvm->name);
+		return -1;
+	}
+	if (running) {
+		v->move_to = (int)cpu;
+		if (!wait_vcpus(vm, vcpu_left, 1000)) {
+			v->move_to = -1;
+			format(err, errlen, "vCPU %u did not leave CPU %u", id, v->pcpu);
+			return -1;
+		}
+	}
+	cpu_busy[v->pcpu] = false;
+	cpu_busy[cpu] = true;
+	v->pcpu = cpu;
+	v->move_to = -1;
+	if (running && !start_vcpu(v)) {
+		format(err, errlen, "CPU %u did not take the vCPU", cpu);
+		vm_stop(vm, VM_STOP_CRASH, 0);
+		return -1;
+	}
+	return 0;
+}
+
+size_t vmm_defined(const struct vmm_defined **out)
+{
+	*out = defined;
+	return defined_count;
+}
+
+const char *vmm_state_name(const struct vm *vm)
+{
+	switch (vm->state) {
+	case VM_CREATED:
+		return "created";
+	case VM_RUNNING:
+		return "running";
+	case VM_PAUSED:
+		return "paused";
+	case VM_REBOOTING:
+		return "rebooting";
+	default:
+		return "stopped";
+	}
+}
+
+uint64_t vmm_vcpu_time_ms(const struct vcpu *v)
+{
+	uint64_t khz = tsc_khz();
+	return khz ? v->guest_tsc / khz : 0;
 }

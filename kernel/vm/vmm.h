@@ -28,8 +28,6 @@ bool vmm_all_stopped(void);
  * (code 0 or poweroff) and no VM file was rejected at boot.
  */
 bool vmm_report(void);
-/* Waits until every VM has stopped, then vmm_report(). */
-bool vmm_wait_all(void);
 
 /* Housekeeping, called often: forced shutdowns due, memory of stopped VMs given back. */
 void vmm_poll(void);
@@ -50,7 +48,8 @@ int vmm_vcpu_pin(struct vm *vm, unsigned vcpu, unsigned cpu, char *err, size_t e
 struct vmm_defined {
 	char name[VM_NAME_LEN];
 	char path[VM_PATH_LEN];
-	unsigned weight, cap;
+	unsigned vcpus, weight, cap;
+	uint64_t memory_mib;
 };
 size_t vmm_defined(const struct vmm_defined **out);
 /* The state as `list` shows it: running, blocked, paused, rebooting, stopped. */

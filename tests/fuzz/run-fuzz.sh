@@ -29,6 +29,22 @@ have_libfuzzer() {
 	clang -fsanitize=fuzzer -o "$OUT/probe" "$OUT/probe.c" >/dev/null 2>&1
 }
 
+# libFuzzer comes with clang's runtime (Debian 12: clang 14); installed on demand,
+# unless FUZZ_NO_INSTALL=1.
+install_libfuzzer() {
+	[ "${FUZZ_NO_INSTALL:-0}" = 1 ] && return 1
+	command -v apt-get >/dev/null 2>&1 || return 1
+	SUDO=
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	echo "run-fuzz: installing clang and libclang-rt-14-dev (libFuzzer)"
+	$SUDO apt-get install -y -q clang libclang-rt-14-dev >/dev/null 2>&1 ||
+		{ $SUDO apt-get update -q >/dev/null 2>&1 &&
+			$SUDO apt-get install -y -q clang libclang-rt-14-dev >/dev/null 2>&1; }
+}
+
+if ! have_libfuzzer; then
+	install_libfuzzer || true
+fi
 if ! have_libfuzzer; then
 	echo "run-fuzz: no libFuzzer (install clang and libclang-rt-dev); using the built-in loop"
 	# shellcheck disable=SC2086

@@ -301,13 +301,17 @@ static void test_cpuid_hides_virtualization_and_sets_hypervisor_bit(void **state
 	assert_true(r.ecx & (1u << 31));
 	assert_false(r.ecx & (1u << 5));  /* VMX */
 	assert_false(r.ecx & (1u << 3));  /* MONITOR */
-	assert_false(r.ecx & (1u << 21)); /* x2APIC, not modelled yet */
-	assert_false(r.edx & (1u << 9));  /* APIC, not modelled yet */
+	assert_true(r.ecx & (1u << 21)); /* x2APIC: the VM's local APIC model offers it */
+	assert_true(r.ecx & (1u << 24)); /* and the TSC-deadline timer */
+	assert_true(r.edx & (1u << 9));	 /* APIC */
 	assert_true(r.edx & 1);		  /* FPU stays */
 	assert_int_equal(r.ebx >> 24, 2);	  /* initial APIC ID = vCPU id */
 	assert_int_equal((r.ebx >> 16) & 0xff, 4); /* logical processors */
 	assert_int_equal(r.ebx & 0xffff, 0x0800);  /* brand/CLFLUSH kept */
 	assert_int_equal(r.eax, 0x306c3);
+	r = (struct cpuid_result){0, 0, 0, 0}; /* even where the host CPU lacks them */
+	cpuid_policy_apply(1, 0, 0, 1, &r);
+	assert_true((r.ecx & (1u << 21)) && (r.ecx & (1u << 24)) && (r.edx & (1u << 9)));
 
 	r = (struct cpuid_result){0, 0, 0xffffffff, 0xffffffff};
 	cpuid_policy_apply(0x80000001, 0, 0, 1, &r);

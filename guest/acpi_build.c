@@ -1,0 +1,351 @@
+/*
+ * Guest ACPI tables (see acpi_build.h). Plan the offsets, check the buffer,
+ * then write each table and set its checksum last.
+ */
+#include "guest/acpi_build.h"
+
+#include "kernel/lib/string.h"
+
+#define OEM_ID "HV    " /* 6 bytes */
+#define OEM_TABLE_ID "HVGUEST " /* 8 bytes */
+#define OEM_REVISION 1
+#define CREATOR_ID "HV  " /* 4 bytes */
+#define CREATOR_REVISION 1
+
+#define RTC_CENTURY_INDEX 0x32 /* CMOS century byte, as guest/vrtc.h keeps it */
+#define PM1_EVT_LEN 4 /* PM1 status + enable, 16 bits each */
+#define PM1_CNT_LEN 2
+#define PM_TMR_LEN 4
+
+/* MADT structures (ACPI 6.5 §5.2.12). */
+#define MADT_FIXED 44 /* header, local APIC address, flags */
+#define MADT_PCAT_COMPAT 1u
+#define MADT_LAPIC 0
+#define MADT_LAPIC_LEN 8
+#define MADT_IOAPIC 1
+#define MADT_IOAPIC_LEN 12
+#define MADT_ISO 2
+#define MADT_ISO_LEN 10
+#define MADT_LAPIC_NMI 4
+#define MADT_LAPIC_NMI_LEN 6
+#define MADT_ISO_COUNT 2
+#define MPS_ACTIVE_HIGH 0x1u /* MPS INTI flags: polarity bits 1:0 */
+#define MPS_LEVEL 0xcu /* trigger mode bits 3:2 */
+
+/* Generic Address Structure (ACPI 6.5 §5.2.3.2). */
+#define GAS_SPACE_MEMORY 0
+#define GAS_SPACE_IO 1
+#define GAS_ACCESS_BYTE 1
+#define GAS_ACCESS_WORD 2
+#define GAS_ACCESS_DWORD 3
+
+/*
+ * The DSDT's AML (ACPI 6.5 §20.2), from this ASL:
+ *
+ *   DefinitionBlock ("", "DSDT", 2, "HV", "HVGUEST", 1)
+ *   {
+ *       Name (\_S5, Package (0x04) { 0x05, 0x05, 0x00, 0x00 })
+ *   }
+ *
+ * 08             NameOp
+ * 5c 5f 53 35 5f NameString: RootChar '\', NameSeg "_S5_"
+ * 12             PackageOp
+ * 08             PkgLength: 8 bytes, itself through the last element
+ * 04             NumElements
+ * 0a 05          BytePrefix 5   SLP_TYPa
+ * 0a 05          BytePrefix 5   SLP_TYPb
+ * 00             ZeroOp         reserved
+ * 00             ZeroOp         reserved
+ */
+static const uint8_t dsdt_aml[] = {
+	0x08,
+	0x5c,
+	0x5f,
+	0x53,
+	0x35,
+	0x5f,
+	0x12,
+	0x08,
+	0x04,
+	0x0a,
+	ACPI_BUILD_S5_SLP_TYP,
+	0x0a,
+	ACPI_BUILD_S5_SLP_TYP,
+	0x00,
+	0x00,
+};
+
+struct layout {
+	size_t facs, dsdt, fadt, madt, hpet, xsdt, rsdt, end;
+	size_t madt_len, xsdt_len, rsdt_len;
+	unsigned ntables;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint8_t checksum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return (uint8_t)(0 - s);
+}
+
+/* Offset of the next free byte at or after off whose guest address is align-aligned. */
+static size_t place(uint64_t base, size_t off, size_t align)
+{
+	uint64_t gpa = (base + off + align - 1) & ~(uint64_t)(align - 1);
+	return (size_t)(gpa - base);
+}
+
+static size_t madt_length(unsigned vcpus)
+{
+	return MADT_FIXED + (size_t)vcpus * MADT_LAPIC_LEN + MADT_IOAPIC_LEN +
+	       MADT_ISO_COUNT * MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
+}
+
+static void plan(const struct acpi_build_config *cfg, uint64_t base, struct layout *l)
+{
+	l->ntables = cfg->hpet ? 3 : 2; /* FADT, MADT[, HPET] */
+	l->madt_len = madt_length(cfg->vcpus);
+	l->xsdt_len = ACPI_BUILD_HEADER_SIZE + 8 * (size_t)l->ntables;
+	l->rsdt_len = ACPI_BUILD_HEADER_SIZE + 4 * (size_t)l->ntables;
+
+	l->facs = place(base, ACPI_BUILD_RSDP_SIZE, 64); /* §5.2.10: 64-byte aligned */
+	l->dsdt = place(base, l->facs + ACPI_BUILD_FACS_SIZE, 16);
+	l->fadt = place(base, l->dsdt + ACPI_BUILD_HEADER_SIZE + sizeof(dsdt_aml), 16);
+	l->madt = place(base, l->fadt + ACPI_BUILD_FADT_SIZE, 16);
+	size_t next = l->madt + l->madt_len;
+	l->hpet = 0;
+	if (cfg->hpet) {
+		l->hpet = place(base, next, 16);
+		next = l->hpet + ACPI_BUILD_HPET_SIZE;
+	}
+	l->xsdt = place(base, next, 16);
+	l->rsdt = place(base, l->xsdt + l->xsdt_len, 16);
+	l->end = l->rsdt + l->rsdt_len;
+}
+
+size_t acpi_build_size(const struct acpi_build_config *cfg)
+{
+	unsigned vcpus = cfg && cfg->vcpus ? cfg->vcpus : ACPI_BUILD_MAX_VCPUS;
+	/* every table's worst-case alignment padding, with an HPET */
+	return ACPI_BUILD_RSDP_SIZE + 63 + ACPI_BUILD_FACS_SIZE + ACPI_BUILD_HEADER_SIZE +
+	       sizeof(dsdt_aml) + 15 + ACPI_BUILD_FADT_SIZE + 15 + madt_length(vcpus) + 15 +
+	       ACPI_BUILD_HPET_SIZE + 15 + ACPI_BUILD_HEADER_SIZE + 3 * 8 + 15 +
+	       ACPI_BUILD_HEADER_SIZE + 3 * 4;
+}
+
+/* The common 36-byte header (§5.2.6); the checksum is set by finish(). */
+static void header(uint8_t *t, const char *sig, size_t len, uint8_t revision)
+{
+	memcpy(t, sig, 4);
+	put32(t + 4, (uint32_t)len);
+	t[8] = revision;
+	t[9] = 0;
+	memcpy(t + 10, OEM_ID, 6);
+	memcpy(t + 16, OEM_TABLE_ID, 8);
+	put32(t + 24, OEM_REVISION);
+	memcpy(t + 28, CREATOR_ID, 4);
+	put32(t + 32, CREATOR_REVISION);
+}
+
+static void finish(uint8_t *t, size_t len)
+{
+	t[9] = 0;
+	t[9] = checksum(t, len);
+}
+
+static void gas(uint8_t *p, uint8_t space, uint8_t bit_width, uint8_t access, uint64_t address)
+{
+	p[0] = space;
+	p[1] = bit_width;
+	p[2] = 0; /* bit offset */
+	p[3] = access;
+	put64(p + 4, address);
+}
+
+static void write_rsdp(uint8_t *r, uint64_t xsdt, uint64_t rsdt)
+{
+	memcpy(r, "RSD PTR ", 8);
+	memcpy(r + 9, OEM_ID, 6);
+	r[15] = 2; /* revision: ACPI 2.0+ layout with the XSDT */
+	put32(r + 16, (uint32_t)rsdt);
+	put32(r + 20, ACPI_BUILD_RSDP_SIZE);
+	put64(r + 24, xsdt);
+	r[8] = checksum(r, 20); /* the ACPI 1.0 part */
+	r[32] = checksum(r, ACPI_BUILD_RSDP_SIZE); /* the whole structure */
+}
+
+static void write_facs(uint8_t *f)
+{
+	memcpy(f, "FACS", 4);
+	put32(f + 4, ACPI_BUILD_FACS_SIZE);
+	/* hardware signature, waking vectors, global lock, flags: 0 */
+	f[32] = 2; /* version */
+}
+
+static void write_dsdt(uint8_t *t)
+{
+	size_t len = ACPI_BUILD_HEADER_SIZE + sizeof(dsdt_aml);
+	header(t, "DSDT", len, 2); /* revision 2: 64-bit AML integers */
+	memcpy(t + ACPI_BUILD_HEADER_SIZE, dsdt_aml, sizeof(dsdt_aml));
+	finish(t, len);
+}
+
+/* FADT, ACPI 6.5 Table 5.9: field offsets as in the comments. */
+static void write_fadt(uint8_t *t, const struct acpi_build_config *cfg, uint64_t facs,
+		       uint64_t dsdt)
+{
+	uint16_t pm1 = cfg->pm1_base ? cfg->pm1_base : ACPI_BUILD_PM1_BASE_DEFAULT;
+	uint16_t boot_arch = ACPI_BOOT_ARCH_LEGACY_DEVICES;
+	uint32_t flags = ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_PWR_BUTTON |
+			 ACPI_FADT_SLP_BUTTON | ACPI_FADT_RESET_REG_SUP;
+
+	if (cfg->has_8042)
+		boot_arch |= ACPI_BOOT_ARCH_8042;
+	if (!cfg->has_vga)
+		boot_arch |= ACPI_BOOT_ARCH_VGA_NOT_PRESENT;
+	if (cfg->pm_timer_port && cfg->pm_timer_32bit)
+		flags |= ACPI_FADT_TMR_VAL_EXT;
+
+	header(t, "FACP", ACPI_BUILD_FADT_SIZE, 6);
+	put32(t + 36, 0); /* FIRMWARE_CTRL: 0, X_FIRMWARE_CTRL holds it */
+	put32(t + 40, (uint32_t)dsdt); /* DSDT (the same as X_DSDT) */
+	t[45] = 0; /* Preferred_PM_Profile: unspecified */
+	put16(t + 46, ACPI_BUILD_SCI_IRQ); /* SCI_INT */
+	put32(t + 48, 0); /* SMI_CMD 0: no SMM, ACPI mode always on */
+	put32(t + 56, pm1); /* PM1a_EVT_BLK */
+	put32(t + 64, pm1 + 4u); /* PM1a_CNT_BLK */
+	put32(t + 76, cfg->pm_timer_port); /* PM_TMR_BLK */
+	t[88] = PM1_EVT_LEN;
+	t[89] = PM1_CNT_LEN;
+	t[91] = cfg->pm_timer_port ? PM_TMR_LEN : 0;
+	put16(t + 96, 101); /* P_LVL2_LAT > 100: no C2 */
+	put16(t + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
+	t[108] = RTC_CENTURY_INDEX; /* CENTURY */
+	put16(t + 109, boot_arch); /* IAPC_BOOT_ARCH */
+	put32(t + 112, flags);
+	gas(t + 116, GAS_SPACE_IO, 8, GAS_ACCESS_BYTE, ACPI_BUILD_RESET_PORT); /* RESET_REG */
+	t[128] = ACPI_BUILD_RESET_VALUE;
+	t[131] = 5; /* FADT minor version: 6.5 */
+	put64(t + 132, facs); /* X_FIRMWARE_CTRL */
+	put64(t + 140, dsdt); /* X_DSDT */
+	gas(t + 148, GAS_SPACE_IO, PM1_EVT_LEN * 8, GAS_ACCESS_WORD, pm1); /* X_PM1a_EVT_BLK */
+	gas(t + 172, GAS_SPACE_IO, PM1_CNT_LEN * 8, GAS_ACCESS_WORD, pm1 + 4u); /* X_PM1a_CNT_BLK */
+	if (cfg->pm_timer_port) /* X_PM_TMR_BLK */
+		gas(t + 208, GAS_SPACE_IO, PM_TMR_LEN * 8, GAS_ACCESS_DWORD, cfg->pm_timer_port);
+	finish(t, ACPI_BUILD_FADT_SIZE);
+}
+
+static void write_madt(uint8_t *t, const struct acpi_build_config *cfg, size_t len)
+{
+	static const struct {
+		uint8_t irq;
+		uint32_t gsi;
+		uint16_t flags;
+	} overrides[MADT_ISO_COUNT] = {
+		{ 0, 2, 0 }, /* the PIT's IRQ0 is the IOAPIC's pin 2 (bus-conforming: edge/high) */
+		{ ACPI_BUILD_SCI_IRQ, ACPI_BUILD_SCI_IRQ, MPS_LEVEL | MPS_ACTIVE_HIGH }, /* SCI */
+	};
+	uint8_t *e;
+
+	header(t, "APIC", len, 5);
+	put32(t + 36, ACPI_BUILD_LAPIC_BASE);
+	put32(t + 40, MADT_PCAT_COMPAT);
+	e = t + MADT_FIXED;
+	for (unsigned i = 0; i < cfg->vcpus; i++, e += MADT_LAPIC_LEN) {
+		e[0] = MADT_LAPIC;
+		e[1] = MADT_LAPIC_LEN;
+		e[2] = (uint8_t)i; /* ACPI processor UID */
+		e[3] = (uint8_t)i; /* APIC ID */
+		put32(e + 4, 1); /* enabled */
+	}
+	e[0] = MADT_IOAPIC;
+	e[1] = MADT_IOAPIC_LEN;
+	e[2] = cfg->ioapic_id;
+	e[3] = 0;
+	put32(e + 4, ACPI_BUILD_IOAPIC_BASE);
+	put32(e + 8, 0); /* GSI base */
+	e += MADT_IOAPIC_LEN;
+	for (int i = 0; i < MADT_ISO_COUNT; i++, e += MADT_ISO_LEN) {
+		e[0] = MADT_ISO;
+		e[1] = MADT_ISO_LEN;
+		e[2] = 0; /* bus: ISA */
+		e[3] = overrides[i].irq;
+		put32(e + 4, overrides[i].gsi);
+		put16(e + 8, overrides[i].flags);
+	}
+	e[0] = MADT_LAPIC_NMI;
+	e[1] = MADT_LAPIC_NMI_LEN;
+	e[2] = 0xff; /* all processors */
+	put16(e + 3, 0); /* flags: bus-conforming */
+	e[5] = 1; /* LINT1 */
+	finish(t, len);
+}
+
+/* IA-PC HPET Specification 1.0a §3.2.4. */
+static void write_hpet(uint8_t *t, const struct acpi_build_config *cfg)
+{
+	header(t, "HPET", ACPI_BUILD_HPET_SIZE, 1);
+	put32(t + 36, cfg->hpet_id ? cfg->hpet_id : ACPI_BUILD_HPET_ID_DEFAULT);
+	gas(t + 40, GAS_SPACE_MEMORY, 64, 0, ACPI_BUILD_HPET_BASE);
+	t[52] = 0; /* HPET number */
+	put16(t + 53, 128); /* minimum periodic tick, in counter clocks */
+	t[55] = 0; /* no page protection */
+	finish(t, ACPI_BUILD_HPET_SIZE);
+}
+
+int acpi_build(const struct acpi_build_config *cfg, uint8_t *buf, size_t size, uint64_t base_gpa,
+	       size_t *used, uint64_t *rsdp_gpa)
+{
+	struct layout l;
+
+	if (!cfg || !buf || !used || !rsdp_gpa || cfg->vcpus == 0 ||
+	    cfg->vcpus > ACPI_BUILD_MAX_VCPUS || (base_gpa & 15) != 0 || base_gpa >= 0x100000000ull)
+		return ACPI_BUILD_ERR_INVAL;
+	plan(cfg, base_gpa, &l);
+	if (base_gpa + l.end > 0x100000000ull)
+		return ACPI_BUILD_ERR_INVAL; /* the RSDT and FADT hold 32-bit pointers */
+	*used = l.end;
+	if (l.end > size)
+		return ACPI_BUILD_ERR_SPACE;
+
+	memset(buf, 0, l.end);
+	write_facs(buf + l.facs);
+	write_dsdt(buf + l.dsdt);
+	write_fadt(buf + l.fadt, cfg, base_gpa + l.facs, base_gpa + l.dsdt);
+	write_madt(buf + l.madt, cfg, l.madt_len);
+	if (cfg->hpet)
+		write_hpet(buf + l.hpet, cfg);
+
+	uint64_t tables[3] = { base_gpa + l.fadt, base_gpa + l.madt, base_gpa + l.hpet };
+	uint8_t *x = buf + l.xsdt, *r = buf + l.rsdt;
+	header(x, "XSDT", l.xsdt_len, 1);
+	header(r, "RSDT", l.rsdt_len, 1);
+	for (unsigned i = 0; i < l.ntables; i++) {
+		put64(x + ACPI_BUILD_HEADER_SIZE + 8 * i, tables[i]);
+		put32(r + ACPI_BUILD_HEADER_SIZE + 4 * i, (uint32_t)tables[i]);
+	}
+	finish(x, l.xsdt_len);
+	finish(r, l.rsdt_len);
+	write_rsdp(buf, base_gpa + l.xsdt, base_gpa + l.rsdt);
+	*rsdp_gpa = base_gpa;
+	return ACPI_BUILD_OK;
+}

@@ -1,0 +1,462 @@
+#include "kernel/vm/vplatform.h"
+
+#include "drivers/lapic.h"
+#include "guest/vioapic.h"
+#include "guest/vlapic.h"
+#include "guest/vpic.h"
+#include "guest/vpit.h"
+#include "guest/vrtc.h"
+#include "include/x86.h"
+#include "kernel/cpu/idt.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/time/tsc.h"
+
+struct vplatform {
+	struct vm *vm;
+	spinlock_t lock; /* one lock for the VM's chips: vCPUs share them */
+	uint64_t t0;	 /* host TSC at guest time 0 */
+	struct vpic pic;
+	struct vpit pit;
+	struct vrtc rtc;
+	struct vioapic ioapic;
+	struct vlapic lapic[VCPU_MAX];
+	uint32_t pci_address;
+	uint16_t pm1_status, pm1_enable, pm1_control;
+	uint8_t kbd_status;
+};
+
+static struct vplatform *vp_of(const struct vm *vm)
+{
+	return vm->platform;
+}
+
+uint64_t vplatform_now(const struct vm *vm)
+{
+	const struct vplatform *p = vp_of(vm);
+	return (rdtsc() - p->t0) * 1000000 / tsc_khz();
+}
+
+/* A vCPU on another core may be sleeping in HLT or running the guest: make it look. */
+static void kick(struct vcpu *v)
+{
+	if (v->active && v->pcpu != this_cpu()->index)
+		lapic_send_ipi(cpus[v->pcpu].apic_id, VECTOR_IPI_CALL);
+}
+
+/* ---- interrupt routing ---- */
+
+static void deliver_to_lapics(struct vplatform *p, const struct vlapic *source, unsigned dest_mode,
+			      uint32_t dest, unsigned shorthand, unsigned delivery_mode,
+			      uint8_t vector, bool level_triggered, bool level)
+{
+	for (unsigned i = 0; i < p->vm->nvcpus; i++) {
+		struct vlapic *l = &p->lapic[i];
+		if (!vlapic_matches(l, source, dest_mode, dest, shorthand))
+			continue;
+		if (vlapic_deliver(l, delivery_mode, vector, level_triggered, level))
+			kick(p->vm->vcpus[i]);
+		/* lowest priority goes to one CPU: the first that matches */
+		if (delivery_mode == VLAPIC_DM_LOWEST)
+			break;
+	}
+}
+
+static void ioapic_deliver(void *ctx, unsigned dest_mode, uint32_t dest, unsigned delivery_mode,
+			   uint8_t vector, bool level_triggered)
+{
+	deliver_to_lapics(ctx, NULL, dest_mode, dest, VLAPIC_SH_NONE, delivery_mode, vector,
+			  level_triggered, true);
+}
+
+struct lapic_ctx {
+	struct vplatform *p;
+	unsigned index;
+};
+static struct lapic_ctx lapic_ctxs[VM_MAX][VCPU_MAX];
+
+static void lapic_send_ipi_cb(void *ctx, unsigned dest_mode, uint32_t dest, unsigned shorthand,
+			      unsigned delivery_mode, uint8_t vector, bool level, bool trigger_level)
+{
+	struct lapic_ctx *c = ctx;
+	deliver_to_lapics(c->p, &c->p->lapic[c->index], dest_mode, dest, shorthand, delivery_mode,
+			  vector, trigger_level, level);
+}
+
+static void lapic_eoi_cb(void *ctx, uint8_t vector)
+{
+	struct lapic_ctx *c = ctx;
+	vioapic_eoi(&c->p->ioapic, vector);
+}
+
+static void pic_output(void *ctx, bool level)
+{
+	struct vplatform *p = ctx;
+	/* the 8259's INTR reaches vCPU 0's LINT0 (virtual wire, as a BIOS leaves it) */
+	vlapic_set_lint(&p->lapic[0], 0, level);
+	kick(p->vm->vcpus[0]);
+}
+
+void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
+{
+	struct vplatform *p = vp_of(vm);
+	vpic_set_irq(&p->pic, irq, level);
+	/* ISA IRQ 0 is wired to IOAPIC pin 2 (the MADT's override); the rest 1:1 */
+	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+static void pit_irq0(void *ctx, bool level)
+{
+	vplatform_set_isa_irq(((struct vplatform *)ctx)->vm, 0, level);
+}
+
+static void rtc_irq8(void *ctx, bool level)
+{
+	vplatform_set_isa_irq(((struct vplatform *)ctx)->vm, 8, level);
+}
+
+/* ---- port handlers ---- */
+
+#define LOCKED(p, expr)                                                                            \
+	({                                                                                         \
+		spin_lock(&(p)->lock);                                                             \
+		__typeof__(expr) _r = (expr);                                                      \
+		spin_unlock(&(p)->lock);                                                           \
+		_r;                                                                                \
+	})
+
+static uint64_t pic_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	return LOCKED(p, vpic_read(&p->pic, off >= 0x80 ? VPIC_SLAVE : VPIC_MASTER, off & 1));
+}
+
+static void pic_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)size;
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	vpic_write(&p->pic, off >= 0x80 ? VPIC_SLAVE : VPIC_MASTER, off & 1, (uint8_t)v);
+	spin_unlock(&p->lock);
+}
+
+static uint64_t elcr_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	return LOCKED(p, vpic_elcr_read(&p->pic, (uint16_t)off));
+}
+
+static void elcr_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)size;
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	vpic_elcr_write(&p->pic, (uint16_t)off, (uint8_t)v);
+	spin_unlock(&p->lock);
+}
+
+static uint64_t pit_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	return LOCKED(p, vpit_read(&p->pit, (uint16_t)off, vplatform_now(p->vm)));
+}
+
+static void pit_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)size;
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	vpit_write(&p->pit, (uint16_t)off, (uint8_t)v, vplatform_now(p->vm));
+	spin_unlock(&p->lock);
+}
+
+static uint64_t port61_read(void *o, uint64_t off, unsigned size)
+{
+	(void)off;
+	(void)size;
+	struct vplatform *p = o;
+	return LOCKED(p, vpit_port61_read(&p->pit, vplatform_now(p->vm)));
+}
+
+static void port61_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)off;
+	(void)size;
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	vpit_port61_write(&p->pit, (uint8_t)v, vplatform_now(p->vm));
+	spin_unlock(&p->lock);
+}
+
+static uint64_t rtc_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	return LOCKED(p, vrtc_read(&p->rtc, (uint16_t)off, vplatform_now(p->vm)));
+}
+
+static void rtc_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)size;
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	vrtc_write(&p->rtc, (uint16_t)off, (uint8_t)v, vplatform_now(p->vm));
+	spin_unlock(&p->lock);
+}
+
+/* ACPI PM1 registers and the 3.579545 MHz PM timer (ACPI 6.5 §4.8.3) */
+static uint64_t pm_read(void *o, uint64_t off, unsigned size)
+{
+	struct vplatform *p = o;
+	switch (off) {
+	case 0:
+		return p->pm1_status;
+	case 2:
+		return p->pm1_enable;
+	case 4:
+		return p->pm1_control | 1; /* SCI_EN: ACPI mode */
+	case 8:
+		return (vplatform_now(p->vm) * 3579545 / 1000000000) & 0xffffff;
+	default:
+		(void)size;
+		return ~0ull;
+	}
+}
+
+static void pm_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	struct vplatform *p = o;
+	(void)size;
+	switch (off) {
+	case 0:
+		p->pm1_status &= (uint16_t)~v; /* write 1 to clear */
+		break;
+	case 2:
+		p->pm1_enable = (uint16_t)v;
+		break;
+	case 4:
+		p->pm1_control = (uint16_t)(v & ~(1u << 13));
+		/* SLP_EN with SLP_TYP 5, the \_S5 package of our DSDT: power off */
+		if ((v & (1u << 13)) && ((v >> 10) & 7) == 5)
+			vm_stop(p->vm, VM_STOP_POWEROFF, 0);
+		break;
+	default:
+		break;
+	}
+}
+
+
+static uint64_t kbd_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	/* no keyboard: output buffer never full, input buffer empty, self-test passed */
+	return off == 4 ? p->kbd_status : 0;
+}
+
+static void kbd_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)size;
+	struct vplatform *p = o;
+	if (off == 4 && v == 0xfe) /* pulse the reset line */
+		vm_stop(p->vm, VM_STOP_REBOOT, 0);
+}
+
+/*
+ * PCI configuration mechanism #1 on an empty bus (every function absent).
+ * A byte at 0xcf9 is the chipset's reset control register instead.
+ */
+static uint64_t pci_read(void *o, uint64_t off, unsigned size)
+{
+	struct vplatform *p = o;
+	if (off == 0 && size == 4)
+		return p->pci_address;
+	return ~0ull;
+}
+
+static void pci_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	struct vplatform *p = o;
+	if (off == 0 && size == 4)
+		p->pci_address = (uint32_t)v & 0x80fffffc;
+	else if (off == 1 && size == 1 && (v & 4)) /* 0xcf9 RST_CPU */
+		vm_stop(p->vm, VM_STOP_REBOOT, 0);
+}
+
+static uint64_t sink_read(void *o, uint64_t off, unsigned size)
+{
+	(void)o;
+	(void)off;
+	(void)size;
+	return ~0ull;
+}
+
+static void sink_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)o;
+	(void)off;
+	(void)size;
+	(void)v; /* POST codes and I/O delays */
+}
+
+/* ---- MMIO ---- */
+
+static uint64_t ioapic_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	return LOCKED(p, vioapic_mmio_read(&p->ioapic, (uint32_t)off));
+}
+
+static void ioapic_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	(void)size;
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	vioapic_mmio_write(&p->ioapic, (uint32_t)off, (uint32_t)v);
+	spin_unlock(&p->lock);
+}
+
+/*
+ * The xAPIC page is per vCPU at one address: the bus cannot tell which, the
+ * core can (the vCPU running on this CPU made the access).
+ */
+static struct vcpu *running_vcpu[MAX_CPUS];
+
+static uint64_t vlapic_page_read(void *o, uint64_t off, unsigned size)
+{
+	(void)size;
+	struct vplatform *p = o;
+	struct vcpu *v = running_vcpu[this_cpu()->index];
+	return LOCKED(p, vlapic_mmio_read(&p->lapic[v->id], (uint32_t)off & ~3u,
+					  vplatform_now(p->vm)));
+}
+
+static void vlapic_page_write(void *o, uint64_t off, unsigned size, uint64_t val)
+{
+	(void)size;
+	struct vplatform *p = o;
+	struct vcpu *v = running_vcpu[this_cpu()->index];
+	spin_lock(&p->lock);
+	vlapic_mmio_write(&p->lapic[v->id], (uint32_t)off & ~3u, (uint32_t)val,
+			  vplatform_now(p->vm));
+	spin_unlock(&p->lock);
+}
+
+int vplatform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p || !vlapic_handles_msr(msr))
+		return 0;
+	int r = LOCKED(p, vlapic_msr_read(&p->lapic[v->id], msr, val, vplatform_now(p->vm)));
+	return r == VLAPIC_OK ? 1 : -1;
+}
+
+int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p || !vlapic_handles_msr(msr))
+		return 0;
+	int r = LOCKED(p, vlapic_msr_write(&p->lapic[v->id], msr, val, vplatform_now(p->vm)));
+	return r == VLAPIC_OK ? 1 : -1;
+}
+
+static uint64_t min_deadline(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Runs the chips' timers up to now; returns the earliest next deadline. */
+static uint64_t run_timers(struct vplatform *p, unsigned vcpu_id, uint64_t now)
+{
+	uint64_t d = vpit_update(&p->pit, now);
+	d = min_deadline(d, vrtc_update(&p->rtc, now));
+	d = min_deadline(d, vlapic_update(&p->lapic[vcpu_id], now));
+	return d;
+}
+
+int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *deadline)
+{
+	struct vplatform *p = vp_of(v->vm);
+	int vector = -1;
+
+	*pending = false;
+	*deadline = UINT64_MAX;
+	if (!p)
+		return -1;
+	running_vcpu[this_cpu()->index] = v;
+	spin_lock(&p->lock);
+	struct vlapic *l = &p->lapic[v->id];
+	*deadline = run_timers(p, v->id, vplatform_now(p->vm));
+	int lv = vlapic_pending_vector(l);
+	bool pic = v->id == 0 && vlapic_accepts_pic_interrupt(l) && vpic_has_interrupt(&p->pic);
+	*pending = lv >= 0 || pic;
+	if (can_inject && lv >= 0) {
+		vlapic_ack(l, (uint8_t)lv);
+		vector = lv;
+	} else if (can_inject && pic) {
+		vector = vpic_ack(&p->pic); /* the INTA cycle */
+	}
+	spin_unlock(&p->lock);
+	return vector;
+}
+
+uint64_t vplatform_next_deadline(struct vcpu *v)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p)
+		return UINT64_MAX;
+	return LOCKED(p, run_timers(p, v->id, vplatform_now(p->vm)));
+}
+
+int vplatform_init(struct vm *vm)
+{
+	struct vplatform *p = kzalloc(sizeof(*p));
+	if (!p)
+		return -1;
+	vm->platform = p;
+	p->vm = vm;
+	p->t0 = rdtsc();
+	p->kbd_status = 0x14; /* system flag, keyboard unlocked */
+	uint64_t now = 0;
+
+	vpic_init(&p->pic, pic_output, p);
+	vpit_init(&p->pit, pit_irq0, p, now);
+	vrtc_init(&p->rtc, rtc_irq8, p, 1767225600 /* 2026-01-01, until a host RTC is read */, now);
+	vioapic_init(&p->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, p);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct lapic_ctx *c = &lapic_ctxs[vm->id % VM_MAX][i];
+		*c = (struct lapic_ctx){p, i};
+		struct vlapic_config cfg = {.apic_id = i, .bsp = i == 0, .x2apic = true,
+					    .phys_bits = 39, .tsc_khz = (uint32_t)tsc_khz(),
+					    .tsc_offset = 0};
+		struct vlapic_ops ops = {lapic_send_ipi_cb, lapic_eoi_cb, c};
+		vlapic_init(&p->lapic[i], &cfg, &ops, now);
+	}
+	vlapic_setup_virtual_wire(&p->lapic[0]);
+
+	struct io_bus *io = &vm->pio;
+	int r = 0;
+	r |= iobus_register(io, VPIC_MASTER_PORT, 2, pic_read, pic_write, p, "pic-master");
+	r |= iobus_register(io, VPIC_SLAVE_PORT, 2, pic_read, pic_write, p, "pic-slave");
+	r |= iobus_register(io, VPIC_ELCR_PORT, 2, elcr_read, elcr_write, p, "elcr");
+	r |= iobus_register(io, VPIT_PORT, 4, pit_read, pit_write, p, "pit");
+	r |= iobus_register(io, VPIT_PORT61, 1, port61_read, port61_write, p, "port61");
+	r |= iobus_register(io, VRTC_PORT, 2, rtc_read, rtc_write, p, "rtc");
+	r |= iobus_register(io, 0x60, 1, kbd_read, kbd_write, p, "i8042-data");
+	r |= iobus_register(io, 0x64, 1, kbd_read, kbd_write, p, "i8042-cmd");
+	r |= iobus_register(io, 0x80, 1, sink_read, sink_write, p, "post");
+	r |= iobus_register(io, 0xcf8, 4, pci_read, pci_write, p, "pci-address+reset");
+	r |= iobus_register(io, 0xcfc, 4, pci_read, pci_write, p, "pci-data");
+	r |= iobus_register(io, VPLATFORM_PM_BASE, 12, pm_read, pm_write, p, "acpi-pm");
+	r |= iobus_register(&vm->mmio, VIOAPIC_DEFAULT_BASE, 0x1000, ioapic_read, ioapic_write, p,
+			    "ioapic");
+	r |= iobus_register(&vm->mmio, VLAPIC_DEFAULT_BASE, 0x1000, vlapic_page_read, vlapic_page_write, p,
+			    "lapic");
+	return r ? -1 : 0;
+}

@@ -1,0 +1,39 @@
+/*
+ * The PC a VM sees: the chip models of guest/ (8259 pair, 8254, CMOS RTC,
+ * IOAPIC, a local APIC per vCPU) wired to the VM's buses and to each other,
+ * plus the small things a PC kernel touches: ACPI PM1 and PM timer, the
+ * 0xCF9 and keyboard-controller resets, an empty PCI bus, port 0x80.
+ * Interrupt lines go ISA IRQ -> 8259 and IOAPIC (IRQ 0 on GSI 2, as the
+ * guest's MADT says) -> local APIC -> the vCPU.
+ */
+#ifndef HV_VM_VPLATFORM_H
+#define HV_VM_VPLATFORM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/vm/vm.h"
+
+#define VPLATFORM_PM_BASE 0x600  /* PM1a event 0x600, control 0x604, timer 0x608 */
+#define VPLATFORM_PM_TIMER (VPLATFORM_PM_BASE + 8)
+#define VPLATFORM_SCI_IRQ 9
+
+int vplatform_init(struct vm *vm);
+/* Guest time in ns (what the chip models count). */
+uint64_t vplatform_now(const struct vm *vm);
+/* MSRs the platform owns (APIC base, x2APIC, TSC deadline): 1 handled, 0 not, -1 #GP. */
+int vplatform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+/*
+ * Before entering v: runs due timers, and returns the vector of the
+ * interrupt to inject now if `can_inject`, or -1. *pending says whether an
+ * interrupt is waiting (so the caller asks for an interrupt window);
+ * *deadline when a chip next needs attention (guest ns, UINT64_MAX: never).
+ */
+int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *deadline);
+/* The next time (guest ns) a model of this vCPU's needs attention, or UINT64_MAX. */
+uint64_t vplatform_next_deadline(struct vcpu *v);
+/* Drives an ISA interrupt line (0-15). */
+void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
+
+#endif

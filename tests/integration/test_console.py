@@ -1,0 +1,274 @@
+"""The administration shell on the host console, driven like an operator would.
+
+One QEMU boot (4 cores, AMD-V under TCG) carries most checks, in order:
+VM files `web` and `ticker` (autostart), `spare` (autostart = 0) and a broken
+one; the tests type at COM1 through pexpect and read what comes back. The
+guests are tests/guests/echo.c: each answers a line typed at its serial line
+with "echo: LINE" upper-cased; `ticker` also prints a tick line now and then.
+"""
+
+import os
+import re
+import time
+
+import pexpect
+import pytest
+
+from hvrun import DEBUG_EXIT_PORT, guest, make_iso, vm_file
+
+PROMPT = "hv> "
+ESC_UP = "\x1b[A"
+ESC_LEFT = "\x1b[D"
+
+
+def boot(vms, smp=4, debug_exit=True):
+    """Boots an ISO with these (cfg, kernel) pairs; returns the pexpect child on COM1."""
+    modules = []
+    for cfg, kernel in vms:
+        for m in (cfg, kernel):
+            if m not in modules:
+                modules.append(m)
+    cmdline = ("debug_exit=0x%x" % DEBUG_EXIT_PORT) if debug_exit else ""
+    iso = make_iso(cmdline, modules)
+    args = ["-machine", "q35,accel=tcg", "-cpu", "max", "-smp", str(smp), "-m", "1G",
+            "-display", "none", "-no-reboot", "-monitor", "none",
+            # COM1 on stdio, with ^C and ^] passed to the guest instead of QEMU
+            "-chardev", "stdio,id=com1,signal=off", "-serial", "chardev:com1",
+            "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_PORT,
+            "-cdrom", iso, "-boot", "d"]
+    child = pexpect.spawn("qemu-system-x86_64", args, encoding="utf-8",
+                          codec_errors="replace", timeout=60)
+    child.logfile_read = open(os.path.join(os.path.dirname(iso), "console-test.log"), "w")
+    return child
+
+
+def command(child, line, expect=None, timeout=30):
+    """Types a command at the prompt; returns its output up to the next prompt."""
+    child.sendline(line)
+    # the editor echoes what was typed, then CR LF (the pty may add a CR)
+    child.expect(re.escape(line) + r"\r+\n", timeout=timeout)
+    out = ""
+    if expect:
+        child.expect(expect, timeout=timeout)
+        out = child.before + child.after
+    child.expect_exact(PROMPT, timeout=timeout)
+    return out + child.before
+
+
+def list_rows(child):
+    """`list` as {name: (id, state, vcpus, mem, time)}."""
+    out = command(child, "list")
+    rows = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 6 and f[0] != "Name":
+            rows[f[0]] = (f[1], f[2], int(f[3]), int(f[4]), float(f[5]))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def host():
+    echo = guest("echo")
+    broken = vm_file("broken", echo, memory=0)
+    vms = [(vm_file("web", echo), echo),
+           (vm_file("ticker", echo, extra="tick=4000"), echo),
+           (vm_file("spare", echo, more="autostart = 0\nweight = 512\n"), echo),
+           (broken, echo)]
+    child = boot(vms)
+    # the broken file is named with line and column, and the good VMs still start
+    child.expect_exact("hv: vm spare defined (autostart = 0)")
+    child.expect_exact("hv: /boot/vms/broken.cfg:3:10: memory: 0 is out of range")
+    child.expect_exact("[web] echo: ready")
+    child.send("\r")  # with debug_exit the prompt waits for the first key
+    child.expect_exact(PROMPT)
+    yield child
+    if child.isalive():
+        child.terminate(force=True)
+
+
+def test_help_and_mistakes(host):
+    out = command(host, "help")
+    for verb in ("list", "create", "destroy", "shutdown", "reboot", "pause", "unpause",
+                 "console", "vcpu-list", "vcpu-pin", "sched-credit", "info", "dmesg",
+                 "host-reboot", "host-poweroff"):
+        assert verb in out, out
+    out = command(host, "frobnicate now")
+    assert "error: unknown command 'frobnicate'" in out
+    assert "error: usage: destroy NAME" in command(host, "destroy")
+    assert "error: no VM named 'nosuch'" in command(host, "pause nosuch")
+    assert "error: 'x' is not a number" in command(host, "vcpu-pin web x 1")
+
+
+def test_list_shows_vms_and_states(host):
+    rows = list_rows(host)
+    assert rows["web"][1:4] == ("running", 1, 16), rows
+    assert rows["ticker"][1] == "running", rows
+    assert rows["spare"][:2] == ("-", "off"), rows
+    assert "broken" not in rows
+
+
+def test_vm_output_does_not_garble_the_typed_line(host):
+    """A VM line arriving while the operator types goes above the prompt,
+    and the half-typed line is drawn again after it."""
+    host.send("lis")
+    host.expect(r"\[ticker\] echo: tick \d+\r+\n\r\x1b\[Khv> lis", timeout=30)
+    host.send("t\r")
+    host.expect_exact("Name")
+    host.expect_exact(PROMPT)
+
+
+def test_line_editing_ctrl_c_and_history(host):
+    host.send("garbage")
+    host.send("\x03")
+    host.expect(r"\^C\r+\n")
+    host.expect_exact(PROMPT)
+    # "lst", two steps left, "i": "list"
+    host.send("lst" + ESC_LEFT + ESC_LEFT + "i\r")
+    host.expect_exact("Name")
+    host.expect_exact(PROMPT)
+    host.send("info\r")
+    host.expect_exact("uptime:")
+    host.expect_exact(PROMPT)
+    # up twice: "list" again
+    host.send(ESC_UP + ESC_UP + "\r")
+    host.expect_exact("Mem(MiB)")
+    host.expect_exact(PROMPT)
+
+
+def test_console_attach_type_detach(host):
+    host.sendline("console web")
+    host.expect_exact("[attached to web")
+    host.expect_exact("echo: ready")  # the replay of its recent output
+    host.send("hello world\r")
+    host.expect_exact("echo: HELLO WORLD")
+    host.sendcontrol("]")
+    host.expect_exact("[detached from web]")
+    host.expect_exact(PROMPT)
+    # lines typed while detached do not reach the VM; the shell answers them
+    assert "error: unknown command 'hello'" in command(host, "hello")
+
+
+def cpu_time_advances(child, name, since, within=15):
+    """True once `list` shows the VM's CPU time past `since` (0.1 s steps)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if list_rows(child)[name][4] > since:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def test_pause_stops_cpu_time_and_unpause_resumes(host):
+    assert cpu_time_advances(host, "web", list_rows(host)["web"][4])
+    assert "vm web paused" in command(host, "pause web")
+    p0 = list_rows(host)["web"]
+    time.sleep(2)
+    p1 = list_rows(host)["web"]
+    assert p0[1] == p1[1] == "paused"
+    assert p0[4] == p1[4], (p0, p1)
+    assert "paused" in command(host, "vcpu-list web")
+    assert "error: vm web is already paused" in command(host, "pause web")
+    assert "vm web unpaused" in command(host, "unpause web")
+    assert cpu_time_advances(host, "web", p1[4])
+    host.sendline("console web")
+    host.expect_exact("[attached to web")
+    host.send("still here\r")
+    host.expect_exact("echo: STILL HERE")
+    host.sendcontrol("]")
+    host.expect_exact(PROMPT)
+
+
+def test_reboot_restarts_from_the_kernel(host):
+    out = command(host, "reboot web", expect=r"vm web restarted")
+    assert "vm web rebooting" in out
+    if "[web] echo: ready" not in out:
+        host.expect_exact("[web] echo: ready")
+    assert list_rows(host)["web"][1] == "running"
+    host.sendline("console web")
+    host.expect_exact("[attached to web")
+    host.send("again\r")
+    host.expect_exact("echo: AGAIN")
+    host.sendcontrol("]")
+    host.expect_exact(PROMPT)
+
+
+def test_destroy_pin_and_create_again(host):
+    first_id = list_rows(host)["ticker"][0]
+    assert "vm ticker stopped: destroyed code=0" in command(host, "destroy ticker")
+    rows = list_rows(host)
+    assert rows["ticker"][1] == "stopped", rows
+    assert "error: vm ticker is not running" in command(host, "pause ticker")
+    # the destroyed VM's core is free: web's vCPU moves there
+    assert "error: CPU 0 runs the console" in command(host, "vcpu-pin web 0 0")
+    out = command(host, "vcpu-list web")
+    cpu_before = int(re.search(r"web\s+\d+\s+0\s+(\d+)", out).group(1))
+    target = 2 if cpu_before != 2 else 1
+    out = command(host, "vcpu-pin web 0 %d" % target)
+    assert "vm web vCPU 0 now on CPU %d" % target in out, out
+    assert re.search(r"web\s+\d+\s+0\s+%d\s+(running|blocked)" % target,
+                     command(host, "vcpu-list web"))
+    host.sendline("console web")
+    host.expect_exact("[attached to web")
+    host.send("moved\r")
+    host.expect_exact("echo: MOVED")
+    host.sendcontrol("]")
+    host.expect_exact(PROMPT)
+    # and the destroyed one comes back, with a new id
+    command(host, "create /boot/vms/ticker.cfg", expect=r"hv: vm ticker created")
+    host.expect(r"\[ticker\] echo: (ready|tick)")
+    rows = list_rows(host)
+    assert rows["ticker"][1] == "running" and rows["ticker"][0] != first_id, rows
+
+
+def test_create_defined_vm_then_shutdown(host):
+    command(host, "create /boot/vms/spare.cfg", expect=r"hv: vm spare created")
+    host.expect_exact("[spare] echo: ready")
+    out = command(host, "sched-credit")
+    assert "no scheduler yet" in out and re.search(r"spare\s+\d+\s+512", out), out
+    command(host, "shutdown spare", expect=r"no ACPI power button")
+    host.expect_exact("vm spare stopped: destroyed code=0", timeout=30)
+    host.send("\r")
+    host.expect_exact(PROMPT)
+    assert list_rows(host)["spare"][1] == "stopped"
+
+
+def test_create_errors(host):
+    out = command(host, "create /boot/vms/broken.cfg")
+    assert "hv: /boot/vms/broken.cfg:3:10: memory: 0 is out of range" in out, out
+    assert "error: /boot/vms/broken.cfg: not created" in out
+    out = command(host, "create /boot/vms/web.cfg")
+    assert "web.cfg:1:" in out and "error:" in out, out
+    assert "no such boot module" in command(host, "create /boot/vms/nothere.cfg")
+
+
+def test_host_verbs(host):
+    out = command(host, "info")
+    assert "cores:          4 online" in out and "memory:" in out and "AMD-V" in out, out
+    assert "hv: boot report" in command(host, "dmesg")
+    host.sendline("host-reboot")
+    host.expect_exact("are you sure? [y/N] ")
+    host.sendline("n")
+    host.expect_exact("cancelled")
+    host.expect_exact(PROMPT)
+    # QEMU's DSDT has \_S5: the host powers off and QEMU ends
+    host.sendline("host-poweroff")
+    host.expect_exact("are you sure? [y/N] ")
+    host.sendline("y")
+    host.expect_exact("ACPI S5")
+    host.expect(pexpect.EOF, timeout=30)
+
+
+def test_without_debug_exit_the_boot_cpu_keeps_the_console():
+    """On a real server (no debug_exit) the prompt comes at once and no vCPU
+    takes CPU 0: on 2 cores the second VM is refused, saying why."""
+    echo = guest("echo")
+    child = boot([(vm_file("one", echo), echo), (vm_file("two", echo), echo)], smp=2,
+                 debug_exit=False)
+    try:
+        child.expect_exact("CPU 0 runs the console")
+        child.expect_exact("hv: console ready")
+        child.expect_exact(PROMPT)
+        rows = list_rows(child)
+        assert list(rows) == ["one"] or list(rows) == ["two"], rows
+    finally:
+        child.terminate(force=True)

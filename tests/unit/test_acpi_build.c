@@ -1,0 +1,403 @@
+// SOURCES: guest/acpi_build.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
+/*
+ * The guest's ACPI tables, read back the way the guest's OS reads them: with
+ * the hypervisor's own parser (kernel/acpi/acpi.c) from a fake guest-physical
+ * memory, after checking every checksum by hand, and the DSDT's AML bytes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "guest/acpi_build.h"
+#include "kernel/acpi/acpi.h"
+
+#define BASE 0xe0000ull
+#define LOW_MEM 0x100000u /* the fake guest memory: the first MiB */
+
+static uint8_t *low; /* guest-physical 0 .. LOW_MEM */
+
+static const void *guest_phys(uint64_t gpa)
+{
+	assert_true(gpa < LOW_MEM);
+	return low + gpa;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	low = calloc(1, LOW_MEM);
+	assert_non_null(low);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(low);
+	low = NULL;
+	return 0;
+}
+
+/* Builds into the fake memory at base; returns the bytes used. */
+static size_t build_at(const struct acpi_build_config *cfg, uint64_t base)
+{
+	size_t used = 0;
+	uint64_t rsdp = 0;
+	memset(low, 0, LOW_MEM);
+	assert_int_equal(acpi_build(cfg, low + base, LOW_MEM - base, base, &used, &rsdp),
+			 ACPI_BUILD_OK);
+	assert_int_equal(rsdp, base);
+	assert_true(used > ACPI_BUILD_RSDP_SIZE);
+	assert_true(used <= acpi_build_size(cfg));
+	return used;
+}
+
+static void parse(struct acpi_info *ai, uint64_t rsdp)
+{
+	char err[128] = "";
+	int rc = acpi_parse(ai, low + rsdp, ACPI_BUILD_RSDP_SIZE, guest_phys, err, sizeof(err));
+	if (rc)
+		fail_msg("acpi_parse: %s", err);
+}
+
+/* A table's checksum, signature and length, and that it lies in [base, base+used). */
+static const uint8_t *check_table(uint64_t gpa, const char *sig, uint64_t base, size_t used)
+{
+	const uint8_t *t = low + gpa;
+	assert_true(gpa >= base && gpa + 36 <= base + used);
+	assert_memory_equal(t, sig, 4);
+	assert_true(gpa + rd32(t + 4) <= base + used);
+	assert_int_equal(sum(t, rd32(t + 4)), 0);
+	assert_int_equal(gpa % 16, 0);
+	return t;
+}
+
+static const struct acpi_build_config full = {
+	.vcpus = 4,
+	.pm_timer_port = ACPI_BUILD_PM_TIMER_DEFAULT,
+	.has_8042 = true,
+	.hpet = true,
+	.ioapic_id = 4,
+};
+
+static void test_every_checksum(void **state)
+{
+	(void)state;
+	size_t used = build_at(&full, BASE);
+	const uint8_t *r = low + BASE;
+
+	assert_memory_equal(r, "RSD PTR ", 8);
+	assert_int_equal(r[15], 2);
+	assert_int_equal(rd32(r + 20), 36);
+	assert_int_equal(sum(r, 20), 0);
+	assert_int_equal(sum(r, 36), 0);
+
+	const uint8_t *x = check_table(rd64(r + 24), "XSDT", BASE, used);
+	const uint8_t *rs = check_table(rd32(r + 16), "RSDT", BASE, used);
+	assert_int_equal(rd32(x + 4), 36 + 3 * 8);
+	assert_int_equal(rd32(rs + 4), 36 + 3 * 4);
+	static const char *const sigs[] = { "FACP", "APIC", "HPET" };
+	for (int i = 0; i < 3; i++) {
+		uint64_t a = rd64(x + 36 + 8 * i);
+		assert_int_equal(a, rd32(rs + 36 + 4 * i)); /* RSDT and XSDT agree */
+		check_table(a, sigs[i], BASE, used);
+	}
+	const uint8_t *fadt = low + rd64(x + 36);
+	check_table(rd64(fadt + 140), "DSDT", BASE, used);
+	assert_int_equal(rd32(fadt + 40), rd64(fadt + 140)); /* DSDT == X_DSDT */
+
+	/* the FACS has no checksum: signature, length, 64-byte alignment */
+	uint64_t facs = rd64(fadt + 132);
+	assert_int_equal(rd32(fadt + 36), 0); /* FIRMWARE_CTRL 0 when X_FIRMWARE_CTRL is set */
+	assert_int_equal(facs % 64, 0);
+	assert_memory_equal(low + facs, "FACS", 4);
+	assert_int_equal(rd32(low + facs + 4), 64);
+}
+
+static void test_parsed_by_the_hypervisors_parser(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	build_at(&full, BASE);
+	parse(&ai, BASE);
+
+	assert_int_equal(ai.rsdp_revision, 2);
+	assert_true(ai.root_is_xsdt);
+	assert_string_equal(ai.oem_id, "HV    ");
+	assert_int_equal(ai.ntables, 3);
+	for (size_t i = 0; i < ai.ntables; i++)
+		assert_true(ai.tables[i].checksum_ok);
+	assert_non_null(acpi_table(&ai, "FACP"));
+	assert_non_null(acpi_table(&ai, "APIC"));
+	assert_non_null(acpi_table(&ai, "HPET"));
+
+	/* MADT */
+	assert_true(ai.have_madt);
+	assert_int_equal(ai.lapic_address, 0xfee00000);
+	assert_true(ai.pcat_compat);
+	assert_int_equal(ai.ncpus, 4);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(ai.cpus[i].apic_id, i);
+		assert_int_equal(ai.cpus[i].uid, i);
+		assert_true(ai.cpus[i].enabled);
+		assert_false(ai.cpus[i].x2apic_entry);
+	}
+	assert_int_equal(ai.nioapics, 1);
+	assert_int_equal(ai.ioapics[0].id, 4);
+	assert_int_equal(ai.ioapics[0].address, 0xfec00000);
+	assert_int_equal(ai.ioapics[0].gsi_base, 0);
+	assert_int_equal(ai.noverrides, 2);
+	assert_int_equal(ai.overrides[0].source_irq, 0);
+	assert_int_equal(ai.overrides[0].gsi, 2);
+	assert_int_equal(ai.overrides[0].flags, 0);
+	assert_int_equal(ai.overrides[1].source_irq, 9);
+	assert_int_equal(ai.overrides[1].gsi, 9);
+	assert_int_equal(ai.overrides[1].flags, 0x000d); /* level, active high */
+	assert_int_equal(ai.lapic_nmi_entries, 1);
+
+	/* FADT */
+	assert_true(ai.have_fadt);
+	assert_int_equal(ai.sci_irq, 9);
+	assert_int_equal(ai.pm_timer_port, 0x608);
+	assert_false(ai.pm_timer_32bit);
+	assert_int_equal(ai.pm1a_control_port, 0x604);
+	assert_true(ai.reset_supported);
+	assert_int_equal(ai.reset_register.space, ACPI_SPACE_IO);
+	assert_int_equal(ai.reset_register.bit_width, 8);
+	assert_int_equal(ai.reset_register.bit_offset, 0);
+	assert_int_equal(ai.reset_register.address, 0xcf9);
+	assert_int_equal(ai.reset_value, 6);
+	assert_int_equal(ai.boot_arch, ACPI_BOOT_ARCH_LEGACY_DEVICES | ACPI_BOOT_ARCH_8042 |
+					       ACPI_BOOT_ARCH_VGA_NOT_PRESENT);
+	assert_int_equal(ai.century_index, 0x32);
+
+	/* HPET */
+	assert_int_equal(ai.hpet_base, 0xfed00000);
+	assert_int_equal(ai.dmar_address, 0);
+}
+
+static void test_fadt_fields(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	build_at(&full, BASE);
+	parse(&ai, BASE);
+	const uint8_t *f = low + acpi_table(&ai, "FACP")->address;
+
+	assert_int_equal(rd32(f + 4), ACPI_BUILD_FADT_SIZE);
+	assert_int_equal(f[8], 6); /* revision */
+	assert_int_equal(f[131], 5); /* minor version */
+	assert_int_equal(rd32(f + 48), 0); /* SMI_CMD: ACPI mode fixed on */
+	assert_int_equal(rd32(f + 56), 0x600); /* PM1a_EVT_BLK */
+	assert_int_equal(f[88], 4);
+	assert_int_equal(f[89], 2);
+	assert_int_equal(f[91], 4);
+	uint32_t flags = rd32(f + 112);
+	assert_false(flags & ACPI_FADT_HW_REDUCED);
+	assert_true(flags & ACPI_FADT_RESET_REG_SUP);
+	assert_true(flags & ACPI_FADT_PWR_BUTTON);
+	/* the 64-bit blocks match the 32-bit ones */
+	assert_int_equal(f[148], ACPI_SPACE_IO);
+	assert_int_equal(f[149], 32);
+	assert_int_equal(rd64(f + 152), 0x600);
+	assert_int_equal(f[172], ACPI_SPACE_IO);
+	assert_int_equal(f[173], 16);
+	assert_int_equal(rd64(f + 176), 0x604);
+	assert_int_equal(f[208], ACPI_SPACE_IO);
+	assert_int_equal(f[209], 32);
+	assert_int_equal(rd64(f + 212), 0x608);
+}
+
+static void test_dsdt_s5(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	size_t used = build_at(&full, BASE);
+	parse(&ai, BASE);
+	const uint8_t *f = low + acpi_table(&ai, "FACP")->address;
+	const uint8_t *d = check_table(rd64(f + 140), "DSDT", BASE, used);
+	/* Name (\_S5, Package (0x04) { 5, 5, 0, 0 }) */
+	static const uint8_t s5[] = { 0x08, 0x5c, '_',	'S',  '5',  '_',  0x12, 0x08,
+				      0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
+	assert_int_equal(rd32(d + 4), 36 + sizeof(s5));
+	assert_int_equal(d[8], 2); /* revision 2: 64-bit integers */
+	assert_memory_equal(d + 36, s5, sizeof(s5));
+	/* PkgLength counts itself, NumElements and the elements: to the table's end */
+	assert_int_equal(d + 36 + 7 + d[36 + 7], d + rd32(d + 4));
+}
+
+static void test_rsdp_found_by_bios_scan(void **state)
+{
+	(void)state;
+	build_at(&full, BASE);
+	assert_int_equal(acpi_find_rsdp_bios(guest_phys), BASE);
+}
+
+static void test_minimal_platform(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	struct acpi_build_config cfg = { .vcpus = 1 };
+	size_t used = build_at(&cfg, BASE);
+	parse(&ai, BASE);
+	assert_int_equal(ai.ntables, 2);
+	assert_null(acpi_table(&ai, "HPET"));
+	assert_int_equal(ai.hpet_base, 0);
+	assert_int_equal(ai.ncpus, 1);
+	assert_int_equal(ai.ioapics[0].id, 0);
+	assert_int_equal(ai.pm_timer_port, 0);
+	assert_int_equal(ai.pm1a_control_port, 0x604);
+	assert_int_equal(ai.boot_arch,
+			 ACPI_BOOT_ARCH_LEGACY_DEVICES | ACPI_BOOT_ARCH_VGA_NOT_PRESENT);
+	const uint8_t *f = low + acpi_table(&ai, "FACP")->address;
+	assert_int_equal(f[91], 0); /* PM_TMR_LEN */
+	assert_int_equal(rd64(f + 212), 0); /* X_PM_TMR_BLK */
+	/* nothing written past what was used */
+	for (size_t i = used; i < 0x1000; i++)
+		assert_int_equal(low[BASE + i], 0);
+}
+
+static void test_options(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	struct acpi_build_config cfg = { .vcpus = 2,
+					 .pm1_base = 0xb000,
+					 .pm_timer_port = 0xb008,
+					 .pm_timer_32bit = true,
+					 .has_vga = true,
+					 .hpet = true,
+					 .hpet_id = 0x8086a701 };
+	build_at(&cfg, BASE);
+	parse(&ai, BASE);
+	assert_int_equal(ai.pm_timer_port, 0xb008);
+	assert_true(ai.pm_timer_32bit);
+	assert_int_equal(ai.pm1a_control_port, 0xb004);
+	assert_int_equal(ai.boot_arch, ACPI_BOOT_ARCH_LEGACY_DEVICES);
+	const uint8_t *h = low + acpi_table(&ai, "HPET")->address;
+	assert_int_equal(rd32(h + 36), 0x8086a701);
+	assert_int_equal(h[40], 0); /* system memory */
+}
+
+static void test_most_vcpus(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	struct acpi_build_config cfg = { .vcpus = ACPI_BUILD_MAX_VCPUS, .hpet = true };
+	build_at(&cfg, BASE);
+	parse(&ai, BASE);
+	assert_int_equal(ai.ncpus, 255);
+	assert_false(ai.cpus_truncated);
+	assert_int_equal(ai.cpus[254].apic_id, 254);
+	assert_int_equal(ai.noverrides, 2);
+	assert_int_equal(ai.nioapics, 1);
+}
+
+static void test_unaligned_base_keeps_alignment(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	uint64_t base = 0x80010; /* 16-byte, not 64-byte, aligned */
+	size_t used = build_at(&full, base);
+	parse(&ai, base);
+	assert_int_equal(ai.ntables, 3);
+	const uint8_t *f = low + acpi_table(&ai, "FACP")->address;
+	assert_int_equal(rd64(f + 132) % 64, 0);
+	assert_true(rd64(f + 132) + 64 <= base + used);
+}
+
+static void test_bad_arguments(void **state)
+{
+	(void)state;
+	uint8_t buf[4096];
+	size_t used = 0;
+	uint64_t rsdp = 0;
+	struct acpi_build_config cfg = full;
+
+	cfg.vcpus = 0;
+	assert_int_equal(acpi_build(&cfg, buf, sizeof(buf), BASE, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL);
+	cfg.vcpus = ACPI_BUILD_MAX_VCPUS + 1;
+	assert_int_equal(acpi_build(&cfg, buf, sizeof(buf), BASE, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL);
+	assert_int_equal(acpi_build(&full, buf, sizeof(buf), BASE + 8, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL);
+	assert_int_equal(acpi_build(&full, buf, sizeof(buf), 0x100000000ull, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL);
+	assert_int_equal(acpi_build(&full, buf, sizeof(buf), 0xffffff00ull, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL); /* would cross 4 GiB */
+	assert_int_equal(acpi_build(NULL, buf, sizeof(buf), BASE, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL);
+	assert_int_equal(acpi_build(&full, NULL, sizeof(buf), BASE, &used, &rsdp),
+			 ACPI_BUILD_ERR_INVAL);
+}
+
+static void test_buffer_too_small(void **state)
+{
+	(void)state;
+	uint8_t buf[256];
+	size_t used = 0;
+	uint64_t rsdp = 0;
+	memset(buf, 0xa5, sizeof(buf));
+	assert_int_equal(acpi_build(&full, buf, sizeof(buf), BASE, &used, &rsdp),
+			 ACPI_BUILD_ERR_SPACE);
+	assert_true(used > sizeof(buf));
+	assert_true(used <= acpi_build_size(&full));
+	for (size_t i = 0; i < sizeof(buf); i++)
+		assert_int_equal(buf[i], 0xa5); /* untouched */
+	/* exactly the size it asked for is enough */
+	uint8_t *exact = malloc(used);
+	assert_non_null(exact);
+	size_t used2 = 0;
+	assert_int_equal(acpi_build(&full, exact, used, BASE, &used2, &rsdp), ACPI_BUILD_OK);
+	assert_int_equal(used2, used);
+	free(exact);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_every_checksum, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parsed_by_the_hypervisors_parser, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_fadt_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsdt_s5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rsdp_found_by_bios_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_minimal_platform, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_most_vcpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unaligned_base_keeps_alignment, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_buffer_too_small, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
