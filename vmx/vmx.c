@@ -342,6 +342,7 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 static void vmx_set_entry_state(struct vcpu *v, const struct vcpu_entry_state *s)
 {
 	vx(v)->entry = *s;
+	vx(v)->initialised = false; /* written into the VMCS on the vCPU's core */
 	v->regs.rip = s->rip;
 	v->regs.rflags = s->rflags;
 	v->regs.gpr[X86_RSP] = s->rsp;

@@ -152,8 +152,16 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	skip_instruction(v, e);
 	if (!(v->regs.rflags & (1ull << 9))) { /* RFLAGS.IF */
-		/* nothing (no NMI, INIT or SMI delivery yet) can ever wake it */
-		vm_stop(v->vm, VM_STOP_HALTED, 0);
+		/*
+		 * Only INIT (or NMI, not delivered yet) wakes it: the vCPU is out,
+		 * like an AP before its SIPI. When every vCPU is, the VM is dead.
+		 */
+		v->waiting_sipi = true;
+		unsigned out = 0;
+		for (unsigned i = 0; i < v->vm->nvcpus; i++)
+			out += v->vm->vcpus[i]->waiting_sipi;
+		if (out == v->vm->nvcpus)
+			vm_stop(v->vm, VM_STOP_HALTED, 0);
 		return;
 	}
 	v->halted = true; /* for vcpu-list */

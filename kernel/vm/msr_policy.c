@@ -26,6 +26,7 @@
 #define MSR_EFER_NUM 0xc0000080
 #define MSR_AMD_PERF_FIRST 0xc0010000
 #define MSR_AMD_PERF_LAST 0xc0010007
+#define MSR_TSC_AUX 0xc0000103
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_SYSCFG 0xc0010010
 
@@ -33,6 +34,23 @@
 #define APIC_BASE_BSP (1ull << 8)
 #define APIC_BASE_ENABLE (1ull << 11)
 #define MTRRCAP_VALUE (8 | (1u << 8) | (1u << 10)) /* 8 variable ranges, fixed, WC */
+
+bool msr_tsc_aux_supported(void)
+{
+	struct cpuid_regs r;
+	cpuid(0x80000001, &r);
+	return r.edx & (1u << 27); /* RDTSCP */
+}
+
+/*
+ * TSC_AUX is in neither the VMCB nor the VMCS: the guest's value is put in
+ * the real MSR while its vCPU owns the core (the host never uses RDTSCP).
+ */
+void msr_load_guest_state(struct vcpu *v)
+{
+	if (msr_tsc_aux_supported())
+		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
+}
 
 void msr_policy_reset(struct vcpu *v)
 {
@@ -82,6 +100,11 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 	switch (msr) {
 	case MSR_TSC:
 		*value = rdtsc() + v->msrs.tsc_adjust;
+		return 0;
+	case MSR_TSC_AUX:
+		if (!msr_tsc_aux_supported())
+			break;
+		*value = v->msrs.tsc_aux;
 		return 0;
 	case MSR_APIC_BASE:
 		*value = v->msrs.apic_base;
@@ -148,6 +171,12 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	switch (msr) {
 	case MSR_TSC:
 		v->msrs.tsc_adjust = value - rdtsc();
+		return 0;
+	case MSR_TSC_AUX:
+		if (!msr_tsc_aux_supported() || (value >> 32))
+			break;
+		v->msrs.tsc_aux = value;
+		msr_load_guest_state(v);
 		return 0;
 	case MSR_APIC_BASE:
 		/* kept, so the guest reads back what it wrote; no APIC moves yet */

@@ -6,11 +6,15 @@
 #ifndef HV_VM_MSR_POLICY_H
 #define HV_VM_MSR_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vcpu;
 
 void msr_policy_reset(struct vcpu *v);
+/* Puts the vCPU's MSR state that no VMCB/VMCS switches into the core (TSC_AUX). */
+void msr_load_guest_state(struct vcpu *v);
+bool msr_tsc_aux_supported(void);
 /* 0, or -1 when the guest must get #GP(0). */
 int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value);
 int msr_write(struct vcpu *v, uint32_t msr, uint64_t value);

@@ -47,6 +47,7 @@ struct vcpu_msrs {
 	uint64_t mtrr_fixed[11];
 	uint64_t amd_perf[8];
 	uint64_t tsc_adjust; /* guest TSC = host TSC + tsc_adjust */
+	uint64_t tsc_aux;    /* what RDTSCP returns in ECX (Linux: the CPU number) */
 };
 
 struct vcpu {
@@ -67,6 +68,7 @@ struct vcpu {
 	volatile bool halted; /* the guest waits in HLT */
 	volatile int move_to; /* vcpu-pin: leave this core for that one; -1: stay */
 	uint64_t guest_tsc;   /* TSC ticks spent in the guest (its CPU time) */
+	volatile bool waiting_sipi; /* an application processor before its STARTUP IPI */
 };
 
 struct vm_line_buffer {

@@ -401,6 +401,41 @@ fail:
  * the VM stops, reboots or the vCPU is moved; sleep while the VM is paused.
  * The TSC around the run call is the vCPU's CPU time: the guest's own.
  */
+/*
+ * An application processor starts where its STARTUP IPI says: real mode,
+ * CS = vector << 8, IP = 0 (SDM Vol. 3A §8.4.4).
+ */
+static void sipi_entry_state(struct vcpu_entry_state *s, uint8_t vector)
+{
+	memset(s, 0, sizeof(*s));
+	s->cr0 = 0x10; /* ET */
+	s->cs = (struct seg_state){(uint16_t)(vector << 8), 0x9b, 0xffff, (uint64_t)vector << 12};
+	s->ds = (struct seg_state){0, 0x93, 0xffff, 0};
+	s->es = s->fs = s->gs = s->ss = s->ds;
+	s->tr = (struct seg_state){0, 0x8b, 0xffff, 0};
+	s->ldtr = (struct seg_state){0, 0x82, 0xffff, 0};
+	s->gdtr_limit = 0xffff;
+	s->idtr_limit = 0xffff;
+	s->rflags = 0x2;
+}
+
+/* INIT puts an AP back to waiting; a SIPI while waiting starts it. */
+static void check_startup(struct vcpu *v)
+{
+	bool init;
+	int vector = vplatform_take_startup(v, &init);
+	if (init && v->id != 0)
+		v->waiting_sipi = true;
+	/* a boot CPU halted with interrupts off stays so (no INIT reset of vCPU 0 yet) */
+	if (vector >= 0 && v->waiting_sipi) {
+		struct vcpu_entry_state s;
+		sipi_entry_state(&s, (uint8_t)vector);
+		memset(&v->regs, 0, sizeof(v->regs));
+		hvm->vcpu_set_entry_state(v, &s);
+		v->waiting_sipi = false;
+	}
+}
+
 static void vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -408,6 +443,7 @@ static void vcpu_thread(void *arg)
 	struct vm_exit e;
 
 	v->active = true;
+	msr_load_guest_state(v);
 	for (;;) {
 		enum vm_state s = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
 		if ((s != VM_RUNNING && s != VM_PAUSED) || v->move_to >= 0)
@@ -423,6 +459,14 @@ static void vcpu_thread(void *arg)
 			continue;
 		}
 		v->parked = false;
+		check_startup(v);
+		if (v->waiting_sipi) {
+			/* an AP nobody has started: sleep until an IPI kicks this core */
+			irq_disable();
+			timer_oneshot_us(10000);
+			__asm__ volatile("sti; hlt" ::: "memory");
+			continue;
+		}
 		vintr_before_entry(v);
 		uint64_t t0 = rdtsc();
 		hvm->vcpu_run(v, &e);
@@ -452,9 +496,15 @@ static bool start_vcpu(struct vcpu *v)
 static void start_vm(struct vm *vm)
 {
 	vm->state = VM_RUNNING;
-	if (!start_vcpu(vm->vcpus[0])) {
-		printk("hv: vm %s: CPU %u did not take its vCPU\n", vm->name, vm->vcpus[0]->pcpu);
-		vm_stop(vm, VM_STOP_CRASH, 0);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+		/* application processors wait for the guest's INIT and STARTUP IPIs */
+		v->waiting_sipi = i != 0;
+		if (!start_vcpu(v)) {
+			printk("hv: vm %s: CPU %u did not take vCPU %u\n", vm->name, v->pcpu, i);
+			vm_stop(vm, VM_STOP_CRASH, 0);
+			return;
+		}
 	}
 }
 
@@ -624,11 +674,12 @@ unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 void vmm_run_boot_cpu_vcpus(void)
 {
 	/* a vCPU placed on the boot CPU runs here, until its VM stops */
-	for (unsigned k = 0; k < vm_count; k++) {
-		struct vcpu *v = vms[k]->vcpus[0];
-		if (v->pcpu == 0 && vms[k]->state == VM_RUNNING)
-			vcpu_thread(v);
-	}
+	for (unsigned k = 0; k < vm_count; k++)
+		for (unsigned i = 0; i < vms[k]->nvcpus; i++) {
+			struct vcpu *v = vms[k]->vcpus[i];
+			if (v->pcpu == 0 && vms[k]->state == VM_RUNNING)
+				vcpu_thread(v);
+		}
 	boot_cpu_allowed = false; /* from now on the boot CPU runs the console */
 }
 
@@ -852,9 +903,12 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	if (load_kernel(vm, why, sizeof(why)) < 0)
 		goto crash;
 	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
-	if (!start_vcpu(vm->vcpus[0])) {
-		format(why, sizeof(why), "CPU %u did not take its vCPU", vm->vcpus[0]->pcpu);
-		goto crash;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		vm->vcpus[i]->waiting_sipi = i != 0;
+		if (!start_vcpu(vm->vcpus[i])) {
+			format(why, sizeof(why), "CPU %u did not take vCPU %u", vm->vcpus[i]->pcpu, i);
+			goto crash;
+		}
 	}
 	return 0;
 crash:

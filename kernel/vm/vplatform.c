@@ -406,6 +406,22 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 	return vector;
 }
 
+int vplatform_take_startup(struct vcpu *v, bool *init)
+{
+	struct vplatform *p = vp_of(v->vm);
+	uint8_t vector;
+	int r = -1;
+	*init = false;
+	if (!p)
+		return -1;
+	spin_lock(&p->lock);
+	*init = vlapic_take_init(&p->lapic[v->id]);
+	if (vlapic_take_sipi(&p->lapic[v->id], &vector))
+		r = vector;
+	spin_unlock(&p->lock);
+	return r;
+}
+
 uint64_t vplatform_next_deadline(struct vcpu *v)
 {
 	struct vplatform *p = vp_of(v->vm);

@@ -33,6 +33,11 @@ int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
 int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *deadline);
 /* The next time (guest ns) a model of this vCPU's needs attention, or UINT64_MAX. */
 uint64_t vplatform_next_deadline(struct vcpu *v);
+/*
+ * INIT and STARTUP IPIs that reached v's local APIC (SDM Vol. 3A §8.4):
+ * *init set if an INIT arrived; returns the SIPI vector, or -1.
+ */
+int vplatform_take_startup(struct vcpu *v, bool *init);
 /* Drives an ISA interrupt line (0-15). */
 void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 
