@@ -101,7 +101,12 @@ $(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kerne
 unit: deps $(UNIT_TESTS)
 	@$(PYTHON) scripts/run-unit-tests.py $(UNIT_TESTS)
 
-integration: deps iso guests $(BUILD)/tools/acpi_inspect
+# The Linux test guest: the stock Debian cloud kernel and a busybox initramfs.
+.PHONY: linux-guest
+linux-guest: deps
+	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest
+
+integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
 	$(PYTHON) -m pytest -q tests/integration
 
 test: deps

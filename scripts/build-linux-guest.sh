@@ -58,8 +58,16 @@ fi
 
 # The meta package depends on exactly one versioned image package
 # (linux-image-6.1.0-NN-cloud-amd64): that one holds /boot/vmlinuz-*.
-image_pkg=$(apt-cache depends "$meta" 2>/dev/null |
-	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+resolve_image() {
+	apt-cache depends "$meta" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }'
+}
+image_pkg=$(resolve_image)
+if [ -z "$image_pkg" ] && [ "$(id -u)" = 0 ]; then
+	say "package lists are empty or stale: apt-get update"
+	apt-get update -q >/dev/null
+	image_pkg=$(resolve_image)
+fi
 [ -n "$image_pkg" ] || die "cannot resolve $meta to a versioned linux-image package (apt-get update?)"
 say "$meta -> $image_pkg"
 

@@ -11,6 +11,7 @@ grub-mkrescue:grub-common
 /usr/lib/grub/i386-pc/multiboot2.mod:grub-pc-bin
 /usr/lib/grub/x86_64-efi/multiboot2.mod:grub-efi-amd64-bin
 xorriso:xorriso
+cpio:cpio
 mformat:mtools
 qemu-system-x86_64:qemu-system-x86
 /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf

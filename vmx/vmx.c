@@ -644,6 +644,9 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 	case VMX_EXIT_RDPMC:
 		e->reason = EXIT_RDPMC;
 		break;
+	case VMX_EXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
+		break;
 	case VMX_EXIT_VMCALL:
 		e->reason = EXIT_HYPERCALL;
 		break;

@@ -70,4 +70,13 @@ void cpu_local_init(struct cpu *c)
 			 : "rax", "memory");
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	idt_load();
+
+	/*
+	 * CR4.OSXSAVE lets the host execute XSETBV for a guest (VMX exits on it);
+	 * the host itself keeps no FPU/SSE state, so nothing else changes.
+	 */
+	struct cpuid_regs r;
+	cpuid(1, &r);
+	if (r.ecx & (1u << 26))
+		write_cr4(read_cr4() | (1ul << 18));
 }

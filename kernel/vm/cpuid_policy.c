@@ -5,7 +5,6 @@
 void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, unsigned vcpu_id, unsigned nvcpus,
 			struct cpuid_result *r)
 {
-	(void)subleaf;
 	if (leaf >= HV_CPUID_BASE && leaf < HV_CPUID_BASE + 0x100) {
 		*r = (struct cpuid_result){0, 0, 0, 0};
 		if (leaf == HV_CPUID_BASE) {
@@ -33,6 +32,10 @@ void cpuid_policy_apply(uint32_t leaf, uint32_t subleaf, unsigned vcpu_id, unsig
 	case 6: /* thermal and power management: not the guest's */
 	case 0xa: /* architectural performance monitoring: no counters */
 		*r = (struct cpuid_result){0, 0, 0, 0};
+		break;
+	case 7:
+		if (subleaf == 0)
+			r->ebx &= ~(1u << 1); /* IA32_TSC_ADJUST: not modelled */
 		break;
 	case 0x80000001:
 		/* APM: ECX 2 SVM, 23 PerfCtrExtCore, 24 PerfCtrExtNB */

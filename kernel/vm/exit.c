@@ -219,6 +219,26 @@ static void handle_rdpmc(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
+/*
+ * XSETBV: the guest's XCR0 goes into the real register while its vCPU owns
+ * the core (the host keeps no extended state). Only XCR0, only features
+ * the CPU has, x87 always on, AVX only with SSE (SDM Vol. 1 §13.3).
+ */
+static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
+{
+	uint32_t index = (uint32_t)v->regs.gpr[X86_RCX];
+	uint64_t value = (uint32_t)v->regs.gpr[X86_RAX] | (v->regs.gpr[X86_RDX] << 32);
+	struct cpuid_regs r;
+	cpuid_count(0xd, 0, &r);
+	uint64_t supported = r.eax | ((uint64_t)r.edx << 32);
+	if (index != 0 || !(value & 1) || (value & ~supported) || ((value & 4) && !(value & 2))) {
+		inject_exception(v, VECTOR_GP, true, 0);
+		return;
+	}
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+	skip_instruction(v, e);
+}
+
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
@@ -263,6 +283,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_INTR_WINDOW] = handle_nothing,
     [EXIT_VIRT_INSN] = handle_virt_insn,
     [EXIT_RDPMC] = handle_rdpmc,
+    [EXIT_XSETBV] = handle_xsetbv,
     [EXIT_INVALID_STATE] = handle_invalid,
     [EXIT_EXCEPTION] = handle_unknown,
     [EXIT_UNKNOWN] = handle_unknown,

@@ -191,6 +191,7 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		hvm->set_efer(v, value);
 		return 0;
 	case MSR_BIOS_SIGN_ID:
+	case MSR_MISC_ENABLE: /* kept as it reads: fast strings only */
 		if (!host_cpu.intel)
 			break;
 		return 0;

@@ -1,0 +1,79 @@
+"""The stock Debian Linux kernel as a guest (issue: "Boot the stock Debian
+Linux kernel"). The kernel and a busybox initramfs come from Debian's
+packages (scripts/build-linux-guest.sh, run by `make linux-guest`); the
+initramfs prints markers, checks memory, clock and timer interrupts, and
+powers off."""
+
+import os
+import re
+
+import pytest
+
+from hvrun import BUILD, guest, qemu, vm_file, vm_stops
+
+KERNEL = os.path.join(BUILD, "linux-guest", "vmlinuz")
+INITRD = os.path.join(BUILD, "linux-guest", "initrd.img")
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(KERNEL), reason="no Linux guest: run make linux-guest")
+
+
+def linux_vm(name, memory=128, vcpus=1):
+    return vm_file(name, KERNEL, memory=memory, vcpus=vcpus, extra="console=ttyS0 quiet",
+                   more='ramdisk = "/boot/vms/initrd.img"\n')
+
+
+def markers(log, name):
+    """The guest's own report: {marker: rest of line}."""
+    out = {}
+    for m in re.finditer(r"^\[%s\] (LINUX-GUEST-\w+) ?(.*)$" % re.escape(name), log, re.M):
+        out[m.group(1)] = m.group(2)
+    return out
+
+
+def check_linux(run, name, cpus, memory):
+    m = markers(run.log, name)
+    assert "LINUX-GUEST-DONE" in m, run
+    up = m["LINUX-GUEST-UP"]
+    assert re.match(r"\d+\.\d+\.\d+-\S+-amd64 cpus=%d mem=\d+" % cpus, up), up
+    mem_kb = int(up.split("mem=")[1])
+    # what the kernel reports of the VM's RAM (less its own image and reservations)
+    assert memory * 1024 * 0.6 < mem_kb < memory * 1024, up
+    assert m["LINUX-GUEST-CLOCK"].startswith("ok"), m
+    assert m["LINUX-GUEST-TIMER"].startswith("ok"), m
+
+
+def test_two_linux_vms_and_a_test_guest_on_svm():
+    """Two Linux VMs beside a test guest, each on its own core of a 4-core host."""
+    run = qemu(smp=4, mem="1G", timeout=300, modules=[
+        linux_vm("linux-a"), linux_vm("linux-b"), KERNEL, INITRD,
+        vm_file("cpuid", guest("cpuid")), guest("cpuid")])
+    stops = vm_stops(run.log)
+    assert stops == {"linux-a": ("poweroff", 0), "linux-b": ("poweroff", 0),
+                     "cpuid": ("exit-port", 0)}, run
+    check_linux(run, "linux-a", cpus=1, memory=128)
+    check_linux(run, "linux-b", cpus=1, memory=128)
+    assert "[cpuid] GUEST cpuid: PASS" in run.log
+    # the per-VM exit accounting is printed when it stops
+    assert re.search(r"^vm linux-a vcpu 0 exits: total \d+", run.log, re.M), run
+    assert run.status == 0, run
+
+
+def test_linux_with_two_vcpus_brings_both_online():
+    """INIT and STARTUP IPIs through the virtual local APIC start the second vCPU."""
+    run = qemu(smp=3, mem="1G", timeout=300, modules=[
+        linux_vm("linux-smp", vcpus=2), KERNEL, INITRD])
+    assert vm_stops(run.log) == {"linux-smp": ("poweroff", 0)}, run
+    check_linux(run, "linux-smp", cpus=2, memory=128)
+    assert re.search(r"^vm linux-smp vcpu 1 exits: total \d+", run.log, re.M), run
+    assert run.status == 0, run
+
+
+def test_linux_on_vmx_under_bochs():
+    """The same kernel on Intel VT-x (Bochs Haswell): about 70 s, nested in an emulator."""
+    from hvrun import bochs
+    run = bochs(smp=2, mem_mb=512, timeout=600, modules=[linux_vm("linux-vmx"), KERNEL, INITRD])
+    assert run.report()["virtualization"] == "Intel VT-x (VMX)"
+    assert vm_stops(run.log) == {"linux-vmx": ("poweroff", 0)}, run
+    check_linux(run, "linux-vmx", cpus=1, memory=128)
+    assert run.status == 0, run
