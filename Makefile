@@ -49,15 +49,22 @@ $(BUILD)/hv.elf: $(KERNEL_OBJ) $(BUILD)/ksyms.o linker.ld
 	@$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(BUILD)/ksyms.o -lgcc
 	@scripts/check-image.sh $@ $(BUILD)/hv-nosyms.elf
 
+# The image carries the demo VMs: the Linux guest (from Debian's packages)
+# and a small test guest; GRUB's first entry starts them.
+DEMO_VMS := scripts/demo-vms/linux.cfg scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf \
+	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img
 iso: $(BUILD)/hv.iso
-$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg
-	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg
+$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
+	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
+
+$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linux-guest.sh
+	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest
 
 deps:
 	@scripts/install-deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory iso
+	@$(MAKE) --no-print-directory guests iso
 	scripts/run-qemu.sh $(BUILD)/hv.iso
 
 # Hosted unit tests: each tests/unit/test_*.c names the sources it tests on a
@@ -103,8 +110,7 @@ unit: deps $(UNIT_TESTS)
 
 # The Linux test guest: the stock Debian cloud kernel and a busybox initramfs.
 .PHONY: linux-guest
-linux-guest: deps
-	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest
+linux-guest: deps $(BUILD)/linux-guest/vmlinuz
 
 integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
 	$(PYTHON) -m pytest -q tests/integration

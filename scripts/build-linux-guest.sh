@@ -20,7 +20,7 @@
 #   LINUX-GUEST-CLOCK ok|stuck uptime=<first>-><second>
 #   LINUX-GUEST-TIMER ok|none loc=<LOC total> irq0=<IRQ 0 total>
 #   LINUX-GUEST-DONE
-# then `poweroff -f`.
+# then `poweroff -f` (or, with hv.shell on the kernel command line, a shell).
 set -euo pipefail
 
 flavour=${1:-cloud}
@@ -152,6 +152,12 @@ if [ "$loc" -gt 0 ] || [ "$irq0" -gt 0 ]; then timer=ok; else timer=none; fi
 echo "LINUX-GUEST-TIMER $timer loc=$loc irq0=$irq0"
 
 echo "LINUX-GUEST-DONE"
+# hv.shell on the kernel command line: stay up with a shell on the console
+# (the demo VM of `make run`; reach it with `console NAME` in hv's shell)
+if grep -q 'hv.shell' /proc/cmdline; then
+	echo "busybox shell on the console; 'poweroff -f' ends the VM"
+	while true; do setsid cttyhack sh; done
+fi
 poweroff -f
 # poweroff failed (no ACPI S5?): halt the kernel instead of panicking on exit
 echo o >/proc/sysrq-trigger 2>/dev/null

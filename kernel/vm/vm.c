@@ -1,6 +1,7 @@
 #include "kernel/vm/vm.h"
 
 #include "drivers/lapic.h"
+#include "include/x86.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/log.h"
@@ -117,6 +118,7 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code)
 	}
 	vm->stop_reason = reason;
 	vm->exit_code = code;
+	vm->stop_tsc = rdtsc();
 	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
 	spin_unlock(&vm->lock);
 

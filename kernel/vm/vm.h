@@ -92,6 +92,7 @@ struct vm {
 	struct io_bus mmio;
 	void *devices; /* the VM's device models (kernel/vm/vm_devices.c) */
 	void *platform; /* its PC chipset (kernel/vm/vplatform.c) */
+	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
 	struct vm_line_buffer console;
 	/* the raw serial output, for `console NAME` to replay */
 	spinlock_t output_lock;

@@ -495,6 +495,7 @@ static bool start_vcpu(struct vcpu *v)
 
 static void start_vm(struct vm *vm)
 {
+	vm->start_tsc = rdtsc();
 	vm->state = VM_RUNNING;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
@@ -693,6 +694,10 @@ bool vmm_all_stopped(void)
 
 static void print_accounting(const struct vm *vm)
 {
+	/* under QEMU -icount shift=0 the TSC counts instructions: a boot's path length */
+	if (vm->stop_tsc > vm->start_tsc)
+		printk("vm %s ran %llu TSC ticks from start to stop\n", vm->name,
+		       (unsigned long long)(vm->stop_tsc - vm->start_tsc));
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
 		char line[256];
