@@ -4,6 +4,7 @@
 #include "include/x86.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
+#include "kernel/config/vmconfig.h"
 #include "kernel/log.h"
 
 struct vm *vms[VM_MAX];
@@ -119,6 +120,17 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code)
 	vm->stop_reason = reason;
 	vm->exit_code = code;
 	vm->stop_tsc = rdtsc();
+	/* xl's on_poweroff / on_reboot / on_crash: the VM manager restarts it */
+	if (vm->config) {
+		enum vm_action a = VM_ACTION_DESTROY;
+		if (reason == VM_STOP_POWEROFF)
+			a = vm->config->on_poweroff;
+		else if (reason == VM_STOP_REBOOT)
+			a = vm->config->on_reboot;
+		else if (reason == VM_STOP_TRIPLE_FAULT || reason == VM_STOP_CRASH)
+			a = vm->config->on_crash;
+		vm->restart_pending = a == VM_ACTION_RESTART;
+	}
 	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
 	spin_unlock(&vm->lock);
 

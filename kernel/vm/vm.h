@@ -93,6 +93,8 @@ struct vm {
 	void *devices; /* the VM's device models (kernel/vm/vm_devices.c) */
 	void *platform; /* its PC chipset (kernel/vm/vplatform.c) */
 	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
+	volatile bool restart_pending; /* stopped, and its on_* action says restart */
+	unsigned restarts;
 	struct vm_line_buffer console;
 	/* the raw serial output, for `console NAME` to replay */
 	spinlock_t output_lock;

@@ -687,7 +687,7 @@ void vmm_run_boot_cpu_vcpus(void)
 bool vmm_all_stopped(void)
 {
 	for (unsigned k = 0; k < vm_count; k++)
-		if (vms[k]->state != VM_STOPPED)
+		if (vms[k]->state != VM_STOPPED || vms[k]->restart_pending)
 			return false;
 	return true;
 }
@@ -741,6 +741,16 @@ void vmm_poll(void)
 		}
 		if (vm->state != VM_STOPPED || vm->released)
 			continue;
+		if (vm->restart_pending && wait_vcpus(vm, vcpu_left, 0)) {
+			/* on_reboot/on_crash = "restart": the same VM, its kernel loaded afresh */
+			char err[160];
+			vm->restart_pending = false;
+			vm->restarts++;
+			vm->state = VM_PAUSED; /* what vmm_reboot restarts from */
+			if (vmm_reboot(vm, err, sizeof(err)) < 0)
+				printk("hv: %s\n", err);
+			continue;
+		}
 		if (wait_vcpus(vm, vcpu_left, 0))
 			vm_free_resources(vm);
 		else

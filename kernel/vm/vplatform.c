@@ -268,15 +268,35 @@ static void kbd_write(void *o, uint64_t off, unsigned size, uint64_t v)
 }
 
 /*
- * PCI configuration mechanism #1 on an empty bus (every function absent).
+ * PCI configuration mechanism #1: bus 0 holds only a host bridge at 00:00.0
+ * (Intel's Q35 DRAM controller ID, as QEMU's q35 has; class 06/00/00), so a
+ * guest finds a sane configuration space; every other function is absent.
  * A byte at 0xcf9 is the chipset's reset control register instead.
  */
+static uint32_t host_bridge_config(unsigned reg)
+{
+	switch (reg) {
+	case 0x00:
+		return 0x29c08086; /* device, vendor */
+	case 0x08:
+		return 0x06000000; /* class: bridge, host; revision 0 */
+	default:
+		return 0; /* command, status, header type 0, no BARs */
+	}
+}
+
 static uint64_t pci_read(void *o, uint64_t off, unsigned size)
 {
 	struct vplatform *p = o;
 	if (off == 0 && size == 4)
 		return p->pci_address;
-	return ~0ull;
+	if (off < 4 || !(p->pci_address & 0x80000000u))
+		return ~0ull;
+	/* CF8: enable 31, bus 23:16, device 15:11, function 10:8, register 7:2 */
+	if ((p->pci_address & 0x00ffff00u) != 0)
+		return ~0ull; /* not 00:00.0 */
+	uint32_t dword = host_bridge_config(p->pci_address & 0xfc);
+	return dword >> (8 * (off - 4));
 }
 
 static void pci_write(void *o, uint64_t off, unsigned size, uint64_t v)

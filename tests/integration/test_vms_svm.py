@@ -96,3 +96,14 @@ def test_interrupt_injection_window_and_hlt_wakeup():
     assert "[intr] GUEST intr: PASS" in run.log
     exits = [l for l in run.log.splitlines() if l.startswith("vm intr vcpu 0 exits:")][0]
     assert "interrupt-window" in exits and "hlt 1" in exits, exits
+
+
+def test_on_crash_restart_restarts_the_vm():
+    """on_crash = "restart": a triple fault reloads the VM's kernel and runs it again."""
+    g = guest("triple")
+    cfg = vm_file("phoenix", g, more='on_crash = "restart"\n')
+    run = qemu(smp=2, modules=[cfg, g], timeout=120,
+               until=r"(?s)vm phoenix rebooting.*vm phoenix rebooting")
+    assert not run.timed_out, run
+    assert run.log.count("vm phoenix stopped: triple-fault code=0") >= 2, run
+    assert run.log.count("[phoenix] triple: faulting now") >= 2, run
