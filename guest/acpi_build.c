@@ -5,6 +5,7 @@
 #include "guest/acpi_build.h"
 
 #include "kernel/lib/string.h"
+#include "kernel/lib/unaligned.h"
 
 #define OEM_ID "HV    " /* 6 bytes */
 #define OEM_TABLE_ID "HVGUEST " /* 8 bytes */
@@ -81,24 +82,6 @@ struct layout {
 	unsigned ntables;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
 	uint8_t s = 0;
@@ -156,14 +139,14 @@ size_t acpi_build_size(const struct acpi_build_config *cfg)
 static void header(uint8_t *t, const char *sig, size_t len, uint8_t revision)
 {
 	memcpy(t, sig, 4);
-	put32(t + 4, (uint32_t)len);
+	wr32(t + 4, (uint32_t)len);
 	t[8] = revision;
 	t[9] = 0;
 	memcpy(t + 10, OEM_ID, 6);
 	memcpy(t + 16, OEM_TABLE_ID, 8);
-	put32(t + 24, OEM_REVISION);
+	wr32(t + 24, OEM_REVISION);
 	memcpy(t + 28, CREATOR_ID, 4);
-	put32(t + 32, CREATOR_REVISION);
+	wr32(t + 32, CREATOR_REVISION);
 }
 
 static void finish(uint8_t *t, size_t len)
@@ -178,7 +161,7 @@ static void gas(uint8_t *p, uint8_t space, uint8_t bit_width, uint8_t access, ui
 	p[1] = bit_width;
 	p[2] = 0; /* bit offset */
 	p[3] = access;
-	put64(p + 4, address);
+	wr64(p + 4, address);
 }
 
 static void write_rsdp(uint8_t *r, uint64_t xsdt, uint64_t rsdt)
@@ -186,9 +169,9 @@ static void write_rsdp(uint8_t *r, uint64_t xsdt, uint64_t rsdt)
 	memcpy(r, "RSD PTR ", 8);
 	memcpy(r + 9, OEM_ID, 6);
 	r[15] = 2; /* revision: ACPI 2.0+ layout with the XSDT */
-	put32(r + 16, (uint32_t)rsdt);
-	put32(r + 20, ACPI_BUILD_RSDP_SIZE);
-	put64(r + 24, xsdt);
+	wr32(r + 16, (uint32_t)rsdt);
+	wr32(r + 20, ACPI_BUILD_RSDP_SIZE);
+	wr64(r + 24, xsdt);
 	r[8] = checksum(r, 20); /* the ACPI 1.0 part */
 	r[32] = checksum(r, ACPI_BUILD_RSDP_SIZE); /* the whole structure */
 }
@@ -196,7 +179,7 @@ static void write_rsdp(uint8_t *r, uint64_t xsdt, uint64_t rsdt)
 static void write_facs(uint8_t *f)
 {
 	memcpy(f, "FACS", 4);
-	put32(f + 4, ACPI_BUILD_FACS_SIZE);
+	wr32(f + 4, ACPI_BUILD_FACS_SIZE);
 	/* hardware signature, waking vectors, global lock, flags: 0 */
 	f[32] = 2; /* version */
 }
@@ -226,27 +209,27 @@ static void write_fadt(uint8_t *t, const struct acpi_build_config *cfg, uint64_t
 		flags |= ACPI_FADT_TMR_VAL_EXT;
 
 	header(t, "FACP", ACPI_BUILD_FADT_SIZE, 6);
-	put32(t + 36, 0); /* FIRMWARE_CTRL: 0, X_FIRMWARE_CTRL holds it */
-	put32(t + 40, (uint32_t)dsdt); /* DSDT (the same as X_DSDT) */
+	wr32(t + 36, 0); /* FIRMWARE_CTRL: 0, X_FIRMWARE_CTRL holds it */
+	wr32(t + 40, (uint32_t)dsdt); /* DSDT (the same as X_DSDT) */
 	t[45] = 0; /* Preferred_PM_Profile: unspecified */
-	put16(t + 46, ACPI_BUILD_SCI_IRQ); /* SCI_INT */
-	put32(t + 48, 0); /* SMI_CMD 0: no SMM, ACPI mode always on */
-	put32(t + 56, pm1); /* PM1a_EVT_BLK */
-	put32(t + 64, pm1 + 4u); /* PM1a_CNT_BLK */
-	put32(t + 76, cfg->pm_timer_port); /* PM_TMR_BLK */
+	wr16(t + 46, ACPI_BUILD_SCI_IRQ); /* SCI_INT */
+	wr32(t + 48, 0); /* SMI_CMD 0: no SMM, ACPI mode always on */
+	wr32(t + 56, pm1); /* PM1a_EVT_BLK */
+	wr32(t + 64, pm1 + 4u); /* PM1a_CNT_BLK */
+	wr32(t + 76, cfg->pm_timer_port); /* PM_TMR_BLK */
 	t[88] = PM1_EVT_LEN;
 	t[89] = PM1_CNT_LEN;
 	t[91] = cfg->pm_timer_port ? PM_TMR_LEN : 0;
-	put16(t + 96, 101); /* P_LVL2_LAT > 100: no C2 */
-	put16(t + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
+	wr16(t + 96, 101); /* P_LVL2_LAT > 100: no C2 */
+	wr16(t + 98, 1001); /* P_LVL3_LAT > 1000: no C3 */
 	t[108] = RTC_CENTURY_INDEX; /* CENTURY */
-	put16(t + 109, boot_arch); /* IAPC_BOOT_ARCH */
-	put32(t + 112, flags);
+	wr16(t + 109, boot_arch); /* IAPC_BOOT_ARCH */
+	wr32(t + 112, flags);
 	gas(t + 116, GAS_SPACE_IO, 8, GAS_ACCESS_BYTE, ACPI_BUILD_RESET_PORT); /* RESET_REG */
 	t[128] = ACPI_BUILD_RESET_VALUE;
 	t[131] = 5; /* FADT minor version: 6.5 */
-	put64(t + 132, facs); /* X_FIRMWARE_CTRL */
-	put64(t + 140, dsdt); /* X_DSDT */
+	wr64(t + 132, facs); /* X_FIRMWARE_CTRL */
+	wr64(t + 140, dsdt); /* X_DSDT */
 	gas(t + 148, GAS_SPACE_IO, PM1_EVT_LEN * 8, GAS_ACCESS_WORD, pm1); /* X_PM1a_EVT_BLK */
 	gas(t + 172, GAS_SPACE_IO, PM1_CNT_LEN * 8, GAS_ACCESS_WORD, pm1 + 4u); /* X_PM1a_CNT_BLK */
 	if (cfg->pm_timer_port) /* X_PM_TMR_BLK */
@@ -267,35 +250,35 @@ static void write_madt(uint8_t *t, const struct acpi_build_config *cfg, size_t l
 	uint8_t *e;
 
 	header(t, "APIC", len, 5);
-	put32(t + 36, ACPI_BUILD_LAPIC_BASE);
-	put32(t + 40, MADT_PCAT_COMPAT);
+	wr32(t + 36, ACPI_BUILD_LAPIC_BASE);
+	wr32(t + 40, MADT_PCAT_COMPAT);
 	e = t + MADT_FIXED;
 	for (unsigned i = 0; i < cfg->vcpus; i++, e += MADT_LAPIC_LEN) {
 		e[0] = MADT_LAPIC;
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i; /* ACPI processor UID */
 		e[3] = (uint8_t)i; /* APIC ID */
-		put32(e + 4, 1); /* enabled */
+		wr32(e + 4, 1); /* enabled */
 	}
 	e[0] = MADT_IOAPIC;
 	e[1] = MADT_IOAPIC_LEN;
 	e[2] = cfg->ioapic_id;
 	e[3] = 0;
-	put32(e + 4, ACPI_BUILD_IOAPIC_BASE);
-	put32(e + 8, 0); /* GSI base */
+	wr32(e + 4, ACPI_BUILD_IOAPIC_BASE);
+	wr32(e + 8, 0); /* GSI base */
 	e += MADT_IOAPIC_LEN;
 	for (int i = 0; i < MADT_ISO_COUNT; i++, e += MADT_ISO_LEN) {
 		e[0] = MADT_ISO;
 		e[1] = MADT_ISO_LEN;
 		e[2] = 0; /* bus: ISA */
 		e[3] = overrides[i].irq;
-		put32(e + 4, overrides[i].gsi);
-		put16(e + 8, overrides[i].flags);
+		wr32(e + 4, overrides[i].gsi);
+		wr16(e + 8, overrides[i].flags);
 	}
 	e[0] = MADT_LAPIC_NMI;
 	e[1] = MADT_LAPIC_NMI_LEN;
 	e[2] = 0xff; /* all processors */
-	put16(e + 3, 0); /* flags: bus-conforming */
+	wr16(e + 3, 0); /* flags: bus-conforming */
 	e[5] = 1; /* LINT1 */
 	finish(t, len);
 }
@@ -304,10 +287,10 @@ static void write_madt(uint8_t *t, const struct acpi_build_config *cfg, size_t l
 static void write_hpet(uint8_t *t, const struct acpi_build_config *cfg)
 {
 	header(t, "HPET", ACPI_BUILD_HPET_SIZE, 1);
-	put32(t + 36, cfg->hpet_id ? cfg->hpet_id : ACPI_BUILD_HPET_ID_DEFAULT);
+	wr32(t + 36, cfg->hpet_id ? cfg->hpet_id : ACPI_BUILD_HPET_ID_DEFAULT);
 	gas(t + 40, GAS_SPACE_MEMORY, 64, 0, ACPI_BUILD_HPET_BASE);
 	t[52] = 0; /* HPET number */
-	put16(t + 53, 128); /* minimum periodic tick, in counter clocks */
+	wr16(t + 53, 128); /* minimum periodic tick, in counter clocks */
 	t[55] = 0; /* no page protection */
 	finish(t, ACPI_BUILD_HPET_SIZE);
 }
@@ -340,8 +323,8 @@ int acpi_build(const struct acpi_build_config *cfg, uint8_t *buf, size_t size, u
 	header(x, "XSDT", l.xsdt_len, 1);
 	header(r, "RSDT", l.rsdt_len, 1);
 	for (unsigned i = 0; i < l.ntables; i++) {
-		put64(x + ACPI_BUILD_HEADER_SIZE + 8 * i, tables[i]);
-		put32(r + ACPI_BUILD_HEADER_SIZE + 4 * i, (uint32_t)tables[i]);
+		wr64(x + ACPI_BUILD_HEADER_SIZE + 8 * i, tables[i]);
+		wr32(r + ACPI_BUILD_HEADER_SIZE + 4 * i, (uint32_t)tables[i]);
 	}
 	finish(x, l.xsdt_len);
 	finish(r, l.rsdt_len);

@@ -7,6 +7,7 @@
 
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/unaligned.h"
 
 struct plan {
 	struct linux_header hdr;
@@ -14,39 +15,6 @@ struct plan {
 	uint64_t initrd_start;
 	size_t cmdline_len;
 };
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
@@ -67,15 +35,15 @@ static void set_err(char *err, size_t errlen, const char *what)
 bool linux_is_bzimage(const uint8_t *img, size_t len)
 {
 	return img && len >= LINUX_HDR_MAGIC + 4 &&
-	       get16(img + LINUX_HDR_BOOT_FLAG) == LINUX_BOOT_FLAG &&
-	       get32(img + LINUX_HDR_MAGIC) == LINUX_HDR_SIGNATURE;
+	       rd16(img + LINUX_HDR_BOOT_FLAG) == LINUX_BOOT_FLAG &&
+	       rd32(img + LINUX_HDR_MAGIC) == LINUX_HDR_SIGNATURE;
 }
 
 /* The kernel_version string's first word ("6.1.0-56-cloud-amd64"), if the
  * header points at one inside the setup code (boot.rst: pointer + 0x200). */
 static void read_release(const uint8_t *img, struct linux_header *h)
 {
-	uint16_t ptr = get16(img + LINUX_HDR_KERNEL_VERSION);
+	uint16_t ptr = rd16(img + LINUX_HDR_KERNEL_VERSION);
 	size_t n = 0;
 
 	h->release[0] = 0;
@@ -110,7 +78,7 @@ int linux_parse_header(const uint8_t *img, size_t len, struct linux_header *out,
 		set_err(err, errlen, "truncated image: the setup header is cut off");
 		return LINUX_ERR_TRUNCATED;
 	}
-	h.version = get16(img + LINUX_HDR_VERSION);
+	h.version = rd16(img + LINUX_HDR_VERSION);
 	if (h.version < LINUX_MIN_VERSION) {
 		format(err, errlen,
 		       "Linux boot protocol %u.%02u is too old: 2.12 or later is needed for the "
@@ -137,16 +105,16 @@ int linux_parse_header(const uint8_t *img, size_t len, struct linux_header *out,
 	h.setup_sects = img[LINUX_HDR_SETUP_SECTS];
 	h.setup_bytes =
 		((h.setup_sects ? h.setup_sects : LINUX_DEFAULT_SETUP_SECTS) + 1u) * LINUX_SECTOR;
-	h.syssize = get32(img + LINUX_HDR_SYSSIZE);
+	h.syssize = rd32(img + LINUX_HDR_SYSSIZE);
 	h.loadflags = img[LINUX_HDR_LOADFLAGS];
-	h.initrd_addr_max = get32(img + LINUX_HDR_INITRD_ADDR_MAX);
-	h.kernel_alignment = get32(img + LINUX_HDR_KERNEL_ALIGNMENT);
+	h.initrd_addr_max = rd32(img + LINUX_HDR_INITRD_ADDR_MAX);
+	h.kernel_alignment = rd32(img + LINUX_HDR_KERNEL_ALIGNMENT);
 	h.relocatable = img[LINUX_HDR_RELOCATABLE] != 0;
 	h.min_alignment = img[LINUX_HDR_MIN_ALIGNMENT];
-	h.xloadflags = get16(img + LINUX_HDR_XLOADFLAGS);
-	h.cmdline_size = get32(img + LINUX_HDR_CMDLINE_SIZE);
-	h.pref_address = get64(img + LINUX_HDR_PREF_ADDRESS);
-	h.init_size = get32(img + LINUX_HDR_INIT_SIZE);
+	h.xloadflags = rd16(img + LINUX_HDR_XLOADFLAGS);
+	h.cmdline_size = rd32(img + LINUX_HDR_CMDLINE_SIZE);
+	h.pref_address = rd64(img + LINUX_HDR_PREF_ADDRESS);
+	h.init_size = rd32(img + LINUX_HDR_INIT_SIZE);
 
 	if (h.setup_bytes >= len) {
 		format(err, errlen,
@@ -359,14 +327,14 @@ static int put_u8(const struct linux_guest_mem *mem, uint64_t gpa, uint8_t v)
 static int put_u32(const struct linux_guest_mem *mem, uint64_t gpa, uint32_t v)
 {
 	uint8_t b[4];
-	put32(b, v);
+	wr32(b, v);
 	return put(mem, gpa, b, 4);
 }
 
 static int put_u64(const struct linux_guest_mem *mem, uint64_t gpa, uint64_t v)
 {
 	uint8_t b[8];
-	put64(b, v);
+	wr64(b, v);
 	return put(mem, gpa, b, 8);
 }
 
@@ -420,9 +388,9 @@ static int write_zero_page(const struct linux_guest_mem *mem, const uint8_t *img
 
 	rc |= put_u8(mem, zp + LINUX_BP_E820_ENTRIES, (uint8_t)map->count);
 	for (size_t i = 0; i < map->count; i++) {
-		put64(e, map->entry[i].addr);
-		put64(e + 8, map->entry[i].size);
-		put32(e + 16, map->entry[i].type);
+		wr64(e, map->entry[i].addr);
+		wr64(e + 8, map->entry[i].size);
+		wr32(e + 16, map->entry[i].type);
 		rc |= put(mem, zp + LINUX_BP_E820_TABLE + i * LINUX_BP_E820_ENTRY_SIZE, e,
 			  sizeof(e));
 	}
@@ -436,10 +404,10 @@ static int write_gdt_and_page_tables(const struct linux_guest_mem *mem)
 	uint8_t chunk[64 * 8];
 	int rc = 0;
 
-	put64(chunk, 0);
-	put64(chunk + 8, 0);
-	put64(chunk + 16, LINUX_GDT_CODE64);
-	put64(chunk + 24, LINUX_GDT_DATA);
+	wr64(chunk, 0);
+	wr64(chunk + 8, 0);
+	wr64(chunk + 16, LINUX_GDT_CODE64);
+	wr64(chunk + 24, LINUX_GDT_DATA);
 	rc |= put(mem, LINUX_GDT_ADDR, chunk, LINUX_GDT_ENTRIES * 8);
 
 	rc |= put_u64(mem, LINUX_PML4_ADDR, LINUX_PDPT_ADDR | LINUX_PTE_P | LINUX_PTE_RW);
@@ -449,7 +417,7 @@ static int write_gdt_and_page_tables(const struct linux_guest_mem *mem)
 				      LINUX_PTE_RW);
 	for (uint64_t n = 0; n < LINUX_PD_COUNT * 512ull; n += 64) {
 		for (int j = 0; j < 64; j++)
-			put64(chunk + 8 * j, ((n + (uint64_t)j) << 21) | LINUX_PTE_P |
+			wr64(chunk + 8 * j, ((n + (uint64_t)j) << 21) | LINUX_PTE_P |
 						     LINUX_PTE_RW | LINUX_PTE_PS);
 		rc |= put(mem, LINUX_PD_ADDR + 8 * n, chunk, sizeof(chunk));
 	}

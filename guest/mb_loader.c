@@ -6,6 +6,7 @@
 
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/unaligned.h"
 
 /* ELF32 (System V ABI, Intel386 supplement): the fields we read, by offset. */
 #define ELF_EHDR_SIZE 52
@@ -47,30 +48,6 @@ static const struct {
 	{ MB_LOW_RAM_END, MB_HIGH_RAM, "the reserved area below 1 MiB" },
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static void set_err(char *err, size_t errlen, const char *what)
 {
 	if (err && errlen)
@@ -86,11 +63,11 @@ int mb_find_header(const uint8_t *image, size_t len, struct mb_header *out)
 		return MB_ERR_INVAL;
 	for (size_t off = 0; off + 12 <= limit; off += 4) {
 		const uint8_t *h = image + off;
-		if (get32(h) != MB_HEADER_MAGIC)
+		if (rd32(h) != MB_HEADER_MAGIC)
 			continue;
 		magic_seen = true;
-		uint32_t flags = get32(h + 4);
-		if ((uint32_t)(MB_HEADER_MAGIC + flags + get32(h + 8)) != 0)
+		uint32_t flags = rd32(h + 4);
+		if ((uint32_t)(MB_HEADER_MAGIC + flags + rd32(h + 8)) != 0)
 			continue;
 		memset(out, 0, sizeof(*out));
 		out->offset = (uint32_t)off;
@@ -98,11 +75,11 @@ int mb_find_header(const uint8_t *image, size_t len, struct mb_header *out)
 		if (flags & MB_HFLAG_AOUT_KLUDGE) {
 			if (off + 32 > len)
 				return MB_ERR_TRUNCATED;
-			out->header_addr = get32(h + 12);
-			out->load_addr = get32(h + 16);
-			out->load_end_addr = get32(h + 20);
-			out->bss_end_addr = get32(h + 24);
-			out->entry_addr = get32(h + 28);
+			out->header_addr = rd32(h + 12);
+			out->load_addr = rd32(h + 16);
+			out->load_end_addr = rd32(h + 20);
+			out->bss_end_addr = rd32(h + 24);
+			out->entry_addr = rd32(h + 28);
 		}
 		return MB_OK;
 	}
@@ -229,15 +206,15 @@ static int plan_elf(const uint8_t *image, size_t len, const struct mb_guest_mem 
 		       image[EI_DATA]);
 		return MB_ERR_FORMAT;
 	}
-	uint16_t type = get16(image + 16), machine = get16(image + 18);
+	uint16_t type = rd16(image + 16), machine = rd16(image + 18);
 	if (type != ET_EXEC || machine != EM_386) {
 		format(err, errlen,
 		       "ELF type %u machine %u: want an i386 executable (type 2, machine 3)", type,
 		       machine);
 		return MB_ERR_FORMAT;
 	}
-	uint32_t entry = get32(image + 24), phoff = get32(image + 28);
-	uint16_t phentsize = get16(image + 42), phnum = get16(image + 44);
+	uint32_t entry = rd32(image + 24), phoff = rd32(image + 28);
+	uint16_t phentsize = rd16(image + 42), phnum = rd16(image + 44);
 	if (phnum == 0 || phentsize < ELF_PHDR_SIZE) {
 		format(err, errlen, "ELF: %u program headers of %u bytes", phnum, phentsize);
 		return MB_ERR_FORMAT;
@@ -253,10 +230,10 @@ static int plan_elf(const uint8_t *image, size_t len, const struct mb_guest_mem 
 	uint32_t entry_paddr = entry;
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = image + phoff + (size_t)i * phentsize;
-		if (get32(ph) != PT_LOAD)
+		if (rd32(ph) != PT_LOAD)
 			continue;
-		uint32_t off = get32(ph + 4), vaddr = get32(ph + 8), paddr = get32(ph + 12);
-		uint32_t filesz = get32(ph + 16), memsz = get32(ph + 20);
+		uint32_t off = rd32(ph + 4), vaddr = rd32(ph + 8), paddr = rd32(ph + 12);
+		uint32_t filesz = rd32(ph + 16), memsz = rd32(ph + 20);
 		if (memsz == 0)
 			continue;
 		if (filesz > memsz) {
@@ -335,10 +312,10 @@ static void build_mmap(uint8_t *buf, uint64_t ram_bytes)
 		uint8_t *e = buf + i * MB_MMAP_ENTRY_SIZE;
 		uint64_t base = i < 3 ? fixed[i].base : MB_HIGH_RAM;
 		uint64_t end = i < 3 ? fixed[i].end : ram_bytes;
-		put32(e, MB_MMAP_ENTRY_SIZE - 4);	/* "size" does not count itself */
-		put64(e + 4, base);
-		put64(e + 12, end - base);
-		put32(e + 20, i < 3 ? fixed[i].type : MB_MMAP_USABLE);
+		wr32(e, MB_MMAP_ENTRY_SIZE - 4);	/* "size" does not count itself */
+		wr64(e + 4, base);
+		wr64(e + 12, end - base);
+		wr32(e + 20, i < 3 ? fixed[i].type : MB_MMAP_USABLE);
 	}
 }
 
@@ -444,23 +421,23 @@ int mb_load(const uint8_t *image, size_t len, const struct mb_guest_mem *mem, co
 	uint8_t info[MB_INFO_SIZE];
 	memset(info, 0, sizeof(info));
 	uint32_t flags = MB_INFO_MEM | MB_INFO_CMDLINE | MB_INFO_MMAP | MB_INFO_LOADER_NAME;
-	put32(info + MB_INFO_OFF_MEM_LOWER, MB_MEM_LOWER_KIB);
+	wr32(info + MB_INFO_OFF_MEM_LOWER, MB_MEM_LOWER_KIB);
 	uint64_t upper_kib = (mem->ram_bytes - MB_HIGH_RAM) / 1024;
-	put32(info + MB_INFO_OFF_MEM_UPPER,
+	wr32(info + MB_INFO_OFF_MEM_UPPER,
 	      upper_kib > 0xffffffffull ? 0xffffffffu : (uint32_t)upper_kib);
-	put32(info + MB_INFO_OFF_CMDLINE, MB_CMDLINE_ADDR);
-	put32(info + MB_INFO_OFF_MMAP_LENGTH, MB_MMAP_ENTRIES * MB_MMAP_ENTRY_SIZE);
-	put32(info + MB_INFO_OFF_MMAP_ADDR, MB_MMAP_ADDR);
-	put32(info + MB_INFO_OFF_LOADER_NAME, MB_LOADER_NAME_ADDR);
+	wr32(info + MB_INFO_OFF_CMDLINE, MB_CMDLINE_ADDR);
+	wr32(info + MB_INFO_OFF_MMAP_LENGTH, MB_MMAP_ENTRIES * MB_MMAP_ENTRY_SIZE);
+	wr32(info + MB_INFO_OFF_MMAP_ADDR, MB_MMAP_ADDR);
+	wr32(info + MB_INFO_OFF_LOADER_NAME, MB_LOADER_NAME_ADDR);
 	if (module) {
 		uint8_t mod[MB_MODULE_SIZE];
 		flags |= MB_INFO_MODS;
-		put32(info + MB_INFO_OFF_MODS_COUNT, 1);
-		put32(info + MB_INFO_OFF_MODS_ADDR, MB_MODS_ADDR);
-		put32(mod, (uint32_t)mod_start);
-		put32(mod + 4, (uint32_t)mod_end);
-		put32(mod + 8, MB_MODNAME_ADDR);
-		put32(mod + 12, 0);
+		wr32(info + MB_INFO_OFF_MODS_COUNT, 1);
+		wr32(info + MB_INFO_OFF_MODS_ADDR, MB_MODS_ADDR);
+		wr32(mod, (uint32_t)mod_start);
+		wr32(mod + 4, (uint32_t)mod_end);
+		wr32(mod + 8, MB_MODNAME_ADDR);
+		wr32(mod + 12, 0);
 		rc = mem_write(mem, MB_MODS_ADDR, mod, sizeof(mod), err, errlen);
 		if (!rc)
 			rc = mem_write(mem, MB_MODNAME_ADDR, mod_name, mod_name_len + 1, err,
@@ -468,7 +445,7 @@ int mb_load(const uint8_t *image, size_t len, const struct mb_guest_mem *mem, co
 		if (rc)
 			return rc;
 	}
-	put32(info + MB_INFO_OFF_FLAGS, flags);
+	wr32(info + MB_INFO_OFF_FLAGS, flags);
 
 	uint8_t mmap[MB_MMAP_ENTRIES * MB_MMAP_ENTRY_SIZE];
 	build_mmap(mmap, mem->ram_bytes);
