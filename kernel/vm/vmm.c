@@ -874,10 +874,14 @@ int vmm_shutdown(struct vm *vm, unsigned timeout_ms, char *err, size_t errlen)
 		format(err, errlen, "vm %s is already shutting down", vm->name);
 		return -1;
 	}
-	/* no virtual ACPI (and so no power button) yet: nothing can ask the guest */
-	printk("vm %s: no ACPI power button to press yet (no virtual ACPI); forcing it off in "
-	       "%u ms\n",
-	       vm->name, timeout_ms);
+	if (vplatform_power_button(vm))
+		printk("vm %s: ACPI power button pressed; forcing it off in %u ms if it does not "
+		       "power off\n",
+		       vm->name, timeout_ms);
+	else
+		printk("vm %s: the guest does not listen to the ACPI power button; forcing it off "
+		       "in %u ms\n",
+		       vm->name, timeout_ms);
 	vm->shutdown_deadline = rdtsc() + (uint64_t)timeout_ms * tsc_khz();
 	return 0;
 }

@@ -209,6 +209,27 @@ static void rtc_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	spin_unlock(&p->lock);
 }
 
+#define PM1_PWRBTN (1u << 8) /* PM1 status/enable: power button (ACPI 6.5 §4.8.3.1) */
+
+/* The SCI (ISA IRQ 9, level) is asserted while an enabled PM1 event is pending. */
+static void update_sci(struct vplatform *p)
+{
+	vplatform_set_isa_irq(p->vm, VPLATFORM_SCI_IRQ, (p->pm1_status & p->pm1_enable) != 0);
+}
+
+bool vplatform_power_button(struct vm *vm)
+{
+	struct vplatform *p = vp_of(vm);
+	if (!p)
+		return false;
+	spin_lock(&p->lock);
+	bool listening = p->pm1_enable & PM1_PWRBTN;
+	p->pm1_status |= PM1_PWRBTN;
+	update_sci(p);
+	spin_unlock(&p->lock);
+	return listening;
+}
+
 /* ACPI PM1 registers and the 3.579545 MHz PM timer (ACPI 6.5 §4.8.3) */
 static uint64_t pm_read(void *o, uint64_t off, unsigned size)
 {
@@ -235,9 +256,11 @@ static void pm_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	switch (off) {
 	case 0:
 		p->pm1_status &= (uint16_t)~v; /* write 1 to clear */
+		update_sci(p);
 		break;
 	case 2:
 		p->pm1_enable = (uint16_t)v;
+		update_sci(p);
 		break;
 	case 4:
 		p->pm1_control = (uint16_t)(v & ~(1u << 13));

@@ -38,6 +38,11 @@ uint64_t vplatform_next_deadline(struct vcpu *v);
  * *init set if an INIT arrived; returns the SIPI vector, or -1.
  */
 int vplatform_take_startup(struct vcpu *v, bool *init);
+/*
+ * Presses the ACPI power button: PWRBTN_STS and an SCI. Returns whether the
+ * guest has enabled the event (an ACPI-aware OS that will act on it).
+ */
+bool vplatform_power_button(struct vm *vm);
 /* Drives an ISA interrupt line (0-15). */
 void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 

@@ -225,7 +225,7 @@ def test_create_defined_vm_then_shutdown(host):
     host.expect_exact("[spare] echo: ready")
     out = command(host, "sched-credit")
     assert "no scheduler yet" in out and re.search(r"spare\s+\d+\s+512", out), out
-    command(host, "shutdown spare", expect=r"no ACPI power button")
+    command(host, "shutdown spare", expect=r"does not listen to the ACPI power button")
     host.expect_exact("vm spare stopped: destroyed code=0", timeout=30)
     host.send("\r")
     host.expect_exact(PROMPT)
