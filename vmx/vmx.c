@@ -326,6 +326,24 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * VMCLEAR on the core the VMCS was active on writes its cached state back,
+ * after which another core may VMPTRLD it (SDM Vol. 3C §25.11.1); the next
+ * entry is a VMLAUNCH again.
+ */
+static void vmx_vcpu_unload(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vx(v);
+	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
+	if (x->last_cpu != (int)this_cpu()->index)
+		return;
+	do_vmclear(x->vmcs_pa);
+	if (vc->current == x)
+		vc->current = NULL;
+	x->launched = false;
+	x->last_cpu = -1;
+}
+
 static void vmx_vcpu_destroy(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
@@ -694,8 +712,10 @@ static void make_current(struct vcpu *v)
 	struct vmx_cpu *vc = &vmx_cpus[c->index];
 
 	if (x->last_cpu < 0) {
-		/* VMCLEAR puts a new VMCS in the clear launch state (Vol. 3C §25.11.3). Moving a
-		 * VMCS to another core needs VMCLEAR on the old one: for the scheduler. */
+		/*
+		 * A VMCS new, or unloaded from its last core (vmx_vcpu_unload): put it in
+		 * the clear launch state (Vol. 3C §25.11.3) before VMPTRLD here.
+		 */
 		do_vmclear(x->vmcs_pa);
 		x->launched = false;
 	}
@@ -773,6 +793,7 @@ const struct hvm_ops vmx_ops = {
     .cpu_enable = vmx_cpu_enable,
     .vcpu_create = vmx_vcpu_create,
     .vcpu_destroy = vmx_vcpu_destroy,
+    .vcpu_unload = vmx_vcpu_unload,
     .vcpu_set_entry_state = vmx_set_entry_state,
     .vcpu_run = vmx_vcpu_run,
     .vcpu_get_control = vmx_get_control,

@@ -51,6 +51,8 @@ struct hvm_ops {
 	int (*vcpu_create)(struct vcpu *v, char *err, size_t errlen);
 	void (*vcpu_destroy)(struct vcpu *v);
 	void (*vcpu_set_entry_state)(struct vcpu *v, const struct vcpu_entry_state *s);
+	/* On the vCPU's core, as its loop leaves it: the vCPU may next run elsewhere. */
+	void (*vcpu_unload)(struct vcpu *v);
 	/* Runs the guest until the next exit; v->regs hold the GPRs, RIP and RFLAGS. */
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	void (*vcpu_get_control)(struct vcpu *v, struct vcpu_control_state *s);

@@ -29,6 +29,8 @@
 #define MSR_TSC_AUX 0xc0000103
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_SYSCFG 0xc0010010
+#define MSR_AMD_DE_CFG 0xc0011029
+#define AMD_DE_CFG_LFENCE_SERIALIZING (1ull << 1) /* what Linux checks, and sets */
 
 #define APIC_BASE_DEFAULT 0xfee00000ull
 #define APIC_BASE_BSP (1ull << 8)
@@ -118,11 +120,18 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 	case MSR_EFER_NUM:
 		*value = hvm->get_efer(v);
 		return 0;
+	case MSR_BIOS_SIGN_ID: /* Intel's microcode signature, AMD's patch level: none */
+		*value = 0;
+		return 0;
 	case MSR_PLATFORM_ID:
-	case MSR_BIOS_SIGN_ID: /* no microcode revision to report */
 		if (!host_cpu.intel)
 			break;
 		*value = 0;
+		return 0;
+	case MSR_AMD_DE_CFG:
+		if (!host_cpu.amd)
+			break;
+		*value = v->msrs.amd_de_cfg | AMD_DE_CFG_LFENCE_SERIALIZING;
 		return 0;
 	case MSR_FEATURE_CONTROL:
 		if (!host_cpu.intel)
@@ -190,10 +199,16 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	case MSR_EFER_NUM:
 		hvm->set_efer(v, value);
 		return 0;
-	case MSR_BIOS_SIGN_ID:
+	case MSR_BIOS_SIGN_ID: /* writing it asks for the signature to be loaded: nothing to do */
+		return 0;
 	case MSR_MISC_ENABLE: /* kept as it reads: fast strings only */
 		if (!host_cpu.intel)
 			break;
+		return 0;
+	case MSR_AMD_DE_CFG:
+		if (!host_cpu.amd)
+			break;
+		v->msrs.amd_de_cfg = value;
 		return 0;
 	case MSR_AMD_HWCR:
 	case MSR_AMD_SYSCFG:

@@ -48,6 +48,7 @@ struct vcpu_msrs {
 	uint64_t amd_perf[8];
 	uint64_t tsc_adjust; /* guest TSC = host TSC + tsc_adjust */
 	uint64_t tsc_aux;    /* what RDTSCP returns in ECX (Linux: the CPU number) */
+	uint64_t amd_de_cfg;
 };
 
 struct vcpu {

@@ -474,6 +474,7 @@ static void vcpu_thread(void *arg)
 		vm_exit_dispatch(v, &e);
 	}
 	v->parked = false;
+	hvm->vcpu_unload(v);
 	__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
 }
 
@@ -1000,16 +1001,7 @@ int vmm_vcpu_pin(struct vm *vm, unsigned id, unsigned cpu, char *err, size_t err
 		return -1;
 	}
 	bool running = v->active;
-	/*
-	 * A VMCB carries no per-core state, so SVM resumes it anywhere (APM Vol. 2
-	 * §15.5); a VMCS must be cleared on its old core first, which the backend
-	 * interface does not offer yet.
-	 */
-	if (running && strcmp(hvm->name, "svm") != 0) {
-		format(err, errlen, "moving a running vCPU is not supported by the %s backend yet",
-		       hvm->name);
-		return -1;
-	}
+	/* the loop leaves the old core through hvm->vcpu_unload (VMCLEAR on VMX) */
 	if (running) {
 		v->move_to = (int)cpu;
 		if (!wait_vcpus(vm, vcpu_left, 1000)) {
