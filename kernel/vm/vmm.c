@@ -1,8 +1,5 @@
 #include "kernel/vm/vmm.h"
 
-#include "guest/acpi_build.h"
-#include "guest/linux_loader.h"
-#include "guest/mb_loader.h"
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
 #include "kernel/cpu/features.h"
@@ -20,6 +17,7 @@
 #include "kernel/vm/vm.h"
 #include "kernel/vm/vm_devices.h"
 #include "kernel/vm/vintr.h"
+#include "kernel/vm/vm_load.h"
 #include "kernel/vm/vplatform.h"
 #include "kernel/time/tsc.h"
 
@@ -115,33 +113,6 @@ static uint64_t alloc_table(void *ctx)
 	return pa;
 }
 
-static int guest_write(void *ctx, uint64_t gpa, const void *src, size_t len)
-{
-	return gpa_write(&((struct vm *)ctx)->map, gpa, src, len);
-}
-
-static int guest_zero(void *ctx, uint64_t gpa, size_t len)
-{
-	return gpa_zero(&((struct vm *)ctx)->map, gpa, len);
-}
-
-/* 32-bit protected mode, paging off, flat 4 GiB segments: multiboot's entry state. */
-static void multiboot_entry_state(struct vcpu_entry_state *s, uint32_t eip)
-{
-	struct seg_state code = {0x08, 0xc9b, 0xffffffff, 0}; /* G, D, P, S, exec/read, accessed */
-	struct seg_state data = {0x10, 0xc93, 0xffffffff, 0}; /* G, B, P, S, read/write, accessed */
-	memset(s, 0, sizeof(*s));
-	s->cr0 = 0x11; /* PE, ET */
-	s->cs = code;
-	s->ds = s->es = s->fs = s->gs = s->ss = data;
-	s->tr = (struct seg_state){0, 0x8b, 0xffff, 0}; /* busy 32-bit TSS, as after reset */
-	s->ldtr = (struct seg_state){0, 0x82, 0xffff, 0};
-	s->gdtr_limit = 0xffff;
-	s->idtr_limit = 0xffff;
-	s->rip = eip;
-	s->rflags = 0x2;
-}
-
 static int pick_cpu(const struct vm_config *cfg, unsigned vcpu)
 {
 	for (unsigned pass = 0; pass < 2; pass++) {
@@ -172,76 +143,6 @@ static int vcpu_setup(struct vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
-/*
- * A Linux bzImage: ACPI tables for the VM's platform in the BIOS area, the
- * kernel, initrd and zero page by the boot protocol, and vCPU 0 at the
- * 64-bit entry with the loader's page tables and GDT (Linux boot.rst,
- * "64-bit boot protocol").
- */
-#define GUEST_ACPI_BASE 0xe0000u
-
-static int load_linux(struct vm *vm, const uint8_t *image, size_t image_len,
-		      const struct boot_module *ramdisk, char *err, size_t errlen)
-{
-	const struct vm_config *cfg = vm->config;
-	char lerr[128];
-	static uint8_t tables[0x10000];
-	size_t used;
-	uint64_t rsdp;
-	struct acpi_build_config acfg = {.vcpus = vm->nvcpus,
-					 .pm1_base = VPLATFORM_PM_BASE,
-					 .pm_timer_port = VPLATFORM_PM_TIMER,
-					 .has_8042 = true,
-					 .ioapic_id = (uint8_t)vm->nvcpus};
-	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, &rsdp) < 0 ||
-	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {
-		format(err, errlen, "cannot build the guest's ACPI tables");
-		return -1;
-	}
-
-	/* the TSC rate, so the kernel need not calibrate it against emulated timers */
-	static char cmdline[VM_EXTRA_MAX + 64];
-	format(cmdline, sizeof(cmdline), "%s tsc_early_khz=%llu", cfg->extra,
-	       (unsigned long long)tsc_khz());
-	struct linux_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
-	struct linux_boot_config bcfg = {
-	    .cmdline = cmdline,
-	    .initrd = ramdisk ? phys_to_virt(ramdisk->start) : NULL,
-	    .initrd_len = ramdisk ? ramdisk->end - ramdisk->start : 0,
-	    .acpi_rsdp = rsdp,
-	};
-	struct linux_entry e;
-	if (linux_load(image, image_len, &mem, &bcfg, &e, lerr, sizeof(lerr)) < 0) {
-		format(err, errlen, "kernel %s: %s", cfg->kernel, lerr);
-		return -1;
-	}
-
-	struct vcpu_entry_state s;
-	memset(&s, 0, sizeof(s));
-	s.cr0 = e.cr0;
-	s.cr3 = e.cr3;
-	s.cr4 = e.cr4;
-	s.efer = e.efer;
-	s.cs = (struct seg_state){e.cs, 0xa9b, 0xffffffff, 0}; /* G, L, P, S, exec/read */
-	s.ds = (struct seg_state){e.ds, 0xc93, 0xffffffff, 0};
-	s.es = s.ss = s.ds;
-	s.fs = s.gs = s.ds;
-	s.tr = (struct seg_state){0, 0x8b, 0xffff, 0}; /* busy TSS */
-	s.ldtr = (struct seg_state){0, 0x82, 0xffff, 0};
-	s.gdtr_base = e.gdt_base;
-	s.gdtr_limit = e.gdt_limit;
-	s.idtr_limit = 0;
-	s.rip = e.rip;
-	s.rsp = e.rsp;
-	s.rflags = 0x2;
-	hvm->vcpu_set_entry_state(vm->vcpus[0], &s);
-	vm->vcpus[0]->regs.gpr[X86_RSI] = e.rsi;
-	printk("hv: vm %s: Linux boot protocol %u.%02u, kernel at %#llx, initrd %llu KiB\n", vm->name,
-	       e.version >> 8, e.version & 0xff, (unsigned long long)e.kernel_start,
-	       (unsigned long long)((e.initrd_end - e.initrd_start) >> 10));
-	return 0;
-}
-
 /* Loads the VM's kernel (and ramdisk) into its RAM and points vCPU 0 at it. */
 static int load_kernel(struct vm *vm, char *err, size_t errlen)
 {
@@ -252,27 +153,7 @@ static int load_kernel(struct vm *vm, char *err, size_t errlen)
 		format(err, errlen, "boot module %s is gone", kernel ? cfg->ramdisk : cfg->kernel);
 		return -1;
 	}
-	const uint8_t *image = phys_to_virt(kernel->start);
-	size_t image_len = kernel->end - kernel->start;
-	if (linux_is_bzimage(image, image_len))
-		return load_linux(vm, image, image_len, ramdisk, err, errlen);
-
-	struct mb_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
-	struct mb_entry entry;
-	char lerr[128];
-	struct mb_module rd = {ramdisk ? phys_to_virt(ramdisk->start) : NULL,
-			       ramdisk ? ramdisk->end - ramdisk->start : 0, cfg->ramdisk};
-	if (mb_load(phys_to_virt(kernel->start), kernel->end - kernel->start, &mem, cfg->extra,
-		    ramdisk ? &rd : NULL, &entry, lerr, sizeof(lerr)) < 0) {
-		format(err, errlen, "kernel %s: %s", cfg->kernel, lerr);
-		return -1;
-	}
-	struct vcpu_entry_state es;
-	multiboot_entry_state(&es, entry.eip);
-	hvm->vcpu_set_entry_state(vm->vcpus[0], &es);
-	vm->vcpus[0]->regs.gpr[X86_RAX] = entry.eax;
-	vm->vcpus[0]->regs.gpr[X86_RBX] = entry.ebx;
-	return 0;
+	return vm_load_kernel(vm, kernel, ramdisk, err, errlen);
 }
 
 /*
@@ -401,24 +282,6 @@ fail:
  * the VM stops, reboots or the vCPU is moved; sleep while the VM is paused.
  * The TSC around the run call is the vCPU's CPU time: the guest's own.
  */
-/*
- * An application processor starts where its STARTUP IPI says: real mode,
- * CS = vector << 8, IP = 0 (SDM Vol. 3A §8.4.4).
- */
-static void sipi_entry_state(struct vcpu_entry_state *s, uint8_t vector)
-{
-	memset(s, 0, sizeof(*s));
-	s->cr0 = 0x10; /* ET */
-	s->cs = (struct seg_state){(uint16_t)(vector << 8), 0x9b, 0xffff, (uint64_t)vector << 12};
-	s->ds = (struct seg_state){0, 0x93, 0xffff, 0};
-	s->es = s->fs = s->gs = s->ss = s->ds;
-	s->tr = (struct seg_state){0, 0x8b, 0xffff, 0};
-	s->ldtr = (struct seg_state){0, 0x82, 0xffff, 0};
-	s->gdtr_limit = 0xffff;
-	s->idtr_limit = 0xffff;
-	s->rflags = 0x2;
-}
-
 /* INIT puts an AP back to waiting; a SIPI while waiting starts it. */
 static void check_startup(struct vcpu *v)
 {
@@ -429,7 +292,7 @@ static void check_startup(struct vcpu *v)
 	/* a boot CPU halted with interrupts off stays so (no INIT reset of vCPU 0 yet) */
 	if (vector >= 0 && v->waiting_sipi) {
 		struct vcpu_entry_state s;
-		sipi_entry_state(&s, (uint8_t)vector);
+		vm_sipi_entry_state(&s, (uint8_t)vector);
 		memset(&v->regs, 0, sizeof(v->regs));
 		hvm->vcpu_set_entry_state(v, &s);
 		v->waiting_sipi = false;
