@@ -105,7 +105,7 @@ $(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kerne
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^
 
-unit: deps $(UNIT_TESTS)
+unit: deps guests linux-guest $(UNIT_TESTS)
 	@$(PYTHON) scripts/run-unit-tests.py $(UNIT_TESTS)
 
 # The Linux test guest: the stock Debian cloud kernel and a busybox initramfs.
