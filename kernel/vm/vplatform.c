@@ -510,8 +510,8 @@ int vplatform_init(struct vm *vm)
 	r |= iobus_register(io, 0x60, 1, kbd_read, kbd_write, p, "i8042-data");
 	r |= iobus_register(io, 0x64, 1, kbd_read, kbd_write, p, "i8042-cmd");
 	r |= iobus_register(io, 0x80, 1, sink_read, sink_write, p, "post");
-	r |= iobus_register(io, 0xcf8, 4, pci_read, pci_write, p, "pci-address+reset");
-	r |= iobus_register(io, 0xcfc, 4, pci_read, pci_write, p, "pci-data");
+	/* one range: 0xcf8 address (0xcf9 reset), 0xcfc-0xcff data */
+	r |= iobus_register(io, 0xcf8, 8, pci_read, pci_write, p, "pci-config+reset");
 	r |= iobus_register(io, VPLATFORM_PM_BASE, 12, pm_read, pm_write, p, "acpi-pm");
 	r |= iobus_register(&vm->mmio, VIOAPIC_DEFAULT_BASE, 0x1000, ioapic_read, ioapic_write, p,
 			    "ioapic");
