@@ -493,7 +493,8 @@ int vplatform_init(struct vm *vm)
 		*c = (struct lapic_ctx){p, i};
 		struct vlapic_config cfg = {.apic_id = i, .bsp = i == 0, .x2apic = true,
 					    .phys_bits = 39, .tsc_khz = (uint32_t)tsc_khz(),
-					    .tsc_offset = 0};
+					    /* the guest reads the host's TSC: at guest time 0 it was t0 */
+					    .tsc_offset = p->t0};
 		struct vlapic_ops ops = {lapic_send_ipi_cb, lapic_eoi_cb, c};
 		vlapic_init(&p->lapic[i], &cfg, &ops, now);
 	}
