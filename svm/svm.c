@@ -12,6 +12,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/vm/hvm.h"
+#include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
 #include "svm/vmcb.h"
 #include "ept/npt.h"
@@ -38,14 +39,6 @@ static spinlock_t svm_lock = SPINLOCK_INIT;
 
 void svm_vmrun(struct x86_regs *regs, uint64_t vmcb_pa, uint64_t host_pa);
 
-static uint64_t alloc_zeroed(unsigned pages)
-{
-	uint64_t pa = frame_alloc_contig(&host_frames, pages, FRAME_SIZE);
-	if (pa)
-		memset(phys_to_virt(pa), 0, pages * FRAME_SIZE);
-	return pa;
-}
-
 /* MSR permission map: 2 bits (read, write) per MSR in three 8 K-MSR ranges. */
 static void msrpm_pass_through(uint8_t *pm, uint32_t msr)
 {
@@ -65,20 +58,16 @@ static int setup_permission_maps(void)
 {
 	if (iopm_pa)
 		return 0;
-	iopm_pa = alloc_zeroed(3);
-	msrpm_pa = alloc_zeroed(2);
+	iopm_pa = frame_alloc_zeroed(3);
+	msrpm_pa = frame_alloc_zeroed(2);
 	if (!iopm_pa || !msrpm_pa)
 		return -1;
 	/* every port and MSR traps unless listed here */
 	memset(phys_to_virt(iopm_pa), 0xff, 3 * FRAME_SIZE);
 	uint8_t *pm = phys_to_virt(msrpm_pa);
 	memset(pm, 0xff, 2 * FRAME_SIZE);
-	/* state that VMLOAD/VMSAVE switch for us: the guest owns it outright */
-	static const uint32_t owned[] = {0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081,
-					 0xc0000082, 0xc0000083, 0xc0000084, 0x174,
-					 0x175,	     0x176};
-	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-		msrpm_pass_through(pm, owned[i]);
+	for (unsigned i = 0; i < msr_guest_owned_count; i++)
+		msrpm_pass_through(pm, msr_guest_owned[i]);
 	return 0;
 }
 
@@ -106,8 +95,8 @@ static int svm_cpu_enable(char *err, size_t errlen)
 	if (maps < 0)
 		goto oom;
 	if (!sc->host_save_pa) {
-		sc->host_save_pa = alloc_zeroed(1);
-		sc->host_vmcb_pa = alloc_zeroed(1);
+		sc->host_save_pa = frame_alloc_zeroed(1);
+		sc->host_vmcb_pa = frame_alloc_zeroed(1);
 		if (!sc->host_save_pa || !sc->host_vmcb_pa)
 			goto oom;
 	}
@@ -127,7 +116,7 @@ static struct svm_vcpu *sv(struct vcpu *v)
 static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 {
 	struct svm_vcpu *s = kzalloc(sizeof(*s));
-	if (!s || !(s->vmcb_pa = alloc_zeroed(1))) {
+	if (!s || !(s->vmcb_pa = frame_alloc_zeroed(1))) {
 		kfree(s);
 		format(err, errlen, "out of memory for a VMCB");
 		return -1;

@@ -17,6 +17,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/vm/hvm.h"
+#include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_caps.h"
@@ -35,9 +36,6 @@
 #define MSR_VMX_TRUE_EXIT 0x48f
 #define MSR_VMX_TRUE_ENTRY 0x490
 #define MSR_PAT_NUM 0x277
-#define MSR_SYSENTER_CS 0x174
-#define MSR_SYSENTER_ESP 0x175
-#define MSR_SYSENTER_EIP 0x176
 
 #define CR0_NE (1ull << 5)
 #define CR0_PG_BIT (1ull << 31)
@@ -159,14 +157,6 @@ static void invvpid(uint64_t type, uint16_t vpid)
 	__asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
 }
 
-static uint64_t alloc_zeroed(unsigned pages)
-{
-	uint64_t pa = frame_alloc_contig(&host_frames, pages, FRAME_SIZE);
-	if (pa)
-		memset(phys_to_virt(pa), 0, pages * FRAME_SIZE);
-	return pa;
-}
-
 /* MSR bitmap (Vol. 3C §25.6.9): read-low, read-high, write-low, write-high, 1 KiB each */
 static void msr_pass_through(uint8_t *bm, uint32_t msr)
 {
@@ -241,8 +231,8 @@ static int compute_caps(char *err, size_t errlen)
 	cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0);
 	cr4_fixed1 = rdmsr(MSR_VMX_CR4_FIXED1);
 
-	io_bitmaps_pa = alloc_zeroed(2);
-	msr_bitmap_pa = alloc_zeroed(1);
+	io_bitmaps_pa = frame_alloc_zeroed(2);
+	msr_bitmap_pa = frame_alloc_zeroed(1);
 	if (!io_bitmaps_pa || !msr_bitmap_pa) {
 		format(err, errlen, "out of memory for VMX bitmaps");
 		return -1;
@@ -250,12 +240,8 @@ static int compute_caps(char *err, size_t errlen)
 	memset(phys_to_virt(io_bitmaps_pa), 0xff, 2 * FRAME_SIZE); /* every port traps */
 	uint8_t *bm = phys_to_virt(msr_bitmap_pa);
 	memset(bm, 0xff, FRAME_SIZE);
-	/* the guest's own: in the VMCS guest area, or unused by the host (SYSCALL MSRs) */
-	static const uint32_t owned[] = {0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081,
-					 0xc0000082, 0xc0000083, 0xc0000084, MSR_SYSENTER_CS,
-					 MSR_SYSENTER_ESP, MSR_SYSENTER_EIP};
-	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-		msr_pass_through(bm, owned[i]);
+	for (unsigned i = 0; i < msr_guest_owned_count; i++)
+		msr_pass_through(bm, msr_guest_owned[i]);
 	caps_ready = true;
 	return 0;
 }
@@ -286,7 +272,7 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 		return -1;
 	if (vc->on)
 		return 0;
-	if (!vc->vmxon_pa && !(vc->vmxon_pa = alloc_zeroed(1))) {
+	if (!vc->vmxon_pa && !(vc->vmxon_pa = frame_alloc_zeroed(1))) {
 		format(err, errlen, "out of memory for the VMXON region");
 		return -1;
 	}
@@ -309,7 +295,7 @@ static struct vmx_vcpu *vx(struct vcpu *v)
 static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 {
 	struct vmx_vcpu *x = kzalloc(sizeof(*x));
-	if (!x || !(x->vmcs_pa = alloc_zeroed(1))) {
+	if (!x || !(x->vmcs_pa = frame_alloc_zeroed(1))) {
 		kfree(x);
 		format(err, errlen, "out of memory for a VMCS");
 		return -1;

@@ -132,6 +132,14 @@ uint64_t mm_trampoline_page(void)
 	return trampoline_page;
 }
 
+uint64_t frame_alloc_zeroed(unsigned n)
+{
+	uint64_t pa = frame_alloc_contig(&host_frames, n, FRAME_SIZE);
+	if (pa)
+		memset(phys_to_virt(pa), 0, n * FRAME_SIZE);
+	return pa;
+}
+
 int mm_unmap_page(uint64_t va)
 {
 	if (pt_unmap(&host_pt, va & ~(FRAME_SIZE - 1), FRAME_SIZE) < 0)

@@ -17,6 +17,8 @@ void mm_load_host_tables(void);
 /* A page below 1 MiB for the AP trampoline, or 0 if none is free. */
 uint64_t mm_trampoline_page(void);
 
+/* n contiguous zeroed frames (physical address), or 0 when memory is short. */
+uint64_t frame_alloc_zeroed(unsigned n);
 /* `pages` of stack with an unmapped guard page below; returns 0 or -1. */
 int mm_alloc_stack(unsigned pages, uint64_t *bottom, uint64_t *top);
 /* Makes an already-mapped page inaccessible (guards); returns 0 or -1. */

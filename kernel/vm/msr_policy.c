@@ -37,6 +37,20 @@
 #define APIC_BASE_ENABLE (1ull << 11)
 #define MTRRCAP_VALUE (8 | (1u << 8) | (1u << 10)) /* 8 variable ranges, fixed, WC */
 
+const uint32_t msr_guest_owned[] = {
+    0xc0000100, /* FS_BASE */
+    0xc0000101, /* GS_BASE */
+    0xc0000102, /* KERNEL_GS_BASE */
+    0xc0000081, /* STAR */
+    0xc0000082, /* LSTAR */
+    0xc0000083, /* CSTAR */
+    0xc0000084, /* SFMASK */
+    0x174,	    /* SYSENTER_CS */
+    0x175,	    /* SYSENTER_ESP */
+    0x176,	    /* SYSENTER_EIP */
+};
+const unsigned msr_guest_owned_count = sizeof(msr_guest_owned) / sizeof(msr_guest_owned[0]);
+
 bool msr_tsc_aux_supported(void)
 {
 	struct cpuid_regs r;

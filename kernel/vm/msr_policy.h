@@ -11,6 +11,14 @@
 
 struct vcpu;
 
+/*
+ * MSRs the guest owns outright, never intercepted: state the backends switch
+ * on entry and exit (FS/GS bases, the SYSENTER MSRs: VMCB/VMCS guest areas,
+ * VMLOAD/VMSAVE) or that the host never uses (KernelGSBase, the SYSCALL MSRs).
+ */
+extern const uint32_t msr_guest_owned[];
+extern const unsigned msr_guest_owned_count;
+
 void msr_policy_reset(struct vcpu *v);
 /* Puts the vCPU's MSR state that no VMCB/VMCS switches into the core (TSC_AUX). */
 void msr_load_guest_state(struct vcpu *v);
