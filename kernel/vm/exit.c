@@ -77,6 +77,8 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 		crash(v, e, "string port I/O is not emulated");
 		return;
 	}
+	if (v->vm->io_counts && e->io.port < 0x1000)
+		v->vm->io_counts[e->io.port]++;
 	unsigned size = e->io.size;
 	uint64_t mask = size == 4 ? 0xffffffffull : (1ull << (8 * size)) - 1;
 	if (e->io.in) {

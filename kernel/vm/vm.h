@@ -95,6 +95,7 @@ struct vm {
 	void *platform; /* its PC chipset (kernel/vm/vplatform.c) */
 	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
 	volatile bool restart_pending; /* stopped, and its on_* action says restart */
+	uint32_t *io_counts; /* port I/O exits per port below 0x1000 (accounting), or NULL */
 	unsigned restarts;
 	struct vm_line_buffer console;
 	/* the raw serial output, for `console NAME` to replay */

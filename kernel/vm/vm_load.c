@@ -63,7 +63,7 @@ static int load_linux(struct vm *vm, const uint8_t *image, size_t image_len,
 	struct acpi_build_config acfg = {.vcpus = vm->nvcpus,
 					 .pm1_base = VPLATFORM_PM_BASE,
 					 .pm_timer_port = VPLATFORM_PM_TIMER,
-					 .has_8042 = true,
+					 .has_8042 = false, /* no keyboard: Linux then skips its 10,000-poll probe */
 					 .ioapic_id = (uint8_t)vm->nvcpus};
 	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, &rsdp) < 0 ||
 	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {

@@ -198,6 +198,7 @@ static void vm_free(struct vm *vm)
 	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++)
 		kfree(vm->vcpus[i]);
 	kfree(vm->config);
+	kfree(vm->io_counts);
 	kfree(vm);
 }
 
@@ -213,6 +214,7 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 	strlcpy_hv(vm->path, path, sizeof(vm->path));
 	vm->state = VM_CREATED;
 	vm->nvcpus = cfg->vcpus;
+	vm->io_counts = kzalloc(0x1000 * sizeof(uint32_t)); /* accounting only: may be NULL */
 	if (vm->nvcpus > VCPU_MAX) {
 		format(err, errlen, "%u vCPUs: this build runs at most %u per VM", vm->nvcpus,
 		       VCPU_MAX);
@@ -574,6 +576,24 @@ static void print_accounting(const struct vm *vm)
 						    (unsigned long long)v->exits[r]);
 		printk("%s\n", line);
 	}
+	if (!vm->io_counts)
+		return;
+	/* the ports that cost the most exits, busiest first */
+	char line[256];
+	size_t n = (size_t)format(line, sizeof(line), "vm %s busiest ports:", vm->name);
+	uint32_t done = UINT32_MAX;
+	for (unsigned shown = 0; shown < 6; shown++) {
+		unsigned best = 0x1000;
+		for (unsigned p = 0; p < 0x1000; p++)
+			if (vm->io_counts[p] && vm->io_counts[p] < done &&
+			    (best == 0x1000 || vm->io_counts[p] > vm->io_counts[best]))
+				best = p;
+		if (best == 0x1000)
+			break;
+		done = vm->io_counts[best];
+		n += (size_t)format(line + n, sizeof(line) - n, " %#x %u", best, done);
+	}
+	printk("%s\n", line);
 }
 
 bool vmm_report(void)
