@@ -272,3 +272,36 @@ def test_without_debug_exit_the_boot_cpu_keeps_the_console():
         assert list(rows) == ["one"] or list(rows) == ["two"], rows
     finally:
         child.terminate(force=True)
+
+
+LINUX_KERNEL = os.path.join(os.path.dirname(guest("echo")), "..", "linux-guest", "vmlinuz")
+LINUX_INITRD = os.path.join(os.path.dirname(guest("echo")), "..", "linux-guest", "initrd.img")
+
+
+@pytest.mark.skipif(not os.path.exists(LINUX_KERNEL), reason="no Linux guest: make linux-guest")
+def test_attach_to_a_linux_shell_and_run_a_command():
+    """The demo setup: a Debian Linux VM keeps a busybox shell on its serial
+    line; the operator attaches, runs a command in the guest, and detaches."""
+    cfg = vm_file("deb", LINUX_KERNEL, memory=128, extra="console=ttyS0 quiet hv.shell",
+                  more='ramdisk = "/boot/vms/initrd.img"\n')
+    child = boot([(cfg, LINUX_KERNEL), (cfg, LINUX_INITRD)], smp=2, debug_exit=False)
+    try:
+        child.expect_exact("[deb] busybox shell on the console", timeout=180)
+        child.expect_exact(PROMPT)
+        child.sendline("console deb")
+        child.expect_exact("[attached to deb")
+        child.send("\r")  # a fresh shell prompt
+        child.send("echo kernel-$(uname -r) cpus-$(nproc)\r")
+        child.expect(r"kernel-6\.\d+\.\d+-\S+-amd64 cpus-1", timeout=30)
+        child.sendcontrol("]")
+        child.expect_exact("[detached from deb]")
+        child.expect_exact(PROMPT)
+        rows = list_rows(child)
+        assert rows["deb"][1] == "running", rows
+        # and the VM ends from inside: poweroff in the guest stops it cleanly
+        child.sendline("console deb")
+        child.expect_exact("[attached to deb")
+        child.send("poweroff -f\r")
+        child.expect_exact("vm deb stopped: poweroff code=0", timeout=60)
+    finally:
+        child.terminate(force=True)
