@@ -7,6 +7,8 @@
  * reverse. The guest's GPRs other than RAX and RSP (which live in the VMCB)
  * come from and go back to *regs (gpr[] in encoding order).
  */
+#include "include/guest_gprs.S.inc"
+
 	.text
 	.code64
 	.globl svm_vmrun
@@ -25,19 +27,7 @@ svm_vmrun:
 	movq %rdx, %rax
 	vmsave
 	movq %rsi, %rax
-	movq 8*1(%rdi), %rcx
-	movq 8*2(%rdi), %rdx
-	movq 8*3(%rdi), %rbx
-	movq 8*5(%rdi), %rbp
-	movq 8*6(%rdi), %rsi
-	movq 8*8(%rdi), %r8
-	movq 8*9(%rdi), %r9
-	movq 8*10(%rdi), %r10
-	movq 8*11(%rdi), %r11
-	movq 8*12(%rdi), %r12
-	movq 8*13(%rdi), %r13
-	movq 8*14(%rdi), %r14
-	movq 8*15(%rdi), %r15
+	GUEST_GPRS_LOAD %rdi
 	movq 8*7(%rdi), %rdi
 	vmload
 	vmrun
@@ -46,20 +36,8 @@ svm_vmrun:
 	/* back in the host: RSP and RAX are the host's again */
 	pushq %rdi
 	movq 8(%rsp), %rdi
-	movq %rcx, 8*1(%rdi)
-	movq %rdx, 8*2(%rdi)
-	movq %rbx, 8*3(%rdi)
-	movq %rbp, 8*5(%rdi)
-	movq %rsi, 8*6(%rdi)
+	GUEST_GPRS_SAVE %rdi
 	popq 8*7(%rdi)
-	movq %r8, 8*8(%rdi)
-	movq %r9, 8*9(%rdi)
-	movq %r10, 8*10(%rdi)
-	movq %r11, 8*11(%rdi)
-	movq %r12, 8*12(%rdi)
-	movq %r13, 8*13(%rdi)
-	movq %r14, 8*14(%rdi)
-	movq %r15, 8*15(%rdi)
 
 	movq 16(%rsp), %rax
 	vmload				/* host GS base (our per-CPU data) is back */

@@ -8,6 +8,8 @@
  * *regs. Returns 0 after a VM exit, 1 if the entry itself failed
  * (VMfailValid/VMfailInvalid: the caller reads the VM-instruction error).
  */
+#include "include/guest_gprs.S.inc"
+
 	.text
 	.code64
 	.globl vmx_enter
@@ -29,19 +31,7 @@ vmx_enter:
 	movl %esi, %eax			/* launched? decided before the GPRs are replaced */
 	movq 8*0(%rdi), %r8		/* guest RAX, loaded last */
 	pushq %r8
-	movq 8*1(%rdi), %rcx
-	movq 8*2(%rdi), %rdx
-	movq 8*3(%rdi), %rbx
-	movq 8*5(%rdi), %rbp
-	movq 8*6(%rdi), %rsi
-	movq 8*8(%rdi), %r8
-	movq 8*9(%rdi), %r9
-	movq 8*10(%rdi), %r10
-	movq 8*11(%rdi), %r11
-	movq 8*12(%rdi), %r12
-	movq 8*13(%rdi), %r13
-	movq 8*14(%rdi), %r14
-	movq 8*15(%rdi), %r15
+	GUEST_GPRS_LOAD %rdi
 	testl %eax, %eax
 	movq 8*7(%rdi), %rdi
 	popq %rax			/* guest RAX; flags from the test survive */
@@ -59,20 +49,8 @@ vmx_exit_landing:
 	/* RSP is HOST_RSP: the regs pointer is on top */
 	pushq %rax
 	movq 8(%rsp), %rax
-	movq %rcx, 8*1(%rax)
-	movq %rdx, 8*2(%rax)
-	movq %rbx, 8*3(%rax)
-	movq %rbp, 8*5(%rax)
-	movq %rsi, 8*6(%rax)
+	GUEST_GPRS_SAVE %rax
 	movq %rdi, 8*7(%rax)
-	movq %r8, 8*8(%rax)
-	movq %r9, 8*9(%rax)
-	movq %r10, 8*10(%rax)
-	movq %r11, 8*11(%rax)
-	movq %r12, 8*12(%rax)
-	movq %r13, 8*13(%rax)
-	movq %r14, 8*14(%rax)
-	movq %r15, 8*15(%rax)
 	popq 8*0(%rax)
 	popq %rdi
 	xorl %eax, %eax

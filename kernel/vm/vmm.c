@@ -17,6 +17,7 @@
 #include "kernel/vm/vm.h"
 #include "kernel/vm/vm_devices.h"
 #include "kernel/vm/vintr.h"
+#include "kernel/vm/vm_account.h"
 #include "kernel/vm/vm_load.h"
 #include "kernel/vm/vplatform.h"
 #include "kernel/time/tsc.h"
@@ -558,44 +559,6 @@ bool vmm_all_stopped(void)
 	return true;
 }
 
-static void print_accounting(const struct vm *vm)
-{
-	/* under QEMU -icount shift=0 the TSC counts instructions: a boot's path length */
-	if (vm->stop_tsc > vm->start_tsc)
-		printk("vm %s ran %llu TSC ticks from start to stop\n", vm->name,
-		       (unsigned long long)(vm->stop_tsc - vm->start_tsc));
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		const struct vcpu *v = vm->vcpus[i];
-		char line[256];
-		size_t n = (size_t)format(line, sizeof(line), "vm %s vcpu %u exits: total %llu",
-					  vm->name, i, (unsigned long long)v->exits_total);
-		for (unsigned r = 1; r < EXIT_REASON_COUNT && n < sizeof(line); r++)
-			if (v->exits[r])
-				n += (size_t)format(line + n, sizeof(line) - n, ", %s %llu",
-						    vm_exit_reason_name(r),
-						    (unsigned long long)v->exits[r]);
-		printk("%s\n", line);
-	}
-	if (!vm->io_counts)
-		return;
-	/* the ports that cost the most exits, busiest first */
-	char line[256];
-	size_t n = (size_t)format(line, sizeof(line), "vm %s busiest ports:", vm->name);
-	uint32_t done = UINT32_MAX;
-	for (unsigned shown = 0; shown < 6; shown++) {
-		unsigned best = 0x1000;
-		for (unsigned p = 0; p < 0x1000; p++)
-			if (vm->io_counts[p] && vm->io_counts[p] < done &&
-			    (best == 0x1000 || vm->io_counts[p] > vm->io_counts[best]))
-				best = p;
-		if (best == 0x1000)
-			break;
-		done = vm->io_counts[best];
-		n += (size_t)format(line + n, sizeof(line) - n, " %#x %u", best, done);
-	}
-	printk("%s\n", line);
-}
-
 bool vmm_report(void)
 {
 	bool ok = failed_files == 0;
@@ -603,7 +566,7 @@ bool vmm_report(void)
 		struct vm *vm = vms[k];
 		/* let the vCPU loop leave the guest before reading its counters */
 		wait_vcpus(vm, vcpu_left, 1000);
-		print_accounting(vm);
+		vm_print_accounting(vm);
 		ok &= vm->stop_reason == VM_STOP_POWEROFF ||
 		      (vm->stop_reason == VM_STOP_EXIT_PORT && vm->exit_code == 0);
 	}
@@ -909,26 +872,4 @@ size_t vmm_defined(const struct vmm_defined **out)
 {
 	*out = defined;
 	return defined_count;
-}
-
-const char *vmm_state_name(const struct vm *vm)
-{
-	switch (vm->state) {
-	case VM_CREATED:
-		return "created";
-	case VM_RUNNING:
-		return "running";
-	case VM_PAUSED:
-		return "paused";
-	case VM_REBOOTING:
-		return "rebooting";
-	default:
-		return "stopped";
-	}
-}
-
-uint64_t vmm_vcpu_time_ms(const struct vcpu *v)
-{
-	uint64_t khz = tsc_khz();
-	return khz ? v->guest_tsc / khz : 0;
 }
