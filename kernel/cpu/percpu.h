@@ -43,6 +43,7 @@ struct cpu {
 	volatile uint64_t timer_ticks;
 	volatile uint64_t nmi_count;
 	volatile uint8_t timer_state; /* 0 untested, 1 fires, 2 silent */
+	uint64_t timer_target; /* host TSC the one-shot timer is armed for */
 };
 
 extern struct cpu cpus[MAX_CPUS];

@@ -55,8 +55,10 @@ void timer_enable_this_cpu(void)
 
 void timer_oneshot_us(uint64_t us)
 {
+	uint64_t now = rdtsc();
+	this_cpu()->timer_target = now + us * tsc_khz() / 1000;
 	if (tsc_deadline) {
-		wrmsr(MSR_IA32_TSC_DEADLINE, rdtsc() + us * tsc_khz() / 1000);
+		wrmsr(MSR_IA32_TSC_DEADLINE, this_cpu()->timer_target);
 		return;
 	}
 	uint64_t count = us * apic_hz / 1000000;
@@ -65,6 +67,23 @@ void timer_oneshot_us(uint64_t us)
 	if (count > 0xffffffffu)
 		count = 0xffffffffu;
 	lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)count);
+}
+
+void timer_oneshot_at(uint64_t tsc)
+{
+	struct cpu *c = this_cpu();
+	uint64_t now = rdtsc();
+	/* already armed for exactly this and not yet fired: leave the hardware alone */
+	if (c->timer_target == tsc && (int64_t)(tsc - now) > 0)
+		return;
+	if (!tsc_deadline) {
+		uint64_t us = (int64_t)(tsc - now) > 0 ? (tsc - now) * 1000 / tsc_khz() + 1 : 1;
+		timer_oneshot_us(us);
+		c->timer_target = tsc;
+		return;
+	}
+	c->timer_target = tsc;
+	wrmsr(MSR_IA32_TSC_DEADLINE, tsc);
 }
 
 bool timer_uses_tsc_deadline(void)

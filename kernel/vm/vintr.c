@@ -55,10 +55,8 @@ void vintr_before_entry(struct vcpu *v)
 		 * makes no exits of its own: the host timer brings it out when the
 		 * next virtual timer is due.
 		 */
-		if (deadline != UINT64_MAX) {
-			uint64_t now = vplatform_now(v->vm);
-			timer_oneshot_us(deadline > now ? (deadline - now) / 1000 + 1 : 1);
-		}
+		if (deadline != UINT64_MAX)
+			timer_oneshot_at(vplatform_ns_to_tsc(v->vm, deadline));
 	}
 	if (vector >= 0) {
 		hvm->set_interrupt_window(v, false);

@@ -12,12 +12,24 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
 
 struct vplatform {
 	struct vm *vm;
 	spinlock_t lock; /* one lock for the VM's chips: vCPUs share them */
 	uint64_t t0;	 /* host TSC at guest time 0 */
+	/*
+	 * Bumped by everything that may change what is pending: device accesses,
+	 * interrupt lines, IPIs. With it unchanged and no timer due, a vCPU's
+	 * entry skips the chips altogether (the VM-exit path's common case).
+	 */
+	volatile uint64_t generation;
+	struct {
+		uint64_t generation;
+		uint64_t due_tsc; /* the earliest chip deadline, as host TSC */
+	} quiet[VCPU_MAX];
+	uint64_t startup_seen[VCPU_MAX]; /* generation when INIT/SIPI were last looked for */
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
@@ -37,6 +49,11 @@ uint64_t vplatform_now(const struct vm *vm)
 {
 	const struct vplatform *p = vp_of(vm);
 	return (rdtsc() - p->t0) * 1000000 / tsc_khz();
+}
+
+uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
+{
+	return vp_of(vm)->t0 + ns / 1000 * tsc_khz() / 1000 + 1;
 }
 
 /* A vCPU on another core may be sleeping in HLT or running the guest: make it look. */
@@ -102,6 +119,7 @@ static void pic_output(void *ctx, bool level)
 void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 {
 	struct vplatform *p = vp_of(vm);
+	p->generation++;
 	vpic_set_irq(&p->pic, irq, level);
 	/* ISA IRQ 0 is wired to IOAPIC pin 2 (the MADT's override); the rest 1:1 */
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
@@ -122,6 +140,7 @@ static void rtc_irq8(void *ctx, bool level)
 #define LOCKED(p, expr)                                                                            \
 	({                                                                                         \
 		spin_lock(&(p)->lock);                                                             \
+		(p)->generation++;                                                             \
 		__typeof__(expr) _r = (expr);                                                      \
 		spin_unlock(&(p)->lock);                                                           \
 		_r;                                                                                \
@@ -139,6 +158,7 @@ static void pic_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	(void)size;
 	struct vplatform *p = o;
 	spin_lock(&p->lock);
+	p->generation++;
 	vpic_write(&p->pic, off >= 0x80 ? VPIC_SLAVE : VPIC_MASTER, off & 1, (uint8_t)v);
 	spin_unlock(&p->lock);
 }
@@ -155,6 +175,7 @@ static void elcr_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	(void)size;
 	struct vplatform *p = o;
 	spin_lock(&p->lock);
+	p->generation++;
 	vpic_elcr_write(&p->pic, (uint16_t)off, (uint8_t)v);
 	spin_unlock(&p->lock);
 }
@@ -171,6 +192,7 @@ static void pit_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	(void)size;
 	struct vplatform *p = o;
 	spin_lock(&p->lock);
+	p->generation++;
 	vpit_write(&p->pit, (uint16_t)off, (uint8_t)v, vplatform_now(p->vm));
 	spin_unlock(&p->lock);
 }
@@ -189,6 +211,7 @@ static void port61_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	(void)size;
 	struct vplatform *p = o;
 	spin_lock(&p->lock);
+	p->generation++;
 	vpit_port61_write(&p->pit, (uint8_t)v, vplatform_now(p->vm));
 	spin_unlock(&p->lock);
 }
@@ -205,6 +228,7 @@ static void rtc_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	(void)size;
 	struct vplatform *p = o;
 	spin_lock(&p->lock);
+	p->generation++;
 	vrtc_write(&p->rtc, (uint16_t)off, (uint8_t)v, vplatform_now(p->vm));
 	spin_unlock(&p->lock);
 }
@@ -223,6 +247,7 @@ bool vplatform_power_button(struct vm *vm)
 	if (!p)
 		return false;
 	spin_lock(&p->lock);
+	p->generation++;
 	bool listening = p->pm1_enable & PM1_PWRBTN;
 	p->pm1_status |= PM1_PWRBTN;
 	update_sci(p);
@@ -361,6 +386,7 @@ static void ioapic_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	(void)size;
 	struct vplatform *p = o;
 	spin_lock(&p->lock);
+	p->generation++;
 	vioapic_mmio_write(&p->ioapic, (uint32_t)off, (uint32_t)v);
 	spin_unlock(&p->lock);
 }
@@ -386,6 +412,7 @@ static void vlapic_page_write(void *o, uint64_t off, unsigned size, uint64_t val
 	struct vplatform *p = o;
 	struct vcpu *v = running_vcpu[this_cpu()->index];
 	spin_lock(&p->lock);
+	p->generation++;
 	vlapic_mmio_write(&p->lapic[v->id], (uint32_t)off & ~3u, (uint32_t)val,
 			  vplatform_now(p->vm));
 	spin_unlock(&p->lock);
@@ -433,6 +460,16 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 	if (!p)
 		return -1;
 	running_vcpu[this_cpu()->index] = v;
+	/* nothing happened since the last look, and no chip timer is due: nothing to do */
+	uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
+	uint64_t due = p->quiet[v->id].due_tsc;
+	if (gen == p->quiet[v->id].generation &&
+	    (due == UINT64_MAX || (int64_t)(rdtsc() - due) < 0)) {
+		/* keep the host timer on it (free when it is armed already) */
+		if (due != UINT64_MAX)
+			timer_oneshot_at(due);
+		return -1;
+	}
 	spin_lock(&p->lock);
 	struct vlapic *l = &p->lapic[v->id];
 	*deadline = run_timers(p, v->id, vplatform_now(p->vm));
@@ -444,6 +481,13 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 		vector = lv;
 	} else if (can_inject && pic) {
 		vector = vpic_ack(&p->pic); /* the INTA cycle */
+	}
+	if (*pending || vector >= 0) {
+		p->quiet[v->id].generation = ~0ull; /* look again next time */
+	} else {
+		p->quiet[v->id].generation = gen;
+		p->quiet[v->id].due_tsc = *deadline == UINT64_MAX ? UINT64_MAX
+								 : vplatform_ns_to_tsc(p->vm, *deadline);
 	}
 	spin_unlock(&p->lock);
 	return vector;
@@ -457,6 +501,11 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 	*init = false;
 	if (!p)
 		return -1;
+	/* INIT and SIPI arrive as IPIs, which count as changes: none, nothing to take */
+	uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
+	if (gen == p->startup_seen[v->id])
+		return -1;
+	p->startup_seen[v->id] = gen;
 	spin_lock(&p->lock);
 	*init = vlapic_take_init(&p->lapic[v->id]);
 	if (vlapic_take_sipi(&p->lapic[v->id], &vector))
@@ -470,7 +519,10 @@ uint64_t vplatform_next_deadline(struct vcpu *v)
 	struct vplatform *p = vp_of(v->vm);
 	if (!p)
 		return UINT64_MAX;
-	return LOCKED(p, run_timers(p, v->id, vplatform_now(p->vm)));
+	spin_lock(&p->lock);
+	uint64_t d = run_timers(p, v->id, vplatform_now(p->vm));
+	spin_unlock(&p->lock);
+	return d;
 }
 
 int vplatform_init(struct vm *vm)

@@ -19,8 +19,9 @@
 #define VPLATFORM_SCI_IRQ 9
 
 int vplatform_init(struct vm *vm);
-/* Guest time in ns (what the chip models count). */
+/* Guest time in ns (what the chip models count), and back to host TSC. */
 uint64_t vplatform_now(const struct vm *vm);
+uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns);
 /* MSRs the platform owns (APIC base, x2APIC, TSC deadline): 1 handled, 0 not, -1 #GP. */
 int vplatform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
