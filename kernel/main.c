@@ -173,14 +173,13 @@ void kmain(uint32_t magic, uint32_t info)
 	selftest_run(boot_info.cmdline);
 
 	/*
-	 * With debug_exit a test harness runs us: a vCPU may take the boot CPU
-	 * when no other core is free (the console waits for it), and once every
-	 * VM has stopped the run ends with the summary and the exit status.
-	 * Otherwise the boot CPU belongs to the console.
+	 * With debug_exit a test harness runs us: the boot CPU runs vCPUs too,
+	 * between turns of the console, and once every VM has stopped the run
+	 * ends with the summary and the exit status. Otherwise the boot CPU
+	 * belongs to the console.
 	 */
 	bool harness = hv_exit_configured();
 	vmm_start(&boot_info, harness);
-	vmm_run_boot_cpu_vcpus();
 	if (!harness && vm_count == 0)
 		printk("hv: nothing to run; idle\n");
 	shell_init(acpi_ok ? &acpi : NULL, !harness);

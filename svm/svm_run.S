@@ -24,6 +24,13 @@ svm_vmrun:
 	pushq %rdi			/*  0(%rsp): regs */
 
 	clgi
+	/*
+	 * The caller may come with interrupts off (so that a timer it just armed
+	 * cannot fire before the guest runs); the guest needs the host's IF set,
+	 * or V_INTR_MASKING keeps physical interrupts from ever exiting it. With
+	 * GIF clear, STI lets nothing in before VMRUN.
+	 */
+	sti
 	movq %rdx, %rax
 	vmsave
 	movq %rsi, %rax

@@ -57,7 +57,12 @@ struct vmx_vcpu {
 	uint32_t pending_event; /* VM-entry interruption info to write, or 0 */
 	bool want_window;	/* interrupt-window exiting on the next entry */
 	uint32_t pending_error;
+	uint64_t syscall_msrs[5]; /* not in the VMCS: in the core's MSRs while it is loaded */
 };
+
+/* What SYSCALL and SWAPGS use: the VMCS neither saves nor loads them (SVM's VMSAVE does). */
+static const uint32_t syscall_msr_index[5] = {0xc0000102, 0xc0000081, 0xc0000082, 0xc0000083,
+					      0xc0000084};
 
 struct vmx_cpu {
 	uint64_t vmxon_pa;
@@ -323,6 +328,8 @@ static void vmx_vcpu_unload(struct vcpu *v)
 	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
 	if (x->last_cpu != (int)this_cpu()->index)
 		return;
+	for (unsigned i = 0; i < 5; i++)
+		x->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
 	do_vmclear(x->vmcs_pa);
 	if (vc->current == x)
 		vc->current = NULL;
@@ -704,6 +711,8 @@ static void make_current(struct vcpu *v)
 		 */
 		do_vmclear(x->vmcs_pa);
 		x->launched = false;
+		for (unsigned i = 0; i < 5; i++)
+			wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
 	}
 	if (vc->current != x) {
 		do_vmptrld(x->vmcs_pa);

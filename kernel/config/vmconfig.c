@@ -190,15 +190,26 @@ static void check_cap(struct checker *c, const struct xlcfg_value *v)
 	c->out->cap = (unsigned)n;
 }
 
-static void check_autostart(struct checker *c, const struct xlcfg_value *v)
+static bool check_flag(struct checker *c, const struct xlcfg_value *v, bool *out)
 {
 	if (!want_type(c, v, XLCFG_NUMBER))
-		return;
+		return false;
 	if (v->number > 1) {
 		cerr(c, v->pos, "expected 0 or 1, got %llu", (unsigned long long)v->number);
-		return;
+		return false;
 	}
-	c->out->autostart = v->number == 1;
+	*out = v->number == 1;
+	return true;
+}
+
+static void check_autostart(struct checker *c, const struct xlcfg_value *v)
+{
+	check_flag(c, v, &c->out->autostart);
+}
+
+static void check_exclusive(struct checker *c, const struct xlcfg_value *v)
+{
+	check_flag(c, v, &c->out->exclusive);
 }
 
 /* xl's actions (xl.cfg(5), "Event Actions Configuration"); we do the first two. */
@@ -526,6 +537,7 @@ static const struct key_rule key_rules[] = {
 	{ "on_reboot", check_on_reboot, false },
 	{ "on_crash", check_on_crash, false },
 	{ "autostart", check_autostart, false },
+	{ "exclusive", check_exclusive, false },
 	{ "pci", check_pci, false },
 	{ "vif", check_vif, false },
 	{ "disk", check_disk, false },

@@ -15,6 +15,8 @@
  *   on_poweroff / on_reboot / on_crash   "destroy" | "restart"; xl's other actions
  *                              (preserve, coredump-*, rename-restart) are refused by name
  *   autostart 1                0 or 1 (ours, not xl's), default 1
+ *   exclusive 0                0 or 1 (ours; xl uses cpupools): each vCPU owns a core of its
+ *                              `cpus` that no other vCPU is on; nothing else runs there
  *   pci       ["03:00.0"]      devices to pass through, "BB:DD.F" (optional "0000:")
  *   vif       ["bridge=br0"]   network interfaces, xl's spec strings, kept as written
  *   disk      ["..."]          disks, xl's spec strings, kept as written
@@ -75,6 +77,7 @@ struct vm_config {
 	unsigned cap; /* percent of one core; 0 = none */
 	enum vm_action on_poweroff, on_reboot, on_crash;
 	bool autostart;
+	bool exclusive;
 	unsigned pci_count;
 	struct vm_pci_addr pci[VM_MAX_PCI];
 	unsigned vif_count;

@@ -1,9 +1,12 @@
 /* The shell's VM verbs, after xl's: list, create, destroy, ... (xl(1)). */
 #include "kernel/console/commands.h"
+#include "include/x86.h"
 #include "kernel/config/vmconfig.h"
+#include "kernel/cpu/percpu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/time/tsc.h"
 #include "kernel/vm/vmm.h"
 
 #define HEADER_NAME "%-20s"
@@ -16,11 +19,11 @@ static struct vm *vm_named(const char *name)
 	return vm;
 }
 
-/* Milliseconds as seconds with one decimal. */
+/* Milliseconds as seconds with three decimals. */
 static void seconds(char *buf, size_t size, uint64_t ms)
 {
-	format(buf, size, "%llu.%llu", (unsigned long long)(ms / 1000),
-	       (unsigned long long)(ms % 1000 / 100));
+	format(buf, size, "%llu.%03llu", (unsigned long long)(ms / 1000),
+	       (unsigned long long)(ms % 1000));
 }
 
 static uint64_t vm_time_ms(const struct vm *vm)
@@ -55,7 +58,7 @@ void cmd_list(int argc, char **argv)
 		if (vmm_find(d[i].name))
 			continue;
 		console_print(HEADER_NAME " %4s %-9s %5u %8llu %9s  create %s\n", d[i].name, "-",
-			      "off", d[i].vcpus, (unsigned long long)d[i].memory_mib, "0.0",
+			      "off", d[i].vcpus, (unsigned long long)d[i].memory_mib, "0.000",
 			      d[i].path);
 	}
 }
@@ -135,19 +138,50 @@ static const char *vcpu_state(const struct vcpu *v)
 	if (v->vm->state == VM_STOPPED)
 		return "stopped";
 	if (!v->active)
-		return v->id ? "offline" : "starting"; /* guest APs are not started yet */
-	if (v->parked)
-		return "paused";
-	if (v->halted)
+		return "offline";
+	if (v->waiting_sipi)
+		return v->id ? "offline" : "halted"; /* a guest AP not started yet */
+	switch (v->se.state) {
+	case SCHED_RUNNING:
+		return "running";
+	case SCHED_RUNNABLE:
+		return "runnable";
+	case SCHED_BLOCKED:
 		return "blocked";
-	return "running";
+	case SCHED_PAUSED:
+		return "paused";
+	default:
+		return "offline";
+	}
+}
+
+/* A core mask as a list: "0-3,6"; "all" for every core. */
+static void cpu_list(char *buf, size_t size, uint64_t mask)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	uint64_t host = cpu_count >= 64 ? ~0ull : (1ull << cpu_count) - 1;
+	if ((mask & host) == host) {
+		format(buf, size, "all");
+		return;
+	}
+	for (unsigned c = 0; c < 64 && n + 8 < size; c++) {
+		if (!(mask >> c & 1) || (c && mask >> (c - 1) & 1))
+			continue;
+		unsigned last = c;
+		while (last + 1 < 64 && mask >> (last + 1) & 1)
+			last++;
+		n += (size_t)format(buf + n, size - n, n ? ",%u" : "%u", c);
+		if (last > c)
+			n += (size_t)format(buf + n, size - n, "-%u", last);
+	}
 }
 
 void cmd_vcpu_list(int argc, char **argv)
 {
-	char t[24];
-	console_print(HEADER_NAME " %4s %4s %4s %-8s %9s\n", "Name", "ID", "VCPU", "CPU", "State",
-		      "Time(s)");
+	char t[24], st[24], aff[40], ran[40];
+	console_print(HEADER_NAME " %4s %4s %4s %-8s %10s %10s  %-8s %s\n", "Name", "ID", "VCPU",
+		      "CPU", "State", "Time(s)", "Steal(s)", "Affinity", "Ran on");
 	for (unsigned k = 0; k < vm_count; k++) {
 		const struct vm *vm = vms[k];
 		if (argc == 1 && strcmp(vm->name, argv[0]) != 0)
@@ -155,11 +189,15 @@ void cmd_vcpu_list(int argc, char **argv)
 		for (unsigned i = 0; i < vm->nvcpus; i++) {
 			const struct vcpu *v = vm->vcpus[i];
 			char cpu[8] = "-";
-			if (!vm->released)
-				format(cpu, sizeof(cpu), "%u", v->pcpu);
+			if (v->active)
+				format(cpu, sizeof(cpu), "%u", v->se.cpu);
 			seconds(t, sizeof(t), vmm_vcpu_time_ms(v));
-			console_print(HEADER_NAME " %4u %4u %4s %-8s %9s\n", vm->name, vm->id, i, cpu,
-				      vcpu_state(v), t);
+			seconds(st, sizeof(st), vmm_vcpu_steal_ms(v));
+			cpu_list(aff, sizeof(aff), v->se.affinity);
+			cpu_list(ran, sizeof(ran), v->se.ran_on);
+			console_print(HEADER_NAME " %4u %4u %4s %-8s %10s %10s  %-8s %s\n", vm->name,
+				      vm->id, i, cpu, vcpu_state(v), t, st, aff,
+				      v->se.ran_on ? ran : "-");
 		}
 	}
 	if (argc == 1 && !vmm_find(argv[0]))
@@ -192,22 +230,62 @@ void cmd_vcpu_pin(int argc, char **argv)
 		console_print("vm %s vCPU %u now on CPU %u\n", vm->name, vcpu, cpu);
 }
 
-void cmd_sched_credit(int argc, char **argv)
+static void sched_show(void)
 {
-	(void)argc;
-	(void)argv;
-	console_print("no scheduler yet: each vCPU has a core to itself, so weights and caps do "
-		      "not act;\nthey are kept from the VM files for when one comes.\n");
-	console_print(HEADER_NAME " %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
+	char t[24];
+	console_print(HEADER_NAME " %4s %6s %4s %10s  %s\n", "Name", "ID", "Weight", "Cap",
+		      "Time(s)", "Cores");
 	for (unsigned k = 0; k < vm_count; k++) {
 		const struct vm *vm = vms[k];
-		console_print(HEADER_NAME " %4u %6u %4u\n", vm->name, vm->id, vm->config->weight,
-			      vm->config->cap);
+		seconds(t, sizeof(t), vm_time_ms(vm));
+		console_print(HEADER_NAME " %4u %6u %4u %10s  %s\n", vm->name, vm->id,
+			      vm->share.weight, vm->share.cap, t, vm->exclusive ? "owned" : "shared");
 	}
 	const struct vmm_defined *d;
 	size_t n = vmm_defined(&d);
 	for (size_t i = 0; i < n; i++)
 		if (!vmm_find(d[i].name))
-			console_print(HEADER_NAME " %4s %6u %4u\n", d[i].name, "-", d[i].weight,
-				      d[i].cap);
+			console_print(HEADER_NAME " %4s %6u %4u %10s  %s\n", d[i].name, "-",
+				      d[i].weight, d[i].cap, "0.000", "-");
+	console_print("uptime %llu ms\n", (unsigned long long)(rdtsc() / (tsc_khz() ? tsc_khz() : 1)));
+}
+
+/* xl sched-credit [-d NAME [-w WEIGHT] [-c CAP]] */
+void cmd_sched_credit(int argc, char **argv)
+{
+	if (argc == 0) {
+		sched_show();
+		return;
+	}
+	if (strcmp(argv[0], "-d") != 0 || argc < 2 || argc % 2) {
+		shell_error("usage: sched-credit [-d NAME [-w WEIGHT] [-c CAP]]");
+		return;
+	}
+	struct vm *vm = vm_named(argv[1]);
+	if (!vm)
+		return;
+	unsigned weight = vm->share.weight, cap = vm->share.cap;
+	for (int i = 2; i < argc; i += 2) {
+		unsigned *dst = strcmp(argv[i], "-w") == 0 ? &weight
+				: strcmp(argv[i], "-c") == 0 ? &cap
+							     : NULL;
+		if (!dst) {
+			shell_error("unknown option '%.10s' (-w WEIGHT, -c CAP)", argv[i]);
+			return;
+		}
+		if (!number(argv[i + 1], dst))
+			return;
+	}
+	if (weight < 1) {
+		shell_error("weight %u is out of range 1..65535", weight);
+		return;
+	}
+	if (cap > 100 * vm->nvcpus) {
+		shell_error("cap %u is out of range 0..%u (100 per vCPU)", cap, 100 * vm->nvcpus);
+		return;
+	}
+	vm->share.weight = weight;
+	vm->share.cap = cap;
+	console_print(HEADER_NAME " %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
+	console_print(HEADER_NAME " %4u %6u %4u\n", vm->name, vm->id, weight, cap);
 }

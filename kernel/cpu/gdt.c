@@ -72,11 +72,13 @@ void cpu_local_init(struct cpu *c)
 	idt_load();
 
 	/*
-	 * CR4.OSXSAVE lets the host execute XSETBV for a guest (VMX exits on it);
-	 * the host itself keeps no FPU/SSE state, so nothing else changes.
+	 * CR4.OSXSAVE lets the host execute XSETBV for a guest (VMX exits on it)
+	 * and XSAVE/XRSTOR when a core switches vCPUs; OSFXSR makes FXSAVE and
+	 * XSAVE cover the SSE registers. The host itself keeps no FPU/SSE state.
 	 */
 	struct cpuid_regs r;
 	cpuid(1, &r);
+	write_cr4(read_cr4() | (1ul << 9) | (1ul << 10)); /* OSFXSR, OSXMMEXCPT */
 	if (r.ecx & (1u << 26))
 		write_cr4(read_cr4() | (1ul << 18));
 }

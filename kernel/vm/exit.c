@@ -166,9 +166,7 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 			vm_stop(v->vm, VM_STOP_HALTED, 0);
 		return;
 	}
-	v->halted = true; /* for vcpu-list */
-	vintr_wait(v);
-	v->halted = false;
+	v->halted = true; /* the scheduler blocks it unless an interrupt is pending */
 }
 
 static void handle_hypercall(struct vcpu *v, struct vm_exit *e)

@@ -53,7 +53,12 @@ struct hvm_ops {
 	void (*vcpu_set_entry_state)(struct vcpu *v, const struct vcpu_entry_state *s);
 	/* On the vCPU's core, as its loop leaves it: the vCPU may next run elsewhere. */
 	void (*vcpu_unload)(struct vcpu *v);
-	/* Runs the guest until the next exit; v->regs hold the GPRs, RIP and RFLAGS. */
+	/*
+	 * Runs the guest until the next exit; v->regs hold the GPRs, RIP and
+	 * RFLAGS. Called with host interrupts off or on; a host interrupt pending
+	 * at entry makes the guest exit at once, and is taken once the caller
+	 * enables interrupts again.
+	 */
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	void (*vcpu_get_control)(struct vcpu *v, struct vcpu_control_state *s);
 	/* Guest EFER (with the backend's own bits hidden) and writes to it. */

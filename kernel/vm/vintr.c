@@ -31,12 +31,13 @@ static void check_timer(struct vcpu *v)
 	}
 }
 
-void vintr_before_entry(struct vcpu *v)
+uint64_t vintr_before_entry(struct vcpu *v)
 {
 	check_timer(v);
 	bool ready = hvm->interrupt_ready(v);
 	bool pending;
 	int vector = -1;
+	uint64_t due = UINT64_MAX;
 	int raised = __atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE);
 
 	if (raised >= 0) {
@@ -56,53 +57,33 @@ void vintr_before_entry(struct vcpu *v)
 		 * next virtual timer is due.
 		 */
 		if (deadline != UINT64_MAX)
-			timer_oneshot_at(vplatform_ns_to_tsc(v->vm, deadline));
+			due = vplatform_ns_to_tsc(v->vm, deadline);
 	}
+	if (v->timer_deadline && v->timer_deadline < due)
+		due = v->timer_deadline;
 	if (vector >= 0) {
 		hvm->set_interrupt_window(v, false);
 		hvm->inject_event(v, EVENT_EXTERNAL_INTR, (uint8_t)vector, false, 0);
-		return;
+		return due;
 	}
 	hvm->set_interrupt_window(v, pending);
+	return due;
 }
 
-void vintr_wait(struct vcpu *v)
+bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at)
 {
-	/* a pause, reboot, stop or move to another core ends the wait too */
-	while (v->vm->state == VM_RUNNING && v->move_to < 0) {
-		/*
-		 * Checked with interrupts off, then STI;HLT as one: a kick or timer
-		 * tick that lands in between still wakes the HLT.
-		 */
-		irq_disable();
-		check_timer(v);
-		bool chips;
-		uint64_t ignored;
-		vplatform_next_interrupt(v, false, &chips, &ignored); /* runs the chips' timers */
-		if (chips || __atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE) >= 0) {
-			irq_enable();
-			return;
-		}
-		/* sleep on this core until a timer is due, or a kick */
-		uint64_t wait_us = 10000;
-		uint64_t chip_deadline = vplatform_next_deadline(v);
-		if (chip_deadline != UINT64_MAX) {
-			uint64_t now = vplatform_now(v->vm);
-			uint64_t us = chip_deadline > now ? (chip_deadline - now) / 1000 + 1 : 1;
-			if (us < wait_us)
-				wait_us = us;
-		}
-		if (v->timer_deadline) {
-			uint64_t left = v->timer_deadline - rdtsc();
-			if ((int64_t)left <= 0) {
-				irq_enable();
-				continue;
-			}
-			uint64_t us = left * 1000 / tsc_khz() + 1;
-			if (us < wait_us)
-				wait_us = us;
-		}
-		timer_oneshot_us(wait_us);
-		__asm__ volatile("sti; hlt" ::: "memory");
-	}
+	check_timer(v);
+	bool chips;
+	uint64_t ignored;
+	vplatform_next_interrupt(v, false, &chips, &ignored); /* runs the chips' timers */
+	if (chips || __atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE) >= 0)
+		return true;
+	uint64_t at = UINT64_MAX;
+	uint64_t chip_deadline = vplatform_next_deadline(v);
+	if (chip_deadline != UINT64_MAX)
+		at = vplatform_ns_to_tsc(v->vm, chip_deadline);
+	if (v->timer_deadline && v->timer_deadline < at)
+		at = v->timer_deadline;
+	*wake_at = at;
+	return false;
 }

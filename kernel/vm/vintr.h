@@ -16,9 +16,16 @@ void vintr_reset(struct vcpu *v);
 void vintr_raise(struct vcpu *v, uint8_t vector);
 /* Raises vector after us microseconds (one shot; re-arming replaces it). */
 void vintr_arm_timer(struct vcpu *v, uint8_t vector, uint64_t us);
-/* Before each entry: inject what is pending, or ask for an interrupt window. */
-void vintr_before_entry(struct vcpu *v);
-/* HLT with interrupts enabled: sleep until an interrupt is pending or the VM stops. */
-void vintr_wait(struct vcpu *v);
+/*
+ * Before each entry: inject what is pending, or ask for an interrupt window.
+ * Returns the host TSC at which the vCPU's next virtual timer is due
+ * (UINT64_MAX: none), for the core's timer.
+ */
+uint64_t vintr_before_entry(struct vcpu *v);
+/*
+ * For a vCPU in HLT: true if an interrupt is pending for it (runs the
+ * chips' timers first); else *wake_at is the host TSC of its next timer.
+ */
+bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at);
 
 #endif

@@ -1,5 +1,7 @@
 #include "kernel/vm/vm.h"
 
+#include "kernel/sched/sched.h"
+
 #include "drivers/lapic.h"
 #include "include/x86.h"
 #include "kernel/cpu/idt.h"
@@ -105,8 +107,8 @@ void vm_kick(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
-		if (v && v->active && v->pcpu != this_cpu()->index)
-			lapic_send_ipi(cpus[v->pcpu].apic_id, VECTOR_IPI_CALL);
+		if (v)
+			sched_kick(v);
 	}
 }
 

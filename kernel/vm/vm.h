@@ -9,6 +9,8 @@
 #include "guest/x86_emulate.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/mm/pagetable.h"
+#include "kernel/cpu/fpu.h"
+#include "kernel/sched/policy.h"
 #include "kernel/vm/iobus.h"
 #include "kernel/vm/vm_exit.h"
 
@@ -54,22 +56,27 @@ struct vcpu_msrs {
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
-	unsigned pcpu;
 	struct x86_regs regs;
 	void *backend;
 	struct vcpu_msrs msrs;
+	struct fpu_state fpu;
 	/* virtual interrupts: one pending vector (-1: none) and a one-shot timer */
 	int pending_irq;
 	uint64_t timer_deadline; /* host TSC; 0: not armed */
 	uint8_t timer_vector;
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
-	volatile bool active; /* its loop runs on pcpu */
-	volatile bool parked; /* its VM is paused and the loop sleeps */
+	/* scheduling (kernel/sched): se.cpu is the core whose run queue holds it */
+	struct sched_entity se;
+	volatile bool active; /* on a run queue: nothing frees it meanwhile */
+	volatile bool parked; /* its VM is paused and its core has stopped it */
 	volatile bool halted; /* the guest waits in HLT */
-	volatile int move_to; /* vcpu-pin: leave this core for that one; -1: stay */
-	uint64_t guest_tsc;   /* TSC ticks spent in the guest (its CPU time) */
+	volatile int move_to; /* vcpu-pin: its core moves it to that one; -1: stay */
+	uint64_t guest_tsc;   /* TSC ticks spent in the guest itself */
 	volatile bool waiting_sipi; /* an application processor before its STARTUP IPI */
+	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
+	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
+	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */
 };
 
 struct vm_line_buffer {
@@ -110,6 +117,8 @@ struct vm {
 
 	unsigned nvcpus;
 	struct vcpu *vcpus[VCPU_MAX];
+	struct sched_share share; /* weight and cap, shared by its vCPUs */
+	bool exclusive;		  /* its vCPUs own their cores */
 	uint64_t unknown_msr_logs;
 };
 
@@ -127,7 +136,7 @@ void vm_console_putc(struct vm *vm, char c);
 /* Attaches the host console to vm (NULL: detaches); replays its recent output. */
 void vm_console_attach(struct vm *vm);
 struct vm *vm_console_attached(void);
-/* Kicks the VM's vCPUs on other cores out of the guest (an IPI each). */
+/* Makes each of the VM's vCPUs' cores look at it again (an IPI to each other core). */
 void vm_kick(struct vm *vm);
 
 /* Guest-physical memory access for device models and loaders. */

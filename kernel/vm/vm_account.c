@@ -1,6 +1,7 @@
 /* What a VM cost: time, exits by reason and by port, in words for the console. */
 #include "kernel/vm/vm_account.h"
 
+#include "include/x86.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/time/tsc.h"
@@ -22,6 +23,22 @@ void vm_print_accounting(const struct vm *vm)
 				n += (size_t)format(line + n, sizeof(line) - n, ", %s %llu",
 						    vm_exit_reason_name(r),
 						    (unsigned long long)v->exits[r]);
+		printk("%s\n", line);
+		/* the scheduler's view: time on a core, time waiting for one, where, how woken */
+		n = (size_t)format(line, sizeof(line),
+				   "vm %s vcpu %u sched: cpu %llu ms, steal %llu ms, switched in %llu, "
+				   "ran on cores",
+				   vm->name, i, (unsigned long long)vmm_vcpu_time_ms(v),
+				   (unsigned long long)vmm_vcpu_steal_ms(v),
+				   (unsigned long long)v->se.switches_in);
+		for (unsigned c = 0; c < 64 && n < sizeof(line); c++)
+			if (v->se.ran_on >> c & 1)
+				n += (size_t)format(line + n, sizeof(line) - n, " %u", c);
+		if (v->wakes)
+			format(line + n, sizeof(line) - n, ", wakes %llu, wake latency avg %llu max %llu",
+			       (unsigned long long)v->wakes,
+			       (unsigned long long)(v->wake_latency_sum / v->wakes),
+			       (unsigned long long)v->wake_latency_max);
 		printk("%s\n", line);
 	}
 	if (!vm->io_counts)
@@ -63,5 +80,13 @@ const char *vmm_state_name(const struct vm *vm)
 uint64_t vmm_vcpu_time_ms(const struct vcpu *v)
 {
 	uint64_t khz = tsc_khz();
-	return khz ? v->guest_tsc / khz : 0;
+	uint64_t since = v->run_since;
+	uint64_t t = v->se.run_ticks + (since ? rdtsc() - since : 0);
+	return khz ? t / khz : 0;
+}
+
+uint64_t vmm_vcpu_steal_ms(const struct vcpu *v)
+{
+	uint64_t khz = tsc_khz();
+	return khz ? v->se.steal_ticks / khz : 0;
 }

@@ -132,6 +132,22 @@ void vm_sipi_entry_state(struct vcpu_entry_state *s, uint8_t vector)
 	s->rflags = 0x2;
 }
 
+void vm_check_startup(struct vcpu *v)
+{
+	bool init;
+	int vector = vplatform_take_startup(v, &init);
+	if (init && v->id != 0)
+		v->waiting_sipi = true;
+	/* a boot CPU halted with interrupts off stays so (no INIT reset of vCPU 0 yet) */
+	if (vector >= 0 && v->waiting_sipi) {
+		struct vcpu_entry_state s;
+		vm_sipi_entry_state(&s, (uint8_t)vector);
+		memset(&v->regs, 0, sizeof(v->regs));
+		hvm->vcpu_set_entry_state(v, &s);
+		v->waiting_sipi = false;
+	}
+}
+
 int vm_load_kernel(struct vm *vm, const struct boot_module *kernel,
 		   const struct boot_module *ramdisk, char *err, size_t errlen)
 {

@@ -19,4 +19,7 @@ int vm_load_kernel(struct vm *vm, const struct boot_module *kernel,
 /* Real mode at CS = vector << 8, IP 0: where a STARTUP IPI starts an AP. */
 void vm_sipi_entry_state(struct vcpu_entry_state *s, uint8_t vector);
 
+/* INIT puts an AP back to waiting for its STARTUP IPI; a SIPI while waiting starts it. */
+void vm_check_startup(struct vcpu *v);
+
 #endif

@@ -9,6 +9,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/sched/sched.h"
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/exit.h"
@@ -22,12 +23,10 @@
 #include "kernel/vm/vplatform.h"
 #include "kernel/time/tsc.h"
 
-static bool cpu_busy[MAX_CPUS]; /* a vCPU holds it, or it cannot run VMs */
 static unsigned failed_files;	/* VM files that did not give a running VM at boot */
 static const char *module_paths[BOOT_MAX_MODULES];
 static char module_path_store[BOOT_MAX_MODULES][BOOT_MODNAME_MAX];
 static const struct boot_info *boot;
-static bool boot_cpu_allowed; /* until the shell runs, with boot_cpu_ok */
 static char no_vms_why[160] = "no VM file was given at boot";
 static bool vms_possible;
 static unsigned next_vm_id = 1;
@@ -64,7 +63,7 @@ static bool enable_all_cpus(void)
 		if (r.rc < 0) {
 			printk("hv: CPU %u cannot run VMs: %s\n", i, r.err);
 			ok = false;
-			cpu_busy[i] = true; /* never place a vCPU there */
+			sched_core_set_usable(i, false); /* never place a vCPU there */
 		}
 	}
 	return ok;
@@ -114,28 +113,15 @@ static uint64_t alloc_table(void *ctx)
 	return pa;
 }
 
-static int pick_cpu(const struct vm_config *cfg, unsigned vcpu)
-{
-	for (unsigned pass = 0; pass < 2; pass++) {
-		/* application processors first: the boot CPU keeps the console */
-		for (unsigned i = 1; i <= cpu_count; i++) {
-			unsigned c = i % cpu_count;
-			if (c == 0 && (pass == 0 || !boot_cpu_allowed))
-				continue;
-			if (!cpus[c].online || cpu_busy[c])
-				continue;
-			if (cfg->pinned && !(cfg->affinity[vcpu].bits[c / 64] >> (c % 64) & 1))
-				continue;
-			return (int)c;
-		}
-	}
-	return -1;
-}
-
 /* A fresh backend state for the vCPU, as after power-on. */
 static int vcpu_setup(struct vcpu *v, char *err, size_t errlen)
 {
 	memset(&v->regs, 0, sizeof(v->regs));
+	if (!v->fpu.area && fpu_state_alloc(&v->fpu) < 0) {
+		format(err, errlen, "out of memory for FPU state");
+		return -1;
+	}
+	fpu_state_reset(&v->fpu);
 	if (hvm->vcpu_create(v, err, errlen) < 0)
 		return -1;
 	hvm->set_nested_root(v, v->vm->npt.root);
@@ -180,8 +166,9 @@ static void vm_free_resources(struct vm *vm)
 			continue;
 		if (v->backend)
 			hvm->vcpu_destroy(v);
-		cpu_busy[v->pcpu] = false;
+		fpu_state_free(&v->fpu);
 	}
+	sched_vm_release(vm);
 	gpa_map_release(&vm->map, free_ram_chunk, NULL);
 	kfree(vm->map.chunk_hpa);
 	vm->map.chunk_hpa = NULL;
@@ -248,13 +235,9 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		goto fail;
 	}
 
+	sched_share_init(&vm->share, cfg->weight, cfg->cap);
+	vm->exclusive = cfg->exclusive;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		int c = pick_cpu(cfg, i);
-		if (c < 0) {
-			format(err, errlen, "no free core for vCPU %u (one core per vCPU for now%s)",
-			       i, boot_cpu_allowed ? "" : "; CPU 0 runs the console");
-			goto fail;
-		}
 		struct vcpu *v = kzalloc(sizeof(*v));
 		if (!v) {
 			format(err, errlen, "out of memory");
@@ -264,11 +247,12 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		v->vm = vm;
 		v->id = i;
 		v->move_to = -1;
-		v->pcpu = (unsigned)c;
-		cpu_busy[c] = true;
+		v->se.affinity = cfg->pinned ? cfg->affinity[i].bits[0] : ~0ull;
 		if (vcpu_setup(v, err, errlen) < 0)
 			goto fail;
 	}
+	if (vm->exclusive && sched_vm_claim_cores(vm, err, errlen) < 0)
+		goto fail;
 	if (load_kernel(vm, err, errlen) < 0)
 		goto fail;
 	vm->id = next_vm_id++;
@@ -280,84 +264,11 @@ fail:
 	return NULL;
 }
 
-/*
- * A vCPU's loop on its core: enter the guest, handle the exit, again, until
- * the VM stops, reboots or the vCPU is moved; sleep while the VM is paused.
- * The TSC around the run call is the vCPU's CPU time: the guest's own.
- */
-/* INIT puts an AP back to waiting; a SIPI while waiting starts it. */
-static void check_startup(struct vcpu *v)
+/* Puts the vCPU on a run queue; APs wait there for the guest's INIT and STARTUP IPIs. */
+static int start_vcpu(struct vcpu *v, char *err, size_t errlen)
 {
-	bool init;
-	int vector = vplatform_take_startup(v, &init);
-	if (init && v->id != 0)
-		v->waiting_sipi = true;
-	/* a boot CPU halted with interrupts off stays so (no INIT reset of vCPU 0 yet) */
-	if (vector >= 0 && v->waiting_sipi) {
-		struct vcpu_entry_state s;
-		vm_sipi_entry_state(&s, (uint8_t)vector);
-		memset(&v->regs, 0, sizeof(v->regs));
-		hvm->vcpu_set_entry_state(v, &s);
-		v->waiting_sipi = false;
-	}
-}
-
-static void vcpu_thread(void *arg)
-{
-	struct vcpu *v = arg;
-	struct vm *vm = v->vm;
-	struct vm_exit e;
-
-	v->active = true;
-	msr_load_guest_state(v);
-	for (;;) {
-		enum vm_state s = __atomic_load_n(&vm->state, __ATOMIC_ACQUIRE);
-		if ((s != VM_RUNNING && s != VM_PAUSED) || v->move_to >= 0)
-			break;
-		if (s == VM_PAUSED) {
-			v->parked = true;
-			irq_disable();
-			if (vm->state == VM_PAUSED && v->move_to < 0) {
-				timer_oneshot_us(10000);
-				__asm__ volatile("sti; hlt" ::: "memory"); /* a kick wakes it */
-			}
-			irq_enable();
-			continue;
-		}
-		v->parked = false;
-		check_startup(v);
-		if (v->waiting_sipi) {
-			/* an AP nobody has started: sleep until an IPI kicks this core */
-			irq_disable();
-			timer_oneshot_us(10000);
-			__asm__ volatile("sti; hlt" ::: "memory");
-			continue;
-		}
-		vintr_before_entry(v);
-		uint64_t t0 = rdtsc();
-		hvm->vcpu_run(v, &e);
-		v->guest_tsc += rdtsc() - t0;
-		vm_exit_dispatch(v, &e);
-	}
-	v->parked = false;
-	hvm->vcpu_unload(v);
-	__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
-}
-
-/* Hands the vCPU's loop to its core; the boot CPU's run from vmm_run_boot_cpu_vcpus. */
-static bool start_vcpu(struct vcpu *v)
-{
-	if (v->pcpu == 0)
-		return true;
-	v->active = true; /* from now until its loop ends: nothing frees it meanwhile */
-	/* the core's idle loop may still be finishing the vCPU that left it */
-	for (unsigned tries = 0; tries < 1000; tries++) {
-		if (smp_run_on(v->pcpu, vcpu_thread, v))
-			return true;
-		udelay(100);
-	}
-	v->active = false;
-	return false;
+	v->waiting_sipi = v->id != 0;
+	return sched_vcpu_attach(v, err, errlen);
 }
 
 static void start_vm(struct vm *vm)
@@ -365,11 +276,9 @@ static void start_vm(struct vm *vm)
 	vm->start_tsc = rdtsc();
 	vm->state = VM_RUNNING;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct vcpu *v = vm->vcpus[i];
-		/* application processors wait for the guest's INIT and STARTUP IPIs */
-		v->waiting_sipi = i != 0;
-		if (!start_vcpu(v)) {
-			printk("hv: vm %s: CPU %u did not take vCPU %u\n", vm->name, v->pcpu, i);
+		char err[160];
+		if (start_vcpu(vm->vcpus[i], err, sizeof(err)) < 0) {
+			printk("hv: vm %s: %s\n", vm->name, err);
 			vm_stop(vm, VM_STOP_CRASH, 0);
 			return;
 		}
@@ -398,7 +307,7 @@ static bool wait_vcpus(struct vm *vm, bool (*done)(const struct vcpu *), unsigne
 		if (t == ms)
 			return false;
 		vm_kick(vm);
-		udelay(1000);
+		sched_wait_a_little(1000);
 	}
 }
 
@@ -464,8 +373,9 @@ static void remember_defined(const struct vm_config *cfg, const char *path)
 
 static void announce(const struct vm *vm)
 {
-	printk("hv: vm %s created: %u vCPU, %llu MiB, vCPU 0 on CPU %u\n", vm->name, vm->nvcpus,
-	       (unsigned long long)(vm->ram_bytes >> 20), vm->vcpus[0]->pcpu);
+	printk("hv: vm %s created: %u vCPU, %llu MiB, weight %u, cap %u%s\n", vm->name, vm->nvcpus,
+	       (unsigned long long)(vm->ram_bytes >> 20), vm->share.weight, vm->share.cap,
+	       vm->exclusive ? ", owns its cores" : "");
 }
 
 static void create_at_boot(size_t idx)
@@ -504,7 +414,6 @@ unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 	size_t ncfg = 0;
 
 	boot = bi;
-	boot_cpu_allowed = boot_cpu_ok;
 	for (size_t i = 0; i < bi->nmodules; i++) {
 		/* a module's path is the first word of its GRUB command line */
 		const char *s = bi->modules[i].cmdline;
@@ -525,7 +434,10 @@ unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 		return 0;
 	}
 	vms_possible = true;
-	if (!enable_all_cpus() && !cpu_busy[0])
+	sched_init();
+	for (unsigned c = 0; c < cpu_count; c++)
+		sched_core_set_usable(c, cpus[c].online && (c != 0 || boot_cpu_ok));
+	if (!enable_all_cpus() && sched_core_usable(0))
 		printk("hv: some CPUs cannot run VMs; they are left out\n");
 
 	for (size_t i = 0; i < bi->nmodules; i++)
@@ -537,18 +449,6 @@ unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 		started += vms[k]->state == VM_RUNNING;
 	}
 	return started;
-}
-
-void vmm_run_boot_cpu_vcpus(void)
-{
-	/* a vCPU placed on the boot CPU runs here, until its VM stops */
-	for (unsigned k = 0; k < vm_count; k++)
-		for (unsigned i = 0; i < vms[k]->nvcpus; i++) {
-			struct vcpu *v = vms[k]->vcpus[i];
-			if (v->pcpu == 0 && vms[k]->state == VM_RUNNING)
-				vcpu_thread(v);
-		}
-	boot_cpu_allowed = false; /* from now on the boot CPU runs the console */
 }
 
 bool vmm_all_stopped(void)
@@ -769,13 +669,9 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	if (load_kernel(vm, why, sizeof(why)) < 0)
 		goto crash;
 	__atomic_store_n(&vm->state, VM_RUNNING, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		vm->vcpus[i]->waiting_sipi = i != 0;
-		if (!start_vcpu(vm->vcpus[i])) {
-			format(why, sizeof(why), "CPU %u did not take vCPU %u", vm->vcpus[i]->pcpu, i);
+	for (unsigned i = 0; i < vm->nvcpus; i++)
+		if (start_vcpu(vm->vcpus[i], why, sizeof(why)) < 0)
 			goto crash;
-		}
-	}
 	return 0;
 crash:
 	format(err, errlen, "vm %s cannot restart: %s", vm->name, why);
@@ -829,43 +725,11 @@ int vmm_vcpu_pin(struct vm *vm, unsigned id, unsigned cpu, char *err, size_t err
 		format(err, errlen, "vm %s has no vCPU %u (it has %u)", vm->name, id, vm->nvcpus);
 		return -1;
 	}
-	struct vcpu *v = vm->vcpus[id];
 	if (cpu >= cpu_count || !cpus[cpu].online) {
 		format(err, errlen, "there is no CPU %u online (CPUs 0-%u)", cpu, cpu_count - 1);
 		return -1;
 	}
-	if (cpu == v->pcpu) {
-		format(err, errlen, "vCPU %u of %s is already on CPU %u", id, vm->name, cpu);
-		return -1;
-	}
-	if (cpu == 0) {
-		format(err, errlen, "CPU 0 runs the console, not vCPUs");
-		return -1;
-	}
-	if (cpu_busy[cpu]) {
-		format(err, errlen, "CPU %u is taken (one vCPU per core: no scheduler yet)", cpu);
-		return -1;
-	}
-	bool running = v->active;
-	/* the loop leaves the old core through hvm->vcpu_unload (VMCLEAR on VMX) */
-	if (running) {
-		v->move_to = (int)cpu;
-		if (!wait_vcpus(vm, vcpu_left, 1000)) {
-			v->move_to = -1;
-			format(err, errlen, "vCPU %u did not leave CPU %u", id, v->pcpu);
-			return -1;
-		}
-	}
-	cpu_busy[v->pcpu] = false;
-	cpu_busy[cpu] = true;
-	v->pcpu = cpu;
-	v->move_to = -1;
-	if (running && !start_vcpu(v)) {
-		format(err, errlen, "CPU %u did not take the vCPU", cpu);
-		vm_stop(vm, VM_STOP_CRASH, 0);
-		return -1;
-	}
-	return 0;
+	return sched_vcpu_pin(vm->vcpus[id], cpu, err, errlen);
 }
 
 size_t vmm_defined(const struct vmm_defined **out)

@@ -1,6 +1,6 @@
 /*
  * The VM manager: VMs declared by the boot modules (.cfg files) are
- * created, started on their cores, steered by the console (pause, reboot,
+ * created, handed to the scheduler, steered by the console (pause, reboot,
  * destroy, move a vCPU) and given back their memory and cores once stopped.
  * Every function here runs on the boot CPU (boot path and shell).
  */
@@ -15,12 +15,10 @@
 
 /*
  * Creates and starts every autostart VM; returns how many started.
- * boot_cpu_ok: a vCPU may be placed on CPU 0 when no other core is free
- * (test harnesses); otherwise CPU 0 keeps the console for itself.
+ * boot_cpu_ok: CPU 0 runs vCPUs too, between turns of the console (test
+ * harnesses); otherwise it keeps the console for itself.
  */
 unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok);
-/* Runs the vCPUs placed on the boot CPU (only with boot_cpu_ok), until their VMs stop. */
-void vmm_run_boot_cpu_vcpus(void);
 /* True when no VM is running, paused or rebooting. */
 bool vmm_all_stopped(void);
 /*
@@ -54,7 +52,9 @@ struct vmm_defined {
 size_t vmm_defined(const struct vmm_defined **out);
 /* The state as `list` shows it: running, blocked, paused, rebooting, stopped. */
 const char *vmm_state_name(const struct vm *vm);
-/* A vCPU's CPU time in milliseconds. */
+/* A vCPU's CPU time (time it held a core) in milliseconds, up to now. */
 uint64_t vmm_vcpu_time_ms(const struct vcpu *v);
+/* Its steal time: runnable, but its core ran another vCPU (or its VM's cap held it). */
+uint64_t vmm_vcpu_steal_ms(const struct vcpu *v);
 
 #endif

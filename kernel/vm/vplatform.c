@@ -1,5 +1,7 @@
 #include "kernel/vm/vplatform.h"
 
+#include "kernel/sched/sched.h"
+
 #include "drivers/lapic.h"
 #include "guest/vioapic.h"
 #include "guest/vlapic.h"
@@ -56,11 +58,10 @@ uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
 	return vp_of(vm)->t0 + ns / 1000 * tsc_khz() / 1000 + 1;
 }
 
-/* A vCPU on another core may be sleeping in HLT or running the guest: make it look. */
+/* The vCPU may be blocked in HLT, queued, or running the guest on another core: make it look. */
 static void kick(struct vcpu *v)
 {
-	if (v->active && v->pcpu != this_cpu()->index)
-		lapic_send_ipi(cpus[v->pcpu].apic_id, VECTOR_IPI_CALL);
+	sched_kick(v);
 }
 
 /* ---- interrupt routing ---- */

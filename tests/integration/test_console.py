@@ -14,46 +14,8 @@ import time
 import pexpect
 import pytest
 
-from hvrun import DEBUG_EXIT_PORT, guest, make_iso, vm_file
-
-PROMPT = "hv> "
-ESC_UP = "\x1b[A"
-ESC_LEFT = "\x1b[D"
-
-
-def boot(vms, smp=4, debug_exit=True):
-    """Boots an ISO with these (cfg, kernel) pairs; returns the pexpect child on COM1."""
-    modules = []
-    for cfg, kernel in vms:
-        for m in (cfg, kernel):
-            if m not in modules:
-                modules.append(m)
-    cmdline = ("debug_exit=0x%x" % DEBUG_EXIT_PORT) if debug_exit else ""
-    iso = make_iso(cmdline, modules)
-    args = ["-machine", "q35,accel=tcg", "-cpu", "max", "-smp", str(smp), "-m", "1G",
-            "-display", "none", "-no-reboot", "-monitor", "none",
-            # COM1 on stdio, with ^C and ^] passed to the guest instead of QEMU
-            "-chardev", "stdio,id=com1,signal=off", "-serial", "chardev:com1",
-            "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_PORT,
-            "-cdrom", iso, "-boot", "d"]
-    child = pexpect.spawn("qemu-system-x86_64", args, encoding="utf-8",
-                          codec_errors="replace", timeout=60)
-    child.logfile_read = open(os.path.join(os.path.dirname(iso), "console-test.log"), "w")
-    return child
-
-
-def command(child, line, expect=None, timeout=30):
-    """Types a command at the prompt; returns its output up to the next prompt."""
-    child.sendline(line)
-    # the editor echoes what was typed, then CR LF (the pty may add a CR)
-    child.expect(re.escape(line) + r"\r+\n", timeout=timeout)
-    out = ""
-    if expect:
-        child.expect(expect, timeout=timeout)
-        out = child.before + child.after
-    child.expect_exact(PROMPT, timeout=timeout)
-    return out + child.before
-
+from hvconsole import ESC_LEFT, ESC_UP, PROMPT, boot, command
+from hvrun import guest, vm_file
 
 def list_rows(child):
     """`list` as {name: (id, state, vcpus, mem, time)}."""
@@ -198,15 +160,16 @@ def test_destroy_pin_and_create_again(host):
     rows = list_rows(host)
     assert rows["ticker"][1] == "stopped", rows
     assert "error: vm ticker is not running" in command(host, "pause ticker")
-    # the destroyed VM's core is free: web's vCPU moves there
-    assert "error: CPU 0 runs the console" in command(host, "vcpu-pin web 0 0")
+    # web's vCPU moves to another core, and may run there only
+    assert "error: there is no CPU 9 online" in command(host, "vcpu-pin web 0 9")
     out = command(host, "vcpu-list web")
     cpu_before = int(re.search(r"web\s+\d+\s+0\s+(\d+)", out).group(1))
     target = 2 if cpu_before != 2 else 1
     out = command(host, "vcpu-pin web 0 %d" % target)
     assert "vm web vCPU 0 now on CPU %d" % target in out, out
-    assert re.search(r"web\s+\d+\s+0\s+%d\s+(running|blocked)" % target,
-                     command(host, "vcpu-list web"))
+    # now on the new core, and allowed there only (it ran on both)
+    assert re.search(r"web\s+\d+\s+0\s+%d\s+(running|blocked|runnable)\s+\S+\s+\S+\s+%d\s" %
+                     (target, target), command(host, "vcpu-list web")), out
     host.sendline("console web")
     host.expect_exact("[attached to web")
     host.send("moved\r")
@@ -224,7 +187,7 @@ def test_create_defined_vm_then_shutdown(host):
     command(host, "create /boot/vms/spare.cfg", expect=r"hv: vm spare created")
     host.expect_exact("[spare] echo: ready")
     out = command(host, "sched-credit")
-    assert "no scheduler yet" in out and re.search(r"spare\s+\d+\s+512", out), out
+    assert re.search(r"spare\s+\d+\s+512\s+0\s+\d+\.\d+\s+shared", out), out
     command(host, "shutdown spare", expect=r"does not listen to the ACPI power button")
     host.expect_exact("vm spare stopped: destroyed code=0", timeout=30)
     host.send("\r")
@@ -260,16 +223,20 @@ def test_host_verbs(host):
 
 def test_without_debug_exit_the_boot_cpu_keeps_the_console():
     """On a real server (no debug_exit) the prompt comes at once and no vCPU
-    takes CPU 0: on 2 cores the second VM is refused, saying why."""
+    takes CPU 0: on 2 cores both VMs share CPU 1."""
     echo = guest("echo")
     child = boot([(vm_file("one", echo), echo), (vm_file("two", echo), echo)], smp=2,
                  debug_exit=False)
     try:
-        child.expect_exact("CPU 0 runs the console")
         child.expect_exact("hv: console ready")
         child.expect_exact(PROMPT)
         rows = list_rows(child)
-        assert list(rows) == ["one"] or list(rows) == ["two"], rows
+        assert sorted(rows) == ["one", "two"], rows
+        out = command(child, "vcpu-list")
+        assert re.search(r"^one\s+\d+\s+0\s+1\s", out, re.M), out
+        assert re.search(r"^two\s+\d+\s+0\s+1\s", out, re.M), out
+        out = command(child, "vcpu-pin one 0 0")
+        assert "error: CPU 0 does not run vCPUs (it runs the console)" in out, out
     finally:
         child.terminate(force=True)
 

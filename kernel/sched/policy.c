@@ -1,0 +1,211 @@
+#include "kernel/sched/policy.h"
+
+#include <stddef.h>
+
+/* Virtual times wrap: compare them by their difference. */
+static bool vt_before(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) < 0;
+}
+
+static bool wants_core(enum sched_state s)
+{
+	return s == SCHED_RUNNABLE || s == SCHED_RUNNING;
+}
+
+void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap)
+{
+	*s = (struct sched_share){.weight = weight ? weight : SCHED_WEIGHT_UNIT, .cap = cap};
+}
+
+bool sched_rq_add(struct sched_rq *rq, struct sched_entity *e)
+{
+	if (rq->n == SCHED_RQ_MAX)
+		return false;
+	rq->e[rq->n++] = e;
+	return true;
+}
+
+void sched_rq_remove(struct sched_rq *rq, struct sched_entity *e)
+{
+	for (unsigned i = 0; i < rq->n; i++) {
+		if (rq->e[i] == e) {
+			/* keep the order: among equal virtual times the earlier one wins */
+			for (unsigned j = i + 1; j < rq->n; j++)
+				rq->e[j - 1] = rq->e[j];
+			rq->n--;
+			return;
+		}
+	}
+}
+
+static uint64_t cap_budget(const struct sched_share *s, const struct sched_params *p)
+{
+	return (uint64_t)s->cap * p->cap_period / 100;
+}
+
+/* Rolls the cap period forward to now; the share's lock is held. */
+static void cap_roll(struct sched_share *s, uint64_t now, const struct sched_params *p)
+{
+	/*
+	 * Signed: another core may have rolled the period with a clock reading
+	 * a little after ours; a `now` before period_start is in this period.
+	 */
+	if ((int64_t)(now - s->period_start) < (int64_t)p->cap_period)
+		return;
+	uint64_t periods = (now - s->period_start) / p->cap_period;
+	uint64_t refill = periods * cap_budget(s, p);
+	s->used = s->used > refill ? s->used - refill : 0;
+	s->period_start += periods * p->cap_period;
+}
+
+bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_params *p)
+{
+	if (!s->cap)
+		return true;
+	spin_lock(&s->lock);
+	cap_roll(s, now, p);
+	bool ok = s->used < cap_budget(s, p);
+	spin_unlock(&s->lock);
+	return ok;
+}
+
+struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct sched_params *p,
+				unsigned *others)
+{
+	struct sched_entity *best = NULL;
+	unsigned eligible = 0;
+	for (unsigned i = 0; i < rq->n; i++) {
+		struct sched_entity *e = rq->e[i];
+		if (!wants_core(e->state) || !sched_cap_allows(e->share, now, p))
+			continue;
+		eligible++;
+		if (!best || vt_before(e->vtime, best->vtime))
+			best = e;
+	}
+	*others = eligible ? eligible - 1 : 0;
+	if (best && vt_before(rq->min_vtime, best->vtime))
+		rq->min_vtime = best->vtime;
+	return best;
+}
+
+uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
+		     const struct sched_params *p)
+{
+	uint64_t slice = others ? p->slice : UINT64_MAX;
+	struct sched_share *s = e->share;
+	if (s->cap) {
+		spin_lock(&s->lock);
+		cap_roll(s, now, p);
+		uint64_t budget = cap_budget(s, p);
+		uint64_t left = s->used < budget ? budget - s->used : 0;
+		spin_unlock(&s->lock);
+		/* other vCPUs of the VM spend the same budget elsewhere: look again soon */
+		if (left < slice)
+			slice = left ? left : 1;
+	}
+	return slice;
+}
+
+void sched_charge(struct sched_entity *e, uint64_t ticks)
+{
+	struct sched_share *s = e->share;
+	spin_lock(&s->lock);
+	unsigned wanting = s->wanting ? s->wanting : 1;
+	s->used += ticks;
+	spin_unlock(&s->lock);
+	/*
+	 * The VM's weight is split among its vCPUs that want to run. In two
+	 * parts, so that a long run (ticks * 256 * wanting past 2^64) is exact.
+	 */
+	uint64_t mul = (uint64_t)SCHED_WEIGHT_UNIT * wanting;
+	e->vtime += ticks / s->weight * mul + ticks % s->weight * mul / s->weight;
+	e->run_ticks += ticks;
+}
+
+void sched_set_state(struct sched_entity *e, enum sched_state st, uint64_t now)
+{
+	enum sched_state old = e->state;
+	if (old == st)
+		return;
+	if (wants_core(old) != wants_core(st)) {
+		spin_lock(&e->share->lock);
+		e->share->wanting += wants_core(st) ? 1 : -1;
+		spin_unlock(&e->share->lock);
+	}
+	if (st == SCHED_RUNNABLE)
+		e->runnable_since = now;
+	if (st == SCHED_RUNNING && old == SCHED_RUNNABLE)
+		e->steal_ticks += now - e->runnable_since;
+	e->state = st;
+}
+
+void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched_params *p)
+{
+	/* a sleeper comes back a little ahead of the queue, never a whole sleep ahead */
+	uint64_t floor = rq->min_vtime - p->wake_bonus;
+	if (vt_before(e->vtime, floor))
+		e->vtime = floor;
+}
+
+bool sched_should_preempt(const struct sched_entity *running, const struct sched_entity *woken,
+			  const struct sched_params *p)
+{
+	/*
+	 * The woken one must be more than wake_bonus / 2 behind, not counting
+	 * the wake_bonus sched_place may have given it: a placement credit, not
+	 * a licence to take the core from one that just started.
+	 */
+	return vt_before(woken->vtime + p->wake_bonus + p->wake_bonus / 2, running->vtime);
+}
+
+struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
+					   const struct sched_entity *skip)
+{
+	struct sched_entity *best = NULL;
+	unsigned wanting = 0;
+	for (unsigned i = 0; i < from->n; i++)
+		wanting += wants_core(from->e[i]->state);
+	if (wanting < 2)
+		return NULL; /* its core runs what it has */
+	for (unsigned i = 0; i < from->n; i++) {
+		struct sched_entity *e = from->e[i];
+		if (e == skip || e->state != SCHED_RUNNABLE || to >= 64 || !(e->affinity >> to & 1))
+			continue;
+		/* the one waiting longest */
+		if (!best || (int64_t)(e->runnable_since - best->runnable_since) < 0)
+			best = e;
+	}
+	return best;
+}
+
+void sched_rebase(struct sched_entity *e, const struct sched_rq *from, const struct sched_rq *to)
+{
+	e->vtime = e->vtime - from->min_vtime + to->min_vtime;
+}
+
+uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params *p)
+{
+	uint64_t at = UINT64_MAX;
+	for (unsigned i = 0; i < rq->n; i++) {
+		const struct sched_entity *e = rq->e[i];
+		if (!wants_core(e->state) || !e->share->cap)
+			continue;
+		uint64_t end = e->share->period_start + p->cap_period;
+		if (end < at)
+			at = end;
+	}
+	return at;
+}
+
+int sched_pick_core(uint64_t affinity, uint64_t usable, const unsigned *load, unsigned ncores)
+{
+	int best = -1;
+	for (unsigned c = 0; c < ncores && c < 64; c++) {
+		if (!((affinity & usable) >> c & 1))
+			continue;
+		if (best < 0 || load[c] < load[best])
+			best = (int)c;
+	}
+	return best;
+}

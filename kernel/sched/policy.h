@@ -1,0 +1,131 @@
+/*
+ * The scheduling policy, apart from the hardware: which vCPU a core runs
+ * next, how long, what it is charged, when a core steals work from another.
+ * Pure logic on plain structs, so the hosted unit tests drive it directly;
+ * kernel/sched/sched.c applies it on the cores.
+ *
+ * Proportional share in the spirit of Xen's credit scheduler, with xl's
+ * meanings for the knobs:
+ *   weight  a VM's share of a contended core relative to other VMs (default
+ *           256); a VM's share is split among its vCPUs that want to run.
+ *   cap     the most CPU a VM may use, in percent of one core (0: none);
+ *           50 is half a core, 200 two whole cores.
+ * Each vCPU keeps a virtual time that advances by the host time it runs,
+ * scaled by 256 / (its VM's weight per wanting vCPU); a core runs the
+ * runnable vCPU with the lowest virtual time (weighted fair queueing: two
+ * busy VMs weighted 2:1 get time 2:1). A cap is a budget per period, refilled
+ * each period; a VM that spent it waits for the next one, overrun included.
+ * Times are host TSC ticks throughout.
+ */
+#ifndef HV_SCHED_POLICY_H
+#define HV_SCHED_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/lib/spinlock.h"
+
+#define SCHED_RQ_MAX 64 /* vCPUs one core can hold */
+#define SCHED_WEIGHT_UNIT 256
+
+enum sched_state {
+	SCHED_OFFLINE,	/* on no core: not started, or its VM stopped */
+	SCHED_RUNNABLE, /* wants its core */
+	SCHED_RUNNING,	/* its core runs it now */
+	SCHED_BLOCKED,	/* in HLT, or an AP before its STARTUP IPI: waits for an interrupt */
+	SCHED_PAUSED,	/* its VM is paused */
+};
+
+/* What a VM's vCPUs share: the VM's weight and cap, and the cap's bookkeeping. */
+struct sched_share {
+	spinlock_t lock; /* vCPUs of one VM run on several cores */
+	unsigned weight;
+	unsigned cap;		/* percent of one core; 0: none */
+	unsigned wanting;	/* its vCPUs runnable or running now */
+	uint64_t period_start;	/* the cap's current period */
+	uint64_t used;		/* ticks run in the period (overrun carries over) */
+};
+
+struct sched_entity {
+	struct sched_share *share;
+	enum sched_state state;
+	uint64_t vtime;		 /* virtual time: lowest runs first */
+	uint64_t affinity;	 /* cores it may run on (bit per core) */
+	unsigned cpu;		 /* the core whose queue holds it */
+	uint64_t runnable_since; /* when it last became runnable (for steal time) */
+	/* accounting */
+	uint64_t run_ticks;	/* time it held a core */
+	uint64_t steal_ticks;	/* time it was runnable but another vCPU had its core */
+	uint64_t ran_on;	/* cores it has ever run on (bit per core) */
+	uint64_t switches_in;	/* times a core switched to it */
+};
+
+/* One core's run queue: the vCPUs placed on it, in any state but OFFLINE. */
+struct sched_rq {
+	struct sched_entity *e[SCHED_RQ_MAX];
+	unsigned n;
+	uint64_t min_vtime; /* never goes back: where a waking or arriving vCPU starts */
+};
+
+struct sched_params {
+	uint64_t slice;	     /* ticks a vCPU runs before others on its core get a turn */
+	uint64_t cap_period; /* ticks per cap period */
+	uint64_t wake_bonus; /* virtual ticks a woken vCPU may start below min_vtime */
+};
+
+void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap);
+
+bool sched_rq_add(struct sched_rq *rq, struct sched_entity *e);
+void sched_rq_remove(struct sched_rq *rq, struct sched_entity *e);
+
+/* May the entity's VM run now, as far as its cap goes? Starts a new period when due. */
+bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_params *p);
+
+/*
+ * The runnable (or running) entity with the lowest virtual time whose cap
+ * allows it to run, or NULL. *others: how many other entities could run.
+ */
+struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct sched_params *p,
+				unsigned *others);
+
+/*
+ * How long the picked entity may run before the core looks again (ticks;
+ * UINT64_MAX: until it blocks). others: from sched_pick.
+ */
+uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
+		     const struct sched_params *p);
+
+/* Charges ticks of run time: virtual time, cap budget, accounting. */
+void sched_charge(struct sched_entity *e, uint64_t ticks);
+
+/* State changes that keep the share's `wanting` count right. */
+void sched_set_state(struct sched_entity *e, enum sched_state s, uint64_t now);
+
+/* A blocked or new entity becomes runnable on rq: where its virtual time starts. */
+void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched_params *p);
+
+/* Should a just-woken entity take the core from the one running? */
+bool sched_should_preempt(const struct sched_entity *running, const struct sched_entity *woken,
+			  const struct sched_params *p);
+
+/*
+ * Work stealing: a runnable entity of `from` that core `to` may run and
+ * `from` would not run next, or NULL. skip: an entity that must stay (the
+ * one whose state is still loaded on from's core).
+ */
+struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
+					   const struct sched_entity *skip);
+
+/* Moves an entity's virtual time from one queue's frame to another's. */
+void sched_rebase(struct sched_entity *e, const struct sched_rq *from, const struct sched_rq *to);
+
+/*
+ * Placement of a vCPU: the allowed core with the fewest vCPUs (lowest index
+ * on ties), or -1. load[c]: vCPUs on core c; usable: cores that may take it.
+ */
+/* When the first capped, runnable entity of rq gets a new budget (UINT64_MAX: none waits). */
+uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params *p);
+
+int sched_pick_core(uint64_t affinity, uint64_t usable, const unsigned *load, unsigned ncores);
+
+#endif

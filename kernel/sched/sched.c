@@ -1,0 +1,538 @@
+#include "kernel/sched/sched.h"
+
+#include "drivers/lapic.h"
+#include "include/x86.h"
+#include "kernel/config/vmconfig.h"
+#include "kernel/cpu/fpu.h"
+#include "kernel/cpu/idt.h"
+#include "kernel/cpu/percpu.h"
+#include "kernel/cpu/smp.h"
+#include "kernel/lib/format.h"
+#include "kernel/log.h"
+#include "kernel/time/timer.h"
+#include "kernel/time/tsc.h"
+#include "kernel/vm/exit.h"
+#include "kernel/vm/hvm.h"
+#include "kernel/vm/msr_policy.h"
+#include "kernel/vm/vintr.h"
+#include "kernel/vm/vm.h"
+#include "kernel/vm/vm_load.h"
+
+#define IDLE_POLL_US 10000 /* an idle core looks for work to steal at least this often */
+
+struct sched_core {
+	spinlock_t lock; /* the run queue and the entities' states on it */
+	struct sched_rq rq;
+	struct vcpu *current; /* running on the core now */
+	/* whose guest state (FPU, the backend's per-core state, MSRs) the core holds */
+	struct vcpu *volatile loaded;
+	volatile bool look; /* something changed for a queued vCPU: look before running on */
+	bool usable;
+	bool loop_started;
+	struct vm *owner; /* a VM that owns the core, or NULL */
+	uint64_t left_at; /* when the last vCPU left the core (0: idle since) */
+	uint64_t switches, switch_ticks, idle_ticks;
+};
+
+static struct sched_core cores[MAX_CPUS];
+static struct sched_params params;
+static spinlock_t claim_lock;
+
+static struct vcpu *vcpu_of(struct sched_entity *e)
+{
+	return (struct vcpu *)((char *)e - __builtin_offsetof(struct vcpu, se));
+}
+
+static uint64_t us_to_tsc(uint64_t us)
+{
+	return us * tsc_khz() / 1000;
+}
+
+void sched_init(void)
+{
+	/* short slices: guests wait on each other (IPIs, spinlocks) more than they compute */
+	params.slice = us_to_tsc(4000);
+	params.cap_period = us_to_tsc(10000);
+	params.wake_bonus = params.slice;
+	fpu_init();
+}
+
+void sched_core_set_usable(unsigned c, bool usable)
+{
+	if (c < MAX_CPUS)
+		cores[c].usable = usable;
+}
+
+bool sched_core_usable(unsigned c)
+{
+	return c < cpu_count && cpus[c].online && cores[c].usable;
+}
+
+static uint64_t usable_mask(void)
+{
+	uint64_t m = 0;
+	for (unsigned c = 0; c < cpu_count && c < 64; c++)
+		if (sched_core_usable(c))
+			m |= 1ull << c;
+	return m;
+}
+
+/* Cores v may run on: its affinity, usable cores, and none owned by another VM. */
+static uint64_t allowed_mask(const struct vcpu *v)
+{
+	uint64_t m = v->se.affinity & usable_mask();
+	for (unsigned c = 0; c < cpu_count && c < 64; c++)
+		if (cores[c].owner && cores[c].owner != v->vm)
+			m &= ~(1ull << c);
+	return m;
+}
+
+/* ---- exclusive cores ---- */
+
+int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->config;
+	int got[VCPU_MAX];
+	spin_lock(&claim_lock);
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		got[i] = -1;
+		for (unsigned c = 0; c < cpu_count && c < 64 && got[i] < 0; c++) {
+			bool taken = false;
+			for (unsigned k = 0; k < i; k++)
+				taken |= got[k] == (int)c;
+			/* a core to own has nothing on it and nobody else's claim */
+			if (taken || !sched_core_usable(c) || cores[c].owner || cores[c].rq.n ||
+			    !vm_cpuset_has(&cfg->affinity[i], c))
+				continue;
+			got[i] = (int)c;
+		}
+		if (got[i] < 0) {
+			spin_unlock(&claim_lock);
+			format(err, errlen, "no free core for vCPU %u to own (a core to own must have "
+			       "no vCPU on it%s)", i, cfg->pinned ? " and be in `cpus`" : "");
+			return -1;
+		}
+	}
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		cores[got[i]].owner = vm;
+		vm->vcpus[i]->se.affinity = 1ull << got[i];
+	}
+	spin_unlock(&claim_lock);
+	return 0;
+}
+
+void sched_vm_release(struct vm *vm)
+{
+	spin_lock(&claim_lock);
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		if (cores[c].owner == vm)
+			cores[c].owner = NULL;
+	spin_unlock(&claim_lock);
+}
+
+/* ---- switching a core between vCPUs ---- */
+
+/* Saves what the core holds of v's state; on v's core, v not running. */
+static void unload(struct sched_core *c)
+{
+	struct vcpu *v = c->loaded;
+	if (!v)
+		return;
+	fpu_save(&v->fpu);
+	hvm->vcpu_unload(v);
+	__atomic_store_n(&c->loaded, NULL, __ATOMIC_RELEASE);
+}
+
+static void load(struct sched_core *c, struct vcpu *v, unsigned me)
+{
+	uint64_t t = rdtsc();
+	if (c->loaded != v) {
+		unload(c);
+		fpu_restore(&v->fpu);
+		msr_load_guest_state(v);
+		__atomic_store_n(&c->loaded, v, __ATOMIC_RELEASE);
+		v->se.switches_in++;
+		if (c->left_at) {
+			c->switches++;
+			c->switch_ticks += rdtsc() - c->left_at;
+		}
+	}
+	v->se.ran_on |= 1ull << me;
+	uint64_t kicked = v->kicked_at;
+	if (kicked) {
+		uint64_t lat = t > kicked ? t - kicked : 0;
+		v->wake_latency_sum += lat;
+		if (lat > v->wake_latency_max)
+			v->wake_latency_max = lat;
+		v->wakes++;
+		v->kicked_at = 0;
+	}
+}
+
+/* ---- run queues ---- */
+
+static void enqueue(unsigned cpu, struct vcpu *v)
+{
+	struct sched_core *c = &cores[cpu];
+	uint64_t flags = spin_lock_irqsave(&c->lock);
+	__atomic_store_n(&v->se.cpu, cpu, __ATOMIC_RELEASE);
+	sched_place(&c->rq, &v->se, &params);
+	sched_rq_add(&c->rq, &v->se); /* room was checked when the vCPU was placed */
+	c->look = true;
+	spin_unlock_irqrestore(&c->lock, flags);
+}
+
+static void start_loop(unsigned cpu);
+
+static void kick_core(unsigned cpu)
+{
+	if (cpu != this_cpu()->index)
+		lapic_send_ipi(cpus[cpu].apic_id, VECTOR_IPI_CALL);
+}
+
+void sched_kick(struct vcpu *v)
+{
+	if (!__atomic_load_n(&v->active, __ATOMIC_ACQUIRE))
+		return;
+	unsigned cpu = __atomic_load_n(&v->se.cpu, __ATOMIC_ACQUIRE);
+	struct sched_core *c = &cores[cpu];
+	if (v->se.state == SCHED_BLOCKED && !v->kicked_at)
+		v->kicked_at = rdtsc();
+	/* a running vCPU needs only to leave the guest; anything else, the core's look */
+	if (c->current != v)
+		__atomic_store_n(&c->look, true, __ATOMIC_RELEASE);
+	kick_core(cpu);
+}
+
+int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen)
+{
+	unsigned load[MAX_CPUS];
+	for (unsigned c = 0; c < cpu_count; c++)
+		load[c] = cores[c].rq.n;
+	uint64_t allowed = allowed_mask(v);
+	load[0]++; /* the boot CPU runs vCPUs only between turns of the console: last choice */
+	/* vCPUs of one VM on different cores where it can: they wait on each other */
+	for (unsigned i = 0; i < v->id; i++) {
+		unsigned c = v->vm->vcpus[i]->se.cpu;
+		if (v->vm->vcpus[i]->active && c < cpu_count)
+			load[c]++;
+	}
+	int cpu = sched_pick_core(allowed, ~0ull, load, cpu_count);
+	if (cpu < 0 || cores[cpu].rq.n >= SCHED_RQ_MAX) {
+		format(err, errlen, "no core may run vCPU %u%s", v->id,
+		       cpu < 0 ? " (its `cpus` are all unusable or owned by other VMs)"
+			       : ": too many vCPUs on its cores");
+		return -1;
+	}
+	v->se.share = &v->vm->share;
+	v->se.state = SCHED_OFFLINE;
+	v->move_to = -1;
+	v->halted = false;
+	v->parked = false;
+	sched_set_state(&v->se, v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, rdtsc());
+	__atomic_store_n(&v->active, true, __ATOMIC_RELEASE);
+	enqueue((unsigned)cpu, v);
+	start_loop((unsigned)cpu);
+	kick_core((unsigned)cpu);
+	return 0;
+}
+
+int sched_vcpu_pin(struct vcpu *v, unsigned cpu, char *err, size_t errlen)
+{
+	if (!sched_core_usable(cpu)) {
+		format(err, errlen, "CPU %u does not run vCPUs%s", cpu,
+		       cpu == 0 ? " (it runs the console)" : "");
+		return -1;
+	}
+	if (cores[cpu].owner && cores[cpu].owner != v->vm) {
+		format(err, errlen, "CPU %u is owned by vm %s", cpu, cores[cpu].owner->name);
+		return -1;
+	}
+	if (v->vm->exclusive) {
+		format(err, errlen, "vm %s owns its cores; its vCPUs stay where they are", v->vm->name);
+		return -1;
+	}
+	v->se.affinity = 1ull << cpu;
+	if (!v->active || v->se.cpu == cpu)
+		return 0;
+	v->move_to = (int)cpu;
+	sched_kick(v);
+	for (unsigned t = 0; t < 1000 && v->move_to >= 0; t++)
+		sched_wait_a_little(1000);
+	if (v->move_to >= 0) {
+		format(err, errlen, "vCPU %u did not leave CPU %u", v->id, v->se.cpu);
+		return -1;
+	}
+	start_loop(cpu);
+	return 0;
+}
+
+/* ---- the core's loop ---- */
+
+static bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
+{
+	if (v->waiting_sipi) {
+		vm_check_startup(v);
+		*wake_at = UINT64_MAX;
+		return !v->waiting_sipi;
+	}
+	return vintr_wake_check(v, wake_at);
+}
+
+/* What the core does with each queued vCPU given its VM's state; under the core's lock. */
+enum verdict { KEEP, DETACH, MOVE };
+
+static enum verdict review(struct sched_core *c, struct vcpu *v, uint64_t now, uint64_t *wake_at)
+{
+	struct sched_entity *e = &v->se;
+	enum vm_state s = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
+	if (s != VM_RUNNING && s != VM_PAUSED)
+		return DETACH; /* stopped or rebooting: the VM manager takes it from here */
+	if (v->move_to >= 0)
+		return MOVE;
+	if (s == VM_PAUSED) {
+		sched_set_state(e, SCHED_PAUSED, now);
+		v->parked = true;
+		return KEEP;
+	}
+	v->parked = false;
+	if (e->state == SCHED_PAUSED)
+		sched_set_state(e, v->halted || v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
+	if (e->state == SCHED_BLOCKED) {
+		uint64_t at;
+		if (vcpu_wakeable(v, &at)) {
+			v->halted = false;
+			sched_place(&c->rq, e, &params);
+			sched_set_state(e, SCHED_RUNNABLE, now);
+			if (!v->kicked_at)
+				v->kicked_at = now; /* woken by its own timer: latency counts from here */
+		} else {
+			v->kicked_at = 0; /* that kick did not wake it */
+			if (at < *wake_at)
+				*wake_at = at;
+		}
+	}
+	return KEEP;
+}
+
+/*
+ * One scheduling decision: every queued vCPU reviewed, the next one picked
+ * and marked running. NULL: nothing to run before *wake_at.
+ */
+static struct vcpu *schedule(struct sched_core *c, unsigned me, uint64_t now, uint64_t *wake_at,
+			     uint64_t *slice_end)
+{
+	struct vcpu *leaving[SCHED_RQ_MAX];
+	enum verdict why[SCHED_RQ_MAX];
+	unsigned nleaving = 0;
+
+	spin_lock(&c->lock);
+	__atomic_store_n(&c->look, false, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < c->rq.n;) {
+		struct vcpu *v = vcpu_of(c->rq.e[i]);
+		enum verdict d = review(c, v, now, wake_at);
+		if (d == KEEP) {
+			i++;
+			continue;
+		}
+		sched_rq_remove(&c->rq, &v->se);
+		leaving[nleaving] = v;
+		why[nleaving++] = d;
+	}
+	unsigned others;
+	struct sched_entity *e = sched_pick(&c->rq, now, &params, &others);
+	struct vcpu *next = NULL;
+	/* a capped vCPU waiting for its next period: look again when it begins */
+	uint64_t refill = sched_rq_refill_at(&c->rq, &params);
+	if (e) {
+		next = vcpu_of(e);
+		sched_set_state(e, SCHED_RUNNING, now);
+		uint64_t slice = sched_slice(e, others, now, &params);
+		*slice_end = slice == UINT64_MAX ? UINT64_MAX : now + slice;
+		if (refill < *slice_end)
+			*slice_end = refill;
+		c->current = next;
+	} else if (refill < *wake_at) {
+		*wake_at = refill;
+	}
+	spin_unlock(&c->lock);
+
+	/* vCPUs leaving the core take their state with them */
+	for (unsigned i = 0; i < nleaving; i++) {
+		struct vcpu *v = leaving[i];
+		if (c->loaded == v)
+			unload(c);
+		if (why[i] == MOVE) {
+			unsigned to = (unsigned)v->move_to;
+			sched_rebase(&v->se, &c->rq, &cores[to].rq);
+			if (v->se.state == SCHED_PAUSED)
+				sched_set_state(&v->se, SCHED_RUNNABLE, now); /* its new core looks again */
+			enqueue(to, v);
+			v->move_to = -1;
+			kick_core(to);
+		} else {
+			sched_set_state(&v->se, SCHED_OFFLINE, now);
+			v->parked = false;
+			__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
+		}
+	}
+	(void)me;
+	return next;
+}
+
+/* An idle core takes a runnable vCPU that waits on a busy one. */
+static bool steal(struct sched_core *c, unsigned me)
+{
+	if (c->owner)
+		return false; /* an owned core runs its owner only */
+	for (unsigned k = 1; k < cpu_count; k++) {
+		unsigned from = (me + k) % cpu_count;
+		struct sched_core *o = &cores[from];
+		if (!o->rq.n || o->owner)
+			continue;
+		spin_lock(&o->lock);
+		const struct vcpu *keep = __atomic_load_n(&o->loaded, __ATOMIC_ACQUIRE);
+		struct sched_entity *e = sched_steal_candidate(&o->rq, me, keep ? &keep->se : NULL);
+		if (e)
+			sched_rq_remove(&o->rq, e);
+		spin_unlock(&o->lock);
+		if (!e)
+			continue;
+		struct vcpu *v = vcpu_of(e);
+		if (!(allowed_mask(v) >> me & 1)) { /* owned meanwhile: back where it was */
+			enqueue(from, v);
+			continue;
+		}
+		sched_rebase(e, &o->rq, &c->rq);
+		enqueue(me, v);
+		return true;
+	}
+	return false;
+}
+
+/* Runs v until its slice ends, it blocks, or the core must look again. */
+static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t slice_end)
+{
+	struct vm *vm = v->vm;
+	struct vm_exit e;
+	bool block = false;
+
+	load(c, v, me);
+	uint64_t since = rdtsc();
+	v->run_since = since;
+	for (;;) {
+		if (__atomic_load_n(&vm->state, __ATOMIC_ACQUIRE) != VM_RUNNING || v->move_to >= 0 ||
+		    __atomic_load_n(&c->look, __ATOMIC_ACQUIRE))
+			break;
+		vm_check_startup(v);
+		if (v->waiting_sipi) {
+			block = true;
+			break;
+		}
+		/*
+		 * Interrupts off from arming the timer to the guest's entry: a timer
+		 * due at once then exits the guest instead of passing in the host
+		 * unseen, leaving a guest without exits to run on past its slice.
+		 */
+		irq_disable();
+		uint64_t due = vintr_before_entry(v);
+		if (slice_end < due)
+			due = slice_end;
+		if (due != UINT64_MAX)
+			timer_oneshot_at(due);
+		uint64_t t0 = rdtsc();
+		hvm->vcpu_run(v, &e);
+		v->guest_tsc += rdtsc() - t0;
+		irq_enable();
+		vm_exit_dispatch(v, &e);
+		if (v->halted) {
+			uint64_t ignored;
+			if (!vintr_wake_check(v, &ignored)) {
+				block = true;
+				break;
+			}
+			v->halted = false;
+		}
+		if (rdtsc() >= slice_end)
+			break;
+	}
+	uint64_t now = rdtsc();
+	spin_lock(&c->lock);
+	sched_charge(&v->se, now - since);
+	v->run_since = 0;
+	c->current = NULL;
+	if (v->se.state == SCHED_RUNNING)
+		sched_set_state(&v->se, block ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
+	spin_unlock(&c->lock);
+	c->left_at = now;
+}
+
+/* The core's scheduler until host TSC `until` (UINT64_MAX: for ever). */
+static void run_core(unsigned me, uint64_t until)
+{
+	struct sched_core *c = &cores[me];
+	for (;;) {
+		uint64_t now = rdtsc();
+		if (now >= until)
+			return;
+		uint64_t wake_at = until, slice_end = until;
+		irq_disable();
+		struct vcpu *v = schedule(c, me, now, &wake_at, &slice_end);
+		if (v) {
+			irq_enable();
+			run_vcpu(c, v, me, slice_end < until ? slice_end : until);
+			continue;
+		}
+		if (steal(c, me)) {
+			irq_enable();
+			continue;
+		}
+		/* idle: until a blocked vCPU's timer, a kick, or the next look for work to steal */
+		uint64_t poll = now + us_to_tsc(IDLE_POLL_US);
+		timer_oneshot_at(wake_at < poll ? wake_at : poll);
+		c->left_at = 0;
+		if (!__atomic_load_n(&c->look, __ATOMIC_ACQUIRE))
+			__asm__ volatile("sti; hlt" ::: "memory");
+		irq_enable();
+		c->idle_ticks += rdtsc() - now;
+	}
+}
+
+static void core_thread(void *arg)
+{
+	run_core((unsigned)(uintptr_t)arg, UINT64_MAX);
+}
+
+static void start_loop(unsigned cpu)
+{
+	struct sched_core *c = &cores[cpu];
+	if (cpu == 0 || __atomic_exchange_n(&c->loop_started, true, __ATOMIC_ACQ_REL))
+		return; /* the boot CPU runs its queue from the console's loop */
+	for (unsigned tries = 0; tries < 1000; tries++) {
+		if (smp_run_on(cpu, core_thread, (void *)(uintptr_t)cpu))
+			return;
+		udelay(100);
+	}
+	printk("hv: CPU %u did not start its scheduler; its vCPUs wait\n", cpu);
+	c->loop_started = false;
+}
+
+void sched_run_boot_cpu(uint64_t us)
+{
+	run_core(0, rdtsc() + us_to_tsc(us));
+}
+
+void sched_wait_a_little(uint64_t us)
+{
+	if (this_cpu()->index == 0 && sched_core_usable(0))
+		sched_run_boot_cpu(us); /* what the caller waits for may be queued right here */
+	else
+		udelay(us);
+}
+
+void sched_core_stats(unsigned c, struct sched_core_stats *out)
+{
+	struct sched_core *k = &cores[c];
+	*out = (struct sched_core_stats){k->rq.n, k->switches, k->switch_ticks, k->idle_ticks,
+					 k->owner};
+}
