@@ -33,6 +33,7 @@ static void check_timer(struct vcpu *v)
 
 uint64_t vintr_before_entry(struct vcpu *v)
 {
+	vplatform_vcpu_entering(v);
 	check_timer(v);
 	bool ready = hvm->interrupt_ready(v);
 	bool pending;

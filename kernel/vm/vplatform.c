@@ -17,8 +17,15 @@
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
 
+/* What a local APIC's callbacks get: its platform and which vCPU's it is. */
+struct lapic_ctx {
+	struct vplatform *p;
+	unsigned index;
+};
+
 struct vplatform {
 	struct vm *vm;
+	struct lapic_ctx lapic_ctx[VCPU_MAX]; /* the VM's own: never shared with another VM */
 	spinlock_t lock; /* one lock for the VM's chips: vCPUs share them */
 	uint64_t t0;	 /* host TSC at guest time 0 */
 	/*
@@ -89,11 +96,6 @@ static void ioapic_deliver(void *ctx, unsigned dest_mode, uint32_t dest, unsigne
 			  level_triggered, true);
 }
 
-struct lapic_ctx {
-	struct vplatform *p;
-	unsigned index;
-};
-static struct lapic_ctx lapic_ctxs[VM_MAX][VCPU_MAX];
 
 static void lapic_send_ipi_cb(void *ctx, unsigned dest_mode, uint32_t dest, unsigned shorthand,
 			      unsigned delivery_mode, uint8_t vector, bool level, bool trigger_level)
@@ -398,6 +400,11 @@ static void ioapic_write(void *o, uint64_t off, unsigned size, uint64_t v)
  */
 static struct vcpu *running_vcpu[MAX_CPUS];
 
+void vplatform_vcpu_entering(struct vcpu *v)
+{
+	running_vcpu[this_cpu()->index] = v;
+}
+
 static uint64_t vlapic_page_read(void *o, uint64_t off, unsigned size)
 {
 	(void)size;
@@ -460,7 +467,6 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 	*deadline = UINT64_MAX;
 	if (!p)
 		return -1;
-	running_vcpu[this_cpu()->index] = v;
 	/* nothing happened since the last look, and no chip timer is due: nothing to do */
 	uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
 	uint64_t due = p->quiet[v->id].due_tsc;
@@ -542,7 +548,7 @@ int vplatform_init(struct vm *vm)
 	vrtc_init(&p->rtc, rtc_irq8, p, 1767225600 /* 2026-01-01, until a host RTC is read */, now);
 	vioapic_init(&p->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, p);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct lapic_ctx *c = &lapic_ctxs[vm->id % VM_MAX][i];
+		struct lapic_ctx *c = &p->lapic_ctx[i];
 		*c = (struct lapic_ctx){p, i};
 		struct vlapic_config cfg = {.apic_id = i, .bsp = i == 0, .x2apic = true,
 					    .phys_bits = 39, .tsc_khz = (uint32_t)tsc_khz(),

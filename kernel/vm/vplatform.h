@@ -47,4 +47,10 @@ bool vplatform_power_button(struct vm *vm);
 /* Drives an ISA interrupt line (0-15). */
 void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 
+/*
+ * v is about to run on this core: its xAPIC page accesses are its own (the
+ * core also looks at other, blocked vCPUs' chips between runs).
+ */
+void vplatform_vcpu_entering(struct vcpu *v);
+
 #endif

@@ -83,3 +83,22 @@ def test_linux_on_vmx_under_bochs():
     assert vm_stops(run.log) == {"linux-vmx": ("poweroff", 0)}, run
     check_linux(run, "linux-vmx", cpus=1, memory=128)
     assert run.status == 0, run
+
+
+def test_four_vcpu_linux_beside_two_guests_on_two_cores():
+    """Overcommit: a 4-vCPU Linux VM and two 1-vCPU test guests share a 2-core
+    host; Linux brings all four vCPUs up (INIT/SIPI through the virtual local
+    APIC, to vCPUs that wait on a run queue) and every VM reaches its end."""
+    run = qemu(smp=2, mem="1G", timeout=400, modules=[
+        linux_vm("smp4", vcpus=4), KERNEL, INITRD,
+        vm_file("cpuid", guest("cpuid")), guest("cpuid"),
+        vm_file("spin", guest("spin"), extra="rounds=40"), guest("spin")])
+    stops = vm_stops(run.log)
+    assert stops == {"smp4": ("poweroff", 0), "cpuid": ("exit-port", 0),
+                     "spin": ("exit-port", 0)}, run
+    check_linux(run, "smp4", cpus=4, memory=128)
+    # every vCPU ran, and the two cores were shared
+    ran = re.findall(r"^vm smp4 vcpu \d sched: cpu (\d+) ms, .* ran on cores ([\d ]+)",
+                     run.log, re.M)
+    assert len(ran) == 4 and all(int(ms) > 0 for ms, _ in ran), run
+    assert run.status == 0, run
