@@ -121,6 +121,7 @@ test: deps
 
 bench: deps iso guests
 	$(PYTHON) scripts/bench.py
+	$(PYTHON) scripts/bench.py sched
 
 # Fuzzes the VM file parser (libFuzzer, installed on demand); not part of `make test`.
 fuzz:

@@ -54,7 +54,46 @@ def vmx():
     return parse(run.log)
 
 
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
+
+
+def sched():
+    """Three VMs on one core under icount: two spinning (weights 2:1) and the
+    intr guest, which sleeps in HLT until its timer interrupts wake it."""
+    spin = guest("spin")
+    run = qemu(smp=2, mem="512M", timeout=1800, extra_args=ICOUNT, modules=[
+        vm_file("heavy", spin, extra="rounds=%d report=1 seed=1" % ROUNDS,
+                more='cpus = "1"\nweight = 512\n'), spin,
+        vm_file("light", spin, extra="rounds=%d report=1 seed=2" % ROUNDS,
+                more='cpus = "1"\nweight = 256\n'),
+        vm_file("intr", guest("intr"), more='cpus = "1"\n'), guest("intr")])
+    if run.status != 0:
+        sys.exit("bench: the scheduler run failed:\n" + run.log[-3000:])
+    log = run.log
+    # rounds are equal work: when heavy is done, light should be halfway
+    upto = log[:log.index("vm heavy stopped")]
+    light = [int(n) for n in re.findall(r"^\[light\] spin: round (\d+)", upto, re.M)]
+    got = light[-1] if light else 0
+    wake = re.search(r"^vm intr vcpu 0 sched: .*wake latency avg (\d+) max (\d+)", log, re.M)
+    switch = re.search(r"^sched core 1: (\d+) switches, (\d+) TSC ticks per switch", log, re.M)
+    return {"fairness": abs(got / (ROUNDS / 2.0) - 1.0) * 100, "light": got,
+            "wake_avg": wake.group(1) if wake else "-", "wake_max": wake.group(2) if wake else "-",
+            "switches": switch.group(1) if switch else "-",
+            "switch": switch.group(2) if switch else "-"}
+
+
 def main():
+    if "sched" in sys.argv[1:]:
+        r = sched()
+        print("scheduler, one core shared by 3 VMs (QEMU TCG SVM, -icount shift=0: TSC = "
+              "instructions)")
+        print("%-44s %s" % ("wake-up latency, interrupt to guest entry",
+                            "avg %s, max %s instructions" % (r["wake_avg"], r["wake_max"])))
+        print("%-44s %s" % ("context switch, one vCPU's exit to the next's",
+                            "%s instructions (%s switches)" % (r["switch"], r["switches"])))
+        print("%-44s %.1f%% (light at round %d of %d when heavy ended; 2:1 says %d)" % (
+            "fairness error, weights 2:1", r["fairness"], r["light"], ROUNDS, ROUNDS // 2))
+        return
     b, s, x = bare(), svm(), vmx()
     print("instructions per exit round trip (%d exits each)" % N)
     print("  SVM: QEMU TCG -cpu max under -icount shift=0 (TSC = instructions)")

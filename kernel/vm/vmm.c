@@ -470,6 +470,15 @@ bool vmm_report(void)
 		ok &= vm->stop_reason == VM_STOP_POWEROFF ||
 		      (vm->stop_reason == VM_STOP_EXIT_PORT && vm->exit_code == 0);
 	}
+	/* what sharing the cores cost: switches between vCPUs' states */
+	for (unsigned c = 0; c < cpu_count && vm_count; c++) {
+		struct sched_core_stats st;
+		sched_core_stats(c, &st);
+		if (st.switches)
+			printk("sched core %u: %llu switches, %llu TSC ticks per switch\n", c,
+			       (unsigned long long)st.switches,
+			       (unsigned long long)(st.switch_ticks / st.switches));
+	}
 	if (vm_count || failed_files)
 		printk("hv: all %u VMs stopped: %s%s\n", vm_count, ok ? "all succeeded" : "some failed",
 		       failed_files ? " (and some VM files were rejected)" : "");
