@@ -228,7 +228,6 @@ int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen)
 	v->se.state = SCHED_OFFLINE;
 	v->move_to = -1;
 	v->halted = false;
-	v->parked = false;
 	sched_set_state(&v->se, v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, rdtsc());
 	__atomic_store_n(&v->active, true, __ATOMIC_RELEASE);
 	enqueue((unsigned)cpu, v);
@@ -292,10 +291,8 @@ static enum verdict review(struct sched_core *c, struct vcpu *v, uint64_t now, u
 		return MOVE;
 	if (s == VM_PAUSED) {
 		sched_set_state(e, SCHED_PAUSED, now);
-		v->parked = true;
 		return KEEP;
 	}
-	v->parked = false;
 	if (e->state == SCHED_PAUSED)
 		sched_set_state(e, v->halted || v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
 	if (e->state == SCHED_BLOCKED) {
@@ -319,7 +316,7 @@ static enum verdict review(struct sched_core *c, struct vcpu *v, uint64_t now, u
  * One scheduling decision: every queued vCPU reviewed, the next one picked
  * and marked running. NULL: nothing to run before *wake_at.
  */
-static struct vcpu *schedule(struct sched_core *c, unsigned me, uint64_t now, uint64_t *wake_at,
+static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at,
 			     uint64_t *slice_end)
 {
 	struct vcpu *leaving[SCHED_RQ_MAX];
@@ -372,11 +369,9 @@ static struct vcpu *schedule(struct sched_core *c, unsigned me, uint64_t now, ui
 			kick_core(to);
 		} else {
 			sched_set_state(&v->se, SCHED_OFFLINE, now);
-			v->parked = false;
 			__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
 		}
 	}
-	(void)me;
 	return next;
 }
 
@@ -440,9 +435,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 			due = slice_end;
 		if (due != UINT64_MAX)
 			timer_oneshot_at(due);
-		uint64_t t0 = rdtsc();
 		hvm->vcpu_run(v, &e);
-		v->guest_tsc += rdtsc() - t0;
 		irq_enable();
 		vm_exit_dispatch(v, &e);
 		if (v->halted) {
@@ -453,7 +446,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 			}
 			v->halted = false;
 		}
-		if (rdtsc() >= slice_end)
+		if (slice_end != UINT64_MAX && rdtsc() >= slice_end)
 			break;
 	}
 	uint64_t now = rdtsc();
@@ -477,7 +470,7 @@ static void run_core(unsigned me, uint64_t until)
 			return;
 		uint64_t wake_at = until, slice_end = until;
 		irq_disable();
-		struct vcpu *v = schedule(c, me, now, &wake_at, &slice_end);
+		struct vcpu *v = schedule(c, now, &wake_at, &slice_end);
 		if (v) {
 			irq_enable();
 			run_vcpu(c, v, me, slice_end < until ? slice_end : until);

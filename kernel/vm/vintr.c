@@ -1,7 +1,6 @@
 #include "kernel/vm/vintr.h"
 
 #include "include/x86.h"
-#include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vplatform.h"
@@ -31,6 +30,12 @@ static void check_timer(struct vcpu *v)
 	}
 }
 
+/* The earlier of the chips' next deadline and the vCPU's own virtual timer. */
+static uint64_t earliest(const struct vcpu *v, uint64_t chips_due)
+{
+	return v->timer_deadline && v->timer_deadline < chips_due ? v->timer_deadline : chips_due;
+}
+
 uint64_t vintr_before_entry(struct vcpu *v)
 {
 	vplatform_vcpu_entering(v);
@@ -38,7 +43,7 @@ uint64_t vintr_before_entry(struct vcpu *v)
 	bool ready = hvm->interrupt_ready(v);
 	bool pending;
 	int vector = -1;
-	uint64_t due = UINT64_MAX;
+	uint64_t chips_due = UINT64_MAX;
 	int raised = __atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE);
 
 	if (raised >= 0) {
@@ -49,42 +54,31 @@ uint64_t vintr_before_entry(struct vcpu *v)
 			__atomic_store_n(&v->pending_irq, -1, __ATOMIC_RELEASE);
 		}
 	} else {
-		/* the interrupt controllers: local APIC, or the 8259 through LINT0 */
-		uint64_t deadline;
-		vector = vplatform_next_interrupt(v, ready, &pending, &deadline);
 		/*
-		 * A guest spinning on a timer (Linux's check_timer, calibration loops)
-		 * makes no exits of its own: the host timer brings it out when the
-		 * next virtual timer is due.
+		 * The interrupt controllers: local APIC, or the 8259 through LINT0.
+		 * Their next deadline goes back to the caller's timer: a guest
+		 * spinning on a timer (Linux's check_timer, calibration loops) makes
+		 * no exits of its own, and the host timer brings it out when due.
 		 */
-		if (deadline != UINT64_MAX)
-			due = vplatform_ns_to_tsc(v->vm, deadline);
+		vector = vplatform_next_interrupt(v, ready, &pending, &chips_due);
 	}
-	if (v->timer_deadline && v->timer_deadline < due)
-		due = v->timer_deadline;
 	if (vector >= 0) {
 		hvm->set_interrupt_window(v, false);
 		hvm->inject_event(v, EVENT_EXTERNAL_INTR, (uint8_t)vector, false, 0);
-		return due;
+	} else {
+		hvm->set_interrupt_window(v, pending);
 	}
-	hvm->set_interrupt_window(v, pending);
-	return due;
+	return earliest(v, chips_due);
 }
 
 bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at)
 {
 	check_timer(v);
 	bool chips;
-	uint64_t ignored;
-	vplatform_next_interrupt(v, false, &chips, &ignored); /* runs the chips' timers */
+	uint64_t chips_due;
+	vplatform_next_interrupt(v, false, &chips, &chips_due); /* runs the chips' timers */
 	if (chips || __atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE) >= 0)
 		return true;
-	uint64_t at = UINT64_MAX;
-	uint64_t chip_deadline = vplatform_next_deadline(v);
-	if (chip_deadline != UINT64_MAX)
-		at = vplatform_ns_to_tsc(v->vm, chip_deadline);
-	if (v->timer_deadline && v->timer_deadline < at)
-		at = v->timer_deadline;
-	*wake_at = at;
+	*wake_at = earliest(v, chips_due);
 	return false;
 }

@@ -69,10 +69,8 @@ struct vcpu {
 	/* scheduling (kernel/sched): se.cpu is the core whose run queue holds it */
 	struct sched_entity se;
 	volatile bool active; /* on a run queue: nothing frees it meanwhile */
-	volatile bool parked; /* its VM is paused and its core has stopped it */
 	volatile bool halted; /* the guest waits in HLT */
 	volatile int move_to; /* vcpu-pin: its core moves it to that one; -1: stay */
-	uint64_t guest_tsc;   /* TSC ticks spent in the guest itself */
 	volatile bool waiting_sipi; /* an application processor before its STARTUP IPI */
 	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */

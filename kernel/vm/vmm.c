@@ -292,7 +292,7 @@ static bool vcpu_left(const struct vcpu *v)
 
 static bool vcpu_parked(const struct vcpu *v)
 {
-	return !v->active || v->parked;
+	return !v->active || v->se.state == SCHED_PAUSED; /* its core has stopped it */
 }
 
 /* Waits (kicking every millisecond) until done() holds for each vCPU; false after ms. */

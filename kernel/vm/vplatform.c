@@ -14,7 +14,6 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
-#include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
 
 /* What a local APIC's callbacks get: its platform and which vCPU's it is. */
@@ -65,12 +64,6 @@ uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
 	return vp_of(vm)->t0 + ns / 1000 * tsc_khz() / 1000 + 1;
 }
 
-/* The vCPU may be blocked in HLT, queued, or running the guest on another core: make it look. */
-static void kick(struct vcpu *v)
-{
-	sched_kick(v);
-}
-
 /* ---- interrupt routing ---- */
 
 static void deliver_to_lapics(struct vplatform *p, const struct vlapic *source, unsigned dest_mode,
@@ -82,7 +75,7 @@ static void deliver_to_lapics(struct vplatform *p, const struct vlapic *source, 
 		if (!vlapic_matches(l, source, dest_mode, dest, shorthand))
 			continue;
 		if (vlapic_deliver(l, delivery_mode, vector, level_triggered, level))
-			kick(p->vm->vcpus[i]);
+			sched_kick(p->vm->vcpus[i]);
 		/* lowest priority goes to one CPU: the first that matches */
 		if (delivery_mode == VLAPIC_DM_LOWEST)
 			break;
@@ -116,7 +109,7 @@ static void pic_output(void *ctx, bool level)
 	struct vplatform *p = ctx;
 	/* the 8259's INTR reaches vCPU 0's LINT0 (virtual wire, as a BIOS leaves it) */
 	vlapic_set_lint(&p->lapic[0], 0, level);
-	kick(p->vm->vcpus[0]);
+	sched_kick(p->vm->vcpus[0]);
 }
 
 void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
@@ -458,13 +451,13 @@ static uint64_t run_timers(struct vplatform *p, unsigned vcpu_id, uint64_t now)
 	return d;
 }
 
-int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *deadline)
+int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *due_tsc)
 {
 	struct vplatform *p = vp_of(v->vm);
 	int vector = -1;
 
 	*pending = false;
-	*deadline = UINT64_MAX;
+	*due_tsc = UINT64_MAX;
 	if (!p)
 		return -1;
 	/* nothing happened since the last look, and no chip timer is due: nothing to do */
@@ -472,14 +465,13 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 	uint64_t due = p->quiet[v->id].due_tsc;
 	if (gen == p->quiet[v->id].generation &&
 	    (due == UINT64_MAX || (int64_t)(rdtsc() - due) < 0)) {
-		/* keep the host timer on it (free when it is armed already) */
-		if (due != UINT64_MAX)
-			timer_oneshot_at(due);
+		*due_tsc = due;
 		return -1;
 	}
 	spin_lock(&p->lock);
 	struct vlapic *l = &p->lapic[v->id];
-	*deadline = run_timers(p, v->id, vplatform_now(p->vm));
+	uint64_t deadline = run_timers(p, v->id, vplatform_now(p->vm));
+	*due_tsc = deadline == UINT64_MAX ? UINT64_MAX : vplatform_ns_to_tsc(p->vm, deadline);
 	int lv = vlapic_pending_vector(l);
 	bool pic = v->id == 0 && vlapic_accepts_pic_interrupt(l) && vpic_has_interrupt(&p->pic);
 	*pending = lv >= 0 || pic;
@@ -493,8 +485,7 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 		p->quiet[v->id].generation = ~0ull; /* look again next time */
 	} else {
 		p->quiet[v->id].generation = gen;
-		p->quiet[v->id].due_tsc = *deadline == UINT64_MAX ? UINT64_MAX
-								 : vplatform_ns_to_tsc(p->vm, *deadline);
+		p->quiet[v->id].due_tsc = *due_tsc;
 	}
 	spin_unlock(&p->lock);
 	return vector;
@@ -519,17 +510,6 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 		r = vector;
 	spin_unlock(&p->lock);
 	return r;
-}
-
-uint64_t vplatform_next_deadline(struct vcpu *v)
-{
-	struct vplatform *p = vp_of(v->vm);
-	if (!p)
-		return UINT64_MAX;
-	spin_lock(&p->lock);
-	uint64_t d = run_timers(p, v->id, vplatform_now(p->vm));
-	spin_unlock(&p->lock);
-	return d;
 }
 
 int vplatform_init(struct vm *vm)

@@ -29,11 +29,10 @@ int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
  * Before entering v: runs due timers, and returns the vector of the
  * interrupt to inject now if `can_inject`, or -1. *pending says whether an
  * interrupt is waiting (so the caller asks for an interrupt window);
- * *deadline when a chip next needs attention (guest ns, UINT64_MAX: never).
+ * *due_tsc is the host TSC at which a chip next needs attention
+ * (UINT64_MAX: never), for the caller's timer: nothing here arms one.
  */
-int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *deadline);
-/* The next time (guest ns) a model of this vCPU's needs attention, or UINT64_MAX. */
-uint64_t vplatform_next_deadline(struct vcpu *v);
+int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *due_tsc);
 /*
  * INIT and STARTUP IPIs that reached v's local APIC (SDM Vol. 3A §8.4):
  * *init set if an INIT arrived; returns the SIPI vector, or -1.
