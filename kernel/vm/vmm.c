@@ -497,7 +497,12 @@ void vmm_poll(void)
 		}
 		if (vm->state != VM_STOPPED || vm->released)
 			continue;
-		if (vm->restart_pending && wait_vcpus(vm, vcpu_left, 0)) {
+		/* decided once its loops have left: they may leave between two looks */
+		if (!wait_vcpus(vm, vcpu_left, 0)) {
+			vm_kick(vm); /* the stop's own kick may have come before it entered */
+			continue;
+		}
+		if (vm->restart_pending) {
 			/* on_reboot/on_crash = "restart": the same VM, its kernel loaded afresh */
 			char err[160];
 			vm->restart_pending = false;
@@ -507,10 +512,7 @@ void vmm_poll(void)
 				printk("hv: %s\n", err);
 			continue;
 		}
-		if (wait_vcpus(vm, vcpu_left, 0))
-			vm_free_resources(vm);
-		else
-			vm_kick(vm); /* the stop's own kick may have come before it entered */
+		vm_free_resources(vm);
 	}
 }
 
