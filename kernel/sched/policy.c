@@ -148,17 +148,6 @@ void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched
 		e->vtime = floor;
 }
 
-bool sched_should_preempt(const struct sched_entity *running, const struct sched_entity *woken,
-			  const struct sched_params *p)
-{
-	/*
-	 * The woken one must be more than wake_bonus / 2 behind, not counting
-	 * the wake_bonus sched_place may have given it: a placement credit, not
-	 * a licence to take the core from one that just started.
-	 */
-	return vt_before(woken->vtime + p->wake_bonus + p->wake_bonus / 2, running->vtime);
-}
-
 struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
 					   const struct sched_entity *skip)
 {

@@ -101,12 +101,13 @@ void sched_charge(struct sched_entity *e, uint64_t ticks);
 /* State changes that keep the share's `wanting` count right. */
 void sched_set_state(struct sched_entity *e, enum sched_state s, uint64_t now);
 
-/* A blocked or new entity becomes runnable on rq: where its virtual time starts. */
+/*
+ * A blocked or new entity becomes runnable on rq: where its virtual time
+ * starts. Its core looks at once (a kick), and runs it if that puts it
+ * lowest: a woken vCPU takes the core without waiting for the slice to end
+ * (guests wait on each other's IPIs).
+ */
 void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched_params *p);
-
-/* Should a just-woken entity take the core from the one running? */
-bool sched_should_preempt(const struct sched_entity *running, const struct sched_entity *woken,
-			  const struct sched_params *p);
 
 /*
  * Work stealing: a runnable entity of `from` that core `to` may run and

@@ -290,15 +290,8 @@ static void test_place_and_wake_preemption(void **state)
 	sched_place(&rq, w, &P);
 	sched_set_state(w, SCHED_RUNNABLE, now);
 	assert_int_equal(w->vtime, m - P.wake_bonus / 4);
-	/* r just started: no one takes its core yet */
-	assert_false(sched_should_preempt(r, s, &P));
-	assert_false(sched_should_preempt(r, w, &P));
-	/* r ran a slice: well ahead of both */
+	/* r ran a slice: the woken ones are next */
 	sched_charge(r, P.slice);
-	assert_true(sched_should_preempt(r, s, &P));
-	assert_true(sched_should_preempt(r, w, &P));
-	/* one ahead of the running one never preempts it */
-	assert_false(sched_should_preempt(s, r, &P));
 	assert_int_equal(rq.min_vtime, m); /* never goes back */
 	assert_ptr_equal(sched_pick(&rq, now, &P, &others), s);
 	assert_int_equal(rq.min_vtime, m);
