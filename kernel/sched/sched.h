@@ -43,13 +43,10 @@ void sched_run_boot_cpu(uint64_t us);
 /* Waits about us microseconds; on the boot CPU under a harness, running its vCPUs meanwhile. */
 void sched_wait_a_little(uint64_t us);
 
-/* Per-core counters for the console and the benchmarks. */
+/* What sharing a core cost, for the final report and the benchmark. */
 struct sched_core_stats {
-	unsigned vcpus;		 /* on its run queue */
-	uint64_t switches;	 /* from one vCPU's state to another's */
-	uint64_t switch_ticks;	 /* TSC ticks from leaving one vCPU to entering the next */
-	uint64_t idle_ticks;
-	const struct vm *owner; /* the VM that owns it, or NULL */
+	uint64_t switches;     /* from one vCPU's state to another's */
+	uint64_t switch_ticks; /* TSC ticks from leaving one vCPU to entering the next */
 };
 void sched_core_stats(unsigned c, struct sched_core_stats *out);
 

@@ -37,7 +37,7 @@ struct vplatform {
 		uint64_t generation;
 		uint64_t due_tsc; /* the earliest chip deadline, as host TSC */
 	} quiet[VCPU_MAX];
-	uint64_t startup_seen[VCPU_MAX]; /* generation when INIT/SIPI were last looked for */
+	volatile bool startup_sent[VCPU_MAX]; /* an INIT or SIPI reached that vCPU's local APIC */
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
@@ -74,8 +74,11 @@ static void deliver_to_lapics(struct vplatform *p, const struct vlapic *source, 
 		struct vlapic *l = &p->lapic[i];
 		if (!vlapic_matches(l, source, dest_mode, dest, shorthand))
 			continue;
-		if (vlapic_deliver(l, delivery_mode, vector, level_triggered, level))
+		if (vlapic_deliver(l, delivery_mode, vector, level_triggered, level)) {
+			if (delivery_mode == VLAPIC_DM_INIT || delivery_mode == VLAPIC_DM_SIPI)
+				__atomic_store_n(&p->startup_sent[i], true, __ATOMIC_RELEASE);
 			sched_kick(p->vm->vcpus[i]);
+		}
 		/* lowest priority goes to one CPU: the first that matches */
 		if (delivery_mode == VLAPIC_DM_LOWEST)
 			break;
@@ -499,11 +502,9 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 	*init = false;
 	if (!p)
 		return -1;
-	/* INIT and SIPI arrive as IPIs, which count as changes: none, nothing to take */
-	uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
-	if (gen == p->startup_seen[v->id])
+	/* checked before every entry: no INIT or SIPI since the last look, nothing to take */
+	if (!__atomic_exchange_n(&p->startup_sent[v->id], false, __ATOMIC_ACQ_REL))
 		return -1;
-	p->startup_seen[v->id] = gen;
 	spin_lock(&p->lock);
 	*init = vlapic_take_init(&p->lapic[v->id]);
 	if (vlapic_take_sipi(&p->lapic[v->id], &vector))
