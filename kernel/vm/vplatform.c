@@ -513,12 +513,10 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 	return r;
 }
 
-int vplatform_init(struct vm *vm)
+/* The chips as at power-on: guest time 0 is now. */
+static void power_on(struct vplatform *p, struct vm *vm)
 {
-	struct vplatform *p = kzalloc(sizeof(*p));
-	if (!p)
-		return -1;
-	vm->platform = p;
+	memset(p, 0, sizeof(*p));
 	p->vm = vm;
 	p->t0 = rdtsc();
 	p->kbd_status = 0x14; /* system flag, keyboard unlocked */
@@ -539,6 +537,20 @@ int vplatform_init(struct vm *vm)
 		vlapic_init(&p->lapic[i], &cfg, &ops, now);
 	}
 	vlapic_setup_virtual_wire(&p->lapic[0]);
+}
+
+void vplatform_reset(struct vm *vm)
+{
+	power_on(vp_of(vm), vm); /* no vCPU runs: the VM is rebooting */
+}
+
+int vplatform_init(struct vm *vm)
+{
+	struct vplatform *p = kzalloc(sizeof(*p));
+	if (!p)
+		return -1;
+	vm->platform = p;
+	power_on(p, vm);
 
 	struct io_bus *io = &vm->pio;
 	int r = 0;

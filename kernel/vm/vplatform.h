@@ -19,6 +19,8 @@
 #define VPLATFORM_SCI_IRQ 9
 
 int vplatform_init(struct vm *vm);
+/* The chips back to power-on state (a reboot), with guest time starting again. */
+void vplatform_reset(struct vm *vm);
 /* Guest time in ns (what the chip models count), and back to host TSC. */
 uint64_t vplatform_now(const struct vm *vm);
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns);
