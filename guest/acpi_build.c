@@ -46,34 +46,35 @@
  *   DefinitionBlock ("", "DSDT", 2, "HV", "HVGUEST", 1)
  *   {
  *       Name (\_S5, Package (0x04) { 0x05, 0x05, 0x00, 0x00 })
+ *       Scope (\_SB)
+ *       {
+ *           Device (PEVT)   // QEMU's pvpanic: Linux's pvpanic-mmio driver
+ *           {
+ *               Name (_HID, "QEMU0001")
+ *               Name (_CRS, ResourceTemplate () {
+ *                   IO (Decode16, 0x0505, 0x0505, 0x01, 0x01) })
+ *           }
+ *       }
  *   }
- *
- * 08             NameOp
- * 5c 5f 53 35 5f NameString: RootChar '\', NameSeg "_S5_"
- * 12             PackageOp
- * 08             PkgLength: 8 bytes, itself through the last element
- * 04             NumElements
- * 0a 05          BytePrefix 5   SLP_TYPa
- * 0a 05          BytePrefix 5   SLP_TYPb
- * 00             ZeroOp         reserved
- * 00             ZeroOp         reserved
  */
 static const uint8_t dsdt_aml[] = {
-	0x08,
-	0x5c,
-	0x5f,
-	0x53,
-	0x35,
-	0x5f,
-	0x12,
-	0x08,
-	0x04,
-	0x0a,
-	ACPI_BUILD_S5_SLP_TYP,
-	0x0a,
-	ACPI_BUILD_S5_SLP_TYP,
-	0x00,
-	0x00,
+	/* NameOp, "\_S5_", PackageOp, PkgLength 8, 4 elements */
+	0x08, 0x5c, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+	/* BytePrefix SLP_TYPa, BytePrefix SLP_TYPb, two reserved zeros */
+	0x0a, ACPI_BUILD_S5_SLP_TYP, 0x0a, ACPI_BUILD_S5_SLP_TYP, 0x00, 0x00,
+	/* ScopeOp, PkgLength 47, "\_SB_" */
+	0x10, 0x2f, 0x5c, '_', 'S', 'B', '_',
+	/* DeviceOp (ExtOpPrefix 0x82), PkgLength 39, "PEVT" */
+	0x5b, 0x82, 0x27, 'P', 'E', 'V', 'T',
+	/* NameOp "_HID", StringPrefix "QEMU0001" NUL */
+	0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,
+	/* NameOp "_CRS", BufferOp, PkgLength 13, BytePrefix size 10 */
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a,
+	/* IO descriptor: decode16, min 0x505, max 0x505, align 1, length 1 */
+	0x47, 0x01, ACPI_BUILD_PVPANIC_PORT & 0xff, ACPI_BUILD_PVPANIC_PORT >> 8,
+	ACPI_BUILD_PVPANIC_PORT & 0xff, ACPI_BUILD_PVPANIC_PORT >> 8, 0x01, 0x01,
+	/* End tag, checksum 0 (none) */
+	0x79, 0x00,
 };
 
 struct layout {

@@ -7,7 +7,9 @@
  *   RSDP  rev 2 (ACPI 2.0+), at the start: 16-byte aligned, so placed at
  *         0xe0000 (E820_ACPI_DEFAULT_BASE) the §5.2.5.1 BIOS scan finds it
  *   FACS  (required without HW_REDUCED_ACPI; no checksum)
- *   DSDT  AML: only Name (\_S5, Package () {5, 5, 0, 0}) so poweroff works
+ *   DSDT  AML: Name (\_S5, Package () {5, 5, 0, 0}) so poweroff works, and
+ *         \_SB.PEVT, QEMU's pvpanic device (_HID "QEMU0001", I/O port 0x505), so
+ *         that a panicking Linux says so
  *   FACP  FADT rev 6.5: PM1a event/control blocks, optional PM timer, SCI 9,
  *         reset register I/O 0xcf9 value 6, IAPC_BOOT_ARCH from the config
  *   APIC  MADT: local APIC at 0xfee00000, PCAT_COMPAT, one enabled Processor
@@ -41,6 +43,7 @@
 #define ACPI_BUILD_RESET_PORT 0xcf9u /* PCI reset control register */
 #define ACPI_BUILD_RESET_VALUE 6u /* full reset | system reset */
 #define ACPI_BUILD_SCI_IRQ 9u
+#define ACPI_BUILD_PVPANIC_PORT 0x505 /* pvpanic: reads 1 (panics reported), a write of 1: panicked */
 #define ACPI_BUILD_S5_SLP_TYP 5u /* what \_S5 says; PM1a_CNT bits 12:10 */
 /* HPET General Capabilities bits 31:0 (IA-PC HPET 1.0a §2.3.4): vendor 8086,
  * legacy replacement capable, 64-bit counter, 3 timers, revision 1. */

@@ -117,6 +117,14 @@ root=$work/root
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp"
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 chmod 0755 "$root/bin/busybox"
+# pvpanic (a module in this kernel): a panic reaches the hypervisor, whose
+# on_crash then acts; the guest's DSDT describes the device (QEMU0001)
+mkdir -p "$root/lib/modules"
+for m in pvpanic pvpanic-mmio; do
+	ko=$(find "$work/kernel/lib/modules" -name "$m.ko" | head -n 1)
+	[ -n "$ko" ] || die "$kernel_deb holds no $m.ko"
+	cp "$ko" "$root/lib/modules/"
+done
 
 # The kernel's built-in initramfs (Debian builds with an empty
 # CONFIG_INITRAMFS_SOURCE) already holds /dev/console, so init's stdio is the
@@ -133,6 +141,22 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
 echo "LINUX-GUEST-UP $(uname -r) cpus=$cpus mem=$mem"
+
+# pvpanic: the core, then the ACPI-described port driver
+insmod /lib/modules/pvpanic.ko 2>/dev/null
+insmod /lib/modules/pvpanic-mmio.ko 2>/dev/null
+if [ -d /sys/bus/platform/drivers/pvpanic-mmio ] &&
+	ls /sys/bus/platform/drivers/pvpanic-mmio | grep -q QEMU0001; then
+	pvpanic=ok
+else
+	pvpanic=none
+fi
+echo "LINUX-GUEST-PVPANIC $pvpanic"
+# hv.panic on the kernel command line: crash on purpose (tests on_crash)
+if grep -q 'hv.panic' /proc/cmdline; then
+	echo "LINUX-GUEST-PANICKING"
+	echo c >/proc/sysrq-trigger
+fi
 
 # The clock ticks: uptime moves across a short sleep.
 u1=$(cut -d' ' -f1 /proc/uptime)

@@ -29,6 +29,8 @@ const char *vm_stop_reason_name(enum vm_stop_reason r)
 		return "crash";
 	case VM_STOP_REBOOT:
 		return "reboot";
+	case VM_STOP_PANIC:
+		return "panic";
 	default:
 		return "none";
 	}
@@ -129,7 +131,8 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code)
 			a = vm->config->on_poweroff;
 		else if (reason == VM_STOP_REBOOT)
 			a = vm->config->on_reboot;
-		else if (reason == VM_STOP_TRIPLE_FAULT || reason == VM_STOP_CRASH)
+		else if (reason == VM_STOP_TRIPLE_FAULT || reason == VM_STOP_CRASH ||
+			 reason == VM_STOP_PANIC)
 			a = vm->config->on_crash;
 		vm->restart_pending = a == VM_ACTION_RESTART;
 	}

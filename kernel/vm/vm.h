@@ -37,6 +37,7 @@ enum vm_stop_reason {
 	VM_STOP_DESTROYED,
 	VM_STOP_CRASH,	/* something the hypervisor cannot emulate */
 	VM_STOP_REBOOT,	/* the guest reset itself (0xcf9, keyboard controller, ACPI) */
+	VM_STOP_PANIC,	/* the guest kernel panicked and said so (pvpanic) */
 };
 
 struct vm;

@@ -1,5 +1,6 @@
 #include "kernel/vm/vm_devices.h"
 
+#include "guest/acpi_build.h"
 #include "guest/vuart.h"
 #include "kernel/vm/vplatform.h"
 #include "kernel/lib/spinlock.h"
@@ -58,6 +59,29 @@ static void exit_port_write(void *opaque, uint64_t off, unsigned size, uint64_t 
 	vm_stop(opaque, VM_STOP_EXIT_PORT, value);
 }
 
+/*
+ * QEMU's pvpanic device, as the guest DSDT describes it: a read says which
+ * events the guest may report (bit 0: panicked), a write reports one. A
+ * panic stops the VM, and its on_crash says what comes next.
+ */
+#define PVPANIC_PANICKED 1u
+
+static uint64_t pvpanic_read(void *opaque, uint64_t off, unsigned size)
+{
+	(void)opaque;
+	(void)off;
+	(void)size;
+	return PVPANIC_PANICKED;
+}
+
+static void pvpanic_write(void *opaque, uint64_t off, unsigned size, uint64_t value)
+{
+	(void)off;
+	(void)size;
+	if (value & PVPANIC_PANICKED)
+		vm_stop(opaque, VM_STOP_PANIC, 0);
+}
+
 int vm_devices_init(struct vm *vm)
 {
 	struct vm_device_set *d = kzalloc(sizeof(*d));
@@ -67,7 +91,9 @@ int vm_devices_init(struct vm *vm)
 	d->vm = vm;
 	vuart_init(&d->com1, com1_tx, com1_irq, d);
 	if (iobus_register(&vm->pio, 0x3f8, 8, com1_read, com1_write, d, "com1") < 0 ||
-	    iobus_register(&vm->pio, VM_EXIT_PORT, 1, NULL, exit_port_write, vm, "exit-port") < 0)
+	    iobus_register(&vm->pio, VM_EXIT_PORT, 1, NULL, exit_port_write, vm, "exit-port") < 0 ||
+	    iobus_register(&vm->pio, ACPI_BUILD_PVPANIC_PORT, 1, pvpanic_read, pvpanic_write, vm,
+			   "pvpanic") < 0)
 		return -1;
 	return 0;
 }

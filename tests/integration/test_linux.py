@@ -18,9 +18,10 @@ pytestmark = pytest.mark.skipif(
     not os.path.exists(KERNEL), reason="no Linux guest: run make linux-guest")
 
 
-def linux_vm(name, memory=128, vcpus=1):
-    return vm_file(name, KERNEL, memory=memory, vcpus=vcpus, extra="console=ttyS0 quiet",
-                   more='ramdisk = "/boot/vms/initrd.img"\n')
+def linux_vm(name, memory=128, vcpus=1, extra="", more=""):
+    return vm_file(name, KERNEL, memory=memory, vcpus=vcpus,
+                   extra="console=ttyS0 quiet" + (" " + extra if extra else ""),
+                   more='ramdisk = "/boot/vms/initrd.img"\n' + more)
 
 
 def markers(log, name):
@@ -45,6 +46,8 @@ def check_linux(run, name, cpus, memory):
     u1, u2 = (float(x) for x in m["LINUX-GUEST-CLOCK"].split("uptime=")[1].split("->"))
     assert 0.19 <= u2 - u1 < 1.0, m
     assert m["LINUX-GUEST-TIMER"].startswith("ok"), m
+    # the pvpanic driver found the device the guest's DSDT describes
+    assert m["LINUX-GUEST-PVPANIC"] == "ok", m
 
 
 def test_two_linux_vms_one_with_two_vcpus_and_a_test_guest_on_svm():
@@ -92,3 +95,15 @@ def test_four_vcpu_linux_beside_two_guests_on_two_cores():
                      run.log, re.M)
     assert len(ran) == 4 and all(int(ms) > 0 for ms, _ in ran), run
     assert run.status == 0, run
+
+
+def test_kernel_panic_ends_in_on_crash():
+    """A panicking kernel says so through pvpanic; the VM stops with reason
+    "panic" and its on_crash ("restart" here) boots it again."""
+    run = qemu(smp=2, mem="1G", timeout=300, modules=[
+        linux_vm("crashy", extra="hv.panic", more='on_crash = "restart"\n'), KERNEL, INITRD],
+        until=r"(?s)vm crashy stopped: panic.*vm crashy rebooting.*vm crashy stopped: panic")
+    assert not run.timed_out, run
+    assert run.log.count("vm crashy stopped: panic code=0") >= 2, run
+    assert markers(run.log, "crashy")["LINUX-GUEST-PVPANIC"] == "ok", run
+    assert "Kernel panic" in run.log, run

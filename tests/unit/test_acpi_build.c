@@ -247,11 +247,42 @@ static void test_dsdt_s5(void **state)
 	/* Name (\_S5, Package (0x04) { 5, 5, 0, 0 }) */
 	static const uint8_t s5[] = { 0x08, 0x5c, '_',	'S',  '5',  '_',  0x12, 0x08,
 				      0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00 };
-	assert_int_equal(rd32(d + 4), 36 + sizeof(s5));
 	assert_int_equal(d[8], 2); /* revision 2: 64-bit integers */
 	assert_memory_equal(d + 36, s5, sizeof(s5));
-	/* PkgLength counts itself, NumElements and the elements: to the table's end */
-	assert_int_equal(d + 36 + 7 + d[36 + 7], d + rd32(d + 4));
+	/* PkgLength counts itself, NumElements and the elements: to the next term */
+	assert_int_equal(d + 36 + 7 + d[36 + 7], d + 36 + sizeof(s5));
+}
+
+/* Scope (\_SB) { Device (PEVT) { _HID "QEMU0001", _CRS: I/O port 0x505 } } */
+static void test_dsdt_pvpanic(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	size_t used = build_at(&full, BASE);
+	parse(&ai, BASE);
+	const uint8_t *f = low + acpi_table(&ai, "FACP")->address;
+	const uint8_t *d = check_table(rd64(f + 140), "DSDT", BASE, used);
+	const uint8_t *scope = d + 36 + 15, *end = d + rd32(d + 4);
+	/* ScopeOp whose one-byte PkgLength reaches the table's end */
+	assert_int_equal(scope[0], 0x10);
+	assert_int_equal(scope + 1 + scope[1], end);
+	assert_memory_equal(scope + 2, "\\_SB_", 5);
+	const uint8_t *dev = scope + 7;
+	assert_int_equal(dev[0], 0x5b);
+	assert_int_equal(dev[1], 0x82);
+	assert_int_equal(dev + 2 + dev[2], end); /* DeviceOp's PkgLength: the scope's rest */
+	assert_memory_equal(dev + 3, "PEVT", 4);
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E',
+				       'M',  'U', '0', '0', '0', '1', 0x00 };
+	assert_memory_equal(dev + 7, hid, sizeof(hid));
+	const uint8_t *crs = dev + 7 + sizeof(hid);
+	assert_memory_equal(crs, "\x08_CRS\x11", 6);
+	assert_int_equal(crs + 6 + crs[6], end); /* the buffer ends the table */
+	assert_int_equal(crs[7], 0x0a);
+	assert_int_equal(crs[8], 10); /* an I/O descriptor and the end tag */
+	static const uint8_t io[] = { 0x47, 0x01, 0x05, 0x05, 0x05, 0x05, 0x01, 0x01, 0x79, 0x00 };
+	assert_memory_equal(crs + 9, io, sizeof(io));
+	assert_int_equal(ACPI_BUILD_PVPANIC_PORT, 0x505);
 }
 
 static void test_rsdp_found_by_bios_scan(void **state)
@@ -390,6 +421,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_fadt_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_s5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsdt_pvpanic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsdp_found_by_bios_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimal_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
