@@ -182,6 +182,10 @@ if grep -q 'hv.shell' /proc/cmdline; then
 	echo "busybox shell on the console; 'poweroff -f' ends the VM"
 	while true; do setsid cttyhack sh; done
 fi
+# hv.reboot on the kernel command line: reset instead (tests on_reboot)
+if grep -q 'hv.reboot' /proc/cmdline; then
+	reboot -f
+fi
 poweroff -f
 # poweroff failed (no ACPI S5?): halt the kernel instead of panicking on exit
 echo o >/proc/sysrq-trigger 2>/dev/null

@@ -107,3 +107,19 @@ def test_kernel_panic_ends_in_on_crash():
     assert run.log.count("vm crashy stopped: panic code=0") >= 2, run
     assert markers(run.log, "crashy")["LINUX-GUEST-PVPANIC"] == "ok", run
     assert "Kernel panic" in run.log, run
+
+
+def test_guest_reboot_restarts_then_on_reboot_destroy_stops():
+    """`reboot -f` in the guest: with xl's default on_reboot ("restart") the
+    VM boots again, its chips reset; with on_reboot = "destroy" it stops."""
+    run = qemu(smp=3, mem="1G", timeout=300, modules=[
+        linux_vm("again", extra="hv.reboot"), linux_vm("once", extra="hv.reboot",
+                                                       more='on_reboot = "destroy"\n'),
+        KERNEL, INITRD],
+        until=r"(?s)(?=.*vm again rebooting.*\[again\] LINUX-GUEST-DONE.*vm again stopped: reboot)"
+              r"(?=.*vm once stopped: reboot)")
+    assert not run.timed_out, run
+    assert "vm once stopped: reboot code=0" in run.log, run
+    assert "vm once rebooting" not in run.log, run
+    # the restarted kernel came up all the way again
+    assert run.log.count("[again] LINUX-GUEST-DONE") >= 2, run
