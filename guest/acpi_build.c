@@ -199,8 +199,9 @@ static void write_fadt(uint8_t *t, const struct acpi_build_config *cfg, uint64_t
 {
 	uint16_t pm1 = cfg->pm1_base ? cfg->pm1_base : ACPI_BUILD_PM1_BASE_DEFAULT;
 	uint16_t boot_arch = ACPI_BOOT_ARCH_LEGACY_DEVICES;
-	uint32_t flags = ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_PWR_BUTTON |
-			 ACPI_FADT_SLP_BUTTON | ACPI_FADT_RESET_REG_SUP;
+	/* PWR_BUTTON clear: the fixed-feature power button in PM1 (what `shutdown` presses) */
+	uint32_t flags = ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_SLP_BUTTON |
+			 ACPI_FADT_RESET_REG_SUP;
 
 	if (cfg->has_8042)
 		boot_arch |= ACPI_BOOT_ARCH_8042;

@@ -119,8 +119,17 @@ cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 chmod 0755 "$root/bin/busybox"
 # pvpanic (a module in this kernel): a panic reaches the hypervisor, whose
 # on_crash then acts; the guest's DSDT describes the device (QEMU0001)
-mkdir -p "$root/lib/modules"
-for m in pvpanic pvpanic-mmio; do
+mkdir -p "$root/lib/modules" "$root/etc/acpi/PWRF"
+cat >"$root/etc/acpi/PWRF/00000080" <<'PWRF'
+#!/bin/sh
+echo "LINUX-GUEST-POWER-BUTTON: powering off" >/dev/console
+sync
+poweroff -f
+PWRF
+chmod 0755 "$root/etc/acpi/PWRF/00000080"
+# evdev and button: the ACPI power button reaches busybox's acpid, which
+# powers the guest off (what `shutdown NAME` in hv's console asks for)
+for m in pvpanic pvpanic-mmio evdev button; do
 	ko=$(find "$work/kernel/lib/modules" -name "$m.ko" | head -n 1)
 	[ -n "$ko" ] || die "$kernel_deb holds no $m.ko"
 	cp "$ko" "$root/lib/modules/"
@@ -152,6 +161,11 @@ else
 	pvpanic=none
 fi
 echo "LINUX-GUEST-PVPANIC $pvpanic"
+# the power button: busybox acpid runs /etc/acpi/PWRF/00000080 on a press
+insmod /lib/modules/evdev.ko 2>/dev/null
+insmod /lib/modules/button.ko 2>/dev/null
+mkdir -p /var/run /var/log
+acpid -l /dev/null -p /var/run/acpid.pid
 # hv.panic on the kernel command line: crash on purpose (tests on_crash)
 if grep -q 'hv.panic' /proc/cmdline; then
 	echo "LINUX-GUEST-PANICKING"

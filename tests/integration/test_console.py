@@ -248,7 +248,8 @@ LINUX_INITRD = os.path.join(os.path.dirname(guest("echo")), "..", "linux-guest",
 @pytest.mark.skipif(not os.path.exists(LINUX_KERNEL), reason="no Linux guest: make linux-guest")
 def test_attach_to_a_linux_shell_and_run_a_command():
     """The demo setup: a Debian Linux VM keeps a busybox shell on its serial
-    line; the operator attaches, runs a command in the guest, and detaches."""
+    line; the operator attaches, runs a command in the guest, detaches, and
+    shuts the VM down gracefully."""
     cfg = vm_file("deb", LINUX_KERNEL, memory=128, extra="console=ttyS0 quiet hv.shell",
                   more='ramdisk = "/boot/vms/initrd.img"\n')
     child = boot([(cfg, LINUX_KERNEL), (cfg, LINUX_INITRD)], smp=2, debug_exit=False)
@@ -265,10 +266,11 @@ def test_attach_to_a_linux_shell_and_run_a_command():
         child.expect_exact(PROMPT)
         rows = list_rows(child)
         assert rows["deb"][1] == "running", rows
-        # and the VM ends from inside: poweroff in the guest stops it cleanly
-        child.sendline("console deb")
-        child.expect_exact("[attached to deb")
-        child.send("poweroff -f\r")
+        # a graceful shutdown: the ACPI power button reaches the guest's acpid,
+        # which powers the guest off before the 3 s force-off
+        out = command(child, "shutdown deb")
+        assert "vm deb: ACPI power button pressed" in out, out
+        child.expect_exact("LINUX-GUEST-POWER-BUTTON: powering off", timeout=60)
         child.expect_exact("vm deb stopped: poweroff code=0", timeout=60)
     finally:
         child.terminate(force=True)

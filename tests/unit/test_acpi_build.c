@@ -223,7 +223,8 @@ static void test_fadt_fields(void **state)
 	uint32_t flags = rd32(f + 112);
 	assert_false(flags & ACPI_FADT_HW_REDUCED);
 	assert_true(flags & ACPI_FADT_RESET_REG_SUP);
-	assert_true(flags & ACPI_FADT_PWR_BUTTON);
+	assert_false(flags & ACPI_FADT_PWR_BUTTON); /* the fixed power button, in PM1 */
+	assert_true(flags & ACPI_FADT_SLP_BUTTON);  /* no sleep button */
 	/* the 64-bit blocks match the 32-bit ones */
 	assert_int_equal(f[148], ACPI_SPACE_IO);
 	assert_int_equal(f[149], 32);
