@@ -100,7 +100,12 @@ uint64_t vlapic_guest_tsc(const struct vlapic *l, uint64_t now)
 uint64_t vlapic_tsc_to_ns(const struct vlapic *l, uint64_t tsc)
 {
 	uint64_t khz = l->cfg.tsc_khz, ns;
-	if (tsc <= l->cfg.tsc_offset)
+	/*
+	 * Modular: a guest that wrote a small value to its TSC has a guest TSC
+	 * at guest time 0 that is "negative" (wrapped). A deadline more than
+	 * 2^63 ticks (a century) ahead reads as past.
+	 */
+	if ((int64_t)(tsc - l->cfg.tsc_offset) <= 0)
 		return 0;
 	if (khz == 0)
 		return VLAPIC_NO_DEADLINE;

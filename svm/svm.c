@@ -240,6 +240,11 @@ static void svm_set_pat(struct vcpu *v, uint64_t pat)
 	vmcb_write64(sv(v)->vmcb, VMCB_G_PAT, pat);
 }
 
+static void svm_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	vmcb_write64(sv(v)->vmcb, VMCB_TSC_OFFSET, offset);
+}
+
 static void svm_inject_event(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
 			     uint32_t error_code)
 {
@@ -449,6 +454,7 @@ const struct hvm_ops svm_ops = {
     .vcpu_get_control = svm_get_control,
     .get_efer = svm_get_efer,
     .set_efer = svm_set_efer,
+    .set_tsc_offset = svm_set_tsc_offset,
     .get_pat = svm_get_pat,
     .set_pat = svm_set_pat,
     .inject_event = svm_inject_event,

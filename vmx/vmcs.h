@@ -127,6 +127,7 @@
 #define PIN_PREEMPTION_TIMER (1u << 6)
 /* primary processor-based controls */
 #define PROC_INTERRUPT_WINDOW (1u << 2)
+#define PROC_USE_TSC_OFFSETTING (1u << 3)
 #define PROC_HLT_EXITING (1u << 7)
 #define PROC_RDPMC_EXITING (1u << 11)
 #define PROC_UNCONDITIONAL_IO (1u << 24)

@@ -188,9 +188,9 @@ static int compute_caps(char *err, size_t errlen)
 				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING, &ctl.pin, &missing) ||
 	    !vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED),
 				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS |
-				     PROC_USE_MSR_BITMAPS | PROC_SECONDARY,
+				     PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_USE_TSC_OFFSETTING,
 				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
-				     PROC_SECONDARY,
+				     PROC_SECONDARY | PROC_USE_TSC_OFFSETTING,
 				 &ctl.proc, &missing)) {
 		format(err, errlen, "VMX lacks required execution controls (missing %#x)", missing);
 		return -1;
@@ -448,6 +448,7 @@ static void init_vmcs(struct vcpu *v)
 
 	vmwrite(VMCS_PIN_CONTROLS, ctl.pin);
 	vmwrite(VMCS_PROC_CONTROLS, ctl.proc);
+	vmwrite(VMCS_TSC_OFFSET, 0); /* the guest starts on the host's TSC */
 	vmwrite(VMCS_PROC_CONTROLS2, ctl.proc2);
 	vmwrite(VMCS_EXIT_CONTROLS, ctl.exit);
 	vmwrite(VMCS_ENTRY_CONTROLS, ctl.entry);
@@ -543,6 +544,12 @@ static void vmx_set_pat(struct vcpu *v, uint64_t pat)
 {
 	(void)v;
 	vmwrite(VMCS_GUEST_PAT, pat);
+}
+
+static void vmx_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	(void)v;
+	vmwrite(VMCS_TSC_OFFSET, offset);
 }
 
 static void vmx_inject_event(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
@@ -794,6 +801,7 @@ const struct hvm_ops vmx_ops = {
     .vcpu_get_control = vmx_get_control,
     .get_efer = vmx_get_efer,
     .set_efer = vmx_set_efer,
+    .set_tsc_offset = vmx_set_tsc_offset,
     .get_pat = vmx_get_pat,
     .set_pat = vmx_set_pat,
     .inject_event = vmx_inject_event,

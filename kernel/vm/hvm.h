@@ -66,6 +66,8 @@ struct hvm_ops {
 	void (*set_efer)(struct vcpu *v, uint64_t efer);
 	uint64_t (*get_pat)(struct vcpu *v);
 	void (*set_pat)(struct vcpu *v, uint64_t pat);
+	/* What RDTSC in the guest adds to the host's TSC (VMCB/VMCS TSC offset). */
+	void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
 	/* Queues an event for the next entry. */
 	void (*inject_event)(struct vcpu *v, enum event_type type, uint8_t vector, bool has_error,
 			     uint32_t error_code);

@@ -13,6 +13,9 @@
 #define MSR_APIC_BASE 0x1b
 #define MSR_FEATURE_CONTROL 0x3a
 #define MSR_TSC_ADJUST 0x3b
+#define MSR_SPEC_CTRL 0x48
+#define MSR_PRED_CMD 0x49
+#define MSR_ARCH_CAPABILITIES 0x10a
 #define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_MTRRCAP 0xfe
 #define MSR_MTRR_PHYS_BASE0 0x200
@@ -30,7 +33,13 @@
 #define MSR_AMD_HWCR 0xc0010015
 #define MSR_AMD_SYSCFG 0xc0010010
 #define MSR_AMD_DE_CFG 0xc0011029
+#define MSR_AMD_INT_PENDING 0xc0010055 /* K8 interrupt pending message: C1E state */
 #define AMD_DE_CFG_LFENCE_SERIALIZING (1ull << 1) /* what Linux checks, and sets */
+
+#define AMD_HWCR_MCSTATUSWREN (1ull << 18) /* MCi_STATUS writable (APM Vol. 2 §9.3.1.4) */
+
+/* EFER (SDM Vol. 3A §2.2.1, APM Vol. 2 §3.1.7) */
+#define EFER_FFXSR (1ull << 14)
 
 #define APIC_BASE_DEFAULT 0xfee00000ull
 #define APIC_BASE_BSP (1ull << 8)
@@ -51,6 +60,104 @@ const uint32_t msr_guest_owned[] = {
 };
 const unsigned msr_guest_owned_count = sizeof(msr_guest_owned) / sizeof(msr_guest_owned[0]);
 
+/*
+ * What the host CPU has of the MSR-backed features the CPUID policy may show
+ * the guest, read once. The speculation controls are the host's own MSRs,
+ * switched per vCPU (SPEC_CTRL) or forwarded (PRED_CMD): a guest sees them
+ * exactly when the host has them.
+ */
+static struct {
+	bool probed;
+	bool nx, ffxsr;
+	uint64_t spec_ctrl_bits; /* the IA32_SPEC_CTRL bits the host implements */
+	bool ibpb, arch_caps;
+	unsigned phys_bits;
+} host;
+
+#define SPEC_CTRL_IBRS (1ull << 0)
+#define SPEC_CTRL_STIBP (1ull << 1)
+#define SPEC_CTRL_SSBD (1ull << 2)
+
+/*
+ * ARCH_CAPABILITIES bits a guest may see: facts about the silicon that stay
+ * true inside a VM (RDCL_NO, IBRS_ALL, RSBA, SSB_NO, MDS_NO,
+ * IF_PSCHANGE_MC_NO, TAA_NO, SBDR_SSDP_NO, FBSDP_NO, PSDP_NO, FB_CLEAR,
+ * RRSBA, BHI_NO, PBRSB_NO, GDS_NO, RFDS_NO, RFDS_CLEAR), plus
+ * SKIP_L1DFL_VMENTRY: the guest is not a hypervisor we would have to flush
+ * L1D for. Every control MSR it could announce (TSX_CTRL, MCU_CONTROL,
+ * MISC_PACKAGE_CTLS, ENERGY_FILTERING_CTL, DOITM, FB_CLEAR_CTRL,
+ * XAPIC_DISABLE, OVERCLOCKING_STATUS, GDS_CTRL) is hidden: no such MSR is
+ * emulated.
+ */
+#define ARCH_CAP_PASS                                                                     \
+	((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 4) | (1ull << 5) | (1ull << 6) | \
+	 (1ull << 8) | (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 17) |           \
+	 (1ull << 19) | (1ull << 20) | (1ull << 24) | (1ull << 26) | (1ull << 27) |          \
+	 (1ull << 28))
+#define ARCH_CAP_SKIP_L1DFL_VMENTRY (1ull << 3)
+
+static void probe_host(void)
+{
+	if (host.probed)
+		return;
+	struct cpuid_regs r;
+	cpuid(0, &r);
+	uint32_t max_basic = r.eax;
+	cpuid(0x80000000, &r);
+	uint32_t max_ext = r.eax;
+	host.phys_bits = 36;
+	if (max_ext >= 0x80000001) {
+		cpuid(0x80000001, &r);
+		host.nx = r.edx & (1u << 20);
+		host.ffxsr = host_cpu.amd && (r.edx & (1u << 25));
+	}
+	if (max_ext >= 0x80000008) {
+		cpuid(0x80000008, &r);
+		host.phys_bits = r.eax & 0xff;
+		if (host_cpu.amd) {
+			/* APM Vol. 3 Fn8000_0008 EBX: 12 IBPB, 14 IBRS, 15 STIBP, 24 SSBD */
+			host.ibpb = r.ebx & (1u << 12);
+			if (r.ebx & (1u << 14))
+				host.spec_ctrl_bits |= SPEC_CTRL_IBRS;
+			if (r.ebx & (1u << 15))
+				host.spec_ctrl_bits |= SPEC_CTRL_STIBP;
+			if (r.ebx & (1u << 24))
+				host.spec_ctrl_bits |= SPEC_CTRL_SSBD;
+		}
+	}
+	if (max_basic >= 7 && host_cpu.intel) {
+		/* SDM Vol. 2A CPUID.(EAX=7,ECX=0):EDX 26 IBRS/IBPB, 27 STIBP, 29 ARCH_CAP, 31 SSBD */
+		cpuid_count(7, 0, &r);
+		if (r.edx & (1u << 26)) {
+			host.ibpb = true;
+			host.spec_ctrl_bits |= SPEC_CTRL_IBRS;
+		}
+		if (r.edx & (1u << 27))
+			host.spec_ctrl_bits |= SPEC_CTRL_STIBP;
+		if (r.edx & (1u << 31))
+			host.spec_ctrl_bits |= SPEC_CTRL_SSBD;
+		host.arch_caps = r.edx & (1u << 29);
+	}
+	if (host.phys_bits < 32 || host.phys_bits > 52)
+		host.phys_bits = 36;
+	host.probed = true;
+}
+
+/* The physical-address bits above the guest's MAXPHYADDR (CPUID 0x80000008 EAX[7:0]). */
+static uint64_t phys_reserved(void)
+{
+	probe_host();
+	return ~((1ull << host.phys_bits) - 1);
+}
+
+/* The guest's TSC is the host's plus an offset the backend adds to RDTSC. */
+static void set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	v->msrs.tsc_offset = offset;
+	hvm->set_tsc_offset(v, offset);
+	vplatform_set_tsc_offset(v, offset);
+}
+
 bool msr_tsc_aux_supported(void)
 {
 	struct cpuid_regs r;
@@ -59,13 +166,18 @@ bool msr_tsc_aux_supported(void)
 }
 
 /*
- * TSC_AUX is in neither the VMCB nor the VMCS: the guest's value is put in
- * the real MSR while its vCPU owns the core (the host never uses RDTSCP).
+ * TSC_AUX and SPEC_CTRL are in neither the VMCB nor the VMCS: the guest's
+ * value is put in the real MSR while its vCPU owns the core (the host never
+ * uses RDTSCP and runs with whatever speculation controls the guest chose;
+ * that costs the host speed, never correctness).
  */
 void msr_load_guest_state(struct vcpu *v)
 {
 	if (msr_tsc_aux_supported())
 		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
+	probe_host();
+	if (host.spec_ctrl_bits)
+		wrmsr(MSR_SPEC_CTRL, v->msrs.spec_ctrl);
 }
 
 void msr_policy_reset(struct vcpu *v)
@@ -73,12 +185,26 @@ void msr_policy_reset(struct vcpu *v)
 	struct vcpu_msrs *m = &v->msrs;
 	*m = (struct vcpu_msrs){0};
 	m->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE | (v->id == 0 ? APIC_BASE_BSP : 0);
+	vmca_reset(&m->mca);
+	/*
+	 * The memory types firmware would set (there is no firmware: we are
+	 * it), as SeaBIOS does: write-back by default, the legacy VGA window
+	 * A0000-BFFFF uncached, and the 32-bit MMIO window 3-4 GiB (above all
+	 * guest RAM, E820_RAM_MAX) uncached through variable range 0. With
+	 * nested paging the hardware takes memory types from the NPT/EPT
+	 * entries; these are what the guest reads, identical on every vCPU.
+	 */
+	for (unsigned i = 0; i < 11; i++)
+		m->mtrr_fixed[i] = i == 2 ? 0 : 0x0606060606060606ull;
+	m->mtrr_var[0] = 0xc0000000ull;			       /* PHYSBASE0: UC */
+	m->mtrr_var[1] = (~0x3fffffffull & ~phys_reserved()) | (1ull << 11); /* PHYSMASK0: 1 GiB, valid */
+	m->mtrr_def_type = (1ull << 11) | (1ull << 10) | 6;    /* E, FE, WB */
 }
 
 static uint64_t *mtrr_slot(struct vcpu *v, uint32_t msr)
 {
 	struct vcpu_msrs *m = &v->msrs;
-	if (msr >= MSR_MTRR_PHYS_BASE0 && msr < MSR_MTRR_PHYS_BASE0 + 16)
+	if (msr >= MSR_MTRR_PHYS_BASE0 && msr < MSR_MTRR_PHYS_BASE0 + 2 * (MTRRCAP_VALUE & 0xff))
 		return &m->mtrr_var[msr - MSR_MTRR_PHYS_BASE0];
 	if (msr == MSR_MTRR_FIX64K)
 		return &m->mtrr_fixed[0];
@@ -93,6 +219,29 @@ static uint64_t *mtrr_slot(struct vcpu *v, uint32_t msr)
 	if (host_cpu.amd && msr >= MSR_AMD_PERF_FIRST && msr <= MSR_AMD_PERF_LAST)
 		return &m->amd_perf[msr - MSR_AMD_PERF_FIRST];
 	return NULL;
+}
+
+static bool valid_type(unsigned t)
+{
+	return t == 0 || t == 1 || t == 4 || t == 5 || t == 6; /* UC WC WT WP WB */
+}
+
+/* SDM Vol. 3A §12.11.2: reserved bits and undefined memory types are #GP. */
+static bool valid_mtrr_write(uint32_t msr, uint64_t value)
+{
+	if (msr == MSR_MTRR_DEF_TYPE)
+		return !(value & ~0xcffull) && valid_type(value & 0xff);
+	if (msr >= MSR_MTRR_PHYS_BASE0 && msr < MSR_MTRR_PHYS_BASE0 + 16) {
+		if ((msr - MSR_MTRR_PHYS_BASE0) % 2 == 0) /* PHYSBASEn */
+			return !(value & (0xf00ull | phys_reserved())) && valid_type(value & 0xff);
+		return !(value & (0x7ffull | phys_reserved())); /* PHYSMASKn: bit 11 valid */
+	}
+	if (msr >= MSR_AMD_PERF_FIRST && msr <= MSR_AMD_PERF_LAST)
+		return true;
+	for (int i = 0; i < 8; i++) /* fixed ranges: one type per byte */
+		if (!valid_type((value >> (8 * i)) & 0xff))
+			return false;
+	return true;
 }
 
 static void log_unknown(struct vcpu *v, const char *what, uint32_t msr)
@@ -113,9 +262,25 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 		*value = *slot;
 		return 0;
 	}
+	if (vmca_owns(msr))
+		return vmca_read(&v->msrs.mca, msr, value);
+	probe_host();
 	switch (msr) {
 	case MSR_TSC:
-		*value = rdtsc() + v->msrs.tsc_adjust;
+		*value = rdtsc() + v->msrs.tsc_offset;
+		return 0;
+	case MSR_TSC_ADJUST:
+		*value = v->msrs.tsc_adjust;
+		return 0;
+	case MSR_SPEC_CTRL:
+		if (!host.spec_ctrl_bits)
+			break;
+		*value = v->msrs.spec_ctrl;
+		return 0;
+	case MSR_ARCH_CAPABILITIES:
+		if (!host.arch_caps)
+			break;
+		*value = (rdmsr(MSR_ARCH_CAPABILITIES) & ARCH_CAP_PASS) | ARCH_CAP_SKIP_L1DFL_VMENTRY;
 		return 0;
 	case MSR_TSC_AUX:
 		if (!msr_tsc_aux_supported())
@@ -158,7 +323,12 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 		*value = 1; /* fast strings */
 		return 0;
 	case MSR_AMD_HWCR:
+		if (!host_cpu.amd)
+			break;
+		*value = v->msrs.amd_hwcr;
+		return 0;
 	case MSR_AMD_SYSCFG: /* no SME, no MTRR fixed-range DRAM bits */
+	case MSR_AMD_INT_PENDING: /* C1E never active (Linux reads it on family 0xf/0x10, erratum 400) */
 		if (!host_cpu.amd)
 			break;
 		*value = 0;
@@ -181,6 +351,26 @@ static bool valid_pat(uint64_t pat)
 	return true;
 }
 
+/*
+ * SDM Vol. 4 Table 2-2 (IA32_EFER), APM Vol. 2 §3.1.7: bits the guest's CPU
+ * does not have are reserved (#GP): no SVME (the guest sees no SVM), no
+ * LMSLE, TCE or AutoIBRS (hidden by the CPUID policy). LMA is the CPU's
+ * (writes to it are ignored by set_efer). Changing LME with paging on is #GP.
+ */
+static bool valid_efer(struct vcpu *v, uint64_t value)
+{
+	uint64_t allowed = (uint64_t)EFER_SCE | EFER_LME | EFER_LMA;
+	if (host.nx)
+		allowed |= EFER_NXE;
+	if (host.ffxsr)
+		allowed |= EFER_FFXSR;
+	if (value & ~allowed)
+		return false;
+	struct vcpu_control_state cs;
+	hvm->vcpu_get_control(v, &cs);
+	return !((cs.cr0 & CR0_PG) && ((value ^ cs.efer) & EFER_LME));
+}
+
 int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 {
 	int owned = vplatform_msr_write(v, msr, value);
@@ -188,12 +378,41 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		return owned > 0 ? 0 : -1;
 	uint64_t *slot = mtrr_slot(v, msr);
 	if (slot) {
+		if (!valid_mtrr_write(msr, value))
+			return -1;
 		*slot = value;
 		return 0;
 	}
+	if (vmca_owns(msr))
+		return vmca_write(&v->msrs.mca, msr, value,
+				  host_cpu.amd && (v->msrs.amd_hwcr & AMD_HWCR_MCSTATUSWREN));
+	probe_host();
 	switch (msr) {
-	case MSR_TSC:
-		v->msrs.tsc_adjust = value - rdtsc();
+	case MSR_TSC: {
+		/*
+		 * SDM Vol. 3B §18.17.3: what a WRMSR adds to the TSC it adds to
+		 * IA32_TSC_ADJUST too; the guest's RDTSC moves through the offset.
+		 */
+		uint64_t offset = value - rdtsc();
+		v->msrs.tsc_adjust += offset - v->msrs.tsc_offset;
+		set_tsc_offset(v, offset);
+		return 0;
+	}
+	case MSR_TSC_ADJUST:
+		set_tsc_offset(v, v->msrs.tsc_offset + (value - v->msrs.tsc_adjust));
+		v->msrs.tsc_adjust = value;
+		return 0;
+	case MSR_SPEC_CTRL:
+		if (!host.spec_ctrl_bits || (value & ~host.spec_ctrl_bits))
+			break;
+		v->msrs.spec_ctrl = value;
+		wrmsr(MSR_SPEC_CTRL, value);
+		return 0;
+	case MSR_PRED_CMD: /* write-only: bit 0 is an indirect branch barrier, now */
+		if (!host.ibpb || (value & ~1ull))
+			break;
+		if (value)
+			wrmsr(MSR_PRED_CMD, 1);
 		return 0;
 	case MSR_TSC_AUX:
 		if (!msr_tsc_aux_supported() || (value >> 32))
@@ -211,6 +430,8 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		hvm->set_pat(v, value);
 		return 0;
 	case MSR_EFER_NUM:
+		if (!valid_efer(v, value))
+			return -1;
 		hvm->set_efer(v, value);
 		return 0;
 	case MSR_BIOS_SIGN_ID: /* writing it asks for the signature to be loaded: nothing to do */
@@ -224,8 +445,13 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 			break;
 		v->msrs.amd_de_cfg = value;
 		return 0;
-	case MSR_AMD_HWCR:
+	case MSR_AMD_HWCR: /* only McStatusWrEn means anything here; the rest is ignored */
+		if (!host_cpu.amd)
+			break;
+		v->msrs.amd_hwcr = value & AMD_HWCR_MCSTATUSWREN;
+		return 0;
 	case MSR_AMD_SYSCFG:
+	case MSR_AMD_INT_PENDING:
 		if (!host_cpu.amd)
 			break;
 		return 0;

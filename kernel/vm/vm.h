@@ -13,6 +13,7 @@
 #include "kernel/sched/policy.h"
 #include "kernel/vm/iobus.h"
 #include "kernel/vm/vm_exit.h"
+#include "kernel/vm/vmca.h"
 
 #define VM_MAX 16
 #define VM_NAME_LEN 32
@@ -49,9 +50,13 @@ struct vcpu_msrs {
 	uint64_t mtrr_var[16];
 	uint64_t mtrr_fixed[11];
 	uint64_t amd_perf[8];
-	uint64_t tsc_adjust; /* guest TSC = host TSC + tsc_adjust */
+	uint64_t tsc_offset; /* guest TSC = host TSC + tsc_offset (mod 2^64) */
+	uint64_t tsc_adjust; /* IA32_TSC_ADJUST: the sum of the guest's TSC moves */
 	uint64_t tsc_aux;    /* what RDTSCP returns in ECX (Linux: the CPU number) */
 	uint64_t amd_de_cfg;
+	uint64_t amd_hwcr;
+	uint64_t spec_ctrl;  /* IA32_SPEC_CTRL, in the real MSR while the vCPU owns the core */
+	struct vmca mca;
 };
 
 struct vcpu {

@@ -539,6 +539,18 @@ static void power_on(struct vplatform *p, struct vm *vm)
 	vlapic_setup_virtual_wire(&p->lapic[0]);
 }
 
+/*
+ * The vCPU's guest TSC moved (a write to IA32_TSC or TSC_ADJUST): its local
+ * APIC's TSC-deadline timer counts in that guest's TSC from now on.
+ */
+void vplatform_set_tsc_offset(struct vcpu *v, uint64_t offset)
+{
+	struct vplatform *p = vp_of(v->vm);
+	spin_lock(&p->lock);
+	p->lapic[v->id].cfg.tsc_offset = p->t0 + offset;
+	spin_unlock(&p->lock);
+}
+
 void vplatform_reset(struct vm *vm)
 {
 	power_on(vp_of(vm), vm); /* no vCPU runs: the VM is rebooting */

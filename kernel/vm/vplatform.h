@@ -21,6 +21,8 @@
 int vplatform_init(struct vm *vm);
 /* The chips back to power-on state (a reboot), with guest time starting again. */
 void vplatform_reset(struct vm *vm);
+/* The vCPU's guest TSC is the host's plus `offset` (see msr_policy.c). */
+void vplatform_set_tsc_offset(struct vcpu *v, uint64_t offset);
 /* Guest time in ns (what the chip models count), and back to host TSC. */
 uint64_t vplatform_now(const struct vm *vm);
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns);
