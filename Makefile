@@ -60,6 +60,10 @@ $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
 $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linux-guest.sh
 	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest
 
+# The generic kernel every Debian server runs (machine checks, more drivers).
+$(BUILD)/linux-guest-generic/vmlinuz $(BUILD)/linux-guest-generic/initrd.img: scripts/build-linux-guest.sh
+	@scripts/build-linux-guest.sh generic $(BUILD)/linux-guest-generic
+
 deps:
 	@scripts/install-deps.sh
 
@@ -108,9 +112,10 @@ $(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kerne
 unit: deps guests linux-guest $(UNIT_TESTS)
 	@$(PYTHON) scripts/run-unit-tests.py $(UNIT_TESTS)
 
-# The Linux test guest: the stock Debian cloud kernel and a busybox initramfs.
+# The Linux test guests: the stock Debian kernels (cloud and generic) and a
+# busybox initramfs.
 .PHONY: linux-guest
-linux-guest: deps $(BUILD)/linux-guest/vmlinuz
+linux-guest: deps $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest-generic/vmlinuz
 
 integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
 	$(PYTHON) -m pytest -q tests/integration

@@ -17,6 +17,9 @@
 #
 # What /init prints on the console (one line each, in this order):
 #   LINUX-GUEST-UP <uname -r> cpus=<online CPUs> mem=<MemTotal kB>
+#   LINUX-GUEST-FLAGS <the flags line of /proc/cpuinfo>
+#   LINUX-GUEST-MCE ok banks=<N>|none (none: a kernel without CONFIG_X86_MCE)
+#   LINUX-GUEST-PVPANIC ok|none
 #   LINUX-GUEST-CLOCK ok|stuck uptime=<first>-><second>
 #   LINUX-GUEST-TIMER ok|none loc=<LOC total> irq0=<IRQ 0 total>
 #   LINUX-GUEST-DONE
@@ -150,6 +153,15 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
 echo "LINUX-GUEST-UP $(uname -r) cpus=$cpus mem=$mem"
+# What the kernel made of the VM's CPUID (checked against the hypervisor's
+# CPUID policy by the tests), and whether its machine-check code took the
+# VM's banks (a kernel built with CONFIG_X86_MCE creates machinecheckN).
+echo "LINUX-GUEST-FLAGS $(awk -F': ' '$1 ~ /^flags/ { print $2; exit }' /proc/cpuinfo)"
+if [ -d /sys/devices/system/machinecheck/machinecheck0 ]; then
+	echo "LINUX-GUEST-MCE ok banks=$(ls -d /sys/devices/system/machinecheck/machinecheck0/bank* 2>/dev/null | wc -l)"
+else
+	echo "LINUX-GUEST-MCE none"
+fi
 
 # pvpanic: the core, then the ACPI-described port driver
 insmod /lib/modules/pvpanic.ko 2>/dev/null

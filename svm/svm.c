@@ -40,7 +40,8 @@ static spinlock_t svm_lock = SPINLOCK_INIT;
 void svm_vmrun(struct x86_regs *regs, uint64_t vmcb_pa, uint64_t host_pa);
 
 /* MSR permission map: 2 bits (read, write) per MSR in three 8 K-MSR ranges. */
-static void msrpm_pass_through(uint8_t *pm, uint32_t msr)
+/* Reads of `msr` go straight to the guest's state; writes too unless `writes` is false. */
+static void msrpm_pass_through(uint8_t *pm, uint32_t msr, bool writes)
 {
 	uint32_t base;
 	if (msr < 0x2000)
@@ -51,7 +52,7 @@ static void msrpm_pass_through(uint8_t *pm, uint32_t msr)
 		base = 0x1000, msr -= 0xc0010000;
 	else
 		return;
-	pm[base + msr / 4] &= (uint8_t) ~(3u << (2 * (msr % 4)));
+	pm[base + msr / 4] &= (uint8_t) ~((writes ? 3u : 1u) << (2 * (msr % 4)));
 }
 
 static int setup_permission_maps(void)
@@ -67,7 +68,7 @@ static int setup_permission_maps(void)
 	uint8_t *pm = phys_to_virt(msrpm_pa);
 	memset(pm, 0xff, 2 * FRAME_SIZE);
 	for (unsigned i = 0; i < msr_guest_owned_count; i++)
-		msrpm_pass_through(pm, msr_guest_owned[i]);
+		msrpm_pass_through(pm, msr_guest_owned[i], !msr_write_checked(msr_guest_owned[i]));
 	return 0;
 }
 
@@ -238,6 +239,26 @@ static uint64_t svm_get_pat(struct vcpu *v)
 static void svm_set_pat(struct vcpu *v, uint64_t pat)
 {
 	vmcb_write64(sv(v)->vmcb, VMCB_G_PAT, pat);
+}
+
+/* APM Vol. 2 Table B-2: where the save area keeps each guest-owned MSR. */
+static void svm_set_owned_msr(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	unsigned off;
+	switch (msr) {
+	case 0xc0000100: off = VMCB_FS + 8; break;
+	case 0xc0000101: off = VMCB_GS + 8; break;
+	case 0xc0000081: off = 0x600; break; /* STAR */
+	case 0xc0000082: off = 0x608; break; /* LSTAR */
+	case 0xc0000083: off = 0x610; break; /* CSTAR */
+	case 0xc0000084: off = 0x618; break; /* SFMASK */
+	case 0xc0000102: off = 0x620; break; /* KernelGsBase */
+	case 0x174: off = 0x628; break;	     /* SYSENTER_CS */
+	case 0x175: off = 0x630; break;	     /* SYSENTER_ESP */
+	case 0x176: off = 0x638; break;	     /* SYSENTER_EIP */
+	default: return;
+	}
+	vmcb_write64(sv(v)->vmcb, off, value);
 }
 
 static void svm_set_tsc_offset(struct vcpu *v, uint64_t offset)
@@ -455,6 +476,7 @@ const struct hvm_ops svm_ops = {
     .get_efer = svm_get_efer,
     .set_efer = svm_set_efer,
     .set_tsc_offset = svm_set_tsc_offset,
+    .set_owned_msr = svm_set_owned_msr,
     .get_pat = svm_get_pat,
     .set_pat = svm_set_pat,
     .inject_event = svm_inject_event,

@@ -163,7 +163,8 @@ static void invvpid(uint64_t type, uint16_t vpid)
 }
 
 /* MSR bitmap (Vol. 3C §25.6.9): read-low, read-high, write-low, write-high, 1 KiB each */
-static void msr_pass_through(uint8_t *bm, uint32_t msr)
+/* Reads of `msr` go straight to the guest's state; writes too unless `writes` is false. */
+static void msr_pass_through(uint8_t *bm, uint32_t msr, bool writes)
 {
 	unsigned base;
 	if (msr < 0x2000)
@@ -173,7 +174,8 @@ static void msr_pass_through(uint8_t *bm, uint32_t msr)
 	else
 		return;
 	bm[base + msr / 8] &= (uint8_t) ~(1u << (msr % 8));
-	bm[base + 0x800 + msr / 8] &= (uint8_t) ~(1u << (msr % 8));
+	if (writes)
+		bm[base + 0x800 + msr / 8] &= (uint8_t) ~(1u << (msr % 8));
 }
 
 static int compute_caps(char *err, size_t errlen)
@@ -246,7 +248,7 @@ static int compute_caps(char *err, size_t errlen)
 	uint8_t *bm = phys_to_virt(msr_bitmap_pa);
 	memset(bm, 0xff, FRAME_SIZE);
 	for (unsigned i = 0; i < msr_guest_owned_count; i++)
-		msr_pass_through(bm, msr_guest_owned[i]);
+		msr_pass_through(bm, msr_guest_owned[i], !msr_write_checked(msr_guest_owned[i]));
 	caps_ready = true;
 	return 0;
 }
@@ -546,6 +548,28 @@ static void vmx_set_pat(struct vcpu *v, uint64_t pat)
 	vmwrite(VMCS_GUEST_PAT, pat);
 }
 
+/*
+ * FS/GS bases and the SYSENTER MSRs live in the VMCS guest area; the SYSCALL
+ * MSRs and KernelGSbase in the core's own MSRs while the vCPU is loaded (it
+ * is: this runs in its exit), saved back by vmx_vcpu_unload.
+ */
+static void vmx_set_owned_msr(struct vcpu *v, uint32_t msr, uint64_t value)
+{
+	(void)v;
+	switch (msr) {
+	case 0xc0000100: vmwrite(VMCS_GUEST_FS_BASE, value); break;
+	case 0xc0000101: vmwrite(VMCS_GUEST_GS_BASE, value); break;
+	case 0x174: vmwrite(VMCS_GUEST_SYSENTER_CS, value); break;
+	case 0x175: vmwrite(VMCS_GUEST_SYSENTER_ESP, value); break;
+	case 0x176: vmwrite(VMCS_GUEST_SYSENTER_EIP, value); break;
+	default:
+		for (unsigned i = 0; i < 5; i++)
+			if (syscall_msr_index[i] == msr)
+				wrmsr(msr, value);
+		break;
+	}
+}
+
 static void vmx_set_tsc_offset(struct vcpu *v, uint64_t offset)
 {
 	(void)v;
@@ -802,6 +826,7 @@ const struct hvm_ops vmx_ops = {
     .get_efer = vmx_get_efer,
     .set_efer = vmx_set_efer,
     .set_tsc_offset = vmx_set_tsc_offset,
+    .set_owned_msr = vmx_set_owned_msr,
     .get_pat = vmx_get_pat,
     .set_pat = vmx_set_pat,
     .inject_event = vmx_inject_event,

@@ -66,6 +66,8 @@ struct hvm_ops {
 	void (*set_efer)(struct vcpu *v, uint64_t efer);
 	uint64_t (*get_pat)(struct vcpu *v);
 	void (*set_pat)(struct vcpu *v, uint64_t pat);
+	/* A write to a guest-owned MSR that msr_write checked (msr_write_checked). */
+	void (*set_owned_msr)(struct vcpu *v, uint32_t msr, uint64_t value);
 	/* What RDTSC in the guest adds to the host's TSC (VMCB/VMCS TSC offset). */
 	void (*set_tsc_offset)(struct vcpu *v, uint64_t offset);
 	/* Queues an event for the next entry. */

@@ -158,6 +158,29 @@ static void set_tsc_offset(struct vcpu *v, uint64_t offset)
 	vplatform_set_tsc_offset(v, offset);
 }
 
+bool msr_write_checked(uint32_t msr)
+{
+	switch (msr) {
+	case 0xc0000100: /* FS_BASE */
+	case 0xc0000101: /* GS_BASE */
+	case 0xc0000102: /* KERNEL_GS_BASE */
+	case 0xc0000082: /* LSTAR */
+	case 0xc0000083: /* CSTAR */
+		return true;
+	case 0x175: /* SYSENTER_ESP */
+	case 0x176: /* SYSENTER_EIP: 64-bit addresses on Intel, 32-bit registers on AMD */
+		return host_cpu.intel;
+	default:
+		return false;
+	}
+}
+
+/* 48-bit linear addresses: bits 63:47 all equal (the guest sees no LA57). */
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 bool msr_tsc_aux_supported(void)
 {
 	struct cpuid_regs r;
@@ -386,6 +409,12 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	if (vmca_owns(msr))
 		return vmca_write(&v->msrs.mca, msr, value,
 				  host_cpu.amd && (v->msrs.amd_hwcr & AMD_HWCR_MCSTATUSWREN));
+	if (msr_write_checked(msr)) {
+		if (!canonical(value))
+			return -1;
+		hvm->set_owned_msr(v, msr, value);
+		return 0;
+	}
 	probe_host();
 	switch (msr) {
 	case MSR_TSC: {

@@ -19,6 +19,15 @@ struct vcpu;
 extern const uint32_t msr_guest_owned[];
 extern const unsigned msr_guest_owned_count;
 
+/*
+ * Of those, the ones holding a linear address: a non-canonical value is #GP
+ * (SDM Vol. 4 Table 2-2; APM Vol. 2 §4.5.3). Hardware checks this itself,
+ * but an emulated CPU under the hypervisor may not (QEMU TCG takes any
+ * value), so reads pass through and writes exit to msr_write, which checks
+ * and then hands the value to the backend (hvm->set_owned_msr).
+ */
+bool msr_write_checked(uint32_t msr);
+
 void msr_policy_reset(struct vcpu *v);
 /* Puts the vCPU's MSR state that no VMCB/VMCS switches into the core (TSC_AUX). */
 void msr_load_guest_state(struct vcpu *v);

@@ -20,6 +20,16 @@ const char guest_name[] = "msr";
 #define MSR_EFER 0xc0000080u
 #define MSR_K7_PERF_BASE 0xc0010000u	/* PERF_CTL0-3, then PERF_CTR0-3 (APM Vol. 2 §13.2.1) */
 #define EFER_SVME (1ull << 12)
+#define MSR_TSC_ADJUST 0x3b
+#define MSR_MCG_CAP 0x179
+#define MSR_MCG_STATUS 0x17a
+#define MSR_MCG_CTL 0x17b
+#define MSR_MC0_CTL 0x400
+#define MSR_FS_BASE 0xc0000100u
+#define MSR_GS_BASE 0xc0000101u
+#define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MSR_LSTAR 0xc0000082u
+#define NONCANONICAL 0x0000800000000000ull
 
 #define APIC_BASE_BSP_ENABLED 0xfee00900ull	/* 0xfee00000 | EN (bit 11) | BSP (bit 8) */
 
@@ -130,6 +140,111 @@ static void check_unknown(uint32_t msr)
 		      f ? "vector" : "no fault", f - 1, err);
 }
 
+/* A write the architecture refuses: #GP(0), and the MSR keeps its value. */
+static void write_faults(uint32_t msr, uint64_t v, const char *why)
+{
+	uint64_t before = 0, after = 0;
+	uint32_t err = 0;
+	rdmsr_safe(msr, &before, &err);
+	int f = wrmsr_safe(msr, v, &err);
+	rdmsr_safe(msr, &after, &err);
+	if (bare) {
+		printf("msr: bare: wrmsr 0x%x <- 0x%llx (%s): %s\n", msr, v, why,
+		       f ? "fault" : "no fault");
+		if (!f)
+			wrmsr_safe(msr, before, &err);
+		return;
+	}
+	check(f == VEC_GP + 1 && err == 0, "wrmsr 0x%x <- 0x%llx (%s): want #GP(0), got %s %d",
+	      msr, v, why, f ? "vector" : "no fault", f - 1);
+	check(after == before, "msr 0x%x changed by a refused write: 0x%llx -> 0x%llx", msr,
+	      before, after);
+}
+
+/*
+ * SDM Vol. 3B §18.17.3: WRMSR to IA32_TIME_STAMP_COUNTER moves what RDTSC
+ * returns, and IA32_TSC_ADJUST moves by the same amount; writing
+ * TSC_ADJUST moves the TSC back.
+ */
+static void check_tsc_write(void)
+{
+	const uint64_t jump = 1ull << 40, slack = 1ull << 34;
+	uint32_t err;
+	uint64_t start = rdtsc_ordered(), adj0 = 0, adj = 0;
+	bool has_adjust = cpuid(0, 0).eax >= 7 && (cpuid(7, 0).ebx & (1u << 1));
+
+	if (has_adjust)
+		read_ok(MSR_TSC_ADJUST, &adj0);
+	if (!check(!wrmsr_safe(MSR_TSC, start + jump, &err), "wrmsr IA32_TSC faulted"))
+		return;
+	uint64_t t = rdtsc_ordered();
+	check(t >= start + jump && t - (start + jump) < slack,
+	      "RDTSC 0x%llx after writing 0x%llx to IA32_TSC", t, start + jump);
+	if (!has_adjust) {
+		printf("msr: no TSC_ADJUST in CPUID\n");
+		return;
+	}
+	if (read_ok(MSR_TSC_ADJUST, &adj))
+		check(adj - adj0 >= jump - slack && adj - adj0 <= jump + slack,
+		      "TSC_ADJUST moved by 0x%llx, the TSC by 0x%llx", adj - adj0, jump);
+	check(!wrmsr_safe(MSR_TSC_ADJUST, adj0, &err), "wrmsr TSC_ADJUST faulted");
+	t = rdtsc_ordered();
+	check(t >= start && t < start + slack, "RDTSC 0x%llx after TSC_ADJUST back (start 0x%llx)",
+	      t, start);
+}
+
+/* SDM Vol. 3B §16.3, APM Vol. 2 §9.3: the banks CPUID's MCE/MCA promise. */
+static void check_mca(void)
+{
+	uint32_t edx = cpuid(1, 0).edx, err;
+	uint64_t cap = 0, v = 0;
+	if (!(edx & (1u << 7)) || !(edx & (1u << 14))) {
+		printf("msr: no MCE/MCA in CPUID\n");
+		return;
+	}
+	if (!read_ok(MSR_MCG_CAP, &cap))
+		return;
+	unsigned banks = cap & 0xff;
+	printf("msr: MCG_CAP 0x%llx (%u banks)\n", cap, banks);
+	check(banks > 0, "MCG_CAP reports no banks");
+	write_faults(MSR_MCG_CAP, cap, "MCG_CAP is read-only");
+	if (read_ok(MSR_MCG_STATUS, &v))
+		check(v == 0, "MCG_STATUS 0x%llx: a machine check in progress", v);
+	if (cap & (1u << 8)) { /* MCG_CTL_P */
+		write_read_back(MSR_MCG_CTL, ~0ull, !bare);
+		write_faults(MSR_MCG_CTL, 0x1, "MCG_CTL is all 0s or all 1s");
+	}
+	for (unsigned i = 0; i < banks; i++) {
+		uint32_t ctl = MSR_MC0_CTL + 4 * i;
+		check(!wrmsr_safe(ctl, ~0ull, &err), "wrmsr MC%u_CTL <- ~0 faulted", i);
+		check(!wrmsr_safe(ctl + 1, 0, &err), "wrmsr MC%u_STATUS <- 0 faulted", i);
+		if (read_ok(ctl + 1, &v))
+			check(!(v >> 63), "MC%u_STATUS 0x%llx holds an error", i, v);
+	}
+	write_faults(MSR_MC0_CTL + 1, 1ull << 63, "MCi_STATUS takes only zeros");
+	check_unknown(MSR_MC0_CTL + 4 * banks);
+}
+
+/* Reserved bits and non-canonical addresses (SDM Vol. 4 Table 2-2, Vol. 3A §3.3.7.1). */
+static void check_reserved_and_canonical(void)
+{
+	uint64_t efer = 0;
+	if (read_ok(MSR_EFER, &efer)) {
+		write_faults(MSR_EFER, efer | EFER_SVME, "no SVM in the guest");
+		write_faults(MSR_EFER, efer | (1ull << 15), "TCE is hidden");
+		write_faults(MSR_EFER, efer | (1ull << 63), "reserved EFER bit");
+	}
+	write_faults(MSR_MTRR_DEF_TYPE, 0xc06 | (1ull << 9), "reserved MTRRdefType bit");
+	write_faults(MSR_MTRR_DEF_TYPE, 0xc02, "memory type 2 is reserved");
+	write_faults(MSR_PAT, 0x0007040600070306ull, "PAT type 3 is reserved");
+	if (cpuid(0x80000001u, 0).edx & (1u << 29)) { /* long mode: the 64-bit MSRs exist */
+		write_faults(MSR_FS_BASE, NONCANONICAL, "non-canonical FS base");
+		write_faults(MSR_GS_BASE, NONCANONICAL, "non-canonical GS base");
+		write_faults(MSR_KERNEL_GS_BASE, NONCANONICAL, "non-canonical KernelGSbase");
+		write_faults(MSR_LSTAR, NONCANONICAL, "non-canonical LSTAR");
+	}
+}
+
 void guest_main(void)
 {
 	enum cpu_vendor vendor = cpu_vendor();
@@ -152,6 +267,9 @@ void guest_main(void)
 		check_amd_perf();
 	check_unknown(0x4b564dffu);
 	check_unknown(0xdead0000u);
+	check_mca();
+	check_reserved_and_canonical();
+	check_tsc_write();
 	if (bare)
 		printf("msr: bare: TSC MSR, unknown-MSR faults and perf read-back not checked\n");
 }
