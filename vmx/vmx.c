@@ -53,7 +53,6 @@ struct vmx_vcpu {
 	uint16_t vpid;
 	struct vcpu_entry_state entry;
 	uint64_t ept_root;
-	uint64_t cr0_shadow, cr4_shadow;
 	uint32_t pending_event; /* VM-entry interruption info to write, or 0 */
 	bool want_window;	/* interrupt-window exiting on the next entry */
 	uint32_t pending_error;
@@ -383,28 +382,48 @@ static void write_seg(unsigned sel, unsigned limit, unsigned ar, unsigned base,
 	vmwrite(base, s->base);
 }
 
-static void write_guest_cr0(struct vmx_vcpu *x, uint64_t cr0)
+static void write_guest_cr0(uint64_t cr0)
 {
 	/* the guest sees its own value; the CPU runs with the bits VMX fixes (NE) */
 	uint64_t fixed0 = cr0_fixed0 & ~(CR0_PE_BIT | CR0_PG_BIT); /* unrestricted guest */
-	x->cr0_shadow = cr0;
 	vmwrite(VMCS_CR0_SHADOW, cr0);
 	vmwrite(VMCS_GUEST_CR0, vmx_fix_cr(cr0, fixed0, cr0_fixed1));
 }
 
-static void write_guest_cr4(struct vmx_vcpu *x, uint64_t cr4)
+static void write_guest_cr4(uint64_t cr4)
 {
-	x->cr4_shadow = cr4;
 	vmwrite(VMCS_CR4_SHADOW, cr4);
 	vmwrite(VMCS_GUEST_CR4, vmx_fix_cr(cr4, cr4_fixed0, cr4_fixed1));
 }
 
+/*
+ * What the guest reads from CR0/CR4 (Vol. 3C §25.6.6): the bits the
+ * guest/host mask gives the hypervisor come from the read shadow, the rest
+ * from the guest field, which the guest changes without an exit (an AP that
+ * sets CR4.PAE and CR0.PG on its way to long mode never exits for them).
+ */
+static uint64_t live_cr(unsigned guest_field, unsigned mask_field, unsigned shadow_field)
+{
+	uint64_t mask = vmread(mask_field);
+	return (vmread(guest_field) & ~mask) | (vmread(shadow_field) & mask);
+}
+
+static uint64_t live_cr0(void)
+{
+	return live_cr(VMCS_GUEST_CR0, VMCS_CR0_MASK, VMCS_CR0_SHADOW);
+}
+
+static uint64_t live_cr4(void)
+{
+	return live_cr(VMCS_GUEST_CR4, VMCS_CR4_MASK, VMCS_CR4_SHADOW);
+}
+
 /* IA-32e mode follows EFER.LME and CR0.PG (Vol. 3C §26.3.1.1) */
-static void update_long_mode(struct vmx_vcpu *x)
+static void update_long_mode(void)
 {
 	uint64_t efer = vmread(VMCS_GUEST_EFER);
 	uint32_t entry = (uint32_t)vmread(VMCS_ENTRY_CONTROLS);
-	bool lma = (efer & EFER_LME) && (x->cr0_shadow & CR0_PG_BIT);
+	bool lma = (efer & EFER_LME) && (live_cr0() & CR0_PG_BIT);
 	efer = lma ? efer | EFER_LMA : efer & ~(uint64_t)EFER_LMA;
 	entry = lma ? entry | ENTRY_IA32E_GUEST : entry & ~ENTRY_IA32E_GUEST;
 	vmwrite(VMCS_GUEST_EFER, efer);
@@ -493,9 +512,9 @@ static void init_vmcs(struct vcpu *v)
 	vmwrite(VMCS_GUEST_IDTR_LIMIT, s->idtr_limit);
 	vmwrite(VMCS_GUEST_CR3, s->cr3);
 	vmwrite(VMCS_GUEST_EFER, s->efer);
-	write_guest_cr0(x, s->cr0);
-	write_guest_cr4(x, s->cr4);
-	update_long_mode(x);
+	write_guest_cr0(s->cr0);
+	write_guest_cr4(s->cr4);
+	update_long_mode();
 	vmwrite(VMCS_GUEST_DR7, 0x400);
 	vmwrite(VMCS_GUEST_DEBUGCTL, 0);
 	vmwrite(VMCS_GUEST_PAT, 0x0007040600070406ull);
@@ -510,12 +529,12 @@ static void init_vmcs(struct vcpu *v)
 
 static void vmx_get_control(struct vcpu *v, struct vcpu_control_state *c)
 {
-	struct vmx_vcpu *x = vx(v);
+	(void)v; /* its VMCS is the current one: this runs in its exit */
 	uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
 
-	c->cr0 = x->cr0_shadow;
+	c->cr0 = live_cr0();
 	c->cr3 = vmread(VMCS_GUEST_CR3);
-	c->cr4 = x->cr4_shadow;
+	c->cr4 = live_cr4();
 	c->efer = vmread(VMCS_GUEST_EFER);
 	c->cpl = (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 	c->cs_long = (cs_ar >> 13) & 1;
@@ -532,8 +551,9 @@ static uint64_t vmx_get_efer(struct vcpu *v)
 static void vmx_set_efer(struct vcpu *v, uint64_t efer)
 {
 	uint64_t old = vmread(VMCS_GUEST_EFER);
+	(void)v;
 	vmwrite(VMCS_GUEST_EFER, (efer & ~(uint64_t)EFER_LMA) | (old & EFER_LMA));
-	update_long_mode(vx(v));
+	update_long_mode();
 }
 
 static uint64_t vmx_get_pat(struct vcpu *v)
@@ -620,21 +640,21 @@ static void vmx_set_interrupt_window(struct vcpu *v, bool on)
  */
 static bool handle_cr_access(struct vcpu *v, uint64_t qual)
 {
-	struct vmx_vcpu *x = vx(v);
 	unsigned cr = qual & 15, type = (qual >> 4) & 3, reg = (qual >> 8) & 15;
 	uint64_t value = v->regs.gpr[reg];
 
 	if (type == 0 && cr == 0) {
-		write_guest_cr0(x, value);
-		update_long_mode(x);
+		write_guest_cr0(value);
+		update_long_mode();
 	} else if (type == 0 && cr == 4) {
-		write_guest_cr4(x, value);
+		write_guest_cr4(value);
 	} else if (type == 3 && cr == 0) { /* LMSW: the low four bits, PE cannot be cleared */
 		uint64_t src = (qual >> 16) & 0xffff;
-		uint64_t cr0 = (x->cr0_shadow & ~0xeull) | (src & 0xf) | (x->cr0_shadow & 1);
-		write_guest_cr0(x, cr0);
+		uint64_t old = live_cr0();
+		uint64_t cr0 = (old & ~0xeull) | (src & 0xf) | (old & 1);
+		write_guest_cr0(cr0);
 	} else if (type == 2) { /* CLTS */
-		write_guest_cr0(x, x->cr0_shadow & ~8ull);
+		write_guest_cr0(live_cr0() & ~8ull);
 	} else {
 		return false;
 	}

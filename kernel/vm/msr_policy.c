@@ -175,10 +175,13 @@ bool msr_write_checked(uint32_t msr)
 	}
 }
 
-/* 48-bit linear addresses: bits 63:47 all equal (the guest sees no LA57). */
-static bool canonical(uint64_t a)
+/* Bits 63:47 all equal, or 63:56 with 5-level paging on (CR4.LA57, bit 12). */
+static bool canonical(struct vcpu *v, uint64_t a)
 {
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+	struct vcpu_control_state cs;
+	hvm->vcpu_get_control(v, &cs);
+	unsigned shift = (cs.cr4 & (1ull << 12)) ? 7 : 16;
+	return (uint64_t)((int64_t)(a << shift) >> shift) == a;
 }
 
 bool msr_tsc_aux_supported(void)
@@ -410,7 +413,7 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		return vmca_write(&v->msrs.mca, msr, value,
 				  host_cpu.amd && (v->msrs.amd_hwcr & AMD_HWCR_MCSTATUSWREN));
 	if (msr_write_checked(msr)) {
-		if (!canonical(value))
+		if (!canonical(v, value))
 			return -1;
 		hvm->set_owned_msr(v, msr, value);
 		return 0;
