@@ -277,8 +277,10 @@ static void svm_inject_event(struct vcpu *v, enum event_type type, uint8_t vecto
 	if (has_error)
 		e |= EVENTINJ_ERROR_VALID | ((uint64_t)error_code << 32);
 	vmcb_write64(sv(v)->vmcb, VMCB_EVENTINJ, e);
-	if (type == EVENT_NMI)
+	if (type == EVENT_NMI) {
 		vnmi_sw_injected(&sv(v)->nmi); /* its delivery masks NMIs until IRET */
+		update_iret_intercept(sv(v));
+	}
 }
 
 static void svm_clear_interrupt_shadow(struct vcpu *v)

@@ -34,9 +34,17 @@ bool vintr_nmi_wakes(struct vcpu *v)
 	return vnmi_deliverable(&v->nmi);
 }
 
-bool vintr_nmi_wake_hlt(struct vcpu *v)
+bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at)
 {
-	if (!v->waiting_sipi || !v->hlt_nmi_only || !vintr_nmi_wakes(v))
+	*wake_at = UINT64_MAX;
+	if (!v->waiting_sipi || !v->hlt_nmi_only)
+		return false;
+	/* the chips' timers run on: a PIT line routed as NMI must still fire */
+	bool chips;
+	uint64_t chips_due;
+	vplatform_next_interrupt(v, false, &chips, &chips_due);
+	*wake_at = chips_due;
+	if (!vintr_nmi_wakes(v))
 		return false;
 	v->hlt_nmi_only = false;
 	v->waiting_sipi = false;

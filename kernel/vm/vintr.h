@@ -26,8 +26,12 @@ uint64_t vintr_before_entry(struct vcpu *v);
 void vintr_after_exit(struct vcpu *v);
 /* Would an NMI be taken now (one pending, NMIs not blocked)? Wakes a HLT, even with IF=0. */
 bool vintr_nmi_wakes(struct vcpu *v);
-/* A vCPU out in HLT with IF=0 (hlt_nmi_only) runs again if an NMI is deliverable. */
-bool vintr_nmi_wake_hlt(struct vcpu *v);
+/*
+ * A vCPU out in HLT with IF=0 (hlt_nmi_only) runs again if an NMI is
+ * deliverable (true; waiting_sipi cleared). Runs the chips' timers; else
+ * *wake_at is the host TSC at which to look again (UINT64_MAX: a kick will).
+ */
+bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at);
 /*
  * For a vCPU in HLT: true if an interrupt or a deliverable NMI is pending for it (runs the
  * chips' timers first); else *wake_at is the host TSC of its next timer.
