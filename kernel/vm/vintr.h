@@ -1,6 +1,7 @@
 /*
  * Delivering virtual interrupts to a vCPU: NMIs first (kernel/vm/vnmi.h),
- * one pending external vector, a one-shot virtual timer, injection when the guest can take it (otherwise an
+ * one pending external vector, a one-shot virtual timer, injection when the
+ * guest can take it (otherwise an
  * interrupt-window exit is requested), and HLT blocking until something is
  * pending. The interrupt controllers (vPIC, vIOAPIC, vLAPIC) will feed it.
  */
@@ -33,7 +34,8 @@ bool vintr_nmi_wakes(struct vcpu *v);
  */
 bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at);
 /*
- * For a vCPU in HLT: true if an interrupt or a deliverable NMI is pending for it (runs the
+ * For a vCPU in HLT: true if an interrupt or a deliverable NMI is pending
+ * for it (runs the
  * chips' timers first); else *wake_at is the host TSC of its next timer.
  */
 bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at);
