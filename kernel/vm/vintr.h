@@ -1,9 +1,8 @@
 /*
  * Delivering virtual interrupts to a vCPU: NMIs first (kernel/vm/vnmi.h),
  * one pending external vector, a one-shot virtual timer, injection when the
- * guest can take it (otherwise an
- * interrupt-window exit is requested), and HLT blocking until something is
- * pending. The interrupt controllers (vPIC, vIOAPIC, vLAPIC) will feed it.
+ * guest can take it (otherwise an interrupt-window exit is requested), and
+ * HLT blocking until something is pending. The interrupt controllers (vPIC, vIOAPIC, vLAPIC) will feed it.
  */
 #ifndef HV_VM_VINTR_H
 #define HV_VM_VINTR_H
