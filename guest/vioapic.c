@@ -20,12 +20,17 @@
 #define RTE_WRITABLE (0xff00000000000000ull | 0x1afffull)
 #define DELIVERY_FIXED 0
 #define DELIVERY_LOWEST 1
+#define DELIVERY_NMI 4
 
 static unsigned delivery_mode(uint64_t rte)
 {
 	return rte >> VIOAPIC_RTE_DELIVERY_SHIFT & 7;
 }
 
+/*
+ * Level-triggered in effect: only fixed and lowest-priority entries; the
+ * datasheet requires edge for NMI, SMI and INIT, so they act on edges alone.
+ */
 static bool sets_remote_irr(uint64_t rte)
 {
 	unsigned mode = delivery_mode(rte);
@@ -47,7 +52,7 @@ static void send(struct vioapic *io, unsigned pin)
 static void service_level(struct vioapic *io, unsigned pin)
 {
 	uint64_t rte = io->redir[pin];
-	if (!(rte & VIOAPIC_RTE_LEVEL) || rte & VIOAPIC_RTE_MASKED ||
+	if (!sets_remote_irr(rte) || rte & VIOAPIC_RTE_MASKED ||
 	    rte & VIOAPIC_RTE_REMOTE_IRR || !(io->lines >> pin & 1))
 		return;
 	send(io, pin);
@@ -148,7 +153,7 @@ void vioapic_set_irq(struct vioapic *io, unsigned pin, bool level)
 		io->lines &= ~(1u << pin);
 
 	uint64_t rte = io->redir[pin];
-	if (rte & VIOAPIC_RTE_LEVEL)
+	if (sets_remote_irr(rte))
 		service_level(io, pin);
 	else if (level && !was && !(rte & VIOAPIC_RTE_MASKED))
 		send(io, pin); /* a masked edge is lost */
@@ -163,4 +168,14 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector)
 		io->redir[pin] &= ~VIOAPIC_RTE_REMOTE_IRR;
 		service_level(io, pin);
 	}
+}
+
+bool vioapic_routes_nmi(const struct vioapic *io)
+{
+	for (unsigned pin = 0; pin < VIOAPIC_NR_PINS; pin++) {
+		uint64_t rte = io->redir[pin];
+		if (!(rte & VIOAPIC_RTE_MASKED) && delivery_mode(rte) == DELIVERY_NMI)
+			return true;
+	}
+	return false;
 }

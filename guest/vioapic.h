@@ -86,4 +86,7 @@ void vioapic_eoi(struct vioapic *io, uint8_t vector);
 /* The redirection entry of `pin`, for the core's diagnostics and routing. */
 uint64_t vioapic_entry(const struct vioapic *io, unsigned pin);
 
+/* Whether an unmasked entry has NMI delivery mode (a device line may raise an NMI). */
+bool vioapic_routes_nmi(const struct vioapic *io);
+
 #endif

@@ -198,6 +198,18 @@ bool vlapic_accept(struct vlapic *l, uint8_t vector, bool level_triggered)
 }
 
 /* A local source fires through its LVT entry. */
+/*
+ * An NMI for the core. The APIC forwards NMIs, it does not hold them: the
+ * count is of messages not yet taken by the core (vlapic_take_nmi), which
+ * applies the processor's own latch rules (one pending while blocked).
+ * More than two in flight merge, as they would at the core anyway.
+ */
+static void note_nmi(struct vlapic *l)
+{
+	if (l->nmi_pending < 2)
+		l->nmi_pending++;
+}
+
 static void lvt_fire(struct vlapic *l, enum vlapic_lvt idx)
 {
 	uint32_t lvt = l->lvt[idx];
@@ -209,7 +221,7 @@ static void lvt_fire(struct vlapic *l, enum vlapic_lvt idx)
 	if (mode == VLAPIC_DM_FIXED)
 		vlapic_accept(l, lvt & 0xff, false);
 	else if (mode == VLAPIC_DM_NMI)
-		l->nmi_pending = true;
+		note_nmi(l);
 	/* SMI, INIT and ExtINT through an LVT are not modelled here. */
 }
 
@@ -255,7 +267,7 @@ static void reset_registers(struct vlapic *l)
 	memset(l->irr, 0, sizeof(l->irr));
 	l->dcr = 0;
 	timer_stop(l);
-	l->nmi_pending = false;
+	l->nmi_pending = 0;
 }
 
 void vlapic_init(struct vlapic *l, const struct vlapic_config *cfg,
@@ -365,7 +377,7 @@ bool vlapic_deliver(struct vlapic *l, unsigned delivery_mode, uint8_t vector,
 	case VLAPIC_DM_LOWEST:
 		return vlapic_accept(l, vector, level_triggered);
 	case VLAPIC_DM_NMI:
-		l->nmi_pending = true;
+		note_nmi(l);
 		return true;
 	case VLAPIC_DM_INIT:
 		if (level_triggered && !level)
@@ -403,11 +415,11 @@ bool vlapic_accepts_pic_interrupt(const struct vlapic *l)
 	return !(lint0 & VLAPIC_LVT_MASKED) && LVT_DELIVERY(lint0) == VLAPIC_DM_EXTINT;
 }
 
-bool vlapic_take_nmi(struct vlapic *l)
+unsigned vlapic_take_nmi(struct vlapic *l)
 {
-	bool was = l->nmi_pending;
-	l->nmi_pending = false;
-	return was;
+	unsigned n = l->nmi_pending;
+	l->nmi_pending = 0;
+	return n;
 }
 
 bool vlapic_take_init(struct vlapic *l)
@@ -454,8 +466,14 @@ bool vlapic_matches(const struct vlapic *l, const struct vlapic *source, unsigne
 		return dest == physical_id(l);
 
 	if (vlapic_x2apic_mode(l)) {
-		/* Cluster in 31:16 must match, then any common bit in 15:0. */
-		return x2_format && dest >> 16 == l->ldr >> 16 && (dest & l->ldr & 0xffff);
+		/*
+		 * Cluster in 31:16 must match, then any common bit in 15:0. An
+		 * 8-bit message (from an xAPIC, or an IOAPIC without interrupt
+		 * remapping) reads as cluster 0, members 7:0, as KVM takes it.
+		 */
+		if (!x2_format && source)
+			return false;
+		return dest >> 16 == l->ldr >> 16 && (dest & l->ldr & 0xffff);
 	}
 	if (x2_format)
 		return false;

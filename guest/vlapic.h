@@ -169,7 +169,7 @@ struct vlapic {
 	uint64_t timer_next;	/* ns of the next expiry, or VLAPIC_NO_DEADLINE */
 
 	/* What the core takes out. */
-	bool nmi_pending;
+	uint8_t nmi_pending;	/* NMIs not yet taken by the core (0..2) */
 	bool init_pending;
 	bool wait_for_sipi;	/* an AP after INIT: the next SIPI starts it */
 	bool sipi_pending;
@@ -270,8 +270,12 @@ void vlapic_ack(struct vlapic *l, uint8_t vector);
 /* The processor-priority register (SDM Vol. 3A §11.8.3.1). */
 uint32_t vlapic_ppr(const struct vlapic *l);
 
-/* One-shot latches: an NMI, an INIT, a SIPI (with its vector) to act on. */
-bool vlapic_take_nmi(struct vlapic *l);
+/*
+ * What the core acts on: the NMIs that arrived since the last call (0..2:
+ * more merge; the core's latch applies NMI blocking), and one-shot latches
+ * for an INIT and a SIPI (with its vector).
+ */
+unsigned vlapic_take_nmi(struct vlapic *l);
 bool vlapic_take_init(struct vlapic *l);
 bool vlapic_take_sipi(struct vlapic *l, uint8_t *vector);
 

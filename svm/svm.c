@@ -4,7 +4,9 @@
  */
 #include "svm/svm.h"
 
+#include "drivers/lapic.h"
 #include "include/x86.h"
+#include "kernel/cpu/idt.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/lib/format.h"
@@ -14,16 +16,31 @@
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
+#include "kernel/vm/vnmi.h"
 #include "svm/vmcb.h"
 #include "ept/npt.h"
 
 #define EFER_SVME_BIT (1ull << 12)
+#define RFLAGS_TF (1ull << 8)
+#define EXC_DB_BIT (1u << 1) /* #DB in the exception intercepts */
 
 struct svm_vcpu {
 	uint8_t *vmcb;
 	uint64_t vmcb_pa;
 	uint32_t asid;
 	int last_cpu;
+	/*
+	 * The guest's NMI blocking, which the VMCB does not show without vNMI:
+	 * followed through the IRET intercept (kernel/vm/vnmi.h). To exit
+	 * right after an instruction that ends blocking (the IRET, or one in
+	 * an interrupt shadow), we single-step it: RFLAGS.TF with #DB
+	 * intercepted, as KVM does; nmi_step_* undo what the guest must not see.
+	 */
+	struct vnmi_sw_mask nmi;
+	bool nmi_step;		/* armed */
+	bool nmi_step_guest_tf; /* the guest had TF set itself */
+	bool nmi_step_at_iret;	/* armed on the IRET: it loads RFLAGS itself */
+	uint64_t nmi_step_rip, nmi_step_dr6;
 };
 
 struct svm_cpu {
@@ -38,6 +55,8 @@ static uint32_t next_asid = 1;
 static spinlock_t svm_lock = SPINLOCK_INIT;
 
 void svm_vmrun(struct x86_regs *regs, uint64_t vmcb_pa, uint64_t host_pa);
+static void set_exception_intercept(uint8_t *vmcb, uint32_t bit, bool on);
+static void update_iret_intercept(struct svm_vcpu *s);
 
 /* MSR permission map: 2 bits (read, write) per MSR in three 8 K-MSR ranges. */
 /* Reads of `msr` go straight to the guest's state; writes too unless `writes` is false. */
@@ -200,6 +219,13 @@ static void svm_set_entry_state(struct vcpu *v, const struct vcpu_entry_state *s
 	v->regs.rip = st->rip;
 	v->regs.rflags = st->rflags;
 	v->regs.gpr[X86_RSP] = st->rsp;
+	/* a fresh start (boot, INIT-SIPI, reboot): NMIs unmasked, nothing stepped */
+	struct svm_vcpu *s = sv(v);
+	vnmi_sw_reset(&s->nmi);
+	s->nmi_step = false;
+	set_exception_intercept(vmcb, EXC_DB_BIT, false);
+	update_iret_intercept(s);
+	vmcb_write64(vmcb, VMCB_EVENTINJ, 0);
 }
 
 static void svm_get_control(struct vcpu *v, struct vcpu_control_state *c)
@@ -277,6 +303,10 @@ static void svm_inject_event(struct vcpu *v, enum event_type type, uint8_t vecto
 	if (has_error)
 		e |= EVENTINJ_ERROR_VALID | ((uint64_t)error_code << 32);
 	vmcb_write64(sv(v)->vmcb, VMCB_EVENTINJ, e);
+	if (type == EVENT_NMI) {
+		vnmi_sw_injected(&sv(v)->nmi); /* its delivery masks NMIs until IRET */
+		update_iret_intercept(sv(v));
+	}
 }
 
 static void svm_clear_interrupt_shadow(struct vcpu *v)
@@ -311,6 +341,90 @@ static void svm_set_interrupt_window(struct vcpu *v, bool on)
 	}
 	vmcb_write64(vmcb, VMCB_VINTR, vintr);
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1, misc1);
+}
+
+static bool svm_nmi_blocked(struct vcpu *v)
+{
+	return sv(v)->nmi.masked;
+}
+
+static bool svm_nmi_ready(struct vcpu *v)
+{
+	const uint8_t *vmcb = sv(v)->vmcb;
+	return !sv(v)->nmi.masked && !(vmcb_read64(vmcb, VMCB_INT_SHADOW) & 1) &&
+	       !(vmcb_read64(vmcb, VMCB_EVENTINJ) & EVENTINJ_VALID);
+}
+
+static void set_exception_intercept(uint8_t *vmcb, uint32_t bit, bool on)
+{
+	uint32_t x = vmcb_read32(vmcb, VMCB_INTERCEPT_EXC);
+	vmcb_write32(vmcb, VMCB_INTERCEPT_EXC, on ? x | bit : x & ~bit);
+}
+
+/* Intercept IRET while an NMI handler runs and its IRET has not been seen. */
+static void update_iret_intercept(struct svm_vcpu *s)
+{
+	uint32_t misc1 = vmcb_read32(s->vmcb, VMCB_INTERCEPT_MISC1);
+	if (vnmi_sw_wants_iret_intercept(&s->nmi))
+		misc1 |= INTERCEPT_IRET;
+	else
+		misc1 &= ~INTERCEPT_IRET;
+	vmcb_write32(s->vmcb, VMCB_INTERCEPT_MISC1, misc1);
+}
+
+/* Single-step the next guest instruction (APM Vol. 2 §13.1.4: TF traps after it). */
+static void nmi_step_arm(struct vcpu *v)
+{
+	struct svm_vcpu *s = sv(v);
+	if (s->nmi_step)
+		return;
+	s->nmi_step = true;
+	s->nmi_step_guest_tf = v->regs.rflags & RFLAGS_TF;
+	s->nmi_step_at_iret = s->nmi.awaiting_iret && v->regs.rip == s->nmi.iret_rip;
+	s->nmi_step_rip = v->regs.rip;
+	s->nmi_step_dr6 = vmcb_read64(s->vmcb, VMCB_DR6);
+	v->regs.rflags |= RFLAGS_TF;
+	set_exception_intercept(s->vmcb, EXC_DB_BIT, true);
+}
+
+/*
+ * The #DB of our single step (or another one while it was armed): put back
+ * what the guest had. True if the #DB was ours alone and is not the guest's.
+ */
+static bool nmi_step_done(struct vcpu *v)
+{
+	struct svm_vcpu *s = sv(v);
+	s->nmi_step = false;
+	set_exception_intercept(s->vmcb, EXC_DB_BIT, false);
+	/* an IRET loaded the guest's own RFLAGS; anything else still has our TF */
+	bool iret_ran = s->nmi_step_at_iret && v->regs.rip != s->nmi_step_rip;
+	if (!iret_ran && !s->nmi_step_guest_tf)
+		v->regs.rflags &= ~RFLAGS_TF;
+	if (s->nmi_step_guest_tf)
+		return false; /* the guest single-steps too: the trap is its own */
+	vmcb_write64(s->vmcb, VMCB_DR6, s->nmi_step_dr6); /* no trace of our step in DR6.BS */
+	return true;
+}
+
+/*
+ * Exit as soon as an NMI can go in. Masked with the IRET not yet reached:
+ * the IRET intercept does it. At the IRET, or in an interrupt shadow: single
+ * step past it. Another event queued for this entry: it is delivered, then a
+ * self-IPI pending at VMRUN exits at once (KVM's immediate exit); not used
+ * at the IRET, where the exit would come before it ran, again and again.
+ */
+static bool svm_set_nmi_window(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *s = sv(v);
+	if (!on || vnmi_sw_wants_iret_intercept(&s->nmi))
+		return true;
+	if (vmcb_read64(s->vmcb, VMCB_EVENTINJ) & EVENTINJ_VALID) {
+		lapic_send_ipi(this_cpu()->apic_id, ICR_FIXED | VECTOR_IPI_CALL);
+		return true;
+	}
+	if (s->nmi.awaiting_iret || (vmcb_read64(s->vmcb, VMCB_INT_SHADOW) & 1))
+		nmi_step_arm(v);
+	return true;
 }
 
 static int svm_build_nested(const struct gpa_map *m, struct pagetable *pt)
@@ -406,6 +520,9 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 	case SVM_EXIT_VINTR:
 		e->reason = EXIT_INTR_WINDOW;
 		break;
+	case SVM_EXIT_IRET:
+		e->reason = EXIT_NMI_WINDOW; /* the NMI handler's IRET is about to run */
+		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -428,6 +545,21 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 		}
 		break;
 	}
+}
+
+/* NMI blocking as this exit leaves it (kernel/vm/vnmi.h), and our own single step. */
+static void note_nmi_exit(struct vcpu *v, struct vm_exit *exit)
+{
+	struct svm_vcpu *s = sv(v);
+	vnmi_sw_exit(&s->nmi, v->regs.rip);
+	if (exit->reason == EXIT_NMI_WINDOW && exit->raw_reason == SVM_EXIT_IRET)
+		vnmi_sw_iret(&s->nmi, v->regs.rip);
+	if (s->nmi_step && exit->raw_reason == SVM_EXIT_DB) {
+		if (!nmi_step_done(v))
+			svm_inject_event(v, EVENT_EXCEPTION, 1, false, 0); /* the guest's own #DB */
+		exit->reason = EXIT_NMI_WINDOW; /* handled here, not an unexpected exception */
+	}
+	update_iret_intercept(s);
 }
 
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
@@ -457,11 +589,16 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	v->regs.rip = vmcb_read64(vmcb, VMCB_RIP);
 	v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
 
-	/* an event cut short by this exit is delivered again on the next entry (§15.7.2) */
+	/*
+	 * An event cut short by this exit is delivered again on the next entry
+	 * (§15.7.2). An NMI among them still counts as delivered: it was
+	 * masked when injected and stays so until its handler's IRET.
+	 */
 	uint64_t pending = vmcb_read64(vmcb, VMCB_EXITINTINFO);
 	vmcb_write64(vmcb, VMCB_EVENTINJ, (pending & EVENTINJ_VALID) ? pending : 0);
 
 	decode_exit(v, vmcb, exit);
+	note_nmi_exit(v, exit);
 }
 
 const struct hvm_ops svm_ops = {
@@ -483,6 +620,9 @@ const struct hvm_ops svm_ops = {
     .clear_interrupt_shadow = svm_clear_interrupt_shadow,
     .interrupt_ready = svm_interrupt_ready,
     .set_interrupt_window = svm_set_interrupt_window,
+    .nmi_blocked = svm_nmi_blocked,
+    .nmi_ready = svm_nmi_ready,
+    .set_nmi_window = svm_set_nmi_window,
     .build_nested = svm_build_nested,
     .set_nested_root = svm_set_nested_root,
 };

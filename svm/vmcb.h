@@ -69,6 +69,7 @@
 #define INTERCEPT_VINTR (1u << 4)
 #define INTERCEPT_RDPMC (1u << 15)
 #define INTERCEPT_CPUID (1u << 18)
+#define INTERCEPT_IRET (1u << 20)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO (1u << 27)
@@ -86,12 +87,14 @@
 
 /* exit codes (appendix C) */
 #define SVM_EXIT_EXCP_BASE 0x040
+#define SVM_EXIT_DB (SVM_EXIT_EXCP_BASE + 1)
 #define SVM_EXIT_INTR 0x060
 #define SVM_EXIT_NMI 0x061
 #define SVM_EXIT_SMI 0x062
 #define SVM_EXIT_VINTR 0x064
 #define SVM_EXIT_RDPMC 0x06f
 #define SVM_EXIT_CPUID 0x072
+#define SVM_EXIT_IRET 0x074
 #define SVM_EXIT_HLT 0x078
 #define SVM_EXIT_INVLPGA 0x07a
 #define SVM_EXIT_IOIO 0x07b
@@ -114,6 +117,7 @@
 #define EVENTINJ_TYPE_INTR (0u << 8)
 #define EVENTINJ_TYPE_NMI (2u << 8)
 #define EVENTINJ_TYPE_EXCEPTION (3u << 8)
+#define EVENTINJ_TYPE_MASK (7u << 8)
 
 #define MSR_VM_HSAVE_PA 0xc0010117
 

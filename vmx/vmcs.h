@@ -129,6 +129,7 @@
 #define PROC_INTERRUPT_WINDOW (1u << 2)
 #define PROC_USE_TSC_OFFSETTING (1u << 3)
 #define PROC_HLT_EXITING (1u << 7)
+#define PROC_NMI_WINDOW (1u << 22)
 #define PROC_RDPMC_EXITING (1u << 11)
 #define PROC_UNCONDITIONAL_IO (1u << 24)
 #define PROC_USE_IO_BITMAPS (1u << 25)
@@ -189,5 +190,11 @@
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_EXCEPTION (3u << 8)
 #define INTR_TYPE_MASK (7u << 8)
+#define INTR_INFO_NMI_UNBLOCKED_BY_IRET (1u << 12) /* exit info and EPT qualification */
+
+/* guest interruptibility state, Vol. 3C §25.4.2 Table 25-3 */
+#define GUEST_INTR_STI (1u << 0)
+#define GUEST_INTR_MOV_SS (1u << 1)
+#define GUEST_INTR_NMI (1u << 3)
 
 #endif

@@ -55,6 +55,8 @@ struct vmx_vcpu {
 	uint64_t ept_root;
 	uint32_t pending_event; /* VM-entry interruption info to write, or 0 */
 	bool want_window;	/* interrupt-window exiting on the next entry */
+	bool want_nmi_window;	/* NMI-window exiting on the next entry */
+	uint32_t intr_state;	/* guest interruptibility state at the last exit */
 	uint32_t pending_error;
 	uint64_t syscall_msrs[5]; /* not in the VMCS: in the core's MSRs while it is loaded */
 };
@@ -75,6 +77,13 @@ static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static uint32_t revision_id;
 static uint64_t io_bitmaps_pa, msr_bitmap_pa;
 static bool caps_ready, have_vpid, invept_single, invvpid_single;
+/*
+ * Virtual NMIs with NMI-window exiting (Vol. 3C §25.6.1-25.6.2, §26.7): the CPU
+ * keeps the guest's NMI blocking apart from the host's and exits when it
+ * ends. Without them an injected NMI blocks real NMIs until the guest's
+ * IRET, which nothing reports: the core polls (hvm set_nmi_window false).
+ */
+static bool have_vnmi;
 static uint16_t next_vpid = 1;
 static spinlock_t vmx_lock = SPINLOCK_INIT;
 
@@ -184,18 +193,28 @@ static int compute_caps(char *err, size_t errlen)
 	uint32_t missing;
 
 	revision_id = (uint32_t)basic & 0x7fffffff;
+	/* NMI exiting stays on: the host's own NMIs (panic stops, kernel/cpu/trap.c) exit */
 	if (!vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED),
-				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING,
+				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING | PIN_VIRTUAL_NMIS,
 				 PIN_EXTERNAL_INTERRUPT | PIN_NMI_EXITING, &ctl.pin, &missing) ||
 	    !vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED),
 				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS |
-				     PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_USE_TSC_OFFSETTING,
+				     PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_USE_TSC_OFFSETTING |
+				     PROC_NMI_WINDOW,
 				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
 				     PROC_SECONDARY | PROC_USE_TSC_OFFSETTING,
 				 &ctl.proc, &missing)) {
 		format(err, errlen, "VMX lacks required execution controls (missing %#x)", missing);
 		return -1;
 	}
+	/* NMI-window exiting needs virtual NMIs (Vol. 3C §27.2.1.1): both or neither */
+	have_vnmi = (ctl.pin & PIN_VIRTUAL_NMIS) && (ctl.proc & PROC_NMI_WINDOW);
+	if (!have_vnmi) {
+		ctl.pin &= ~PIN_VIRTUAL_NMIS;
+		printk("hv: vmx: no virtual NMIs with NMI-window exiting: guest NMIs are "
+		       "delivered when an exit finds them unblocked (polled)\n");
+	}
+	ctl.proc &= ~PROC_NMI_WINDOW; /* set per entry, on demand */
 	/* secondary controls have no TRUE MSR and no must-be-one bits */
 	uint32_t want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_VPID |
 			 PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES;
@@ -355,6 +374,9 @@ static void vmx_set_entry_state(struct vcpu *v, const struct vcpu_entry_state *s
 {
 	vx(v)->entry = *s;
 	vx(v)->initialised = false; /* written into the VMCS on the vCPU's core */
+	vx(v)->intr_state = 0;	    /* init_vmcs writes it so: nothing blocked */
+	vx(v)->pending_event = 0;
+	vx(v)->want_nmi_window = false;
 	v->regs.rip = s->rip;
 	v->regs.rflags = s->rflags;
 	v->regs.gpr[X86_RSP] = s->rsp;
@@ -613,20 +635,48 @@ static void vmx_inject_event(struct vcpu *v, enum event_type type, uint8_t vecto
 
 static void vmx_clear_interrupt_shadow(struct vcpu *v)
 {
-	(void)v; /* runs in an exit handler, on the vCPU's core */
-	uint64_t s = vmread(VMCS_GUEST_INTERRUPTIBILITY);
-	if (s & 3)
-		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s & ~3ull);
+	struct vmx_vcpu *x = vx(v); /* runs in an exit handler, on the vCPU's core */
+	if (x->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS)) {
+		x->intr_state &= ~(GUEST_INTR_STI | GUEST_INTR_MOV_SS);
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, x->intr_state);
+	}
 }
 
+/*
+ * These read the interruptibility state kept at the last exit, not the VMCS:
+ * between runs the vCPU's VMCS need not be current on this core (another
+ * vCPU's may be, or none after VMCLEAR), and before its first entry nothing
+ * blocks.
+ */
 static bool vmx_interrupt_ready(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
-	/* blocking by STI or MOV SS: bits 0 and 1 of the interruptibility state */
 	if (!(v->regs.rflags & (1u << 9)) || x->pending_event)
 		return false;
-	/* before the first entry no VMCS is current here, and nothing can block */
-	return !x->initialised || !(vmread(VMCS_GUEST_INTERRUPTIBILITY) & 3);
+	return !(x->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS));
+}
+
+static bool vmx_nmi_blocked(struct vcpu *v)
+{
+	return vx(v)->intr_state & GUEST_INTR_NMI;
+}
+
+/*
+ * Not with NMI blocking, nor in a MOV SS shadow (VM entry refuses to inject
+ * an NMI there, Vol. 3C §27.3.1.5); STI blocking may or may not hold NMIs
+ * off, model-specific: it holds them here, as in KVM.
+ */
+static bool vmx_nmi_ready(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vx(v);
+	return !x->pending_event &&
+	       !(x->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS | GUEST_INTR_NMI));
+}
+
+static bool vmx_set_nmi_window(struct vcpu *v, bool on)
+{
+	vx(v)->want_nmi_window = on && have_vnmi;
+	return have_vnmi || !on;
 }
 
 static void vmx_set_interrupt_window(struct vcpu *v, bool on)
@@ -721,6 +771,9 @@ static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 	case VMX_EXIT_INTERRUPT_WINDOW:
 		e->reason = EXIT_INTR_WINDOW;
 		break;
+	case VMX_EXIT_NMI_WINDOW:
+		e->reason = EXIT_NMI_WINDOW;
+		break;
 	case VMX_EXIT_EXCEPTION_NMI: {
 		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
 		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
@@ -781,6 +834,27 @@ static void make_current(struct vcpu *v)
 	}
 }
 
+/*
+ * An IRET that unblocked virtual NMIs and then faulted (an exception or EPT
+ * violation that exits) runs again on resumption; until it completes, NMIs
+ * stay blocked (Vol. 3C §28.2.3, bit 12 of the exit information or
+ * qualification).
+ */
+static void reblock_nmis_after_faulting_iret(struct vmx_vcpu *x, uint32_t reason)
+{
+	bool unblocked = false;
+	if (!have_vnmi)
+		return;
+	if ((reason & 0xffff) == VMX_EXIT_EXCEPTION_NMI)
+		unblocked = (uint32_t)vmread(VMCS_EXIT_INTR_INFO) & INTR_INFO_NMI_UNBLOCKED_BY_IRET;
+	else if ((reason & 0xffff) == VMX_EXIT_EPT_VIOLATION)
+		unblocked = vmread(VMCS_EXIT_QUALIFICATION) & INTR_INFO_NMI_UNBLOCKED_BY_IRET;
+	if (unblocked) {
+		x->intr_state |= GUEST_INTR_NMI;
+		vmwrite(VMCS_GUEST_INTERRUPTIBILITY, x->intr_state);
+	}
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = vx(v);
@@ -790,9 +864,21 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		vmwrite(VMCS_GUEST_RSP, v->regs.gpr[X86_RSP]);
 		vmwrite(VMCS_GUEST_RIP, v->regs.rip);
 		vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags);
-		vmwrite(VMCS_PROC_CONTROLS,
-			x->want_window ? ctl.proc | PROC_INTERRUPT_WINDOW : ctl.proc);
+		vmwrite(VMCS_PROC_CONTROLS, ctl.proc |
+					    (x->want_window ? PROC_INTERRUPT_WINDOW : 0) |
+					    (x->want_nmi_window ? PROC_NMI_WINDOW : 0));
 		if (x->pending_event) {
+			/*
+			 * Injecting an NMI needs virtual-NMI blocking clear (Vol. 3C
+			 * §27.3.1.5); it is set again as the NMI is delivered. One
+			 * re-injected after an exit cut its delivery short may find
+			 * it set (KVM clears it there too).
+			 */
+			if ((x->pending_event & INTR_TYPE_MASK) == INTR_TYPE_NMI &&
+			    (x->intr_state & GUEST_INTR_NMI) && have_vnmi) {
+				x->intr_state &= ~GUEST_INTR_NMI;
+				vmwrite(VMCS_GUEST_INTERRUPTIBILITY, x->intr_state);
+			}
 			vmwrite(VMCS_ENTRY_INTR_INFO, x->pending_event);
 			vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, x->pending_error);
 			x->pending_event = 0;
@@ -811,6 +897,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		v->regs.rip = vmread(VMCS_GUEST_RIP);
 		v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
 
+		x->intr_state = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+
 		/* an event cut short by this exit is delivered again (Vol. 3C §28.2.4) */
 		uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
 		if (idt & INTR_INFO_VALID) {
@@ -819,6 +907,8 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		}
 
 		uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+		if (!(idt & INTR_INFO_VALID))
+			reblock_nmis_after_faulting_iret(x, reason);
 		if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS &&
 		    handle_cr_access(v, vmread(VMCS_EXIT_QUALIFICATION)))
 			continue; /* VMX's own business: the core never hears of it */
@@ -853,6 +943,9 @@ const struct hvm_ops vmx_ops = {
     .clear_interrupt_shadow = vmx_clear_interrupt_shadow,
     .interrupt_ready = vmx_interrupt_ready,
     .set_interrupt_window = vmx_set_interrupt_window,
+    .nmi_blocked = vmx_nmi_blocked,
+    .nmi_ready = vmx_nmi_ready,
+    .set_nmi_window = vmx_set_nmi_window,
     .build_nested = vmx_build_nested,
     .set_nested_root = vmx_set_nested_root,
 };

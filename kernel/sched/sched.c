@@ -272,7 +272,7 @@ static bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
 {
 	if (v->waiting_sipi) {
 		vm_check_startup(v);
-		*wake_at = UINT64_MAX;
+		vintr_nmi_wake_hlt(v, wake_at);
 		return !v->waiting_sipi;
 	}
 	return vintr_wake_check(v, wake_at);
@@ -420,6 +420,8 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		    __atomic_load_n(&c->look, __ATOMIC_ACQUIRE))
 			break;
 		vm_check_startup(v);
+		uint64_t not_before;
+		vintr_nmi_wake_hlt(v, &not_before);
 		if (v->waiting_sipi) {
 			block = true;
 			break;
@@ -436,6 +438,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		if (due != UINT64_MAX)
 			timer_oneshot_at(due);
 		hvm->vcpu_run(v, &e);
+		vintr_after_exit(v);
 		irq_enable();
 		vm_exit_dispatch(v, &e);
 		if (v->halted) {

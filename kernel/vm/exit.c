@@ -8,6 +8,7 @@
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vintr.h"
+#include "kernel/vm/vplatform.h"
 
 #define VECTOR_UD 6
 #define VECTOR_GP 13
@@ -155,14 +156,18 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 	if (!(v->regs.rflags & (1ull << 9))) { /* RFLAGS.IF */
 		/*
-		 * Only INIT (or NMI, not delivered yet) wakes it: the vCPU is out,
-		 * like an AP before its SIPI. When every vCPU is, the VM is dead.
+		 * Only INIT or an NMI wakes it (SDM Vol. 2A, HLT: an enabled
+		 * interrupt, NMI, SMI, INIT or RESET resumes it): the vCPU is out,
+		 * like an AP before its SIPI, and the scheduler also looks for an
+		 * NMI. When every vCPU is out and
+		 * no chip can raise an NMI, nothing will: the VM is dead.
 		 */
+		v->hlt_nmi_only = true;
 		v->waiting_sipi = true;
 		unsigned out = 0;
 		for (unsigned i = 0; i < v->vm->nvcpus; i++)
 			out += v->vm->vcpus[i]->waiting_sipi;
-		if (out == v->vm->nvcpus)
+		if (out == v->vm->nvcpus && !vplatform_nmi_possible(v->vm))
 			vm_stop(v->vm, VM_STOP_HALTED, 0);
 		return;
 	}
@@ -281,6 +286,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_EXT_INTR] = handle_nothing,
     [EXIT_NMI] = handle_nothing,
     [EXIT_INTR_WINDOW] = handle_nothing,
+    [EXIT_NMI_WINDOW] = handle_nothing, /* the next entry injects the NMI */
     [EXIT_VIRT_INSN] = handle_virt_insn,
     [EXIT_RDPMC] = handle_rdpmc,
     [EXIT_XSETBV] = handle_xsetbv,

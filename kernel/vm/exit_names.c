@@ -15,6 +15,7 @@ const char *vm_exit_reason_name(enum vm_exit_reason r)
 	    [EXIT_EXT_INTR] = "external-interrupt",
 	    [EXIT_NMI] = "nmi",
 	    [EXIT_INTR_WINDOW] = "interrupt-window",
+	    [EXIT_NMI_WINDOW] = "nmi-window",
 	    [EXIT_EXCEPTION] = "exception",
 	    [EXIT_VIRT_INSN] = "virtualization-instruction",
 	    [EXIT_RDPMC] = "rdpmc",

@@ -79,6 +79,17 @@ struct hvm_ops {
 	bool (*interrupt_ready)(struct vcpu *v);
 	/* Exit (EXIT_INTR_WINDOW) as soon as the guest can take an interrupt. */
 	void (*set_interrupt_window)(struct vcpu *v, bool on);
+	/*
+	 * NMIs (the latch itself is kernel/vm/vnmi.c). After an exit, on the
+	 * vCPU's core: does the guest block NMIs (an NMI delivered, its IRET
+	 * not yet run)? Can one be injected now (not blocked, no STI / MOV SS
+	 * shadow, nothing else queued)? Exit as soon as one can be: false if
+	 * the backend has no way to, and the core must look again soon.
+	 * Injecting EVENT_NMI starts the blocking the backend then reports.
+	 */
+	bool (*nmi_blocked)(struct vcpu *v);
+	bool (*nmi_ready)(struct vcpu *v);
+	bool (*set_nmi_window)(struct vcpu *v, bool on);
 	/* Writes the guest-physical map as this backend's second-level tables (NPT, EPT). */
 	int (*build_nested)(const struct gpa_map *m, struct pagetable *pt);
 	/* The second-level table root changed (or was first built). */

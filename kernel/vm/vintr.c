@@ -5,10 +5,68 @@
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vplatform.h"
 
+#define NMI_POLL_US 100 /* a backend without an NMI window: look again this soon */
+
 void vintr_reset(struct vcpu *v)
 {
 	v->pending_irq = -1;
 	v->timer_deadline = 0;
+	vnmi_reset(&v->nmi);
+	v->hlt_nmi_only = false;
+}
+
+/* NMIs that reached the vCPU's local APIC go into its latch. */
+static void take_nmis(struct vcpu *v)
+{
+	unsigned n = vplatform_take_nmis(v);
+	if (n)
+		vnmi_arrive(&v->nmi, n);
+}
+
+void vintr_after_exit(struct vcpu *v)
+{
+	vnmi_set_blocked(&v->nmi, hvm->nmi_blocked(v));
+}
+
+bool vintr_nmi_wakes(struct vcpu *v)
+{
+	take_nmis(v);
+	return vnmi_deliverable(&v->nmi);
+}
+
+bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at)
+{
+	*wake_at = UINT64_MAX;
+	if (!v->waiting_sipi || !v->hlt_nmi_only)
+		return false;
+	/* the chips' timers run on: a PIT line routed as NMI must still fire */
+	bool chips;
+	uint64_t chips_due;
+	vplatform_next_interrupt(v, false, &chips, &chips_due);
+	*wake_at = chips_due;
+	if (!vintr_nmi_wakes(v))
+		return false;
+	v->hlt_nmi_only = false;
+	v->waiting_sipi = false;
+	return true;
+}
+
+/*
+ * NMIs go first (SDM Vol. 3A §6.9: above maskable interrupts) and ignore
+ * RFLAGS.IF. Returns the host TSC by which to look again (UINT64_MAX: no need).
+ */
+static uint64_t nmi_before_entry(struct vcpu *v)
+{
+	take_nmis(v);
+	bool ready = v->nmi.pending && hvm->nmi_ready(v);
+	enum vnmi_action a = vnmi_before_entry(&v->nmi, ready);
+	if (a == VNMI_INJECT)
+		hvm->inject_event(v, EVENT_NMI, 2, false, 0);
+	/* one more behind the injected one waits for its IRET */
+	bool window = v->nmi.pending != 0;
+	if (!hvm->set_nmi_window(v, window) && window)
+		return rdtsc() + NMI_POLL_US * tsc_khz() / 1000;
+	return UINT64_MAX;
 }
 
 void vintr_raise(struct vcpu *v, uint8_t vector)
@@ -40,6 +98,7 @@ uint64_t vintr_before_entry(struct vcpu *v)
 {
 	vplatform_vcpu_entering(v);
 	check_timer(v);
+	uint64_t nmi_due = nmi_before_entry(v);
 	bool ready = hvm->interrupt_ready(v);
 	bool pending;
 	int vector = -1;
@@ -68,12 +127,15 @@ uint64_t vintr_before_entry(struct vcpu *v)
 	} else {
 		hvm->set_interrupt_window(v, pending);
 	}
-	return earliest(v, chips_due);
+	uint64_t due = earliest(v, chips_due);
+	return nmi_due < due ? nmi_due : due;
 }
 
 bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at)
 {
 	check_timer(v);
+	if (vintr_nmi_wakes(v))
+		return true;
 	bool chips;
 	uint64_t chips_due;
 	vplatform_next_interrupt(v, false, &chips, &chips_due); /* runs the chips' timers */

@@ -1,8 +1,8 @@
 /*
- * Delivering virtual interrupts to a vCPU: one pending external vector, a
- * one-shot virtual timer, injection when the guest can take it (otherwise an
- * interrupt-window exit is requested), and HLT blocking until something is
- * pending. The interrupt controllers (vPIC, vIOAPIC, vLAPIC) will feed it.
+ * Delivering virtual interrupts to a vCPU: NMIs first (kernel/vm/vnmi.h),
+ * one pending external vector, a one-shot virtual timer, injection when the
+ * guest can take it (otherwise an interrupt-window exit is requested), and
+ * HLT blocking until something is pending. The interrupt controllers (vPIC, vIOAPIC, vLAPIC) will feed it.
  */
 #ifndef HV_VM_VINTR_H
 #define HV_VM_VINTR_H
@@ -22,8 +22,19 @@ void vintr_arm_timer(struct vcpu *v, uint8_t vector, uint64_t us);
  * (UINT64_MAX: none), for the core's timer.
  */
 uint64_t vintr_before_entry(struct vcpu *v);
+/* After each exit, on the vCPU's core: the backend's NMI blocking into the latch. */
+void vintr_after_exit(struct vcpu *v);
+/* Would an NMI be taken now (one pending, NMIs not blocked)? Wakes a HLT, even with IF=0. */
+bool vintr_nmi_wakes(struct vcpu *v);
 /*
- * For a vCPU in HLT: true if an interrupt is pending for it (runs the
+ * A vCPU out in HLT with IF=0 (hlt_nmi_only) runs again if an NMI is
+ * deliverable (true; waiting_sipi cleared). Runs the chips' timers; else
+ * *wake_at is the host TSC at which to look again (UINT64_MAX: a kick will).
+ */
+bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at);
+/*
+ * For a vCPU in HLT: true if an interrupt or a deliverable NMI is pending
+ * for it (runs the
  * chips' timers first); else *wake_at is the host TSC of its next timer.
  */
 bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at);

@@ -14,6 +14,7 @@
 #include "kernel/vm/iobus.h"
 #include "kernel/vm/vm_exit.h"
 #include "kernel/vm/vmca.h"
+#include "kernel/vm/vnmi.h"
 
 #define VM_MAX 16
 #define VM_NAME_LEN 32
@@ -70,6 +71,7 @@ struct vcpu {
 	int pending_irq;
 	uint64_t timer_deadline; /* host TSC; 0: not armed */
 	uint8_t timer_vector;
+	struct vnmi nmi; /* NMIs pending and blocked (kernel/vm/vintr.c drives it) */
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
 	/* scheduling (kernel/sched): se.cpu is the core whose run queue holds it */
@@ -78,6 +80,7 @@ struct vcpu {
 	volatile bool halted; /* the guest waits in HLT */
 	volatile int move_to; /* vcpu-pin: its core moves it to that one; -1: stay */
 	volatile bool waiting_sipi; /* an application processor before its STARTUP IPI */
+	volatile bool hlt_nmi_only; /* waiting_sipi from HLT with IF=0: an NMI wakes it too */
 	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
 	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */

@@ -23,6 +23,7 @@ enum vm_exit_reason {
 	EXIT_EXT_INTR,	 /* a host interrupt arrived while the guest ran */
 	EXIT_NMI,
 	EXIT_INTR_WINDOW,
+	EXIT_NMI_WINDOW, /* the guest can take an NMI now (VMX NMI window; SVM IRET, its single step) */
 	EXIT_EXCEPTION,	 /* an intercepted guest exception */
 	EXIT_VIRT_INSN,	 /* the guest tried a virtualization instruction (VMRUN, VMXON...) */
 	EXIT_RDPMC,	 /* reading a performance counter: answered from the virtual PMU */

@@ -136,8 +136,11 @@ void vm_check_startup(struct vcpu *v)
 {
 	bool init;
 	int vector = vplatform_take_startup(v, &init);
-	if (init && v->id != 0)
+	if (init && v->id != 0) {
 		v->waiting_sipi = true;
+		v->hlt_nmi_only = false; /* INIT: waits for a SIPI, NMIs no longer wake it */
+		vnmi_reset(&v->nmi);
+	}
 	/* a boot CPU halted with interrupts off stays so (no INIT reset of vCPU 0 yet) */
 	if (vector >= 0 && v->waiting_sipi) {
 		struct vcpu_entry_state s;
@@ -145,6 +148,7 @@ void vm_check_startup(struct vcpu *v)
 		memset(&v->regs, 0, sizeof(v->regs));
 		hvm->vcpu_set_entry_state(v, &s);
 		v->waiting_sipi = false;
+		v->hlt_nmi_only = false;
 	}
 }
 

@@ -3,6 +3,7 @@
 #include "kernel/sched/sched.h"
 
 #include "drivers/lapic.h"
+#include "guest/apic_bus.h"
 #include "guest/vioapic.h"
 #include "guest/vlapic.h"
 #include "guest/vpic.h"
@@ -38,6 +39,8 @@ struct vplatform {
 		uint64_t due_tsc; /* the earliest chip deadline, as host TSC */
 	} quiet[VCPU_MAX];
 	volatile bool startup_sent[VCPU_MAX]; /* an INIT or SIPI reached that vCPU's local APIC */
+	volatile bool nmi_sent[VCPU_MAX];     /* an NMI reached it: vplatform_take_nmis looks */
+	unsigned lowest_rotor;		      /* lowest-priority arbitration's tie-break */
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
@@ -70,18 +73,17 @@ static void deliver_to_lapics(struct vplatform *p, const struct vlapic *source, 
 			      uint32_t dest, unsigned shorthand, unsigned delivery_mode,
 			      uint8_t vector, bool level_triggered, bool level)
 {
+	uint32_t targets = apic_bus_targets(p->lapic, p->vm->nvcpus, source, dest_mode, dest,
+					    shorthand, delivery_mode, vector, &p->lowest_rotor);
 	for (unsigned i = 0; i < p->vm->nvcpus; i++) {
-		struct vlapic *l = &p->lapic[i];
-		if (!vlapic_matches(l, source, dest_mode, dest, shorthand))
+		if (!(targets >> i & 1) ||
+		    !vlapic_deliver(&p->lapic[i], delivery_mode, vector, level_triggered, level))
 			continue;
-		if (vlapic_deliver(l, delivery_mode, vector, level_triggered, level)) {
-			if (delivery_mode == VLAPIC_DM_INIT || delivery_mode == VLAPIC_DM_SIPI)
-				__atomic_store_n(&p->startup_sent[i], true, __ATOMIC_RELEASE);
-			sched_kick(p->vm->vcpus[i]);
-		}
-		/* lowest priority goes to one CPU: the first that matches */
-		if (delivery_mode == VLAPIC_DM_LOWEST)
-			break;
+		if (delivery_mode == VLAPIC_DM_INIT || delivery_mode == VLAPIC_DM_SIPI)
+			__atomic_store_n(&p->startup_sent[i], true, __ATOMIC_RELEASE);
+		if (delivery_mode == VLAPIC_DM_NMI)
+			__atomic_store_n(&p->nmi_sent[i], true, __ATOMIC_RELEASE);
+		sched_kick(p->vm->vcpus[i]);
 	}
 }
 
@@ -511,6 +513,28 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 		r = vector;
 	spin_unlock(&p->lock);
 	return r;
+}
+
+unsigned vplatform_take_nmis(struct vcpu *v)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p || !__atomic_exchange_n(&p->nmi_sent[v->id], false, __ATOMIC_ACQ_REL))
+		return 0; /* the entry path's common case: no lock */
+	spin_lock(&p->lock);
+	unsigned n = vlapic_take_nmi(&p->lapic[v->id]);
+	spin_unlock(&p->lock);
+	return n;
+}
+
+bool vplatform_nmi_possible(struct vm *vm)
+{
+	struct vplatform *p = vp_of(vm);
+	if (!p)
+		return false;
+	spin_lock(&p->lock);
+	bool armed = vioapic_routes_nmi(&p->ioapic);
+	spin_unlock(&p->lock);
+	return armed;
 }
 
 /* The chips as at power-on: guest time 0 is now. */

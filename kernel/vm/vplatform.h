@@ -43,6 +43,16 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
  */
 int vplatform_take_startup(struct vcpu *v, bool *init);
 /*
+ * The NMIs that reached v's local APIC since the last call (0..2), from
+ * IPIs, the IOAPIC's NMI entries or LINT1 (kernel/vm/vnmi.h latches them).
+ */
+unsigned vplatform_take_nmis(struct vcpu *v);
+/*
+ * Whether a chip may still raise an NMI by itself (an unmasked IOAPIC entry
+ * in NMI delivery mode): a VM whose vCPUs all halted with IF=0 is not dead.
+ */
+bool vplatform_nmi_possible(struct vm *vm);
+/*
  * Presses the ACPI power button: PWRBTN_STS and an SCI. Returns whether the
  * guest has enabled the event (an ACPI-aware OS that will act on it).
  */

@@ -101,6 +101,20 @@ def test_interrupt_injection_window_and_hlt_wakeup():
     assert "interrupt-window" in exits and "hlt 1" in exits, exits
 
 
+def test_nmi_delivery_blocking_and_hlt_wakeup():
+    """NMIs (tests/guests/nmi.c): self-IPIs in xAPIC and x2APIC mode, taken with
+    IF=0, held while the handler runs and delivered once after its IRET (the
+    IRET intercept and the single step past it), the IOAPIC's NMI mode waking
+    cli; hlt, and a storm of 10,000."""
+    g = guest("nmi")
+    run = boot_vms((vm_file("nmi", g), g), smp=2)
+    assert vm_stops(run.log) == {"nmi": ("exit-port", 0)}, run
+    assert "[nmi] GUEST nmi: PASS" in run.log, run
+    assert "[nmi] nmi: storm: sent 10000, taken 10000" in run.log, run
+    exits = [l for l in run.log.splitlines() if l.startswith("vm nmi vcpu 0 exits:")][0]
+    assert "nmi-window" in exits, exits
+
+
 def test_on_crash_restart_restarts_the_vm():
     """on_crash = "restart": a triple fault reloads the VM's kernel and runs it again."""
     g = guest("triple")

@@ -39,3 +39,16 @@ def test_triple_fault_stops_only_that_vm():
     assert stops["crasher"] == ("triple-fault", 0), run
     assert stops["neighbour"] == ("exit-port", 0), run
     assert run.status == 1
+
+
+def test_nmi_delivery_blocking_and_hlt_wakeup():
+    """The nmi guest on VMX: virtual NMIs with NMI-window exiting keep an NMI
+    sent inside the handler until its IRET; IOAPIC NMIs wake cli; hlt."""
+    g = guest("nmi")
+    run = bochs(smp=2, modules=[vm_file("nmi", g), g], timeout=400)
+    assert vm_stops(run.log) == {"nmi": ("exit-port", 0)}, run
+    assert "[nmi] GUEST nmi: PASS" in run.log, run
+    assert "[nmi] nmi: storm: sent 10000, taken 10000" in run.log, run
+    assert "no virtual NMIs" not in run.log, run
+    exits = [l for l in run.log.splitlines() if l.startswith("vm nmi vcpu 0 exits:")][0]
+    assert "nmi-window" in exits, exits

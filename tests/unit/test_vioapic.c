@@ -1,4 +1,4 @@
-// SOURCES: guest/vioapic.c guest/vlapic.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: guest/vioapic.c guest/vlapic.c guest/apic_bus.c kernel/lib/string.c kernel/lib/format.c
 /*
  * The I/O APIC driven as Linux's arch/x86/kernel/apic/io_apic.c drives it:
  * the ID/version probe, ioapic_write_entry (high dword first, then low),
@@ -7,7 +7,9 @@
  * __eoi_ioapic_pin uses on a version 0x11 chip to clear a stuck Remote IRR.
  * The last tests route its messages into local APICs (vlapic.c) as the VM
  * core would, with the guest's EOI flowing back through TMR and the eoi
- * callback.
+ * callback. The last ones route through the APIC bus (apic_bus.c) to two to
+ * eight local APICs: logical flat and cluster destinations per the targets'
+ * DFR/LDR, x2APIC targets, lowest priority, and the NMI delivery mode.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include <cmocka.h>
 
 #include "guest/vioapic.h"
+#include "guest/apic_bus.h"
 #include "guest/vlapic.h"
 
 static struct vioapic io;
@@ -261,6 +264,17 @@ static void test_nmi_and_extint_entries(void **state)
 	/* Level NMI does not use remote IRR: it would never be EOI'd. */
 	assert_false(read_entry(3) & VIOAPIC_RTE_REMOTE_IRR);
 	assert_int_equal(deliveries, 2);
+	/* NMI acts on edges only (the datasheet wants edge): held high, no more. */
+	vioapic_set_irq(&io, 3, true);
+	write_entry(3, VIOAPIC_RTE_LEVEL | (uint64_t)VLAPIC_DM_NMI << 8);
+	assert_int_equal(deliveries, 2);
+	vioapic_set_irq(&io, 3, false);
+	vioapic_set_irq(&io, 3, true);
+	assert_int_equal(deliveries, 3);
+	/* An unmasked NMI entry is a way for a halted VM to wake. */
+	assert_true(vioapic_routes_nmi(&io));
+	write_entry(3, VIOAPIC_RTE_MASKED | (uint64_t)VLAPIC_DM_NMI << 8);
+	assert_false(vioapic_routes_nmi(&io));
 }
 
 /* Through the local APICs: a level interrupt from device to guest EOI. */
@@ -316,6 +330,209 @@ static void test_level_through_lapic(void **state)
 	assert_int_equal(vlapic_pending_vector(&lapic[1]), 0x45);
 }
 
+/* ---- Many local APICs behind the bus ---- */
+
+#define BUS_MAX 8
+static struct vlapic bus[BUS_MAX];
+static unsigned bus_n, bus_rotor;
+
+static void bus_deliver(void *ctx, unsigned dest_mode, uint32_t dest, unsigned mode,
+			uint8_t vector, bool level_triggered)
+{
+	(void)ctx;
+	uint32_t t = apic_bus_targets(bus, bus_n, NULL, dest_mode, dest, VLAPIC_SH_NONE, mode,
+				      vector, &bus_rotor);
+	for (unsigned i = 0; i < bus_n; i++)
+		if (t >> i & 1)
+			vlapic_deliver(&bus[i], mode, vector, level_triggered, true);
+}
+
+/* n local APICs, IDs 0..n-1, software-enabled, and the IOAPIC wired to them. */
+static void bus_setup(unsigned n)
+{
+	bus_n = n;
+	bus_rotor = 0;
+	vioapic_init(&io, (uint8_t)n, bus_deliver, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		struct vlapic_config cfg = { .apic_id = i, .bsp = i == 0, .x2apic = true,
+					     .tsc_khz = 1000000 };
+		vlapic_init(&bus[i], &cfg, NULL, 0);
+		vlapic_mmio_write(&bus[i], VLAPIC_SVR, 0x1ff, 0);
+	}
+}
+
+/* Which APICs hold `vector` in IRR, as a bitmask; and clears it there. */
+static uint32_t took(uint8_t vector)
+{
+	uint32_t m = 0;
+	for (unsigned i = 0; i < bus_n; i++) {
+		if (vlapic_pending_vector(&bus[i]) == vector) {
+			m |= 1u << i;
+			vlapic_ack(&bus[i], vector);
+			if (vlapic_x2apic_mode(&bus[i]))
+				vlapic_msr_write(&bus[i], 0x80b, 0, 0); /* x2APIC EOI */
+			else
+				vlapic_mmio_write(&bus[i], VLAPIC_EOI, 0, 0);
+		}
+	}
+	return m;
+}
+
+/* Fires pin 9 once (edge) with this entry. */
+static void fire(uint64_t rte)
+{
+	write_entry(9, rte);
+	vioapic_set_irq(&io, 9, true);
+	vioapic_set_irq(&io, 9, false);
+}
+
+#define LOGICAL VIOAPIC_RTE_DEST_LOGICAL
+#define DEST(d) ((uint64_t)(d) << 56)
+#define LOWEST ((uint64_t)VLAPIC_DM_LOWEST << 8)
+
+static void test_logical_flat_eight_cpus(void **state)
+{
+	(void)state;
+	bus_setup(8);
+	/* Linux's flat mode: DFR all ones, LDR bit i for CPU i (default_init_apic_ldr). */
+	for (unsigned i = 0; i < 8; i++)
+		vlapic_mmio_write(&bus[i], VLAPIC_LDR, 1u << (24 + i), 0);
+	fire(LOGICAL | DEST(0x01) | 0x40);
+	assert_int_equal(took(0x40), 0x01);
+	fire(LOGICAL | DEST(0xa5) | 0x41);
+	assert_int_equal(took(0x41), 0xa5);
+	fire(LOGICAL | DEST(0xff) | 0x42); /* every CPU */
+	assert_int_equal(took(0x42), 0xff);
+	fire(LOGICAL | DEST(0x00) | 0x43); /* nobody */
+	assert_int_equal(took(0x43), 0);
+	/* physical 5 is not logical 5 */
+	fire(DEST(5) | 0x44);
+	assert_int_equal(took(0x44), 0x20);
+	/* two CPUs with one LDR bit both take it; a CPU without an LDR none */
+	vlapic_mmio_write(&bus[3], VLAPIC_LDR, 1u << 24, 0);
+	vlapic_mmio_write(&bus[7], VLAPIC_LDR, 0, 0);
+	fire(LOGICAL | DEST(0x81) | 0x45);
+	assert_int_equal(took(0x45), 0x09);
+}
+
+static void test_logical_cluster_six_cpus(void **state)
+{
+	(void)state;
+	bus_setup(6);
+	/* Cluster model: clusters of up to 4, cluster in LDR 31:28, member bit in 27:24. */
+	for (unsigned i = 0; i < 6; i++) {
+		vlapic_mmio_write(&bus[i], VLAPIC_DFR, 0x0fffffff, 0);
+		vlapic_mmio_write(&bus[i], VLAPIC_LDR, ((i / 4) << 4 | 1u << (i % 4)) << 24, 0);
+	}
+	fire(LOGICAL | DEST(0x03) | 0x50); /* cluster 0, members 0 and 1 */
+	assert_int_equal(took(0x50), 0x03);
+	fire(LOGICAL | DEST(0x12) | 0x51); /* cluster 1, member 1: CPU 5 */
+	assert_int_equal(took(0x51), 0x20);
+	fire(LOGICAL | DEST(0x1c) | 0x52); /* cluster 1, members 2, 3: nobody there */
+	assert_int_equal(took(0x52), 0);
+	fire(LOGICAL | DEST(0x2f) | 0x53); /* cluster 2 does not exist */
+	assert_int_equal(took(0x53), 0);
+	fire(LOGICAL | DEST(0xff) | 0x54); /* broadcast */
+	assert_int_equal(took(0x54), 0x3f);
+}
+
+static void test_logical_to_x2apic_targets(void **state)
+{
+	(void)state;
+	bus_setup(4);
+	for (unsigned i = 0; i < 4; i++) {
+		uint64_t base;
+		vlapic_msr_read(&bus[i], VLAPIC_MSR_APIC_BASE, &base, 0);
+		assert_int_equal(vlapic_msr_write(&bus[i], VLAPIC_MSR_APIC_BASE,
+						  base | VLAPIC_BASE_EXTD, 0), VLAPIC_OK);
+	}
+	/* without remapping, the 8-bit destination reads as x2APIC cluster 0 */
+	fire(LOGICAL | DEST(0x06) | 0x60);
+	assert_int_equal(took(0x60), 0x06);
+	fire(DEST(3) | 0x61);
+	assert_int_equal(took(0x61), 0x08);
+	fire(DEST(0xff) | 0x62);
+	assert_int_equal(took(0x62), 0x0f);
+}
+
+static void test_lowest_priority_two_to_eight(void **state)
+{
+	(void)state;
+	for (unsigned n = 2; n <= 8; n++) {
+		bus_setup(n);
+		for (unsigned i = 0; i < n; i++)
+			vlapic_mmio_write(&bus[i], VLAPIC_LDR, 1u << (24 + i), 0);
+		uint32_t all = (1u << n) - 1, seen = 0;
+		/* equal priorities: one CPU each time, every one in turn */
+		for (unsigned k = 0; k < 2 * n; k++) {
+			fire(LOGICAL | LOWEST | DEST(0xff) | 0x70);
+			uint32_t t = took(0x70);
+			assert_int_equal(__builtin_popcount(t), 1);
+			seen |= t;
+		}
+		assert_int_equal(seen, all);
+		/* TPR raised everywhere but on the last CPU: it is the lowest */
+		for (unsigned i = 0; i + 1 < n; i++)
+			vlapic_mmio_write(&bus[i], VLAPIC_TPR, 0x20, 0);
+		for (unsigned k = 0; k < n; k++) {
+			fire(LOGICAL | LOWEST | DEST(0xff) | 0x71);
+			assert_int_equal(took(0x71), 1u << (n - 1));
+		}
+		/* only among the destinations: CPUs 0 and 1, both TPR 0x20 */
+		fire(LOGICAL | LOWEST | DEST(0x03) | 0x72);
+		assert_int_equal(__builtin_popcount(took(0x72) & 0x3), 1);
+		/* a software-disabled APIC does not compete */
+		vlapic_mmio_write(&bus[n - 1], VLAPIC_SVR, 0xff, 0);
+		fire(LOGICAL | LOWEST | DEST(0xff) | 0x73);
+		uint32_t t = took(0x73);
+		assert_int_equal(__builtin_popcount(t), 1);
+		assert_false(t >> (n - 1) & 1);
+	}
+}
+
+static void test_lowest_priority_focus(void **state)
+{
+	(void)state;
+	bus_setup(3);
+	for (unsigned i = 0; i < 3; i++)
+		vlapic_mmio_write(&bus[i], VLAPIC_LDR, 1u << (24 + i), 0);
+	/* CPU 2 is servicing 0x80 at a higher priority: still the focus for 0x80 */
+	vlapic_accept(&bus[2], 0x80, false);
+	vlapic_ack(&bus[2], 0x80);
+	for (unsigned k = 0; k < 3; k++) {
+		fire(LOGICAL | LOWEST | DEST(0x07) | 0x80);
+		assert_true(vlapic_mmio_read(&bus[2], VLAPIC_IRR + 0x40, 0) & 1);
+		assert_false(vlapic_mmio_read(&bus[0], VLAPIC_IRR + 0x40, 0) & 1);
+		assert_false(vlapic_mmio_read(&bus[1], VLAPIC_IRR + 0x40, 0) & 1);
+	}
+	/* focus checking off (SVR bit 9): priorities decide, CPU 2 is busiest */
+	vlapic_mmio_write(&bus[2], VLAPIC_SVR, 0x3ff, 0);
+	vlapic_mmio_write(&bus[0], VLAPIC_SVR, 0x3ff, 0);
+	vlapic_mmio_write(&bus[1], VLAPIC_SVR, 0x3ff, 0);
+	fire(LOGICAL | LOWEST | DEST(0x07) | 0x81);
+	assert_false(vlapic_mmio_read(&bus[2], VLAPIC_IRR + 0x40, 0) & 2);
+}
+
+static void test_nmi_through_the_bus(void **state)
+{
+	(void)state;
+	bus_setup(4);
+	for (unsigned i = 0; i < 4; i++)
+		vlapic_mmio_write(&bus[i], VLAPIC_LDR, 1u << (24 + i), 0);
+	/* NMI to CPUs 1 and 2 (logical flat): no vector, nothing in IRR */
+	fire(LOGICAL | DEST(0x06) | (uint64_t)VLAPIC_DM_NMI << 8);
+	assert_int_equal(vlapic_take_nmi(&bus[0]), 0);
+	assert_int_equal(vlapic_take_nmi(&bus[1]), 1);
+	assert_int_equal(vlapic_take_nmi(&bus[2]), 1);
+	assert_int_equal(vlapic_take_nmi(&bus[3]), 0);
+	assert_int_equal(vlapic_pending_vector(&bus[1]), -1);
+	/* three before the core looks: two reach it (the latch then holds one) */
+	for (unsigned k = 0; k < 3; k++)
+		fire(DEST(3) | (uint64_t)VLAPIC_DM_NMI << 8);
+	assert_int_equal(vlapic_take_nmi(&bus[3]), 2);
+	assert_int_equal(vlapic_take_nmi(&bus[3]), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +544,12 @@ int main(void)
 		cmocka_unit_test_setup(test_linux_edge_and_back, setup),
 		cmocka_unit_test_setup(test_nmi_and_extint_entries, setup),
 		cmocka_unit_test_setup(test_level_through_lapic, setup),
+		cmocka_unit_test(test_logical_flat_eight_cpus),
+		cmocka_unit_test(test_logical_cluster_six_cpus),
+		cmocka_unit_test(test_logical_to_x2apic_targets),
+		cmocka_unit_test(test_lowest_priority_two_to_eight),
+		cmocka_unit_test(test_lowest_priority_focus),
+		cmocka_unit_test(test_nmi_through_the_bus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-// SOURCES: guest/vlapic.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: guest/vlapic.c guest/apic_bus.c kernel/lib/string.c kernel/lib/format.c
 /*
  * The local APIC driven as Linux's arch/x86/kernel/apic/ drives it:
  * setup_local_APIC (SVR enable, flat LDR/DFR, LINT0 ExtINT/LINT1 NMI, the
@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "guest/apic_bus.h"
 #include "guest/vlapic.h"
 
 #define NCPU 4
@@ -36,7 +37,7 @@ static struct {
 static uint8_t eoi_log[16];
 static unsigned eoi_count;
 
-/* The VM core's router: every matching vCPU gets the message (lowest priority: the first). */
+/* The VM core's router: the APIC bus picks the targets (lowest priority: one of them). */
 static void send_ipi(void *ctx, unsigned dest_mode, uint32_t dest, unsigned shorthand,
 		     unsigned mode, uint8_t vector, bool level, bool trigger)
 {
@@ -49,13 +50,12 @@ static void send_ipi(void *ctx, unsigned dest_mode, uint32_t dest, unsigned shor
 	last_ipi.vector = vector;
 	last_ipi.level = level;
 	last_ipi.trigger = trigger;
-	for (unsigned i = 0; i < NCPU; i++) {
-		if (!vlapic_matches(&cpu[i], src, dest_mode, dest, shorthand))
-			continue;
-		vlapic_deliver(&cpu[i], mode, vector, trigger, level);
-		if (mode == VLAPIC_DM_LOWEST)
-			break;
-	}
+	static unsigned rotor;
+	uint32_t t = apic_bus_targets(cpu, NCPU, src, dest_mode, dest, shorthand, mode, vector,
+				      &rotor);
+	for (unsigned i = 0; i < NCPU; i++)
+		if (t >> i & 1)
+			vlapic_deliver(&cpu[i], mode, vector, trigger, level);
 }
 
 static void eoi(void *ctx, uint8_t vector)
@@ -869,6 +869,111 @@ static void test_x2apic_ipis(void **state)
 	assert_false(vlapic_matches(&cpu[1], NULL, VLAPIC_DEST_PHYSICAL, 0x12, VLAPIC_SH_NONE));
 }
 
+static unsigned nmis(unsigned c)
+{
+	return vlapic_take_nmi(&cpu[c]);
+}
+
+/* NMI IPIs with each shorthand and to a logical destination, xAPIC and x2APIC. */
+static void test_nmi_ipi_shorthands(void **state)
+{
+	(void)state;
+	all_up();
+	apic_write(2, VLAPIC_ICR_LO, 0x44000 | VLAPIC_DM_NMI << 8);	/* self */
+	assert_int_equal(nmis(2), 1);
+	assert_int_equal(nmis(0) + nmis(1) + nmis(3), 0);
+	apic_write(2, VLAPIC_ICR_LO, 0x84000 | VLAPIC_DM_NMI << 8);	/* all including self */
+	for (unsigned i = 0; i < NCPU; i++)
+		assert_int_equal(nmis(i), 1);
+	apic_write(2, VLAPIC_ICR_LO, 0xc4000 | VLAPIC_DM_NMI << 8);	/* all excluding self */
+	assert_int_equal(nmis(2), 0);
+	assert_int_equal(nmis(0) + nmis(1) + nmis(3), 3);
+	apic_write(0, VLAPIC_ICR_HI, 0x09u << 24);			/* logical flat: 0 and 3 */
+	apic_write(0, VLAPIC_ICR_LO, 0x4800 | VLAPIC_DM_NMI << 8);
+	assert_int_equal(nmis(0) + nmis(3), 2);
+	assert_int_equal(nmis(1) + nmis(2), 0);
+	/* NMIs pile up to two for the core to take; IRR stays clean */
+	for (unsigned k = 0; k < 5; k++)
+		apic_write(1, VLAPIC_ICR_LO, 0x44000 | VLAPIC_DM_NMI << 8);
+	assert_int_equal(nmis(1), 2);
+	assert_int_equal(vlapic_pending_vector(&cpu[1]), -1);
+	/* a software-disabled APIC still takes NMIs (SDM Vol. 3A §11.4.7.2) */
+	apic_write(3, VLAPIC_SVR, 0xff);
+	apic_write(0, VLAPIC_ICR_HI, 3u << 24);
+	apic_write(0, VLAPIC_ICR_LO, 0x4000 | VLAPIC_DM_NMI << 8);
+	assert_int_equal(nmis(3), 1);
+
+	/* x2APIC: the same through the ICR MSR and with a 32-bit destination */
+	for (unsigned i = 0; i < NCPU; i++)
+		to_x2apic(i);
+	wrmsr(1, 0x830, 0x44000 | VLAPIC_DM_NMI << 8);
+	assert_int_equal(nmis(1), 1);
+	wrmsr(1, 0x830, 0xc4000 | VLAPIC_DM_NMI << 8);
+	assert_int_equal(nmis(0) + nmis(2) + nmis(3), 3);
+	assert_int_equal(nmis(1), 0);
+	wrmsr(0, 0x830, 2ull << 32 | 0x4000 | VLAPIC_DM_NMI << 8);
+	assert_int_equal(nmis(2), 1);
+	wrmsr(0, 0x830, 0x0000000cull << 32 | 0x4800 | VLAPIC_DM_NMI << 8); /* cluster 0: 2, 3 */
+	assert_int_equal(nmis(2) + nmis(3), 2);
+	assert_int_equal(nmis(0) + nmis(1), 0);
+}
+
+static void test_lint1_nmi(void **state)
+{
+	(void)state;
+	all_up(); /* LINT1 NMI unmasked on CPU 0 only, as Linux leaves it */
+	vlapic_set_lint(&cpu[0], 1, true);
+	assert_int_equal(nmis(0), 1);
+	vlapic_set_lint(&cpu[0], 1, true);	/* held: no new edge */
+	assert_int_equal(nmis(0), 0);
+	vlapic_set_lint(&cpu[0], 1, false);
+	vlapic_set_lint(&cpu[0], 1, true);
+	assert_int_equal(nmis(0), 1);
+	vlapic_set_lint(&cpu[1], 1, true);	/* masked there */
+	assert_int_equal(nmis(1), 0);
+	/* LINT1 as a fixed interrupt instead */
+	apic_write(1, VLAPIC_LVT_LINT1, 0x55);
+	vlapic_set_lint(&cpu[1], 1, false);
+	vlapic_set_lint(&cpu[1], 1, true);
+	assert_int_equal(nmis(1), 0);
+	assert_int_equal(vlapic_pending_vector(&cpu[1]), 0x55);
+}
+
+/* Logical destinations across eight vCPUs of two x2APIC clusters, lowest priority included. */
+static void test_x2apic_cluster_lowest_priority(void **state)
+{
+	(void)state;
+	make_cpu(0, 0x00);
+	make_cpu(1, 0x01);
+	make_cpu(2, 0x10);	/* cluster 1, bit 0 */
+	make_cpu(3, 0x13);	/* cluster 1, bit 3 */
+	for (unsigned i = 0; i < NCPU; i++)
+		to_x2apic(i);
+	assert_int_equal(rdmsr(3, 0x80d), 0x00010008);		/* LDR */
+	/* cluster 1, both members: lowest priority gives it to one, then the other */
+	uint32_t seen = 0;
+	for (unsigned k = 0; k < 4; k++) {
+		wrmsr(0, 0x830, 0x00010009ull << 32 | 0x4900 | 0xd0);
+		unsigned got = 0;
+		for (unsigned i = 0; i < NCPU; i++)
+			if (inject(i) == 0xd0) {
+				got++;
+				seen |= 1u << i;
+				wrmsr(i, 0x80b, 0);
+			}
+		assert_int_equal(got, 1);
+	}
+	assert_int_equal(seen, 0x0c);
+	/* TPR decides: CPU 2 raised, CPU 3 takes them all */
+	wrmsr(2, 0x808, 0x40);
+	for (unsigned k = 0; k < 3; k++) {
+		wrmsr(1, 0x830, 0x00010009ull << 32 | 0x4900 | 0xd1);
+		assert_int_equal(inject(3), 0xd1);
+		wrmsr(3, 0x80b, 0);
+		assert_int_equal(vlapic_pending_vector(&cpu[2]), -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -888,6 +993,9 @@ int main(void)
 		cmocka_unit_test_setup(test_apic_base_transitions, setup),
 		cmocka_unit_test_setup(test_x2apic_registers, setup),
 		cmocka_unit_test_setup(test_x2apic_ipis, setup),
+		cmocka_unit_test_setup(test_nmi_ipi_shorthands, setup),
+		cmocka_unit_test_setup(test_lint1_nmi, setup),
+		cmocka_unit_test_setup(test_x2apic_cluster_lowest_priority, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
