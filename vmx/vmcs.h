@@ -128,6 +128,7 @@
 /* primary processor-based controls */
 #define PROC_INTERRUPT_WINDOW (1u << 2)
 #define PROC_HLT_EXITING (1u << 7)
+#define PROC_INVLPG_EXITING (1u << 9)
 #define PROC_RDPMC_EXITING (1u << 11)
 #define PROC_UNCONDITIONAL_IO (1u << 24)
 #define PROC_USE_IO_BITMAPS (1u << 25)
