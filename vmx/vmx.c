@@ -505,14 +505,25 @@ static void init_vmcs(struct vcpu *v)
 	x->initialised = true;
 }
 
+/*
+ * The CR0/CR4 the guest sees: bits in the guest/host mask read from the
+ * shadow (ours, written on the exits they cause), the rest from the guest
+ * field, which the guest's MOV to CR changes without an exit (SDM Vol. 3C
+ * §25.6.6). The shadow alone would miss e.g. CR4.OSXSAVE set by the guest.
+ */
+static uint64_t guest_visible_cr(uint64_t guest, uint64_t shadow, uint64_t mask)
+{
+	return (guest & ~mask) | (shadow & mask);
+}
+
 static void vmx_get_control(struct vcpu *v, struct vcpu_control_state *c)
 {
 	struct vmx_vcpu *x = vx(v);
 	uint32_t cs_ar = (uint32_t)vmread(VMCS_GUEST_CS_AR);
 
-	c->cr0 = x->cr0_shadow;
+	c->cr0 = guest_visible_cr(vmread(VMCS_GUEST_CR0), x->cr0_shadow, vmread(VMCS_CR0_MASK));
 	c->cr3 = vmread(VMCS_GUEST_CR3);
-	c->cr4 = x->cr4_shadow;
+	c->cr4 = guest_visible_cr(vmread(VMCS_GUEST_CR4), x->cr4_shadow, vmread(VMCS_CR4_MASK));
 	c->efer = vmread(VMCS_GUEST_EFER);
 	c->cpl = (vmread(VMCS_GUEST_SS_AR) >> 5) & 3;
 	c->cs_long = (cs_ar >> 13) & 1;
