@@ -154,9 +154,14 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		     INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_CPUID | INTERCEPT_RDPMC |
 			 INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR |
 			 INTERCEPT_SHUTDOWN);
+	/*
+	 * XSETBV is intercepted so the guest's XCR0 stays within what its CPUID
+	 * offers (cpuid_policy_xcr0_allowed): a component it enabled behind the
+	 * policy's back (MPX, AMX) would not be switched between vCPUs.
+	 */
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC2,
 		     INTERCEPT_VMRUN | INTERCEPT_VMMCALL | INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
-			 INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT);
+			 INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT | INTERCEPT_XSETBV);
 	vmcb_write64(vmcb, VMCB_IOPM_BASE, iopm_pa);
 	vmcb_write64(vmcb, VMCB_MSRPM_BASE, msrpm_pa);
 	vmcb_write32(vmcb, VMCB_ASID, s->asid);
@@ -448,6 +453,7 @@ static unsigned fixed_length(uint64_t code)
 	case SVM_EXIT_HLT:
 		return 1;
 	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_XSETBV: /* 0F 01 D1 */
 		return 3;
 	default:
 		return 0;
@@ -506,6 +512,9 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = EXIT_SHUTDOWN;
@@ -601,6 +610,18 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	note_nmi_exit(v, exit);
 }
 
+/*
+ * AMD-V has no enable bits for these: RDTSCP, RDPID, INVPCID, XSAVES and
+ * XRSTORS run in the guest unless intercepted, and this backend intercepts
+ * none of them (APM Vol. 2 §15.9 and the VMCB intercept vectors, Appendix B).
+ */
+static void svm_guest_caps(struct hvm_guest_caps *caps)
+{
+	caps->rdtscp = true;
+	caps->invpcid = true;
+	caps->xsaves = true;
+}
+
 const struct hvm_ops svm_ops = {
     .name = "svm",
     .cpu_enable = svm_cpu_enable,
@@ -625,4 +646,5 @@ const struct hvm_ops svm_ops = {
     .set_nmi_window = svm_set_nmi_window,
     .build_nested = svm_build_nested,
     .set_nested_root = svm_set_nested_root,
+    .guest_caps = svm_guest_caps,
 };

@@ -129,6 +129,7 @@
 #define PROC_INTERRUPT_WINDOW (1u << 2)
 #define PROC_USE_TSC_OFFSETTING (1u << 3)
 #define PROC_HLT_EXITING (1u << 7)
+#define PROC_INVLPG_EXITING (1u << 9)
 #define PROC_NMI_WINDOW (1u << 22)
 #define PROC_RDPMC_EXITING (1u << 11)
 #define PROC_UNCONDITIONAL_IO (1u << 24)

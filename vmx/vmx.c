@@ -924,6 +924,19 @@ static int vmx_build_nested(const struct gpa_map *m, struct pagetable *pt)
 	return ept_build(m, pt, host_cpu.ept_1g && host_cpu.gbpages);
 }
 
+/*
+ * Secondary controls this backend turned on (Vol. 3C §25.6.2): without
+ * "enable RDTSCP" RDTSCP and RDPID are #UD, without "enable INVPCID" INVPCID
+ * is #UD (and with INVLPG exiting, which the TRUE MSRs let us clear, it
+ * would exit instead), without "enable XSAVES/XRSTORS" those are #UD.
+ */
+static void vmx_guest_caps(struct hvm_guest_caps *caps)
+{
+	caps->rdtscp = ctl.proc2 & PROC2_ENABLE_RDTSCP;
+	caps->invpcid = (ctl.proc2 & PROC2_ENABLE_INVPCID) && !(ctl.proc & PROC_INVLPG_EXITING);
+	caps->xsaves = ctl.proc2 & PROC2_ENABLE_XSAVES;
+}
+
 const struct hvm_ops vmx_ops = {
     .name = "vmx",
     .cpu_enable = vmx_cpu_enable,
@@ -948,4 +961,5 @@ const struct hvm_ops vmx_ops = {
     .set_nmi_window = vmx_set_nmi_window,
     .build_nested = vmx_build_nested,
     .set_nested_root = vmx_set_nested_root,
+    .guest_caps = vmx_guest_caps,
 };

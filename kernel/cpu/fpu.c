@@ -84,6 +84,11 @@ static inline void xsetbv0(uint64_t v)
 	__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+uint64_t fpu_current_xcr0(void)
+{
+	return use_xsave ? xgetbv0() : 1;
+}
+
 void fpu_save(struct fpu_state *f)
 {
 	if (use_xsave) {

@@ -23,6 +23,8 @@ uint64_t fpu_area_size(void);
 int fpu_state_alloc(struct fpu_state *f);
 void fpu_state_reset(struct fpu_state *f);
 void fpu_state_free(struct fpu_state *f);
+/* The XCR0 the core holds now (the loaded vCPU's, in an exit handler); 1 without XSAVE. */
+uint64_t fpu_current_xcr0(void);
 /* The core's registers into f (with the XCR0 in force), and back. */
 void fpu_save(struct fpu_state *f);
 void fpu_restore(const struct fpu_state *f);

@@ -3,6 +3,8 @@
 #include "guest/guest_paging.h"
 #include "guest/x86_emulate.h"
 #include "include/x86.h"
+#include "kernel/cpu/features.h"
+#include "kernel/cpu/fpu.h"
 #include "kernel/log.h"
 #include "kernel/vm/cpuid_policy.h"
 #include "kernel/vm/hvm.h"
@@ -34,14 +36,41 @@ static void crash(struct vcpu *v, const struct vm_exit *e, const char *why)
 	vm_stop(v->vm, VM_STOP_CRASH, e->raw_reason);
 }
 
+static void query_host_cpuid(void *opaque, uint32_t leaf, uint32_t sub, struct cpuid_result *out)
+{
+	(void)opaque;
+	struct cpuid_regs r;
+	cpuid_count(leaf, sub, &r);
+	*out = (struct cpuid_result){r.eax, r.ebx, r.ecx, r.edx};
+}
+
+/* The host as the CPUID policy asks it; its summary is filled on first use. */
+static struct cpuid_host host_cpuid_source = {.query = query_host_cpuid};
+
+#define CR4_OSXSAVE (1ull << 18)
+#define CR4_PKE (1ull << 22)
+
+/*
+ * CPUID: the allow-list policy of cpuid_policy.c. While the vCPU's exit is
+ * handled its XCR0 is in the core (fpu.c switches it with the vCPU), which
+ * leaf 0xD's "size for XCR0" fields follow.
+ */
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
-	struct cpuid_regs host;
 	uint32_t leaf = (uint32_t)v->regs.gpr[X86_RAX], sub = (uint32_t)v->regs.gpr[X86_RCX];
-
-	cpuid_count(leaf, sub, &host);
-	struct cpuid_result r = {host.eax, host.ebx, host.ecx, host.edx};
-	cpuid_policy_apply(leaf, sub, v->id, v->vm->nvcpus, &r);
+	struct vcpu_control_state cs;
+	hvm->vcpu_get_control(v, &cs);
+	struct cpuid_ctx ctx = {
+	    .vendor = host_cpu.amd ? CPUID_VENDOR_AMD : CPUID_VENDOR_INTEL,
+	    .vcpu_id = v->id,
+	    .nvcpus = v->vm->nvcpus,
+	    .cr4_osxsave = cs.cr4 & CR4_OSXSAVE,
+	    .cr4_pke = cs.cr4 & CR4_PKE,
+	    .xcr0 = leaf == 0xd ? fpu_current_xcr0() : 1,
+	};
+	hvm->guest_caps(&ctx.caps);
+	struct cpuid_result r;
+	cpuid_policy_guest(&host_cpuid_source, &ctx, leaf, sub, &r);
 	v->regs.gpr[X86_RAX] = r.eax;
 	v->regs.gpr[X86_RBX] = r.ebx;
 	v->regs.gpr[X86_RCX] = r.ecx;
@@ -226,17 +255,16 @@ static void handle_rdpmc(struct vcpu *v, struct vm_exit *e)
 
 /*
  * XSETBV: the guest's XCR0 goes into the real register while its vCPU owns
- * the core (the host keeps no extended state). Only XCR0, only features
- * the CPU has, x87 always on, AVX only with SSE (SDM Vol. 1 §13.3).
+ * the core (the host keeps no extended state). Only XCR0, only the
+ * components the guest's CPUID offers (cpuid_policy_xcr0_allowed), x87
+ * always on, AVX only with SSE, AVX-512's three together (SDM Vol. 1 §13.3).
+ * Both backends exit on it.
  */
 static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t index = (uint32_t)v->regs.gpr[X86_RCX];
 	uint64_t value = (uint32_t)v->regs.gpr[X86_RAX] | (v->regs.gpr[X86_RDX] << 32);
-	struct cpuid_regs r;
-	cpuid_count(0xd, 0, &r);
-	uint64_t supported = r.eax | ((uint64_t)r.edx << 32);
-	if (index != 0 || !(value & 1) || (value & ~supported) || ((value & 4) && !(value & 2))) {
+	if (!cpuid_policy_xcr0_valid(index, value, cpuid_policy_xcr0_allowed(&host_cpuid_source))) {
 		inject_exception(v, VECTOR_GP, true, 0);
 		return;
 	}

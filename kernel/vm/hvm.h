@@ -44,6 +44,18 @@ struct vcpu_control_state {
 
 enum event_type { EVENT_EXTERNAL_INTR, EVENT_NMI, EVENT_EXCEPTION };
 
+/*
+ * Instructions the backend lets a guest execute at all: without them the
+ * guest gets #UD whatever CPUID says (on VT-x each needs a secondary
+ * processor-based control, SDM Vol. 3C §25.6.2; on AMD-V they run unless
+ * intercepted). The CPUID policy hides the matching bits when one is false.
+ */
+struct hvm_guest_caps {
+	bool rdtscp;  /* RDTSCP and RDPID ("enable RDTSCP") */
+	bool invpcid; /* INVPCID ("enable INVPCID") */
+	bool xsaves;  /* XSAVES/XRSTORS ("enable XSAVES/XRSTORS") */
+};
+
 struct hvm_ops {
 	const char *name;
 	/* Per physical CPU, on that CPU: enable the extension. 0 or -1 with err. */
@@ -94,6 +106,8 @@ struct hvm_ops {
 	int (*build_nested)(const struct gpa_map *m, struct pagetable *pt);
 	/* The second-level table root changed (or was first built). */
 	void (*set_nested_root)(struct vcpu *v, uint64_t root);
+	/* What the guest may execute (after cpu_enable on some core). */
+	void (*guest_caps)(struct hvm_guest_caps *caps);
 };
 
 extern const struct hvm_ops *hvm;

@@ -1,7 +1,8 @@
-// SOURCES: kernel/vm/iobus.c ept/gpa_map.c ept/npt.c kernel/mm/pagetable.c kernel/vm/cpuid_policy.c kernel/lib/string.c
+// SOURCES: kernel/vm/iobus.c ept/gpa_map.c ept/npt.c kernel/mm/pagetable.c kernel/lib/string.c
 /*
  * The vendor-neutral VM core's pure parts: the device bus, the guest-physical
- * map, the nested page tables written from it, and the CPUID policy.
+ * map, and the nested page tables written from it (the CPUID policy has its
+ * own test, test_cpuid_policy.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +15,6 @@
 
 #include "ept/gpa_map.h"
 #include "ept/npt.h"
-#include "kernel/vm/cpuid_policy.h"
 #include "kernel/vm/iobus.h"
 
 /* ---- the bus ---- */
@@ -272,59 +272,6 @@ static void test_npt_uses_1g_pages_where_ram_runs_align(void **state)
 	assert_int_equal(level, PAGE_2M);
 }
 
-/* ---- CPUID policy ---- */
-
-static void test_cpuid_vendor_leaf_and_signature(void **state)
-{
-	(void)state;
-	struct cpuid_result r = {1, 2, 3, 4};
-	cpuid_policy_apply(HV_CPUID_BASE, 0, 0, 1, &r);
-	assert_int_equal(r.eax, HV_CPUID_BASE + 1);
-	char sig[13] = {0};
-	memcpy(sig, &r.ebx, 4);
-	memcpy(sig + 4, &r.ecx, 4);
-	memcpy(sig + 8, &r.edx, 4);
-	assert_string_equal(sig, "BareMetalHV ");
-	r = (struct cpuid_result){9, 9, 9, 9};
-	cpuid_policy_apply(HV_CPUID_BASE + 1, 0, 0, 1, &r);
-	assert_int_equal(r.eax, HV_ABI_VERSION);
-	r = (struct cpuid_result){9, 9, 9, 9};
-	cpuid_policy_apply(HV_CPUID_BASE + 0x42, 0, 0, 1, &r);
-	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
-}
-
-static void test_cpuid_hides_virtualization_and_sets_hypervisor_bit(void **state)
-{
-	(void)state;
-	struct cpuid_result r = {0x306c3, 0x00100800, 0xffffffff, 0xffffffff};
-	cpuid_policy_apply(1, 0, 2, 4, &r);
-	assert_true(r.ecx & (1u << 31));
-	assert_false(r.ecx & (1u << 5));  /* VMX */
-	assert_false(r.ecx & (1u << 3));  /* MONITOR */
-	assert_true(r.ecx & (1u << 21)); /* x2APIC: the VM's local APIC model offers it */
-	assert_true(r.ecx & (1u << 24)); /* and the TSC-deadline timer */
-	assert_true(r.edx & (1u << 9));	 /* APIC */
-	assert_true(r.edx & 1);		  /* FPU stays */
-	assert_int_equal(r.ebx >> 24, 2);	  /* initial APIC ID = vCPU id */
-	assert_int_equal((r.ebx >> 16) & 0xff, 4); /* logical processors */
-	assert_int_equal(r.ebx & 0xffff, 0x0800);  /* brand/CLFLUSH kept */
-	assert_int_equal(r.eax, 0x306c3);
-	r = (struct cpuid_result){0, 0, 0, 0}; /* even where the host CPU lacks them */
-	cpuid_policy_apply(1, 0, 0, 1, &r);
-	assert_true((r.ecx & (1u << 21)) && (r.ecx & (1u << 24)) && (r.edx & (1u << 9)));
-
-	r = (struct cpuid_result){0, 0, 0xffffffff, 0xffffffff};
-	cpuid_policy_apply(0x80000001, 0, 0, 1, &r);
-	assert_false(r.ecx & (1u << 2)); /* SVM */
-	assert_true(r.edx & (1u << 29)); /* long mode stays */
-	r = (struct cpuid_result){1, 16, 0, 0xff};
-	cpuid_policy_apply(0x8000000a, 0, 0, 1, &r);
-	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
-	r = (struct cpuid_result){0x07300403, 0, 0, 0};
-	cpuid_policy_apply(0xa, 0, 0, 1, &r);
-	assert_int_equal(r.eax, 0); /* no architectural performance counters */
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -339,8 +286,6 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_npt_uses_1g_pages_where_ram_runs_align, setup,
 					    teardown),
-	    cmocka_unit_test(test_cpuid_vendor_leaf_and_signature),
-	    cmocka_unit_test(test_cpuid_hides_virtualization_and_sets_hypervisor_bit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,6 +138,15 @@ void cpu_vendor_string(char out[13]);
  */
 int rdmsr_safe(uint32_t msr, uint64_t *val, uint32_t *err);
 int wrmsr_safe(uint32_t msr, uint64_t val, uint32_t *err);
+/* XSETBV: XCR[index] = val (needs CR4.OSXSAVE, else #UD). */
+int xsetbv_safe(uint32_t index, uint64_t val, uint32_t *err);
+/* XGETBV of XCR0 (needs CR4.OSXSAVE). */
+static inline uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
 /* VMCALL (Intel) or VMMCALL (AMD) with EAX = nr, EBX/ECX/EDX = a0..a2; EAX back in *ret. */
 int hypercall_safe(bool amd, uint32_t nr, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t *ret,
 		   uint32_t *err);

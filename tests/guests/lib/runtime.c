@@ -575,6 +575,19 @@ int wrmsr_safe(uint32_t msr, uint64_t val, uint32_t *err)
 	return caught(err);
 }
 
+int xsetbv_safe(uint32_t index, uint64_t val, uint32_t *err)
+{
+	fault_catch.vector = 0;
+	__asm__ volatile("movl $1f, %[resume]\n\t"
+			 "movl $1, %[armed]\n\t"
+			 ".byte 0x0f, 0x01, 0xd1\n" /* XSETBV */
+			 "1:\tmovl $0, %[armed]"
+			 : [resume] "=m"(fault_catch.resume), [armed] "=m"(fault_catch.armed)
+			 : "c"(index), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+			 : "memory");
+	return caught(err);
+}
+
 int hypercall_safe(bool amd, uint32_t nr, uint32_t a0, uint32_t a1, uint32_t a2, uint32_t *ret,
 		   uint32_t *err)
 {
