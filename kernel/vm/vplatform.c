@@ -17,6 +17,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/tsc.h"
+#include "kernel/time/wallclock.h"
 
 /* What a local APIC's callbacks get: its platform and which vCPU's it is. */
 struct lapic_ctx {
@@ -590,7 +591,8 @@ static void power_on(struct vplatform *p, struct vm *vm)
 
 	vpic_init(&p->pic, pic_output, p);
 	vpit_init(&p->pit, pit_irq0, p, now);
-	vrtc_init(&p->rtc, rtc_irq8, p, 1767225600 /* 2026-01-01, until a host RTC is read */, now);
+	/* the host's wall-clock time at guest time 0 (the host RTC read at boot, plus TSC time) */
+	vrtc_init(&p->rtc, rtc_irq8, p, wallclock_unix_at(p->t0), now);
 	vhpet_init(&p->hpet, hpet_irq, p, now);
 	vioapic_init(&p->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, p);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
