@@ -68,7 +68,9 @@ static struct vplatform *vp_of(const struct vm *vm)
 uint64_t vplatform_now(const struct vm *vm)
 {
 	const struct vplatform *p = vp_of(vm);
-	return (rdtsc() - p->t0) * 1000000 / tsc_khz();
+	uint64_t d = rdtsc() - p->t0, khz = tsc_khz();
+	/* in two parts: d * 10^6 alone overflows after 2^64 / 10^6 cycles (about 2 h at 2.5 GHz) */
+	return d / khz * 1000000 + d % khz * 1000000 / khz;
 }
 
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
