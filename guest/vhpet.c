@@ -1,8 +1,9 @@
 /*
  * HPET model. Reference: IA-PC HPET (High Precision Event Timers)
- * Specification 1.0a, §2.3 (registers), §2.3.9 (timer modes: one-shot,
- * periodic with its accumulator and Tn_VAL_SET_CNF), §2.4 (interrupt
- * routing, legacy replacement), and Intel's ICH9 datasheet §10.1 for the
+ * Specification 1.0a, §2.3 (the registers; the timer modes, one-shot and
+ * periodic with its accumulator and Tn_VAL_SET_CNF, with the comparator
+ * register; interrupt routing and legacy replacement with Tn_INT_ROUTE_CNF
+ * and LEG_RT_CNF), and Intel's ICH9 datasheet (HPET chapter) for the
  * shape of a real block (one 64-bit periodic timer, two 32-bit one-shots,
  * routes to IOAPIC pins 20-23, the comparator's automatic clearing of
  * VAL_SET after one write, as Linux's hpet.c relies on).
@@ -95,7 +96,7 @@ static bool level_triggered(const struct vhpet *h, unsigned i)
 static bool output_of(const struct vhpet *h, unsigned i, bool *isa, unsigned *line)
 {
 	if (vhpet_legacy_replacement(h) && i < 2) {
-		/* §2.4.3: timer 0 is IRQ 0 (IOAPIC pin 2), timer 1 is IRQ 8 */
+		/* LEG_RT_CNF: timer 0 is IRQ 0 (IOAPIC pin 2), timer 1 is IRQ 8 */
 		*isa = true;
 		*line = i == 0 ? 0 : 8;
 		return true;
@@ -163,7 +164,7 @@ static void drive_lines(struct vhpet *h)
 static void fire(struct vhpet *h, unsigned i)
 {
 	if (level_triggered(h, i)) {
-		/* §2.3.6: set whether or not the interrupt is enabled */
+		/* Tn_INT_STS: set whether or not the interrupt is enabled */
 		h->status |= 1ull << i;
 		drive_lines(h); /* at once: a later edge on the same line is hidden by it */
 		return;
@@ -188,7 +189,7 @@ static void match_timer(struct vhpet *h, unsigned i, uint64_t from, uint64_t to)
 	if (to - from <= until)
 		return;
 	if (periodic(h, i) && (t->period & mask)) {
-		/* §2.3.9.2.2: each match adds the period to the comparator */
+		/* periodic mode: each match adds the period to the comparator */
 		uint64_t first = from + until + 1, p = t->period & mask;
 		uint64_t k = (to - first) / p + 1;
 		t->cmp = (t->cmp + k * p) & mask;
@@ -272,7 +273,7 @@ static void write_timer_config(struct vhpet *h, unsigned i, uint64_t val)
 	uint64_t next = (t->config & ~w) | (val & w);
 	uint64_t route_cap = timer_caps(i) >> VHPET_TN_ROUTE_CAP_SHIFT;
 
-	/* §2.3.8: a route the timer cannot take is not taken (it reads back unchanged) */
+	/* Tn_INT_ROUTE_CNF: a route the caps do not allow is not taken (reads back unchanged) */
 	if (!(route_cap >> ((next & VHPET_TN_ROUTE_MASK) >> VHPET_TN_ROUTE_SHIFT) & 1))
 		next = (next & ~VHPET_TN_ROUTE_MASK) | (t->config & VHPET_TN_ROUTE_MASK);
 	if ((t->config & VHPET_TN_INT_TYPE_LEVEL) && !(next & VHPET_TN_INT_TYPE_LEVEL))
@@ -285,10 +286,12 @@ static void write_timer_config(struct vhpet *h, unsigned i, uint64_t val)
 }
 
 /*
- * §2.3.9.2.2: in periodic mode a write sets the period ("the last value
+ * Timer N Comparator: in periodic mode a write sets the period ("the last value
  * written"), and the comparator itself only with VAL_SET, which clears after
- * the write. In one-shot mode it sets the comparator. `hm` says which bits
- * were written (a 32-bit access writes one half).
+ * the write (as QEMU and Bochs read the spec; some chipsets need a second
+ * write for the period, which is why Linux and FreeBSD write twice, and that
+ * works here too). In one-shot mode it sets the comparator. `hm` says which
+ * bits were written (a 32-bit access writes one half).
  */
 static void write_comparator(struct vhpet *h, unsigned i, uint64_t val, uint64_t hm)
 {
@@ -328,7 +331,7 @@ static void write_reg(struct vhpet *h, uint32_t reg, uint64_t val, uint64_t hm, 
 		h->status &= ~(val & hm & TIMER_BITS); /* write 1 to clear */
 		break;
 	case VHPET_REG_COUNTER:
-		/* §2.3.7: written while halted; a write to a running counter is dropped */
+		/* Main Counter: written while halted; a write to a running counter is dropped */
 		if (!enabled(h)) {
 			h->counter = (h->counter & ~hm) | (val & hm);
 			h->checked = h->counter;
