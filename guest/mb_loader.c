@@ -343,8 +343,8 @@ static uint64_t place_info(const struct plan *p, uint64_t mod_start, uint64_t mo
 			   uint64_t ram_bytes)
 {
 	uint64_t top = ram_bytes < 0x100000000ull ? ram_bytes : 0x100000000ull;
-	uint64_t at = free_spot(p, mod_start, mod_end, MB_INFO_BASE, MB_INFO_BASE + MB_INFO_AREA_SIZE,
-				MB_INFO_AREA_SIZE);
+	uint64_t at = free_spot(p, mod_start, mod_end, MB_INFO_BASE,
+				MB_INFO_BASE + MB_INFO_AREA_SIZE, MB_INFO_AREA_SIZE);
 	if (at == MB_INFO_BASE)
 		return at;
 	at = free_spot(p, mod_start, mod_end, MB_INFO_LOW_START, MB_LOW_RAM_END, MB_INFO_AREA_SIZE);

@@ -101,7 +101,8 @@ static bool output_of(const struct vhpet *h, unsigned i, bool *isa, unsigned *li
 		*line = i == 0 ? 0 : 8;
 		return true;
 	}
-	unsigned route = (unsigned)((h->timer[i].config & VHPET_TN_ROUTE_MASK) >> VHPET_TN_ROUTE_SHIFT);
+	uint64_t config = h->timer[i].config;
+	unsigned route = (unsigned)((config & VHPET_TN_ROUTE_MASK) >> VHPET_TN_ROUTE_SHIFT);
 	*isa = false;
 	*line = route;
 	return (timer_caps(i) >> VHPET_TN_ROUTE_CAP_SHIFT) >> route & 1;

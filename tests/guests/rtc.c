@@ -95,5 +95,6 @@ void guest_main(void)
 	int64_t diff = t - (int64_t)epoch;
 	printf("rtc: %lld s after the test's epoch %llu\n", (long long)diff,
 	       (unsigned long long)epoch);
-	check(diff > -60 && diff < slack, "the clock is %lld s from the host's time", (long long)diff);
+	check(diff > -60 && diff < slack, "the clock is %lld s from the host's time",
+	      (long long)diff);
 }
