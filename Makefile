@@ -83,8 +83,10 @@ $(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(ALL_HEADERS)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's@^// SOURCES:@@p' $<) -lcmocka
 
 # Test guests: each tests/guests/NAME.c becomes build/guests/NAME.elf, a 32-bit
-# multiboot1 kernel linked at 1 MiB with the runtime in tests/guests/lib/.
+# multiboot1 kernel linked at 1 MiB (GUEST_LOAD_NAME := ADDR links it elsewhere)
+# with the runtime in tests/guests/lib/.
 # Linked with ld directly: no 32-bit libc or libgcc is needed (see the runtime).
+GUEST_LOAD_lowmem := 0x8000
 GUEST_ELFS := $(patsubst tests/guests/%.c,$(BUILD)/guests/%.elf,$(wildcard tests/guests/*.c))
 GUEST_LIB_OBJ := $(patsubst tests/guests/lib/%,$(BUILD)/guests/lib/%.o,$(wildcard tests/guests/lib/*.c tests/guests/lib/*.S))
 GUEST_CFLAGS := -m32 -std=gnu11 -ffreestanding -fno-pic -fno-pie -nostdlib -static -O2 -Wall -Wextra \
@@ -101,8 +103,9 @@ $(BUILD)/guests/%.o: tests/guests/%
 
 $(BUILD)/guests/%.elf: $(BUILD)/guests/%.c.o $(GUEST_LIB_OBJ) tests/guests/lib/guest.ld
 	@echo "  LD32    $@"
-	@ld -m elf_i386 -nostdlib -static -T tests/guests/lib/guest.ld -z max-page-size=0x1000 \
-		--build-id=none -o $@ $< $(GUEST_LIB_OBJ)
+	@ld -m elf_i386 -nostdlib -static --defsym=GUEST_LOAD=$(or $(GUEST_LOAD_$*),0x100000) \
+		-T tests/guests/lib/guest.ld -z max-page-size=0x1000 --build-id=none -o $@ $< \
+		$(GUEST_LIB_OBJ)
 
 # Host tools the integration tests use (the kernel's parsers on real firmware data).
 $(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kernel/lib/string.c kernel/lib/format.c

@@ -38,13 +38,12 @@ struct plan {
 	uint32_t kernel_start, kernel_end;
 };
 
-/* Areas in the low 1 MiB a kernel may not load over (the loader's data, the
- * EBDA/VGA/ROM hole); see the layout in mb_loader.h. */
+/* Areas in the low 1 MiB a kernel may not load over (the EBDA/VGA/ROM hole,
+ * where the VM's ACPI tables live too); see the layout in mb_loader.h. */
 static const struct {
 	uint32_t start, end;
 	const char *what;
 } low_areas[] = {
-	{ MB_INFO_BASE, MB_INFO_END, "the multiboot information area" },
 	{ MB_LOW_RAM_END, MB_HIGH_RAM, "the reserved area below 1 MiB" },
 };
 
@@ -297,6 +296,63 @@ static int mem_zero(const struct mb_guest_mem *mem, uint64_t gpa, size_t len, ch
 	return MB_ERR_MEM;
 }
 
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/*
+ * The lowest MB_INFO_ALIGN-aligned address at or above `from` where `size`
+ * bytes below `limit` meet neither a kernel segment, the module, nor the
+ * reserved area; 0 when there is none.
+ */
+static uint64_t free_spot(const struct plan *p, uint64_t mod_start, uint64_t mod_end,
+			  uint64_t from, uint64_t limit, uint64_t size)
+{
+	uint64_t at = align_up(from, MB_INFO_ALIGN);
+	bool moved = true;
+
+	while (moved) {
+		moved = false;
+		if (at + size > limit)
+			return 0;
+		for (int i = 0; i <= p->nseg + 1; i++) {
+			uint64_t s, e;
+			if (i < p->nseg) {
+				s = p->seg[i].paddr;
+				e = s + p->seg[i].memsz;
+			} else if (i == p->nseg) {
+				s = mod_start;
+				e = mod_end;
+			} else {
+				s = MB_LOW_RAM_END;
+				e = MB_HIGH_RAM;
+			}
+			if (s < e && at < e && s < at + size) {
+				at = align_up(e, MB_INFO_ALIGN);
+				moved = true;
+				break;
+			}
+		}
+	}
+	return at;
+}
+
+/* Where the information area goes (the order in mb_loader.h); 0: nowhere. */
+static uint64_t place_info(const struct plan *p, uint64_t mod_start, uint64_t mod_end,
+			   uint64_t ram_bytes)
+{
+	uint64_t top = ram_bytes < 0x100000000ull ? ram_bytes : 0x100000000ull;
+	uint64_t at = free_spot(p, mod_start, mod_end, MB_INFO_BASE,
+				MB_INFO_BASE + MB_INFO_AREA_SIZE, MB_INFO_AREA_SIZE);
+	if (at == MB_INFO_BASE)
+		return at;
+	at = free_spot(p, mod_start, mod_end, MB_INFO_LOW_START, MB_LOW_RAM_END, MB_INFO_AREA_SIZE);
+	if (at)
+		return at;
+	return free_spot(p, mod_start, mod_end, MB_HIGH_RAM, top, MB_INFO_AREA_SIZE);
+}
+
 /* The memory map every guest sees (mb_loader.h). */
 static void build_mmap(uint8_t *buf, uint64_t ram_bytes)
 {
@@ -402,6 +458,16 @@ int mb_load(const uint8_t *image, size_t len, const struct mb_guest_mem *mem, co
 		}
 	}
 
+	uint64_t base = place_info(&plan, mod_start, mod_end, mem->ram_bytes);
+	if (!base) {
+		format(err, errlen,
+		       "no room for the multiboot information (0x%x bytes): the kernel 0x%x-0x%x "
+		       "and module leave no free space in guest RAM (0x%llx bytes)",
+		       MB_INFO_AREA_SIZE, plan.kernel_start, plan.kernel_end,
+		       (unsigned long long)mem->ram_bytes);
+		return MB_ERR_RANGE;
+	}
+
 	/* Pass 2: the kernel, its BSS, the module, then the information. */
 	for (int i = 0; i < plan.nseg; i++) {
 		const struct segment *s = &plan.seg[i];
@@ -425,22 +491,22 @@ int mb_load(const uint8_t *image, size_t len, const struct mb_guest_mem *mem, co
 	uint64_t upper_kib = (mem->ram_bytes - MB_HIGH_RAM) / 1024;
 	wr32(info + MB_INFO_OFF_MEM_UPPER,
 	      upper_kib > 0xffffffffull ? 0xffffffffu : (uint32_t)upper_kib);
-	wr32(info + MB_INFO_OFF_CMDLINE, MB_CMDLINE_ADDR);
+	wr32(info + MB_INFO_OFF_CMDLINE, (uint32_t)(base + MB_AREA_CMDLINE));
 	wr32(info + MB_INFO_OFF_MMAP_LENGTH, MB_MMAP_ENTRIES * MB_MMAP_ENTRY_SIZE);
-	wr32(info + MB_INFO_OFF_MMAP_ADDR, MB_MMAP_ADDR);
-	wr32(info + MB_INFO_OFF_LOADER_NAME, MB_LOADER_NAME_ADDR);
+	wr32(info + MB_INFO_OFF_MMAP_ADDR, (uint32_t)(base + MB_AREA_MMAP));
+	wr32(info + MB_INFO_OFF_LOADER_NAME, (uint32_t)(base + MB_AREA_LOADER_NAME));
 	if (module) {
 		uint8_t mod[MB_MODULE_SIZE];
 		flags |= MB_INFO_MODS;
 		wr32(info + MB_INFO_OFF_MODS_COUNT, 1);
-		wr32(info + MB_INFO_OFF_MODS_ADDR, MB_MODS_ADDR);
+		wr32(info + MB_INFO_OFF_MODS_ADDR, (uint32_t)(base + MB_AREA_MODS));
 		wr32(mod, (uint32_t)mod_start);
 		wr32(mod + 4, (uint32_t)mod_end);
-		wr32(mod + 8, MB_MODNAME_ADDR);
+		wr32(mod + 8, (uint32_t)(base + MB_AREA_MODNAME));
 		wr32(mod + 12, 0);
-		rc = mem_write(mem, MB_MODS_ADDR, mod, sizeof(mod), err, errlen);
+		rc = mem_write(mem, base + MB_AREA_MODS, mod, sizeof(mod), err, errlen);
 		if (!rc)
-			rc = mem_write(mem, MB_MODNAME_ADDR, mod_name, mod_name_len + 1, err,
+			rc = mem_write(mem, base + MB_AREA_MODNAME, mod_name, mod_name_len + 1, err,
 				       errlen);
 		if (rc)
 			return rc;
@@ -449,20 +515,20 @@ int mb_load(const uint8_t *image, size_t len, const struct mb_guest_mem *mem, co
 
 	uint8_t mmap[MB_MMAP_ENTRIES * MB_MMAP_ENTRY_SIZE];
 	build_mmap(mmap, mem->ram_bytes);
-	rc = mem_write(mem, MB_MMAP_ADDR, mmap, sizeof(mmap), err, errlen);
+	rc = mem_write(mem, base + MB_AREA_MMAP, mmap, sizeof(mmap), err, errlen);
 	if (!rc)
-		rc = mem_write(mem, MB_LOADER_NAME_ADDR, MB_LOADER_NAME, sizeof(MB_LOADER_NAME),
-			       err, errlen);
+		rc = mem_write(mem, base + MB_AREA_LOADER_NAME, MB_LOADER_NAME,
+			       sizeof(MB_LOADER_NAME), err, errlen);
 	if (!rc)
-		rc = mem_write(mem, MB_CMDLINE_ADDR, cmd, cmd_len + 1, err, errlen);
+		rc = mem_write(mem, base + MB_AREA_CMDLINE, cmd, cmd_len + 1, err, errlen);
 	if (!rc)
-		rc = mem_write(mem, MB_INFO_ADDR, info, sizeof(info), err, errlen);
+		rc = mem_write(mem, base + MB_AREA_INFO, info, sizeof(info), err, errlen);
 	if (rc)
 		return rc;
 
 	out->eip = plan.entry;
 	out->eax = MB_BOOT_MAGIC;
-	out->ebx = MB_INFO_ADDR;
+	out->ebx = (uint32_t)(base + MB_AREA_INFO);
 	out->kernel_start = plan.kernel_start;
 	out->kernel_end = plan.kernel_end;
 	out->module_start = (uint32_t)mod_start;

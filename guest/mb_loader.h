@@ -9,13 +9,19 @@
  * hosted unit test with a buffer for RAM.
  *
  * Guest-physical layout it produces:
- *   0x8000-0x8fff   multiboot information, module list, memory map, loader
- *                   name, module string (MB_INFO_BASE)
- *   0x9000-0x9fff   the command line (MB_CMDLINE_ADDR, at most MB_CMDLINE_MAX)
  *   kernel          where its ELF program headers (p_paddr) or its a.out-kludge
- *                   header say, BSS zeroed
+ *                   header say, BSS zeroed: anywhere in RAM but the reserved
+ *                   0x9fc00-0x100000
  *   module          the one boot module (the VM's ramdisk), page aligned after
  *                   the kernel's highest byte (and never below 1 MiB)
+ *   information     an 8 KiB area (MB_INFO_AREA_SIZE): the multiboot
+ *                   information, module list, loader name, memory map and
+ *                   module string in its first 4 KiB, the command line (at
+ *                   most MB_CMDLINE_MAX) in the second. It goes where neither
+ *                   the kernel nor the module is: at MB_INFO_BASE (0x8000)
+ *                   when that is free, else the lowest free page-aligned spot
+ *                   from 0x1000 below 0x9fc00, else above 1 MiB; a kernel
+ *                   that leaves no room is refused with MB_ERR_RANGE.
  * The memory map it reports: usable 0-0x9fc00, reserved 0x9fc00-0xa0000 and
  * 0xf0000-0x100000, usable 0x100000-end of RAM.
  */
@@ -61,18 +67,28 @@
 #define MB_MMAP_RESERVED 2
 #define MB_MODULE_SIZE 16	/* mod_start, mod_end, string, reserved */
 
-/* Where the loader puts its data in guest RAM (see the layout above). */
-#define MB_INFO_BASE 0x8000u
-#define MB_INFO_ADDR (MB_INFO_BASE + 0x000)	/* the information structure */
-#define MB_MODS_ADDR (MB_INFO_BASE + 0x080)	/* the module list (one entry) */
-#define MB_LOADER_NAME_ADDR (MB_INFO_BASE + 0x0c0)
-#define MB_MMAP_ADDR (MB_INFO_BASE + 0x100)
-#define MB_MODNAME_ADDR (MB_INFO_BASE + 0x200)
-#define MB_MODNAME_MAX 0xe00u			/* with its terminator */
-#define MB_CMDLINE_ADDR (MB_INFO_BASE + 0x1000)
-#define MB_CMDLINE_MAX 0x1000u			/* with its terminator */
-#define MB_INFO_END (MB_INFO_BASE + 0x2000)
+/* The information area's parts, as offsets in it (see the layout above). */
+#define MB_AREA_INFO 0x000		/* the information structure */
+#define MB_AREA_MODS 0x080		/* the module list (one entry) */
+#define MB_AREA_LOADER_NAME 0x0c0
+#define MB_AREA_MMAP 0x100
+#define MB_AREA_MODNAME 0x200
+#define MB_MODNAME_MAX 0xe00u		/* with its terminator */
+#define MB_AREA_CMDLINE 0x1000
+#define MB_CMDLINE_MAX 0x1000u		/* with its terminator */
+#define MB_INFO_AREA_SIZE 0x2000u
+#define MB_INFO_ALIGN 0x1000u
+#define MB_INFO_LOW_START 0x1000u	/* page 0 (real-mode IVT, BIOS data) is left alone */
 #define MB_LOADER_NAME "hv"
+
+/* Its preferred place, and the addresses of its parts there. */
+#define MB_INFO_BASE 0x8000u
+#define MB_INFO_ADDR (MB_INFO_BASE + MB_AREA_INFO)
+#define MB_MODS_ADDR (MB_INFO_BASE + MB_AREA_MODS)
+#define MB_LOADER_NAME_ADDR (MB_INFO_BASE + MB_AREA_LOADER_NAME)
+#define MB_MMAP_ADDR (MB_INFO_BASE + MB_AREA_MMAP)
+#define MB_MODNAME_ADDR (MB_INFO_BASE + MB_AREA_MODNAME)
+#define MB_CMDLINE_ADDR (MB_INFO_BASE + MB_AREA_CMDLINE)
 
 #define MB_LOW_RAM_END 0x9fc00u		/* usable base memory: 639 KiB */
 #define MB_MEM_LOWER_KIB 639u
@@ -88,7 +104,7 @@ enum mb_error {
 	MB_ERR_FLAGS = -4,	/* a required feature we do not provide */
 	MB_ERR_FORMAT = -5,	/* not an ELF32 x86 executable (ELF64, other machine, ...) */
 	MB_ERR_TRUNCATED = -6,	/* the file ends before what its headers describe */
-	MB_ERR_RANGE = -7,	/* outside guest RAM, or over the loader's low areas */
+	MB_ERR_RANGE = -7,	/* outside guest RAM, over the reserved area, or no room left */
 	MB_ERR_TOO_LONG = -8,	/* command line or module name too long */
 	MB_ERR_MEM = -9,	/* a guest-memory callback failed */
 };
@@ -112,7 +128,7 @@ struct mb_module {
 struct mb_entry {
 	uint32_t eip;
 	uint32_t eax;	/* MB_BOOT_MAGIC */
-	uint32_t ebx;	/* the information structure: MB_INFO_ADDR */
+	uint32_t ebx;	/* the information structure (MB_INFO_ADDR where that is free) */
 	uint32_t kernel_start, kernel_end;	/* what was loaded, BSS included */
 	uint32_t module_start, module_end;	/* both 0 without a module */
 };

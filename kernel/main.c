@@ -21,6 +21,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/panic.h"
 #include "kernel/report.h"
+#include "kernel/time/wallclock.h"
 #include "kernel/selftest.h"
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
@@ -155,6 +156,7 @@ void kmain(uint32_t magic, uint32_t info)
 	cpus[0].apic_id = lapic_id();
 	if (!tsc_init(acpi_ok ? &acpi : NULL))
 		printk("hv: could not learn the TSC frequency; timing will be off\n");
+	wallclock_init(acpi_ok ? &acpi : NULL);
 	timer_setup_bsp();
 	timer_enable_this_cpu();
 	irq_enable();

@@ -10,6 +10,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
+#include "kernel/time/wallclock.h"
 
 static const char *yes_no(bool b)
 {
@@ -67,6 +68,9 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 	report_virtualization(f, acpi);
 	printk("tsc frequency: %llu kHz (%s)\n", (unsigned long long)tsc_khz(), tsc_source_name());
 	printk("tsc invariant: %s\n", yes_no(tsc_invariant()));
+	char when[96];
+	wallclock_describe(when, sizeof(when));
+	printk("wall clock: %s\n", when);
 	if (lapic_x2apic_mode())
 		printk("local apic: x2apic\n");
 	else

@@ -212,6 +212,11 @@ static void check_exclusive(struct checker *c, const struct xlcfg_value *v)
 	check_flag(c, v, &c->out->exclusive);
 }
 
+static void check_hpet(struct checker *c, const struct xlcfg_value *v)
+{
+	check_flag(c, v, &c->out->hpet);
+}
+
 /* xl's actions (xl.cfg(5), "Event Actions Configuration"); we do the first two. */
 static const char *const unsupported_actions[] = {
 	"preserve", "coredump-destroy", "coredump-restart", "rename-restart",
@@ -538,6 +543,7 @@ static const struct key_rule key_rules[] = {
 	{ "on_crash", check_on_crash, false },
 	{ "autostart", check_autostart, false },
 	{ "exclusive", check_exclusive, false },
+	{ "hpet", check_hpet, false },
 	{ "pci", check_pci, false },
 	{ "vif", check_vif, false },
 	{ "disk", check_disk, false },
@@ -551,7 +557,7 @@ static const char *const unsupported_keys[] = {
 	"acpi", "acpi_s3", "acpi_s4", "apic", "bios", "boot", "bootloader", "bootloader_args",
 	"builder", "channel", "cmdline", "cpu_weight", "cpupool", "cpus_soft", "device_model_args",
 	"device_model_override", "device_model_version", "device_tree", "dtdev", "e820_host",
-	"firmware", "gfx_passthru", "hap", "hpet", "iomem", "ioports", "irqs", "keymap",
+	"firmware", "gfx_passthru", "hap", "iomem", "ioports", "irqs", "keymap",
 	"localtime", "max_grant_frames", "max_maptrack_frames", "maxmem", "maxvcpus",
 	"nestedhvm", "nographic", "nomigrate", "on_soft_reset", "on_watchdog", "pae",
 	"pci_msitranslate", "pci_permissive", "pvh", "root", "rtc_timeoffset", "sdl",
@@ -591,6 +597,7 @@ static void set_defaults(struct vm_config *out, const struct vmconfig_context *c
 	out->on_reboot = VM_ACTION_RESTART;
 	out->on_crash = VM_ACTION_DESTROY;
 	out->autostart = true;
+	out->hpet = true;
 }
 
 /*

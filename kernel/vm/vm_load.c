@@ -6,6 +6,7 @@
 #include "kernel/vm/vm_load.h"
 
 #include "guest/acpi_build.h"
+#include "guest/vhpet.h"
 #include "guest/linux_loader.h"
 #include "guest/mb_loader.h"
 #include "kernel/config/vmconfig.h"
@@ -45,31 +46,45 @@ static void multiboot_entry_state(struct vcpu_entry_state *s, uint32_t eip)
 }
 
 /*
- * A Linux bzImage: ACPI tables for the VM's platform in the BIOS area, the
- * kernel, initrd and zero page by the boot protocol, and vCPU 0 at the
- * 64-bit entry with the loader's page tables and GDT (Linux boot.rst,
- * "64-bit boot protocol").
+ * ACPI tables for the VM's platform in the BIOS area, where the RSDP scan
+ * of ACPI 6.5 §5.2.5.1 finds them (multiboot guests look there; a Linux
+ * guest is also told the RSDP's address). Both loaders keep guest RAM below
+ * 1 MiB from 0x9fc00 up free of their own data.
  */
 #define GUEST_ACPI_BASE 0xe0000u
 
+static int write_acpi_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t errlen)
+{
+	static uint8_t tables[0x10000]; /* VMs are loaded one at a time */
+	size_t used;
+	struct acpi_build_config acfg = {.vcpus = vm->nvcpus,
+					 .pm1_base = VPLATFORM_PM_BASE,
+					 .pm_timer_port = VPLATFORM_PM_TIMER,
+					 .has_8042 = false, /* no keyboard: Linux then skips its 10,000-poll probe */
+					 .hpet = vm->config->hpet,
+					 .hpet_id = (uint32_t)vhpet_capabilities(),
+					 .ioapic_id = (uint8_t)vm->nvcpus};
+	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, rsdp) < 0 ||
+	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {
+		format(err, errlen, "cannot build the guest's ACPI tables");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A Linux bzImage: ACPI tables, the kernel, initrd and zero page by the
+ * boot protocol, and vCPU 0 at the 64-bit entry with the loader's page
+ * tables and GDT (Linux boot.rst, "64-bit boot protocol").
+ */
 static int load_linux(struct vm *vm, const uint8_t *image, size_t image_len,
 		      const struct boot_module *ramdisk, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->config;
 	char lerr[128];
-	static uint8_t tables[0x10000];
-	size_t used;
 	uint64_t rsdp;
-	struct acpi_build_config acfg = {.vcpus = vm->nvcpus,
-					 .pm1_base = VPLATFORM_PM_BASE,
-					 .pm_timer_port = VPLATFORM_PM_TIMER,
-					 .has_8042 = false, /* no keyboard: Linux then skips its 10,000-poll probe */
-					 .ioapic_id = (uint8_t)vm->nvcpus};
-	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, &rsdp) < 0 ||
-	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {
-		format(err, errlen, "cannot build the guest's ACPI tables");
+	if (write_acpi_tables(vm, &rsdp, err, errlen) < 0)
 		return -1;
-	}
 
 	/* the TSC rate, so the kernel need not calibrate it against emulated timers */
 	static char cmdline[VM_EXTRA_MAX + 64];
@@ -171,6 +186,9 @@ int vm_load_kernel(struct vm *vm, const struct boot_module *kernel,
 		format(err, errlen, "kernel %s: %s", cfg->kernel, lerr);
 		return -1;
 	}
+	uint64_t rsdp;
+	if (write_acpi_tables(vm, &rsdp, err, errlen) < 0)
+		return -1;
 	struct vcpu_entry_state es;
 	multiboot_entry_state(&es, entry.eip);
 	hvm->vcpu_set_entry_state(vm->vcpus[0], &es);

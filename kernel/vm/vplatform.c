@@ -4,18 +4,21 @@
 
 #include "drivers/lapic.h"
 #include "guest/apic_bus.h"
+#include "guest/vhpet.h"
 #include "guest/vioapic.h"
 #include "guest/vlapic.h"
 #include "guest/vpic.h"
 #include "guest/vpit.h"
 #include "guest/vrtc.h"
 #include "include/x86.h"
+#include "kernel/config/vmconfig.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/tsc.h"
+#include "kernel/time/wallclock.h"
 
 /* What a local APIC's callbacks get: its platform and which vCPU's it is. */
 struct lapic_ctx {
@@ -44,6 +47,15 @@ struct vplatform {
 	struct vpic pic;
 	struct vpit pit;
 	struct vrtc rtc;
+	struct vhpet hpet;
+	bool has_hpet;
+	/*
+	 * ISA IRQ 0 and 8 each have two sources: the PIT or HPET timer 0, the
+	 * RTC or HPET timer 1; the HPET's legacy replacement mode picks (IA-PC
+	 * HPET 1.0a §2.4.3). Each source's output, and what the lines carry.
+	 */
+	bool pit_out, rtc_out, hpet_irq0, hpet_irq8;
+	bool irq0_level, irq8_level;
 	struct vioapic ioapic;
 	struct vlapic lapic[VCPU_MAX];
 	uint32_t pci_address;
@@ -59,7 +71,9 @@ static struct vplatform *vp_of(const struct vm *vm)
 uint64_t vplatform_now(const struct vm *vm)
 {
 	const struct vplatform *p = vp_of(vm);
-	return (rdtsc() - p->t0) * 1000000 / tsc_khz();
+	uint64_t d = rdtsc() - p->t0, khz = tsc_khz();
+	/* in two parts: d * 10^6 alone overflows after 2^64 / 10^6 cycles (about 2 h at 2.5 GHz) */
+	return d / khz * 1000000 + d % khz * 1000000 / khz;
 }
 
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
@@ -126,14 +140,50 @@ void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
 }
 
+/* Drives ISA IRQ 0 and 8 from whichever source legacy replacement selects. */
+static void drive_timer_irqs(struct vplatform *p)
+{
+	bool legacy = p->has_hpet && vhpet_legacy_replacement(&p->hpet);
+	bool irq0 = legacy ? p->hpet_irq0 : p->pit_out;
+	bool irq8 = legacy ? p->hpet_irq8 : p->rtc_out;
+	if (irq0 != p->irq0_level) {
+		p->irq0_level = irq0;
+		vplatform_set_isa_irq(p->vm, 0, irq0);
+	}
+	if (irq8 != p->irq8_level) {
+		p->irq8_level = irq8;
+		vplatform_set_isa_irq(p->vm, 8, irq8);
+	}
+}
+
 static void pit_irq0(void *ctx, bool level)
 {
-	vplatform_set_isa_irq(((struct vplatform *)ctx)->vm, 0, level);
+	struct vplatform *p = ctx;
+	p->pit_out = level;
+	drive_timer_irqs(p);
 }
 
 static void rtc_irq8(void *ctx, bool level)
 {
-	vplatform_set_isa_irq(((struct vplatform *)ctx)->vm, 8, level);
+	struct vplatform *p = ctx;
+	p->rtc_out = level;
+	drive_timer_irqs(p);
+}
+
+/* An HPET output: an IOAPIC pin of its route, or (legacy replacement) ISA IRQ 0 or 8. */
+static void hpet_irq(void *ctx, bool isa, unsigned line, bool level)
+{
+	struct vplatform *p = ctx;
+	if (isa) {
+		if (line == 0)
+			p->hpet_irq0 = level;
+		else
+			p->hpet_irq8 = level;
+		drive_timer_irqs(p);
+		return;
+	}
+	p->generation++;
+	vioapic_set_irq(&p->ioapic, line, level);
 }
 
 /* ---- port handlers ---- */
@@ -392,6 +442,22 @@ static void ioapic_write(void *o, uint64_t off, unsigned size, uint64_t v)
 	spin_unlock(&p->lock);
 }
 
+static uint64_t hpet_read(void *o, uint64_t off, unsigned size)
+{
+	struct vplatform *p = o;
+	return LOCKED(p, vhpet_read(&p->hpet, (uint32_t)off, size, vplatform_now(p->vm)));
+}
+
+static void hpet_write(void *o, uint64_t off, unsigned size, uint64_t v)
+{
+	struct vplatform *p = o;
+	spin_lock(&p->lock);
+	p->generation++;
+	vhpet_write(&p->hpet, (uint32_t)off, size, v, vplatform_now(p->vm));
+	drive_timer_irqs(p); /* legacy replacement may have been switched */
+	spin_unlock(&p->lock);
+}
+
 /*
  * The xAPIC page is per vCPU at one address: the bus cannot tell which, the
  * core can (the vCPU running on this CPU made the access).
@@ -452,6 +518,8 @@ static uint64_t run_timers(struct vplatform *p, unsigned vcpu_id, uint64_t now)
 {
 	uint64_t d = vpit_update(&p->pit, now);
 	d = min_deadline(d, vrtc_update(&p->rtc, now));
+	if (p->has_hpet)
+		d = min_deadline(d, vhpet_update(&p->hpet, now));
 	d = min_deadline(d, vlapic_update(&p->lapic[vcpu_id], now));
 	return d;
 }
@@ -542,13 +610,16 @@ static void power_on(struct vplatform *p, struct vm *vm)
 {
 	memset(p, 0, sizeof(*p));
 	p->vm = vm;
+	p->has_hpet = vm->config->hpet;
 	p->t0 = rdtsc();
 	p->kbd_status = 0x14; /* system flag, keyboard unlocked */
 	uint64_t now = 0;
 
 	vpic_init(&p->pic, pic_output, p);
 	vpit_init(&p->pit, pit_irq0, p, now);
-	vrtc_init(&p->rtc, rtc_irq8, p, 1767225600 /* 2026-01-01, until a host RTC is read */, now);
+	/* the host's wall-clock time at guest time 0 (the host RTC read at boot, plus TSC time) */
+	vrtc_init(&p->rtc, rtc_irq8, p, wallclock_unix_at(p->t0), now);
+	vhpet_init(&p->hpet, hpet_irq, p, now);
 	vioapic_init(&p->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, p);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct lapic_ctx *c = &p->lapic_ctx[i];
@@ -606,5 +677,8 @@ int vplatform_init(struct vm *vm)
 			    "ioapic");
 	r |= iobus_register(&vm->mmio, VLAPIC_DEFAULT_BASE, 0x1000, vlapic_page_read, vlapic_page_write, p,
 			    "lapic");
+	if (p->has_hpet)
+		r |= iobus_register(&vm->mmio, VHPET_BASE, VHPET_MMIO_SIZE, hpet_read, hpet_write,
+				    p, "hpet");
 	return r ? -1 : 0;
 }

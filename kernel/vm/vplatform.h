@@ -1,10 +1,13 @@
 /*
  * The PC a VM sees: the chip models of guest/ (8259 pair, 8254, CMOS RTC,
- * IOAPIC, a local APIC per vCPU) wired to the VM's buses and to each other,
+ * HPET unless the VM file says hpet = 0, IOAPIC, a local APIC per vCPU)
+ * wired to the VM's buses and to each other,
  * plus the small things a PC kernel touches: ACPI PM1 and PM timer, the
  * 0xCF9 and keyboard-controller resets, an empty PCI bus, port 0x80.
  * Interrupt lines go ISA IRQ -> 8259 and IOAPIC (IRQ 0 on GSI 2, as the
- * guest's MADT says) -> local APIC -> the vCPU.
+ * guest's MADT says) -> local APIC -> the vCPU. In the HPET's legacy
+ * replacement mode its timers 0 and 1 drive IRQ 0 and 8 instead of the PIT
+ * and RTC; its other routes are IOAPIC pins 20-23.
  */
 #ifndef HV_VM_VPLATFORM_H
 #define HV_VM_VPLATFORM_H

@@ -5,6 +5,7 @@ initramfs prints markers, checks memory, clock and timer interrupts, and
 powers off."""
 
 import os
+import time
 import re
 import shutil
 
@@ -180,3 +181,27 @@ def test_guest_reboot_restarts_then_on_reboot_destroy_stops():
     assert "vm once rebooting" not in run.log, run
     # the restarted kernel came up all the way again
     assert run.log.count("[again] LINUX-GUEST-DONE") >= 2, run
+
+
+def test_linux_uses_the_hpet_and_boots_without_it():
+    """The stock kernel finds the VM's HPET in the ACPI tables and sets it up
+    (timers 0 and 1 in legacy replacement as IRQ 2 and 8); with hpet=disable,
+    and in a VM without an HPET (hpet = 0), it runs on the PIT. Each clock
+    starts at the host's date."""
+    year = time.gmtime().tm_year
+    run = qemu(smp=4, mem="1G", timeout=400, modules=[
+        linux_vm("hpet", extra="loglevel=7"),
+        linux_vm("nohpet", extra="hpet=disable loglevel=7"),
+        linux_vm("pit", extra="loglevel=7", more="hpet = 0\n"), KERNEL, INITRD])
+    stops = vm_stops(run.log)
+    assert stops == {"hpet": ("poweroff", 0), "nohpet": ("poweroff", 0),
+                     "pit": ("poweroff", 0)}, run
+    for name in ("hpet", "nohpet", "pit"):
+        check_linux(run, name, cpus=1, memory=128)
+        lines = [l for l in run.log.splitlines() if l.startswith("[%s] " % name)]
+        log = "\n".join(lines)
+        assert re.search(r"clocksource: Switched to clocksource (tsc|tsc-early|hpet)", log), log
+        assert re.search(r"setting system clock to %d-" % year, log), log
+        hpet0 = "hpet0: at MMIO 0xfed00000, IRQs 2, 8, 0" in log
+        assert hpet0 == (name == "hpet"), log
+    assert run.status == 0, run

@@ -6,6 +6,7 @@ and reads every VM's verdict from the serial log.
 
 from hvrun import guest, qemu, vm_file, vm_stops
 import re
+import time
 
 
 def boot_vms(*vms, smp=4, mem="1G", cmdline=""):
@@ -124,3 +125,32 @@ def test_on_crash_restart_restarts_the_vm():
     assert not run.timed_out, run
     assert run.log.count("vm phoenix stopped: triple-fault code=0") >= 2, run
     assert run.log.count("[phoenix] triple: faulting now") >= 2, run
+
+
+def test_hpet_found_in_acpi_counts_and_interrupts():
+    """The VM's HPET: found through its ACPI table, capabilities, a counter
+    that halts and runs at its advertised period (against the PIT), one-shot,
+    level-triggered and periodic comparators through the IOAPIC, and legacy
+    replacement onto IRQ 0 and IRQ 8."""
+    g = guest("hpet")
+    run = boot_vms((vm_file("hpet", g), g), smp=2)
+    assert vm_stops(run.log) == {"hpet": ("exit-port", 0)}, run
+    assert "[hpet] GUEST hpet: PASS" in run.log, run
+    assert "[hpet] hpet: ACPI table: id 0x8086a201, space 0, address 0x0fed00000" in run.log, run
+
+
+def test_kernel_linked_at_0x8000_and_rtc_from_the_host_clock():
+    """A multiboot kernel linked at 0x8000 (where the loader used to put the
+    multiboot information) boots and reads its information; and the VM's RTC
+    shows the host's wall-clock time (QEMU's RTC is the host's date)."""
+    epoch = int(time.time())
+    low, rtc = guest("lowmem"), guest("rtc")
+    run = boot_vms((vm_file("lowmem", low, memory=16, extra="token=linked-at-0x8000 ram=16"), low),
+                   (vm_file("rtc", rtc, extra="epoch=%d" % epoch), rtc), smp=2)
+    assert vm_stops(run.log) == {"lowmem": ("exit-port", 0), "rtc": ("exit-port", 0)}, run
+    assert "[lowmem] GUEST lowmem: PASS" in run.log, run
+    assert '[lowmem] lowmem: token "linked-at-0x8000"' in run.log, run
+    assert "[rtc] GUEST rtc: PASS" in run.log, run
+    year = time.gmtime(epoch).tm_year
+    assert re.search(r"^wall clock: %d-\d\d-\d\d .* \(host CMOS RTC\)$" % year, run.log, re.M), run
+    assert "[rtc] rtc: %d-" % year in run.log, run

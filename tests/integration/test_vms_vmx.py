@@ -2,6 +2,8 @@
 VPID, unrestricted guest), two VMs at once on a two-core machine, with the
 verdicts they give under QEMU's SVM."""
 
+import time
+
 import pytest
 
 from hvrun import bochs, guest, vm_file, vm_stops
@@ -52,3 +54,25 @@ def test_nmi_delivery_blocking_and_hlt_wakeup():
     assert "no virtual NMIs" not in run.log, run
     exits = [l for l in run.log.splitlines() if l.startswith("vm nmi vcpu 0 exits:")][0]
     assert "nmi-window" in exits, exits
+
+
+def test_hpet_lowmem_kernel_and_rtc_on_vmx():
+    """The HPET guest, the kernel linked at 0x8000, and the RTC guest on VT-x.
+    Bochs' time0=1 (hvrun's bochsrc) is its "local" setting: its RTC starts
+    at the host's local time, which the hypervisor reads (as UTC, as Linux
+    does) and the VM's clock shows."""
+    now = int(time.time())
+    epoch = now + time.localtime(now).tm_gmtoff
+    hpet, low, rtc = guest("hpet"), guest("lowmem"), guest("rtc")
+    run = boot([(vm_file("hpet", hpet), hpet),
+                (vm_file("lowmem", low, memory=16, extra="token=vmx-0x8000 ram=16"), low),
+                (vm_file("rtc", rtc, extra="epoch=%d" % epoch), rtc)])
+    assert run.report()["virtualization"] == "Intel VT-x (VMX)"
+    assert vm_stops(run.log) == {"hpet": ("exit-port", 0), "lowmem": ("exit-port", 0),
+                                 "rtc": ("exit-port", 0)}, run
+    for name in ("hpet", "lowmem", "rtc"):
+        assert "[%s] GUEST %s: PASS" % (name, name) in run.log, run
+    assert '[lowmem] lowmem: token "vmx-0x8000"' in run.log, run
+    year = time.gmtime(epoch).tm_year
+    assert run.report()["wall clock"].startswith("%d-" % year), run
+    assert run.status == 0, run

@@ -1,4 +1,4 @@
-// SOURCES: guest/acpi_build.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
+// SOURCES: guest/acpi_build.c guest/vhpet.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
 /*
  * The guest's ACPI tables, read back the way the guest's OS reads them: with
  * the hypervisor's own parser (kernel/acpi/acpi.c) from a fake guest-physical
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "guest/acpi_build.h"
+#include "guest/vhpet.h"
 #include "kernel/acpi/acpi.h"
 
 #define BASE 0xe0000ull
@@ -339,6 +340,32 @@ static void test_options(void **state)
 	assert_int_equal(h[40], 0); /* system memory */
 }
 
+/* The HPET table describes the model the VM has (IA-PC HPET 1.0a §3.2.4, Table 3). */
+static void test_hpet_table_matches_the_model(void **state)
+{
+	(void)state;
+	struct acpi_info ai;
+	struct acpi_build_config cfg = { .vcpus = 1, .hpet = true,
+					 .hpet_id = (uint32_t)vhpet_capabilities() };
+	build_at(&cfg, BASE);
+	parse(&ai, BASE);
+	const uint8_t *h = low + acpi_table(&ai, "HPET")->address;
+	assert_int_equal(rd32(h + 4), ACPI_BUILD_HPET_SIZE);
+	assert_int_equal(h[8], 1); /* revision */
+	/* Event Timer Block ID: the capabilities register's low half */
+	assert_int_equal(rd32(h + 36), 0x8086a201);
+	assert_int_equal(rd32(h + 36), ACPI_BUILD_HPET_ID_DEFAULT);
+	/* Base Address: a GAS in system memory */
+	assert_int_equal(h[40], 0);  /* address space: system memory */
+	assert_int_equal(h[41], 64); /* register bit width */
+	assert_int_equal(h[42], 0);  /* bit offset */
+	assert_int_equal(rd64(h + 44), VHPET_BASE);
+	assert_int_equal(h[52], 0);			/* HPET number */
+	assert_int_equal(rd16(h + 53), VHPET_MIN_TICK); /* minimum clock tick in periodic mode */
+	assert_int_equal(h[55], 0);			/* no page protection */
+	assert_int_equal(ai.hpet_base, VHPET_BASE);
+}
+
 static void test_most_vcpus(void **state)
 {
 	(void)state;
@@ -426,6 +453,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rsdp_found_by_bios_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimal_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hpet_table_matches_the_model, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_most_vcpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unaligned_base_keeps_alignment, setup,
 						teardown),

@@ -65,9 +65,12 @@ static void ram_setup(uint64_t size)
 				     .ctx = &ram };
 }
 
+static uint32_t want_info;
+
 static int setup(void **state)
 {
 	(void)state;
+	want_info = MB_INFO_ADDR;
 	ram_setup(RAM_BYTES);
 	return 0;
 }
@@ -267,13 +270,14 @@ static void expect_error(struct image im, int code, const char *phrase)
 	assert_true(ram_all(0, ram.size, FILL));
 }
 
+
 /* The information structure and everything it points to, for RAM of ram.size. */
 static void check_info(uint32_t want_flags, const char *cmdline)
 {
 	uint32_t info = entry.ebx;
 
 	assert_int_equal(entry.eax, MB_BOOT_MAGIC);
-	assert_int_equal(info, MB_INFO_ADDR);
+	assert_int_equal(info, want_info);
 	assert_int_equal(ram32(info + 0), want_flags);
 	assert_int_equal(ram32(info + 4), 639);
 	assert_int_equal(ram32(info + 8), (ram.size - MIB) / 1024);
@@ -436,7 +440,8 @@ static void check_real_guest(const char *path)
 	ram_setup(32 * MIB);
 	assert_int_equal(load(im, "seed=7 bare", NULL), 0);
 	assert_int_equal(entry.eip, eh->e_entry);
-	assert_true(entry.kernel_start >= MIB);
+	/* at 1 MiB, or (lowmem) at 0x8000, where the information used to be */
+	assert_true(entry.kernel_start >= MIB || entry.kernel_start == MB_INFO_BASE);
 	for (int i = 0; i < eh->e_phnum; i++) {
 		const Elf32_Phdr *ph = (const Elf32_Phdr *)(im.bytes + eh->e_phoff) + i;
 		if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
@@ -445,6 +450,13 @@ static void check_real_guest(const char *path)
 		assert_true(ram_all(ph->p_paddr + ph->p_filesz, ph->p_memsz - ph->p_filesz, 0));
 		assert_true(ph->p_paddr + ph->p_memsz <= entry.kernel_end);
 	}
+	/* a guest linked low finds the information elsewhere, clear of its image */
+	want_info = entry.ebx;
+	assert_int_equal(want_info % 0x1000, 0);
+	assert_true(want_info + MB_INFO_AREA_SIZE <= entry.kernel_start ||
+		    want_info >= entry.kernel_end);
+	if (entry.kernel_start >= MB_INFO_BASE + MB_INFO_AREA_SIZE)
+		assert_int_equal(want_info, MB_INFO_ADDR);
 	check_info(0x245, "seed=7 bare");
 	free(im.bytes);
 }
@@ -580,12 +592,157 @@ static void test_error_segment_over_low_areas(void **state)
 {
 	(void)state;
 	struct image im = make_elf();
-	elf_phdr(&im, 1)->p_paddr = MB_INFO_BASE + 0x800;
-	expect_error(im, MB_ERR_RANGE, "overlaps the multiboot information area");
 	elf_phdr(&im, 1)->p_paddr = 0xb8000;
 	expect_error(im, MB_ERR_RANGE, "overlaps the reserved area below 1 MiB");
 	elf_phdr(&im, 1)->p_paddr = 0xfff00;	/* straddles 1 MiB */
 	expect_error(im, MB_ERR_RANGE, "overlaps the reserved area below 1 MiB");
+	free(im.bytes);
+}
+
+/* ---- where the information goes ---- */
+
+/*
+ * An ELF32 kernel of `n` PT_LOAD segments at the given physical addresses
+ * (identity-mapped, 0x100 file bytes each, the rest BSS), the multiboot
+ * header at the start of the first, entered there.
+ */
+struct seg_spec {
+	uint32_t paddr, memsz;
+};
+
+static struct image make_elf_segments(const struct seg_spec *segs, int n)
+{
+	size_t phoff = sizeof(Elf32_Ehdr), data = 0x200;
+	struct image im = { calloc(1, data + 0x100 * (size_t)n), data + 0x100 * (size_t)n };
+	Elf32_Ehdr eh = { 0 };
+
+	assert_non_null(im.bytes);
+	assert_true(phoff + (size_t)n * sizeof(Elf32_Phdr) <= data);
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS32;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_386;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = segs[0].paddr + 0x20;
+	eh.e_phoff = (uint32_t)phoff;
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(Elf32_Phdr);
+	eh.e_phnum = (uint16_t)n;
+	memcpy(im.bytes, &eh, sizeof(eh));
+	for (int i = 0; i < n; i++) {
+		uint32_t off = (uint32_t)(data + 0x100 * (size_t)i);
+		set_phdr(elf_phdr(&im, i), PT_LOAD, off, segs[i].paddr, segs[i].paddr, 0x100,
+			 segs[i].memsz);
+		for (int b = 0; b < 0x100; b++)
+			im.bytes[off + b] = (uint8_t)(0x5a + b + i);
+	}
+	put_mb_header(im.bytes, data, MB_HFLAG_PAGE_ALIGN | MB_HFLAG_MEMINFO, NULL);
+	return im;
+}
+
+/* The kernel's bytes are all there: nothing of the loader's was written over them. */
+static void check_segments(struct image im, const struct seg_spec *segs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		assert_memory_equal(ram.bytes + segs[i].paddr, im.bytes + 0x200 + 0x100 * i, 0x100);
+		assert_true(ram_all(segs[i].paddr + 0x100, segs[i].memsz - 0x100, 0));
+		assert_true(entry.ebx + MB_INFO_AREA_SIZE <= segs[i].paddr ||
+			    entry.ebx >= segs[i].paddr + segs[i].memsz);
+	}
+}
+
+/* A kernel linked at 0x8000, where the information used to be: it goes below. */
+static void test_info_kernel_at_0x8000(void **state)
+{
+	(void)state;
+	static const struct seg_spec segs[] = { { 0x8000, 0x6000 } };
+	struct image im = make_elf_segments(segs, 1);
+	uint8_t data[100] = { 1, 2, 3 };
+	struct mb_module mod = { data, sizeof(data), "initrd" };
+
+	assert_int_equal(load(im, "console=ttyS0 low", &mod), 0);
+	assert_int_equal(entry.eip, 0x8020);
+	assert_int_equal(entry.kernel_start, 0x8000);
+	assert_int_equal(entry.kernel_end, 0xe000);
+	assert_int_equal(entry.module_start, MIB); /* never below 1 MiB */
+	want_info = MB_INFO_LOW_START; /* the lowest free page-aligned spot */
+	check_info(0x24d, "console=ttyS0 low");
+	check_segments(im, segs, 1);
+	assert_string_equal(ram_str(ram32(ram32(want_info + 24) + 8)), "initrd");
+	/* page 0 is never used */
+	assert_true(ram_all(0, 0x1000, FILL));
+	free(im.bytes);
+}
+
+/* Kernel at 1 MiB (the test guests, most kernels): the information at 0x8000 as ever. */
+static void test_info_kernel_at_1mib(void **state)
+{
+	(void)state;
+	static const struct seg_spec segs[] = { { 0x100000, 0x3000 } };
+	struct image im = make_elf_segments(segs, 1);
+
+	assert_int_equal(load(im, "x=1", NULL), 0);
+	check_info(0x245, "x=1");
+	assert_string_equal(ram_str(MB_CMDLINE_ADDR), "x=1");
+	check_segments(im, segs, 1);
+	free(im.bytes);
+}
+
+/* Segments with gaps: the first gap that holds the whole area, page aligned. */
+static void test_info_between_segments(void **state)
+{
+	(void)state;
+	static const struct seg_spec segs[] = {
+		{ 0x1000, 0x1800 },   /* to 0x2800: the gap up to 0x3000 is too small */
+		{ 0x3000, 0x6000 },   /* over 0x8000 */
+		{ 0xb000, 0x1000 },   /* 0x9000-0xb000: exactly the area */
+	};
+	struct image im = make_elf_segments(segs, 3);
+
+	assert_int_equal(load(im, "", NULL), 0);
+	want_info = 0x9000;
+	check_info(0x245, "");
+	check_segments(im, segs, 3);
+	free(im.bytes);
+}
+
+/* A kernel filling most of low memory: the information goes above 1 MiB, past the module. */
+static void test_info_kernel_fills_low_memory(void **state)
+{
+	(void)state;
+	static const struct seg_spec segs[] = { { 0x1000, 0x9e000 } }; /* 0x9f000-0x9fc00 left */
+	struct image im = make_elf_segments(segs, 1);
+
+	assert_int_equal(load(im, "big", NULL), 0);
+	want_info = MIB;
+	check_info(0x245, "big");
+	check_segments(im, segs, 1);
+
+	ram_setup(RAM_BYTES);
+	uint8_t data[0x1800];
+	memset(data, 0x77, sizeof(data));
+	struct mb_module mod = { data, sizeof(data), "m" };
+	assert_int_equal(load(im, "big", &mod), 0);
+	assert_int_equal(entry.module_start, MIB);
+	want_info = MIB + 0x2000; /* the page after the module */
+	check_info(0x24d, "big");
+	assert_memory_equal(ram.bytes + MIB, data, sizeof(data));
+	check_segments(im, segs, 1);
+	free(im.bytes);
+}
+
+/* No room anywhere: refused in words, nothing written. */
+static void test_error_no_room_for_info(void **state)
+{
+	(void)state;
+	static const struct seg_spec segs[] = {
+		{ 0x1000, 0x9e000 },
+		{ 0x100000, RAM_BYTES - 0x100000 - 0x1000 }, /* a page short of the end */
+	};
+	struct image im = make_elf_segments(segs, 2);
+	expect_error(im, MB_ERR_RANGE, "no room for the multiboot information (0x2000 bytes)");
 	free(im.bytes);
 }
 
@@ -736,6 +893,11 @@ int main(void)
 		RAM_TEST(test_error_wrong_machine),
 		RAM_TEST(test_error_segment_beyond_ram),
 		RAM_TEST(test_error_segment_over_low_areas),
+		RAM_TEST(test_info_kernel_at_0x8000),
+		RAM_TEST(test_info_kernel_at_1mib),
+		RAM_TEST(test_info_between_segments),
+		RAM_TEST(test_info_kernel_fills_low_memory),
+		RAM_TEST(test_error_no_room_for_info),
 		RAM_TEST(test_error_entry_outside),
 		RAM_TEST(test_error_truncated),
 		RAM_TEST(test_error_aout_fields),

@@ -112,6 +112,7 @@ static void test_realistic_file(void **state)
 			"on_reboot = 'restart'\n"
 			"on_crash = 'restart'\n"
 			"autostart = 0\n"
+			"hpet = 0\n"
 			"pci = [ '03:00.0', '0000:81:1f.7' ]\n"
 			"vif = [ 'mac=00:16:3e:00:00:01,bridge=br0',\n"
 			"        'bridge=br1' ]\n"
@@ -137,6 +138,7 @@ static void test_realistic_file(void **state)
 	assert_int_equal(vm.on_reboot, VM_ACTION_RESTART);
 	assert_int_equal(vm.on_crash, VM_ACTION_RESTART);
 	assert_false(vm.autostart);
+	assert_false(vm.hpet);
 	assert_int_equal(vm.pci_count, 2);
 	assert_int_equal(vm.pci[0].bus, 0x03);
 	assert_int_equal(vm.pci[0].dev, 0);
@@ -171,6 +173,7 @@ static void test_defaults(void **state)
 	assert_int_equal(vm.on_reboot, VM_ACTION_RESTART);
 	assert_int_equal(vm.on_crash, VM_ACTION_DESTROY);
 	assert_true(vm.autostart);
+	assert_true(vm.hpet);
 	assert_int_equal(vm.pci_count, 0);
 	assert_int_equal(vm.vif_count, 0);
 	assert_int_equal(vm.disk_count, 0);
@@ -197,6 +200,8 @@ static const struct range_case ranges[] = {
 	{ "cap = 401\nvcpus = 4\n", "vm.cfg:4:7: cap: 401 is out of range 0..400 (100 per vCPU)" },
 	{ "autostart = 1\n", NULL },
 	{ "autostart = 2\n", "vm.cfg:4:13: autostart: expected 0 or 1, got 2" },
+	{ "hpet = 1\n", NULL },
+	{ "hpet = 3\n", "vm.cfg:4:8: hpet: expected 0 or 1, got 3" },
 	{ "vcpus = 0xffffffffffffffff\n",
 	  "vm.cfg:4:9: vcpus: 18446744073709551615 is out of range 1..64" },
 };

@@ -53,6 +53,7 @@ struct guest_boot {
 	/* The highest byte (exclusive) of anything the loader handed us above 1 MiB. */
 	uint32_t loader_data_end;
 	char loader_name[32];
+	uint32_t info_addr; /* where EBX pointed: the multiboot information */
 };
 
 extern struct guest_boot boot;

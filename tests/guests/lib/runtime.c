@@ -644,6 +644,7 @@ static void copy_string(char *dst, size_t size, uint32_t src)
 static void boot_info_copy(const struct mb_info *mbi)
 {
 	boot.info_flags = mbi->flags;
+	boot.info_addr = (uint32_t)mbi;
 	note_loader_data((uint32_t)mbi, sizeof(*mbi));
 	if (mbi->flags & MBI_MEM) {
 		boot.mem_lower = mbi->mem_lower;
