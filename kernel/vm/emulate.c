@@ -87,10 +87,19 @@ static void emul_setup(struct emul *m, struct vcpu *v)
 	    .phys_write = phys_write,
 	    .ctx = v,
 	};
+}
+
+/*
+ * The segment registers, for instructions that address memory through them
+ * (the string instructions); a plain MOV to MMIO does not need them, and it
+ * is the common exit (Linux's LAPIC EOI), so they are read only here.
+ */
+static void emul_load_segments(struct emul *m)
+{
 	for (unsigned i = 0; i < 6; i++) {
 		struct seg_state s;
-		hvm->get_segment(v, i, &s);
-		mem->seg[i] = (struct guest_segment){.base = s.base, .limit = s.limit, .attrib = s.attrib};
+		hvm->get_segment(m->v, i, &s);
+		m->mem.seg[i] = (struct guest_segment){.base = s.base, .limit = s.limit, .attrib = s.attrib};
 	}
 }
 
@@ -279,6 +288,8 @@ const char *vm_emulate_mmio(struct vcpu *v, const struct vm_exit *e)
 	int rc = fetch_decode(&m, &insn, &why);
 	if (rc <= 0)
 		return why;
+	if (x86_insn_is_string(&insn))
+		emul_load_segments(&m);
 	return finish(&m, x86_emulate_mmio(&v->regs, &insn, e->mmio.gpa, &emul_ops, &m));
 }
 
@@ -298,5 +309,6 @@ const char *vm_emulate_string_io(struct vcpu *v, const struct vm_exit *e)
 	bool in = insn.op == X86_OP_INS;
 	if ((!in && insn.op != X86_OP_OUTS) || in != e->io.in || insn.op_size != e->io.size)
 		return "string I/O exit, but the instruction at RIP is not that INS/OUTS";
+	emul_load_segments(&m);
 	return finish(&m, x86_emulate_mmio(&v->regs, &insn, 0, &emul_ops, &m));
 }
