@@ -180,7 +180,6 @@ struct opcode_info {
 	enum imm_kind imm;
 	bool moffs;		/* A0..A3: an address-sized offset instead of ModRM */
 	bool lockable;		/* LOCK is allowed (with a memory destination; SDM Vol. 2A LOCK) */
-	int group;		/* for group opcodes, the ModRM.reg value needed (-1: any) */
 };
 
 /* The eight ALU operations at 00..3F: bits 5:3 pick the operation, bits 1:0 the form. */
@@ -254,6 +253,16 @@ static int classify_one_byte(uint8_t opc, enum x86_cpu_mode mode, struct opcode_
 		info->byte_op = !(opc & 1);
 		info->moffs = true;
 		return 0;
+	case 0x6c:
+	case 0x6d:
+		info->op = X86_OP_INS;
+		info->byte_op = opc == 0x6c;
+		return 0;
+	case 0x6e:
+	case 0x6f:
+		info->op = X86_OP_OUTS;
+		info->byte_op = opc == 0x6e;
+		return 0;
 	case 0xa4:
 	case 0xa5:
 		info->op = X86_OP_MOVS;
@@ -264,23 +273,32 @@ static int classify_one_byte(uint8_t opc, enum x86_cpu_mode mode, struct opcode_
 		info->op = X86_OP_STOS;
 		info->byte_op = opc == 0xaa;
 		return 0;
+	case 0xac:
+	case 0xad:
+		info->op = X86_OP_LODS;
+		info->byte_op = opc == 0xac;
+		return 0;
 	case 0xc6:
 	case 0xc7:
-		/* Only /0 is MOV; C6 F8 / C7 F8 are XABORT / XBEGIN. */
+		/* /0 is MOV; the rest is #UD with a memory operand (C6 F8 / C7 F8 are XABORT / XBEGIN). */
 		info->op = X86_OP_MOV_STORE_IMM;
 		info->byte_op = opc == 0xc6;
 		info->modrm = true;
 		info->imm = opc == 0xc6 ? IMM_B : IMM_Z;
-		info->group = 0;
 		return 0;
 	case 0xf6:
 	case 0xf7:
-		/* Group 3: /0 is TEST; NOT, NEG, MUL, DIV are not handled. */
+		/* Group 3: TEST /0, NOT /2, NEG /3; MUL, IMUL, DIV, IDIV are not handled. */
 		info->op = X86_OP_TEST;
 		info->byte_op = opc == 0xf6;
 		info->modrm = true;
-		info->imm = opc == 0xf6 ? IMM_B : IMM_Z;
-		info->group = 0;
+		return 0;
+	case 0xfe:
+	case 0xff:
+		/* Groups 4 and 5: INC /0, DEC /1 (FF's CALL, JMP, PUSH are not handled). */
+		info->op = X86_OP_UNARY;
+		info->byte_op = opc == 0xfe;
+		info->modrm = true;
 		return 0;
 	default:
 		return X86_DECODE_UNSUPPORTED;
@@ -307,6 +325,18 @@ static int classify_two_byte(uint8_t opc, struct opcode_info *info)
 		info->imm = IMM_B;
 		info->lockable = true;
 		return 0;
+	case 0xb0:
+	case 0xb1:
+		info->op = X86_OP_CMPXCHG;
+		info->byte_op = opc == 0xb0;
+		info->lockable = true;
+		return 0;
+	case 0xc0:
+	case 0xc1:
+		info->op = X86_OP_XADD;
+		info->byte_op = opc == 0xc0;
+		info->lockable = true;
+		return 0;
 	case 0xb6:
 	case 0xb7:
 		info->op = X86_OP_MOVZX;
@@ -320,15 +350,49 @@ static int classify_two_byte(uint8_t opc, struct opcode_info *info)
 	}
 }
 
+/* Group 3 (F6/F7) by ModRM.reg (SDM Vol. 2 Table A-6). */
+static int resolve_group3(struct opcode_info *info, struct x86_insn *insn, unsigned int reg3)
+{
+	switch (reg3) {
+	case 0:
+		info->imm = insn->op_size == 1 ? IMM_B : IMM_Z;
+		return 0;
+	case 2:
+	case 3:
+		insn->op = X86_OP_UNARY;
+		insn->alu = reg3 == 2 ? X86_ALU_NOT : X86_ALU_NEG;
+		info->lockable = true;
+		return 0;
+	default:
+		/* /1 is reserved (some CPUs alias TEST); /4../7 multiply and divide */
+		return X86_DECODE_UNSUPPORTED;
+	}
+}
+
 /* Applies ModRM.reg to group opcodes once the ModRM byte is known. */
-static int resolve_group(uint8_t opc, bool two_byte, const struct opcode_info *info,
+static int resolve_group(uint8_t opc, bool two_byte, struct opcode_info *info,
 			 struct x86_insn *insn, unsigned int reg3)
 {
+	int rc;
+
 	insn->alu = info->alu;
-	if (info->group >= 0 && reg3 != (unsigned int)info->group)
-		return X86_DECODE_UNSUPPORTED;
 	if (!two_byte && (opc & 0xfc) == 0x80)
 		insn->alu = (enum x86_alu)reg3;
+	if (!two_byte && (opc == 0xc6 || opc == 0xc7) && reg3 != 0)
+		return X86_DECODE_INVALID;
+	if (!two_byte && (opc == 0xf6 || opc == 0xf7)) {
+		rc = resolve_group3(info, insn, reg3);
+		if (rc)
+			return rc;
+	}
+	if (!two_byte && (opc == 0xfe || opc == 0xff)) {
+		/* FE /2../7 and FF /7 are #UD; FF /2../6 (CALL, JMP, PUSH) are valid */
+		if (reg3 >= 2)
+			return opc == 0xff && reg3 != 7 ? X86_DECODE_UNSUPPORTED
+							: X86_DECODE_INVALID;
+		insn->alu = reg3 == 0 ? X86_ALU_INC : X86_ALU_DEC;
+		info->lockable = true;
+	}
 	if (two_byte && opc == 0xba) {
 		if (reg3 < 4)
 			return X86_DECODE_INVALID;
@@ -425,7 +489,7 @@ static int decode_prefixes(struct insn_cursor *c, struct x86_insn *insn, bool *o
 int x86_decode(const uint8_t *bytes, size_t len, enum x86_cpu_mode mode, struct x86_insn *insn)
 {
 	struct insn_cursor c = { .bytes = bytes, .len = len, .pos = 0 };
-	struct opcode_info info = { .group = -1 };
+	struct opcode_info info = { .op = X86_OP_MOV_STORE };
 	bool opsize_prefix = false, addrsize_prefix = false;
 	unsigned int reg3 = 0;
 	uint8_t opc;
@@ -459,6 +523,9 @@ int x86_decode(const uint8_t *bytes, size_t len, enum x86_cpu_mode mode, struct 
 	set_sizes(insn, opsize_prefix, addrsize_prefix);
 	if (info.byte_op)
 		insn->op_size = 1;
+	/* INS and OUTS move at most a dword: REX.W is ignored (SDM Vol. 2B INS, OUTS). */
+	if ((insn->op == X86_OP_INS || insn->op == X86_OP_OUTS) && insn->op_size == 8)
+		insn->op_size = 4;
 
 	if (info.modrm) {
 		rc = decode_modrm(&c, insn);
@@ -479,10 +546,15 @@ int x86_decode(const uint8_t *bytes, size_t len, enum x86_cpu_mode mode, struct 
 		insn->disp = (int64_t)v;
 		insn->reg = X86_RAX;
 	} else {
-		/* STOS and MOVS: rAX, rSI and rDI are implied; STOS writes ES, no override. */
+		/*
+		 * String instructions: rAX, rSI and rDI are implied. The destination
+		 * (STOS, INS) is always ES, whatever the override (SDM Vol. 2B STOS, INS).
+		 */
 		insn->reg = X86_RAX;
-		if (insn->op == X86_OP_STOS)
+		if (insn->op == X86_OP_STOS || insn->op == X86_OP_INS) {
 			insn->seg = X86_SEG_ES;
+			insn->seg_override = false;
+		}
 	}
 
 	rc = resolve_group(opc, insn->two_byte, &info, insn, reg3);
@@ -515,9 +587,9 @@ uint64_t x86_insn_mem_offset(const struct x86_insn *insn, const struct x86_regs 
 {
 	uint64_t ea;
 
-	if (insn->op == X86_OP_STOS)
+	if (insn->op == X86_OP_STOS || insn->op == X86_OP_INS)
 		return regs->gpr[X86_RDI] & addr_mask(insn);
-	if (insn->op == X86_OP_MOVS)
+	if (insn->op == X86_OP_MOVS || insn->op == X86_OP_LODS || insn->op == X86_OP_OUTS)
 		return regs->gpr[X86_RSI] & addr_mask(insn);
 	ea = (uint64_t)insn->disp;
 	if (insn->base >= 0)
@@ -526,6 +598,17 @@ uint64_t x86_insn_mem_offset(const struct x86_insn *insn, const struct x86_regs 
 		ea += regs->gpr[insn->index] * insn->scale;
 	if (insn->rip_relative)
 		ea += regs->rip + insn->len;
+	if (insn->op == X86_OP_BIT && !insn->has_imm) {
+		/*
+		 * A register bit offset is signed and reaches past the operand: the
+		 * CPU accesses the word EA + size * (offset SAR log2(bits)) (SDM Vol. 2A
+		 * BT, "Bit(BitBase, BitOffset)"). An immediate is taken modulo the size.
+		 */
+		unsigned int size = insn->op_size;
+		int64_t off = (int64_t)sign_extend(regs->gpr[insn->reg] & size_mask(size), size);
+
+		ea += (uint64_t)((off >> (size == 2 ? 4 : size == 4 ? 5 : 6)) * (int64_t)size);
+	}
 	return ea & addr_mask(insn);
 }
 
@@ -683,50 +766,204 @@ static void advance_rip(struct x86_regs *regs, const struct x86_insn *insn)
 	regs->rip = rip;
 }
 
+/* The string element at seg:offset, through the virtual-memory callbacks. */
+static int virt_read(const struct x86_mmio_ops *ops, void *ctx, enum x86_seg seg, uint64_t offset,
+		     unsigned int size, uint64_t *val)
+{
+	int rc = ops->read_virt(ctx, seg, offset, size, val);
+
+	if (rc)
+		return callback_error(rc);
+	*val &= size_mask(size);
+	return 0;
+}
+
+static int virt_write(const struct x86_mmio_ops *ops, void *ctx, enum x86_seg seg,
+		      uint64_t offset, unsigned int size, uint64_t val)
+{
+	int rc = ops->write_virt(ctx, seg, offset, size, val & size_mask(size));
+
+	return rc ? callback_error(rc) : 0;
+}
+
+/* A store is coming to seg:offset: fault now, before anything is read for it. */
+static int virt_probe_write(const struct x86_mmio_ops *ops, void *ctx, enum x86_seg seg,
+			    uint64_t offset, unsigned int size)
+{
+	int rc;
+
+	if (!ops->probe_virt)
+		return 0;
+	rc = ops->probe_virt(ctx, seg, offset, size, true);
+	return rc ? callback_error(rc) : 0;
+}
+
+/* A port callback's answer: 0, X86_PORT_STOP (done, end the batch) or an error. */
+static int port_result(int rc)
+{
+	if (rc == 0 || rc == X86_PORT_STOP)
+		return rc;
+	return callback_error(rc);
+}
+
 /*
- * One iteration of STOS or MOVS. With a REP prefix a zero count does nothing;
- * otherwise rCX (of the address size) counts down and RIP stays on the
- * instruction until it reaches zero. F2 acts like F3 on these (SDM Vol. 2B REP).
+ * One element of a string instruction at the current rSI/rDI (already
+ * truncated to the address size). Returns 0, X86_PORT_STOP, or an error with
+ * nothing committed to the registers.
+ */
+static int string_element(struct x86_regs *regs, const struct x86_insn *insn, uint64_t gpa,
+			  const struct x86_mmio_ops *ops, void *ctx, bool virt)
+{
+	unsigned int size = insn->op_size;
+	uint64_t amask = size_mask(insn->addr_size);
+	uint64_t rsi = regs->gpr[X86_RSI] & amask, rdi = regs->gpr[X86_RDI] & amask;
+	uint16_t port = (uint16_t)regs->gpr[X86_RDX];
+	uint64_t val;
+	int rc, prc;
+
+	switch (insn->op) {
+	case X86_OP_STOS:
+		val = reg_read(regs, X86_RAX, size, true);
+		return virt ? virt_write(ops, ctx, X86_SEG_ES, rdi, size, val)
+			    : mmio_write(ops, ctx, gpa, size, val);
+	case X86_OP_LODS:
+		rc = virt ? virt_read(ops, ctx, insn->seg, rsi, size, &val)
+			  : mmio_read(ops, ctx, gpa, size, &val);
+		if (rc)
+			return rc;
+		reg_write(regs, X86_RAX, size, val, true);
+		return 0;
+	case X86_OP_MOVS:
+		rc = virt_probe_write(ops, ctx, X86_SEG_ES, rdi, size);
+		if (rc == 0)
+			rc = virt_read(ops, ctx, insn->seg, rsi, size, &val);
+		if (rc == 0)
+			rc = virt_write(ops, ctx, X86_SEG_ES, rdi, size, val);
+		return rc;
+	case X86_OP_INS:
+		/* The destination is checked before the port is read (the read may pop a FIFO). */
+		rc = virt_probe_write(ops, ctx, X86_SEG_ES, rdi, size);
+		if (rc)
+			return rc;
+		prc = port_result(ops->port_in(ctx, port, size, &val));
+		if (prc < 0)
+			return prc;
+		rc = virt_write(ops, ctx, X86_SEG_ES, rdi, size, val);
+		return rc ? rc : prc;
+	case X86_OP_OUTS:
+		rc = virt_read(ops, ctx, insn->seg, rsi, size, &val);
+		if (rc)
+			return rc;
+		return port_result(ops->port_out(ctx, port, size, val));
+	default:
+		return X86_EMUL_UNSUPPORTED;
+	}
+}
+
+/*
+ * STOS, LODS, MOVS, INS, OUTS, with or without REP (F2 acts like F3 on these,
+ * SDM Vol. 2B REP). A REP with a zero count does nothing; otherwise rCX (of
+ * the address size) counts down, and rSI/rDI step by the element size, down
+ * when RFLAGS.DF is set. Up to X86_STRING_BATCH elements per call; RIP moves
+ * on once the count is done (or at once without REP).
  */
 static int emulate_string(struct x86_regs *regs, const struct x86_insn *insn, uint64_t gpa,
 			  const struct x86_mmio_ops *ops, void *ctx)
 {
 	unsigned int size = insn->op_size, asz = insn->addr_size;
-	uint64_t amask = size_mask(asz), count = regs->gpr[X86_RCX] & amask;
+	uint64_t amask = size_mask(asz);
 	uint64_t delta = regs->rflags & X86_RFLAGS_DF ? (uint64_t)-(int64_t)size : size;
-	uint64_t val;
+	bool virt = ops->read_virt && ops->write_virt;
+	bool uses_rsi = insn->op == X86_OP_MOVS || insn->op == X86_OP_LODS ||
+			insn->op == X86_OP_OUTS;
+	bool uses_rdi = insn->op == X86_OP_MOVS || insn->op == X86_OP_STOS ||
+			insn->op == X86_OP_INS;
+	unsigned int budget = insn->rep ? X86_STRING_BATCH : 1;
 	int rc;
 
-	if (insn->rep && count == 0) {
-		advance_rip(regs, insn);
-		return X86_EMUL_DONE;
+	if (!virt && insn->op != X86_OP_STOS && insn->op != X86_OP_LODS)
+		return X86_EMUL_UNSUPPORTED;
+	if ((insn->op == X86_OP_INS && !ops->port_in) || (insn->op == X86_OP_OUTS && !ops->port_out))
+		return X86_EMUL_UNSUPPORTED;
+	/* Without the virtual callbacks only the element at the exit's gpa is known. */
+	if (!virt)
+		budget = 1;
+
+	while (budget > 0) {
+		if (insn->rep && (regs->gpr[X86_RCX] & amask) == 0)
+			break;
+		rc = string_element(regs, insn, gpa, ops, ctx, virt);
+		if (rc < 0)
+			return rc;	/* the elements before this one stay done */
+		if (uses_rsi)
+			reg_write(regs, X86_RSI, asz, regs->gpr[X86_RSI] + delta, true);
+		if (uses_rdi)
+			reg_write(regs, X86_RDI, asz, regs->gpr[X86_RDI] + delta, true);
+		if (insn->rep)
+			reg_write(regs, X86_RCX, asz, regs->gpr[X86_RCX] - 1, true);
+		budget = rc == X86_PORT_STOP ? 0 : budget - 1;
 	}
-	if (insn->op == X86_OP_STOS) {
-		rc = mmio_write(ops, ctx, gpa, size, reg_read(regs, X86_RAX, size, true));
+	if (!insn->rep || (regs->gpr[X86_RCX] & amask) == 0)
+		advance_rip(regs, insn);
+	return X86_EMUL_DONE;
+}
+
+/*
+ * CMPXCHG: rAX is compared with the destination (flags as CMP); equal: the
+ * source register is stored, else rAX gets the destination. The destination
+ * gets a write cycle either way, its old value when the compare fails (SDM
+ * Vol. 2A CMPXCHG: "the processor never produces a locked read without also
+ * producing a locked write"), which a device register sees as on hardware.
+ */
+static int emulate_cmpxchg(struct x86_regs *regs, const struct x86_insn *insn, uint64_t gpa,
+			   const struct x86_mmio_ops *ops, void *ctx)
+{
+	unsigned int size = insn->op_size;
+	bool rex = insn->rex != 0;
+	uint64_t val, acc, rflags = regs->rflags;
+	int rc;
+
+	rc = mmio_read(ops, ctx, gpa, size, &val);
+	if (rc)
+		return rc;
+	acc = reg_read(regs, X86_RAX, size, true);
+	alu_compute(X86_ALU_CMP, acc, val, size, &rflags);
+	if (acc == val) {
+		rc = mmio_write(ops, ctx, gpa, size, reg_read(regs, insn->reg, size, rex));
 		if (rc)
 			return rc;
 	} else {
-		if (!ops->read_virt || !ops->write_virt)
-			return X86_EMUL_UNSUPPORTED;
-		rc = ops->read_virt(ctx, insn->seg, regs->gpr[X86_RSI] & amask, size, &val);
+		rc = mmio_write(ops, ctx, gpa, size, val);
 		if (rc)
-			return callback_error(rc);
-		/* The destination is always ES, whatever the override (SDM Vol. 2B MOVS). */
-		rc = ops->write_virt(ctx, X86_SEG_ES, regs->gpr[X86_RDI] & amask, size,
-				     val & size_mask(size));
-		if (rc)
-			return callback_error(rc);
-		reg_write(regs, X86_RSI, asz, regs->gpr[X86_RSI] + delta, true);
+			return rc;
+		/* only a failed compare writes rAX (a 32-bit one zeroes bits 63:32) */
+		reg_write(regs, X86_RAX, size, val, true);
 	}
-	reg_write(regs, X86_RDI, asz, regs->gpr[X86_RDI] + delta, true);
-
-	if (insn->rep) {
-		reg_write(regs, X86_RCX, asz, count - 1, true);
-		if (count - 1 != 0)
-			return X86_EMUL_DONE;
-	}
+	regs->rflags = rflags;
 	advance_rip(regs, insn);
 	return X86_EMUL_DONE;
+}
+
+/*
+ * INC and DEC (flags as ADD/SUB 1, CF kept), NOT (no flags), NEG (flags as
+ * 0 - mem, CF set unless the operand was 0); SDM Vol. 2A/2B.
+ */
+static uint64_t unary_compute(enum x86_alu alu, uint64_t val, unsigned int size, uint64_t *rflags)
+{
+	uint64_t cf = *rflags & X86_RFLAGS_CF;
+
+	switch (alu) {
+	case X86_ALU_INC:
+	case X86_ALU_DEC:
+		val = alu_compute(alu == X86_ALU_INC ? X86_ALU_ADD : X86_ALU_SUB, val, 1, size,
+				  rflags);
+		*rflags = (*rflags & ~X86_RFLAGS_CF) | cf;
+		return val;
+	case X86_ALU_NEG:
+		return alu_compute(X86_ALU_SUB, 0, val, size, rflags);
+	default: /* X86_ALU_NOT */
+		return ~val & size_mask(size);
+	}
 }
 
 /*
@@ -824,10 +1061,38 @@ int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn, uint64_
 			return rc;
 		reg_write(regs, insn->reg, size, val, rex);
 		break;
+	case X86_OP_XADD:
+		/* mem <- mem + reg, then reg <- the old mem (flags as ADD; SDM Vol. 2B XADD) */
+		rc = mmio_read(ops, ctx, gpa, size, &val);
+		if (rc)
+			return rc;
+		src = alu_compute(X86_ALU_ADD, val, reg_read(regs, insn->reg, size, rex), size,
+				  &rflags);
+		rc = mmio_write(ops, ctx, gpa, size, src);
+		if (rc)
+			return rc;
+		reg_write(regs, insn->reg, size, val, rex);
+		regs->rflags = rflags;
+		break;
+	case X86_OP_UNARY:
+		rc = mmio_read(ops, ctx, gpa, size, &val);
+		if (rc)
+			return rc;
+		val = unary_compute(insn->alu, val, size, &rflags);
+		rc = mmio_write(ops, ctx, gpa, size, val);
+		if (rc)
+			return rc;
+		regs->rflags = rflags;
+		break;
+	case X86_OP_CMPXCHG:
+		return emulate_cmpxchg(regs, insn, gpa, ops, ctx);
 	case X86_OP_BIT:
 		return emulate_bit(regs, insn, gpa, ops, ctx);
 	case X86_OP_STOS:
 	case X86_OP_MOVS:
+	case X86_OP_LODS:
+	case X86_OP_INS:
+	case X86_OP_OUTS:
 		return emulate_string(regs, insn, gpa, ops, ctx);
 	default:
 		return X86_EMUL_UNSUPPORTED;

@@ -93,6 +93,12 @@ enum x86_op {
 	X86_OP_BIT,		/* BT/BTS/BTR/BTC: 0F A3/AB/B3/BB, 0F BA /4../7 */
 	X86_OP_STOS,		/* ES:[rDI] <- AL/AX/EAX/RAX: AA, AB */
 	X86_OP_MOVS,		/* ES:[rDI] <- seg:[rSI]: A4, A5 (needs read_virt/write_virt) */
+	X86_OP_LODS,		/* AL/AX/EAX/RAX <- seg:[rSI]: AC, AD */
+	X86_OP_INS,		/* ES:[rDI] <- port DX: 6C, 6D (needs port_in, write_virt) */
+	X86_OP_OUTS,		/* port DX <- seg:[rSI]: 6E, 6F (needs port_out, read_virt) */
+	X86_OP_CMPXCHG,		/* compare rAX with mem, exchange: 0F B0, 0F B1 */
+	X86_OP_XADD,		/* mem <- mem + reg, reg <- old mem: 0F C0, 0F C1 */
+	X86_OP_UNARY,		/* INC, DEC (FE/FF /0 /1), NOT, NEG (F6/F7 /2 /3) */
 };
 
 /* The ALU operation; the first eight in the order of the opcode's bits 5:3 / ModRM.reg. */
@@ -109,6 +115,10 @@ enum x86_alu {
 	X86_ALU_BTS,
 	X86_ALU_BTR,
 	X86_ALU_BTC,
+	X86_ALU_INC,
+	X86_ALU_DEC,
+	X86_ALU_NOT,
+	X86_ALU_NEG,
 };
 
 /* x86_decode() errors. */
@@ -126,7 +136,7 @@ struct x86_insn {
 	bool two_byte;		/* opcode follows the 0F escape */
 	enum x86_cpu_mode mode;
 	enum x86_op op;
-	enum x86_alu alu;	/* for ALU_STORE, ALU_LOAD and BIT */
+	enum x86_alu alu;	/* for ALU_STORE, ALU_LOAD, BIT and UNARY */
 	uint8_t op_size;	/* operand size in bytes: 1, 2, 4 or 8 */
 	uint8_t mem_size;	/* bytes read or written in memory */
 	uint8_t addr_size;	/* address size in bytes: 2, 4 or 8 */
@@ -136,7 +146,7 @@ struct x86_insn {
 	uint8_t rep;		/* 0, 0xf3 (REP/REPE) or 0xf2 (REPNE) */
 	bool lock;
 	bool seg_override;
-	enum x86_seg seg;	/* segment of the memory operand (the source for MOVS) */
+	enum x86_seg seg;	/* segment of the memory operand (the source for MOVS/OUTS) */
 
 	/* ModRM/SIB decode; base and index are -1 when absent. */
 	bool has_modrm;
@@ -152,8 +162,15 @@ struct x86_insn {
 	bool has_imm;
 	uint64_t imm;		/* immediate, sign-extended from its encoded size */
 
-	uint8_t reg;		/* register operand: ModRM.reg, or rAX for A0..A3/STOS */
+	uint8_t reg;		/* register operand: ModRM.reg, or rAX for A0..A3/STOS/LODS */
 };
+
+/* The string instructions: one element per iteration, rSI/rDI stepping, REP counting rCX. */
+static inline bool x86_insn_is_string(const struct x86_insn *insn)
+{
+	return insn->op == X86_OP_STOS || insn->op == X86_OP_MOVS || insn->op == X86_OP_LODS ||
+	       insn->op == X86_OP_INS || insn->op == X86_OP_OUTS;
+}
 
 /*
  * Decodes one instruction from bytes[0..len). Returns its length (1..15) and
@@ -164,8 +181,9 @@ int x86_decode(const uint8_t *bytes, size_t len, enum x86_cpu_mode mode, struct 
 /*
  * The effective address (offset within insn->seg, before the segment base) of
  * the memory operand, truncated to the address size; for string instructions
- * the source (rSI) for MOVS and the destination (rDI) for STOS. regs->rip is the
- * address of the instruction itself (RIP-relative is counted from its end).
+ * the source (rSI) for MOVS, LODS and OUTS, the destination (rDI) for STOS and
+ * INS. regs->rip is the address of the instruction itself (RIP-relative is
+ * counted from its end).
  */
 uint64_t x86_insn_mem_offset(const struct x86_insn *insn, const struct x86_regs *regs);
 
@@ -189,7 +207,34 @@ struct x86_mmio_ops {
 			 uint64_t *val);
 	int (*write_virt)(void *ctx, enum x86_seg seg, uint64_t offset, unsigned int size,
 			  uint64_t val);
+	/*
+	 * Optional: checks that seg:offset could be accessed (write: for a store)
+	 * without accessing it, and records the fault if not. Called before the
+	 * read half of MOVS and INS, so a fault on the destination does not lose
+	 * what a device returned (the read is not repeated when the guest
+	 * restarts the instruction after its fault handler).
+	 */
+	int (*probe_virt)(void *ctx, enum x86_seg seg, uint64_t offset, unsigned int size,
+			  bool write);
+	/*
+	 * Port I/O, for INS and OUTS (NULL: those are unsupported). May return
+	 * X86_PORT_STOP: the access was made, but no further iteration should be
+	 * (the VM is stopping).
+	 */
+	int (*port_in)(void *ctx, uint16_t port, unsigned int size, uint64_t *val);
+	int (*port_out)(void *ctx, uint16_t port, unsigned int size, uint64_t val);
 };
+
+#define X86_PORT_STOP 1
+
+/*
+ * The most iterations one call performs of a REP string instruction. When
+ * the count is not done by then, RIP stays on the instruction with rCX, rSI
+ * and rDI updated, and the guest re-executes it: interrupts are taken
+ * between iterations as on a real CPU (SDM Vol. 2B REP), and no single exit
+ * runs for long.
+ */
+#define X86_STRING_BATCH 4096
 
 /* x86_emulate_mmio() results. */
 enum x86_emul_result {
@@ -201,11 +246,17 @@ enum x86_emul_result {
 
 /*
  * Performs insn's memory access at gpa, updates the destination register and
- * the arithmetic flags, and advances RIP. A REP STOS/MOVS does one iteration
- * per call and leaves RIP on the instruction until rCX reaches zero, so the
- * guest re-executes it (and exits again) for the next element. On any error
- * the registers are left as they were (an ALU store whose write fails has
- * already read the device).
+ * the arithmetic flags, and advances RIP. On any error the registers are left
+ * as they were (an ALU store whose write fails has already read the device).
+ *
+ * String instructions go through the virtual-memory (and port) callbacks,
+ * each element at seg:rSI / ES:rDI, so gpa is not used for them; with a REP
+ * prefix up to X86_STRING_BATCH elements are done per call (RIP stays on the
+ * instruction until rCX reaches zero). A fault or error in one element leaves
+ * the registers as the elements before it made them, RIP on the instruction:
+ * the state a real CPU reports a fault in a REP string with. Without
+ * read_virt/write_virt, STOS and LODS fall back to one element at gpa per
+ * call.
  */
 int x86_emulate_mmio(struct x86_regs *regs, const struct x86_insn *insn, uint64_t gpa,
 		     const struct x86_mmio_ops *ops, void *ctx);

@@ -248,6 +248,24 @@ static void svm_get_control(struct vcpu *v, struct vcpu_control_state *c)
 	c->cs_base = vmcb_read64(vmcb, VMCB_CS + VMCB_SEG_BASE);
 }
 
+/* The save area keeps ES, CS, SS, DS, FS, GS in Sreg order, 16 bytes apart (APM Vol. 2 Table B-2). */
+static void svm_get_segment(struct vcpu *v, unsigned sreg, struct seg_state *s)
+{
+	const uint8_t *vmcb = sv(v)->vmcb;
+	unsigned off = VMCB_ES + 0x10 * (sreg < 6 ? sreg : 0);
+
+	s->selector = *(const volatile uint16_t *)(vmcb + off + VMCB_SEG_SELECTOR);
+	s->attrib = *(const volatile uint16_t *)(vmcb + off + VMCB_SEG_ATTRIB);
+	s->limit = vmcb_read32(vmcb, off + VMCB_SEG_LIMIT);
+	s->base = vmcb_read64(vmcb, off + VMCB_SEG_BASE);
+}
+
+/* CR2 is a save-area field that VMRUN loads and #VMEXIT stores (APM Vol. 2 §15.5.1). */
+static void svm_set_cr2(struct vcpu *v, uint64_t cr2)
+{
+	vmcb_write64(sv(v)->vmcb, VMCB_CR2, cr2);
+}
+
 static uint64_t svm_get_efer(struct vcpu *v)
 {
 	return vmcb_read64(sv(v)->vmcb, VMCB_EFER) & ~EFER_SVME_BIT;
@@ -631,6 +649,8 @@ const struct hvm_ops svm_ops = {
     .vcpu_set_entry_state = svm_set_entry_state,
     .vcpu_run = svm_vcpu_run,
     .vcpu_get_control = svm_get_control,
+    .get_segment = svm_get_segment,
+    .set_cr2 = svm_set_cr2,
     .get_efer = svm_get_efer,
     .set_efer = svm_set_efer,
     .set_tsc_offset = svm_set_tsc_offset,

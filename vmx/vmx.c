@@ -59,6 +59,12 @@ struct vmx_vcpu {
 	uint32_t intr_state;	/* guest interruptibility state at the last exit */
 	uint32_t pending_error;
 	uint64_t syscall_msrs[5]; /* not in the VMCS: in the core's MSRs while it is loaded */
+	/*
+	 * CR2 is not in the VMCS: the guest's value lives in the real register
+	 * while it runs, and the core's CR2 is whatever ran last there (another
+	 * vCPU, another VM). Kept here between runs (SDM Vol. 3C §27.3, §28.3).
+	 */
+	uint64_t cr2;
 };
 
 /* What SYSCALL and SWAPGS use: the VMCS neither saves nor loads them (SVM's VMSAVE does). */
@@ -564,6 +570,27 @@ static void vmx_get_control(struct vcpu *v, struct vcpu_control_state *c)
 	c->cs_base = vmread(VMCS_GUEST_CS_BASE);
 }
 
+/* Guest segment fields go in Sreg order, two encodings apart (SDM Vol. 3C App. B). */
+static void vmx_get_segment(struct vcpu *v, unsigned sreg, struct seg_state *s)
+{
+	(void)v; /* runs in an exit handler, on the vCPU's core */
+	unsigned i = 2 * (sreg < 6 ? sreg : 0);
+	uint32_t ar = (uint32_t)vmread(VMCS_GUEST_ES_AR + i);
+
+	s->selector = (uint16_t)vmread(VMCS_GUEST_ES_SEL + i);
+	s->limit = (uint32_t)vmread(VMCS_GUEST_ES_LIMIT + i);
+	s->base = vmread(VMCS_GUEST_ES_BASE + i);
+	/* back to the compressed layout; "unusable" (bit 16) reads as not present */
+	s->attrib = (uint16_t)((ar & 0xff) | ((ar >> 4) & 0xf00));
+	if (ar & (1u << 16))
+		s->attrib &= (uint16_t)~0x80u;
+}
+
+static void vmx_set_cr2(struct vcpu *v, uint64_t cr2)
+{
+	vx(v)->cr2 = cr2;
+}
+
 static uint64_t vmx_get_efer(struct vcpu *v)
 {
 	(void)v;
@@ -883,6 +910,9 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 			vmwrite(VMCS_ENTRY_EXCEPTION_ERROR, x->pending_error);
 			x->pending_event = 0;
 		}
+		/* the guest's CR2 back in the register (a write only when it differs) */
+		if (read_cr2() != x->cr2)
+			write_cr2(x->cr2);
 		if (vmx_enter(&v->regs, x->launched)) {
 			unsigned err = (unsigned)vmread(VMCS_INSN_ERROR);
 			printk("vm %s: vCPU %u: VM entry failed: %s (VM-instruction error %u)\n",
@@ -893,6 +923,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 			return;
 		}
 		x->launched = true;
+		x->cr2 = read_cr2();
 		v->regs.gpr[X86_RSP] = vmread(VMCS_GUEST_RSP);
 		v->regs.rip = vmread(VMCS_GUEST_RIP);
 		v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
@@ -946,6 +977,8 @@ const struct hvm_ops vmx_ops = {
     .vcpu_set_entry_state = vmx_set_entry_state,
     .vcpu_run = vmx_vcpu_run,
     .vcpu_get_control = vmx_get_control,
+    .get_segment = vmx_get_segment,
+    .set_cr2 = vmx_set_cr2,
     .get_efer = vmx_get_efer,
     .set_efer = vmx_set_efer,
     .set_tsc_offset = vmx_set_tsc_offset,

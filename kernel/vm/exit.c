@@ -1,12 +1,12 @@
 #include "kernel/vm/exit.h"
 
-#include "guest/guest_paging.h"
 #include "guest/x86_emulate.h"
 #include "include/x86.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/fpu.h"
 #include "kernel/log.h"
 #include "kernel/vm/cpuid_policy.h"
+#include "kernel/vm/emulate.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vintr.h"
@@ -103,8 +103,10 @@ static void handle_msr_write(struct vcpu *v, struct vm_exit *e)
 static void handle_io(struct vcpu *v, struct vm_exit *e)
 {
 	if (e->io.string) {
-		/* INS/OUTS: not needed by the guests we run yet */
-		crash(v, e, "string port I/O is not emulated");
+		/* INS/OUTS: decoded and emulated like an MMIO instruction (emulate.c) */
+		const char *why = vm_emulate_string_io(v, e);
+		if (why)
+			crash(v, e, why);
 		return;
 	}
 	if (v->vm->io_counts && e->io.port < 0x1000)
@@ -124,60 +126,12 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
-/* Guest memory access for the page walker and instruction fetch. */
-static int read_guest_phys(void *ctx, uint64_t gpa, void *buf, size_t len)
-{
-	struct vcpu *v = ctx;
-	return gpa_read(&v->vm->map, gpa, buf, len);
-}
-
-static int mmio_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
-{
-	struct vcpu *v = ctx;
-	*val = iobus_read(&v->vm->mmio, gpa, size);
-	return 0;
-}
-
-static int mmio_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
-{
-	struct vcpu *v = ctx;
-	iobus_write(&v->vm->mmio, gpa, size, val);
-	return 0;
-}
-
 static void handle_mmio(struct vcpu *v, struct vm_exit *e)
 {
-	struct vcpu_control_state cs;
-	hvm->vcpu_get_control(v, &cs);
-
-	struct guest_paging_state ps = {
-	    .cr0 = cs.cr0, .cr3 = cs.cr3, .cr4 = cs.cr4, .efer = cs.efer,
-	    .rflags = v->regs.rflags, .cpl = cs.cpl, .maxphyaddr = 0};
-	struct guest_mem_ops mem = {.read_phys = read_guest_phys};
-	struct guest_insn_fetch f;
-	uint64_t linear = cs.cs_long ? v->regs.rip : cs.cs_base + v->regs.rip;
-
-	if (e->mmio.fetch) {
-		crash(v, e, "instruction fetch from outside RAM");
-		return;
-	}
-	if (guest_fetch_insn(&ps, linear, &f, &mem, v) != GUEST_WALK_OK || f.len == 0) {
-		crash(v, e, "cannot fetch the instruction that touched MMIO");
-		return;
-	}
-	enum x86_cpu_mode mode = cs.cs_long	 ? X86_MODE_64
-				 : !(cs.cr0 & 1) ? X86_MODE_16
-				 : cs.cs_db	 ? X86_MODE_32
-						 : X86_MODE_16;
-	struct x86_insn insn;
-	if (x86_decode(f.bytes, f.len, mode, &insn) < 0) {
-		inject_exception(v, VECTOR_UD, false, 0);
-		return;
-	}
-	struct x86_mmio_ops ops = {.read = mmio_read, .write = mmio_write};
-	int r = x86_emulate_mmio(&v->regs, &insn, e->mmio.gpa, &ops, v);
-	if (r != X86_EMUL_DONE)
-		crash(v, e, "MMIO instruction not emulated");
+	/* decoded and emulated in emulate.c; a fault on the way is the guest's */
+	const char *why = vm_emulate_mmio(v, e);
+	if (why)
+		crash(v, e, why);
 }
 
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)

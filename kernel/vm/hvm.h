@@ -73,6 +73,19 @@ struct hvm_ops {
 	 */
 	void (*vcpu_run)(struct vcpu *v, struct vm_exit *exit);
 	void (*vcpu_get_control)(struct vcpu *v, struct vcpu_control_state *s);
+	/*
+	 * A data or code segment register as the guest has it now, by its Sreg
+	 * number (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS; SDM Vol. 2A §3.1.1.3): the
+	 * emulator adds its base and checks its limit and type. An unusable
+	 * segment reads as not present (attrib bit 7 clear).
+	 */
+	void (*get_segment)(struct vcpu *v, unsigned sreg, struct seg_state *s);
+	/*
+	 * The guest's CR2, as an injected #PF needs it: neither backend's event
+	 * injection writes it (SDM Vol. 3C §27.6.1.2 leaves CR2 to the VMM; APM
+	 * Vol. 2 §15.20 likewise).
+	 */
+	void (*set_cr2)(struct vcpu *v, uint64_t cr2);
 	/* Guest EFER (with the backend's own bits hidden) and writes to it. */
 	uint64_t (*get_efer)(struct vcpu *v);
 	void (*set_efer)(struct vcpu *v, uint64_t efer);

@@ -37,6 +37,18 @@ def test_three_guests_at_once_all_pass():
     assert "hv: all 3 VMs stopped: all succeeded" in run.log
 
 
+def test_string_io_mmio_forms_and_injected_page_faults():
+    """INS/OUTS (REP, every size, DF, 16-bit addressing) through COM1, the MMIO
+    forms a driver uses on the IOAPIC (BT, XCHG, CMPXCHG, REP MOVS/STOS, LODS),
+    and #PF injected with its error code and CR2 when an emulated access meets
+    a page the guest has not mapped: the hypervisor decodes these itself."""
+    g = guest("strio")
+    run = boot_vms((vm_file("strio", g), g), smp=2)
+    assert vm_stops(run.log) == {"strio": ("exit-port", 0)}, run
+    assert "[strio] GUEST strio: PASS" in run.log, run
+    assert run.status == 0, run
+
+
 def test_ram_is_private_to_each_vm():
     """Two VMs fill all their RAM with different patterns; each reads back its own."""
     ram = guest("ram")

@@ -16,7 +16,7 @@ def boot(pairs, **kw):
     return bochs(smp=2, modules=modules, timeout=240, **kw)
 
 
-@pytest.mark.parametrize("a,b", [("cpuid", "msr"), ("uart", "intr")])
+@pytest.mark.parametrize("a,b", [("cpuid", "msr"), ("uart", "intr"), ("strio", "cpuid")])
 def test_guest_pairs_pass(a, b):
     run = boot([(vm_file(a, guest(a)), guest(a)), (vm_file(b, guest(b)), guest(b))])
     assert run.report()["virtualization"] == "Intel VT-x (VMX)"

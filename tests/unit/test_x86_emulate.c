@@ -511,10 +511,10 @@ static void test_unsupported_and_invalid(void **state)
 	struct x86_insn insn;
 
 	(void)state;
-	/* ud2, neg dword [rax], a register-only mov, push imm */
+	/* ud2, mul dword [rax], a register-only mov, push imm */
 	assert_int_equal(x86_decode(BYTES(0x0f, 0x0b), X86_MODE_64, &insn),
 			 X86_DECODE_UNSUPPORTED);
-	assert_int_equal(x86_decode(BYTES(0xf7, 0x18), X86_MODE_64, &insn),
+	assert_int_equal(x86_decode(BYTES(0xf7, 0x20), X86_MODE_64, &insn),
 			 X86_DECODE_UNSUPPORTED);
 	assert_int_equal(x86_decode(BYTES(0x89, 0xc0), X86_MODE_64, &insn),
 			 X86_DECODE_UNSUPPORTED);

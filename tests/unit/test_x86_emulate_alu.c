@@ -350,7 +350,7 @@ static void test_rep_stos_mode16(void **state)
 
 static void test_movs_through_virtual_callbacks(void **state)
 {
-	/* rep movsd from DS:RSI to ES:RDI, one element per call */
+	/* rep movsd from DS:RSI to ES:RDI: the whole count in one call */
 	struct x86_regs r = regs_at(0x3000);
 	struct fake_dev d = { 0 };
 	unsigned int i;
@@ -367,15 +367,18 @@ static void test_movs_through_virtual_callbacks(void **state)
 	assert_int_equal(d.log[0].seg, X86_SEG_DS);
 	assert_access(&d, 1, 'W', 32, 4, 0xa3a2a1a0);
 	assert_int_equal(d.log[1].seg, X86_SEG_ES);
-	assert_int_equal(r.gpr[X86_RSI], 4);
-	assert_int_equal(r.gpr[X86_RDI], 36);
-	assert_int_equal(r.gpr[X86_RCX], 1);
-	assert_int_equal(r.rip, 0x3000);
+	assert_access(&d, 2, 'R', 4, 4, 0);
+	assert_access(&d, 3, 'W', 36, 4, 0xa7a6a5a4);
+	assert_int_equal(r.gpr[X86_RSI], 8);
+	assert_int_equal(r.gpr[X86_RDI], 40);
+	assert_int_equal(r.gpr[X86_RCX], 0);
+	assert_int_equal(r.rip, 0x3002);
 	/* movsb with an FS override on the source, no REP */
+	r.rip = 0x3000;
 	assert_int_equal(emulate(&r, X86_MODE_64, BYTES(0x64, 0xa4), 2, 0, &ops_virt, &d),
 			 X86_EMUL_DONE);
-	assert_int_equal(d.log[2].seg, X86_SEG_FS);
-	assert_access(&d, 3, 'W', 36, 1, 0xa4);
+	assert_int_equal(d.log[4].seg, X86_SEG_FS);
+	assert_access(&d, 5, 'W', 40, 1, 0xa8);
 	assert_int_equal(r.rip, 0x3002);
 	/* without the virtual-memory callbacks MOVS is not supported */
 	assert_int_equal(emulate(&r, X86_MODE_64, BYTES(0xa5), 1, 0, &ops, &d),

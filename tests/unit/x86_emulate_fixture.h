@@ -9,10 +9,10 @@
 #include "guest/x86_emulate.h"
 #include "kernel/lib/string.h"
 
-#define MAX_LOG 8
+#define MAX_LOG 64
 
 struct access {
-	char dir;		/* 'r' or 'w' */
+	char dir;		/* 'r'/'w' at a gpa, 'R'/'W' virtual, 'P' probe, 'i'/'o' port */
 	uint64_t addr;
 	unsigned int size;
 	uint64_t val;
@@ -26,7 +26,15 @@ struct fake_dev {
 	int write_rc;
 	struct access log[MAX_LOG];
 	int n;
-	uint8_t vmem[64];	/* guest virtual memory for MOVS, at offsets 0..63 */
+	uint8_t vmem[256];	/* guest virtual memory for strings, at offsets 0..255 */
+	/* a virtual access (or probe) touching [fault_off, fault_off + 1) faults */
+	bool fault_armed;
+	uint64_t fault_off;
+	/* ports: reads return port_val + the number of reads so far */
+	uint64_t port_val;
+	unsigned int port_reads;
+	int port_stop_after;	/* the Nth port access returns X86_PORT_STOP (0: never) */
+	unsigned int port_accesses;
 };
 
 static void log_access(struct fake_dev *d, char dir, uint64_t addr, unsigned int size,
@@ -53,10 +61,17 @@ static int dev_write(void *ctx, uint64_t gpa, unsigned int size, uint64_t val)
 	return d->write_rc;
 }
 
+static bool virt_faults(const struct fake_dev *d, uint64_t off, unsigned int size)
+{
+	return d->fault_armed && off <= d->fault_off && d->fault_off < off + size;
+}
+
 static int virt_read(void *ctx, enum x86_seg seg, uint64_t off, unsigned int size, uint64_t *val)
 {
 	struct fake_dev *d = ctx;
 
+	if (virt_faults(d, off, size))
+		return X86_EMUL_FAULT;
 	assert_true(off + size <= sizeof(d->vmem));
 	*val = 0;
 	memcpy(val, d->vmem + off, size);
@@ -68,10 +83,45 @@ static int virt_write(void *ctx, enum x86_seg seg, uint64_t off, unsigned int si
 {
 	struct fake_dev *d = ctx;
 
+	if (virt_faults(d, off, size))
+		return X86_EMUL_FAULT;
 	assert_true(off + size <= sizeof(d->vmem));
 	memcpy(d->vmem + off, &val, size);
 	log_access(d, 'W', off, size, val, seg);
 	return 0;
+}
+
+static int virt_probe(void *ctx, enum x86_seg seg, uint64_t off, unsigned int size, bool write)
+{
+	struct fake_dev *d = ctx;
+
+	log_access(d, 'P', off, size, write, seg);
+	return virt_faults(d, off, size) ? X86_EMUL_FAULT : 0;
+}
+
+static int port_result(struct fake_dev *d)
+{
+	d->port_accesses++;
+	return d->port_stop_after && d->port_accesses == (unsigned int)d->port_stop_after
+		       ? X86_PORT_STOP
+		       : 0;
+}
+
+static int port_in(void *ctx, uint16_t port, unsigned int size, uint64_t *val)
+{
+	struct fake_dev *d = ctx;
+
+	*val = d->port_val + d->port_reads++;
+	log_access(d, 'i', port, size, *val, -1);
+	return port_result(d);
+}
+
+static int port_out(void *ctx, uint16_t port, unsigned int size, uint64_t val)
+{
+	struct fake_dev *d = ctx;
+
+	log_access(d, 'o', port, size, val, -1);
+	return port_result(d);
 }
 
 static const struct x86_mmio_ops ops = { .read = dev_read, .write = dev_write };
@@ -80,6 +130,16 @@ static const struct x86_mmio_ops ops_virt = {
 	.write = dev_write,
 	.read_virt = virt_read,
 	.write_virt = virt_write,
+};
+/* Everything: virtual memory with probes, and ports. */
+static const struct x86_mmio_ops ops_all = {
+	.read = dev_read,
+	.write = dev_write,
+	.read_virt = virt_read,
+	.write_virt = virt_write,
+	.probe_virt = virt_probe,
+	.port_in = port_in,
+	.port_out = port_out,
 };
 
 #define BYTES(...) ((const uint8_t[]){ __VA_ARGS__ }), sizeof((const uint8_t[]){ __VA_ARGS__ })
@@ -115,7 +175,7 @@ static void assert_access(const struct fake_dev *d, int i, char dir, uint64_t ad
 	assert_int_equal(d->log[i].dir, dir);
 	assert_int_equal(d->log[i].addr, addr);
 	assert_int_equal(d->log[i].size, size);
-	if (dir == 'w' || dir == 'W')
+	if (dir == 'w' || dir == 'W' || dir == 'i' || dir == 'o')
 		assert_int_equal(d->log[i].val, val);
 }
 

@@ -32,6 +32,7 @@
 /* Exception vectors a test may expect (SDM Vol. 3A §6.15). */
 #define VEC_UD 6
 #define VEC_GP 13
+#define VEC_PF 14
 
 /* The guest's own view of its boot, copied out of the multiboot information. */
 #define GUEST_MMAP_MAX 32
@@ -138,6 +139,22 @@ void cpu_vendor_string(char out[13]);
  * the vector + 1 of the exception it raised, with its error code in *err.
  */
 int rdmsr_safe(uint32_t msr, uint64_t *val, uint32_t *err);
+
+/*
+ * The catch those helpers arm, for a guest's own inline assembly: clear
+ * vector, store the resume label's address in resume, set armed, run the
+ * instruction, clear armed at the label. A fault resumes at the label with
+ * the registers as the fault left them; vector is then its number + 1, error
+ * its error code, cr2 the faulting address of a #PF.
+ */
+struct guest_fault_catch {
+	volatile uint32_t armed;
+	uint32_t resume;
+	volatile uint32_t vector;	/* vector + 1 once caught */
+	volatile uint32_t error;
+	volatile uint32_t cr2;
+};
+extern struct guest_fault_catch fault_catch;
 int wrmsr_safe(uint32_t msr, uint64_t val, uint32_t *err);
 /* XSETBV: XCR[index] = val (needs CR4.OSXSAVE, else #UD). */
 int xsetbv_safe(uint32_t index, uint64_t val, uint32_t *err);

@@ -487,13 +487,8 @@ struct exception_frame {
 extern const uint32_t exception_stubs[32];
 static struct idt_gate idt[32] __attribute__((aligned(8)));
 
-/* One armed catch at a time: the helpers below arm it around one instruction. */
-static struct {
-	volatile uint32_t armed;
-	uint32_t resume;
-	volatile uint32_t vector;	/* vector + 1 once caught */
-	volatile uint32_t error;
-} fault_catch;
+/* One armed catch at a time: the helpers below (and guests, see guest.h) arm it. */
+struct guest_fault_catch fault_catch;
 
 void load_idt(uint32_t base, uint16_t limit)
 {
@@ -523,6 +518,11 @@ void guest_exception(struct exception_frame *f)
 		fault_catch.armed = 0;
 		fault_catch.vector = f->vector + 1;
 		fault_catch.error = f->error;
+		if (f->vector == VEC_PF) {
+			uint32_t cr2;
+			__asm__ volatile("movl %%cr2, %0" : "=r"(cr2));
+			fault_catch.cr2 = cr2;
+		}
 		f->eip = fault_catch.resume;
 		return;
 	}
