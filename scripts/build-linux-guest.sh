@@ -17,7 +17,7 @@
 #
 # What /init prints on the console (one line each, in this order):
 #   LINUX-GUEST-UP <uname -r> cpus=<online CPUs> mem=<MemTotal kB>
-#   LINUX-GUEST-FLAGS <the flags line of /proc/cpuinfo>
+#   LINUX-GUEST-FLAGS <the flags of /proc/cpuinfo, a dozen a line, as many lines as needed>
 #   LINUX-GUEST-MCE ok banks=<N>|none (none: a kernel without CONFIG_X86_MCE)
 #   LINUX-GUEST-PVPANIC ok|none
 #   LINUX-GUEST-CLOCK ok|stuck uptime=<first>-><second>
@@ -156,7 +156,8 @@ echo "LINUX-GUEST-UP $(uname -r) cpus=$cpus mem=$mem"
 # What the kernel made of the VM's CPUID (checked against the hypervisor's
 # CPUID policy by the tests), and whether its machine-check code took the
 # VM's banks (a kernel built with CONFIG_X86_MCE creates machinecheckN).
-echo "LINUX-GUEST-FLAGS $(awk -F': ' '$1 ~ /^flags/ { print $2; exit }' /proc/cpuinfo)"
+# (a dozen flags a line: the hypervisor's console cuts long lines)
+awk -F': ' '$1 ~ /^flags/ { print $2; exit }' /proc/cpuinfo | xargs -n 12 | sed 's/^/LINUX-GUEST-FLAGS /'
 if [ -d /sys/devices/system/machinecheck/machinecheck0 ]; then
 	echo "LINUX-GUEST-MCE ok banks=$(ls -d /sys/devices/system/machinecheck/machinecheck0/bank* 2>/dev/null | wc -l)"
 else
