@@ -53,8 +53,12 @@ static void msr_sweep(void)
 	};
 	unsigned read = 0, faulted = 0;
 	for (unsigned r = 0; r < sizeof(ranges) / sizeof(ranges[0]); r++) {
-		for (uint32_t msr = ranges[r][0]; msr < ranges[r][1]; msr += stride) {
+		printf("hostile: MSRs 0x%x-0x%x\n", ranges[r][0], ranges[r][1] - 1);
+		for (uint64_t m = ranges[r][0]; m < ranges[r][1]; m += stride) {
+			uint32_t msr = (uint32_t)m;
 			uint64_t v;
+			if (opt_present("verbose"))
+				printf("hostile: msr 0x%x\n", msr);
 			uint32_t err = 0;
 			int f = rdmsr_safe(msr, &v, &err);
 			if (!f) {

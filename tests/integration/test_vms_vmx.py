@@ -76,3 +76,17 @@ def test_hpet_lowmem_kernel_and_rtc_on_vmx():
     year = time.gmtime(epoch).tm_year
     assert run.report()["wall clock"].startswith("%d-" % year), run
     assert run.status == 0, run
+
+
+def test_hostile_guest_is_contained():
+    """The hostile guest (sampled sweeps: Bochs exits are slow) beside a
+    triple fault and a well-behaved guest, on VT-x."""
+    run = boot([(vm_file("hostile", guest("hostile"), extra="quick"), guest("hostile")),
+                (vm_file("crasher", guest("triple")), guest("triple")),
+                (vm_file("cpuid", guest("cpuid")), guest("cpuid"))])
+    stops = vm_stops(run.log)
+    assert stops == {"hostile": ("exit-port", 0), "crasher": ("triple-fault", 0),
+                     "cpuid": ("exit-port", 0)}, run
+    assert "[hostile] GUEST hostile: PASS" in run.log, run
+    assert "[cpuid] GUEST cpuid: PASS" in run.log, run
+    assert "[hostile] hostile: INS/OUTS to" in run.log, run
