@@ -21,7 +21,7 @@ KASFLAGS := -g -I. -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
 	-Wl,--build-id=none -Wl,-z,noexecstack
 
-.PHONY: all iso run test unit integration bench fuzz deps clean help
+.PHONY: all iso run test test-slow unit integration bench fuzz deps clean help
 all: $(BUILD)/hv.elf
 
 $(BUILD)/obj/%.o: %.c
@@ -126,6 +126,12 @@ integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
 test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
+
+# What takes minutes under emulation and stays out of `make test`: the
+# generic Debian kernel SMP on VT-x under Bochs.
+test-slow: deps
+	@$(MAKE) --no-print-directory iso guests linux-guest
+	HV_SLOW=1 $(PYTHON) -m pytest -q tests/integration/test_linux.py -k generic_kernel_smp_on_vmx
 
 bench: deps iso guests
 	$(PYTHON) scripts/bench.py

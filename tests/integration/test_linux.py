@@ -226,3 +226,19 @@ def test_linux_uses_the_hpet_and_boots_without_it():
         hpet0 = "hpet0: at MMIO 0xfed00000, IRQs 2, 8, 0" in log
         assert hpet0 == (name == "hpet"), log
     assert run.status == 0, run
+
+
+@pytest.mark.skipif(not os.environ.get("HV_SLOW"), reason="slow (about 5 minutes): make test-slow")
+def test_generic_kernel_smp_on_vmx_under_bochs():
+    """The generic kernel with 2 vCPUs on Intel VT-x (Bochs Haswell), where
+    CPUID differs: machine-check banks, the TSC_ADJUST and INVPCID the VMX
+    backend backs, x2APIC/TSC-deadline from the vLAPIC."""
+    from hvrun import bochs
+    gk, gi = generic_files()
+    run = bochs(smp=2, mem_mb=512, timeout=900,
+                modules=[linux_vm("gen-vmx", vcpus=2, flavour="generic"), gk, gi])
+    assert run.report()["virtualization"] == "Intel VT-x (VMX)"
+    assert vm_stops(run.log) == {"gen-vmx": ("poweroff", 0)}, run
+    check_linux(run, "gen-vmx", cpus=2, memory=128, flavour="generic")
+    assert "MSR access error" not in run.log, run
+    assert run.status == 0, run
