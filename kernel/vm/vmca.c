@@ -9,10 +9,25 @@ void vmca_reset(struct vmca *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/*
+ * IA32_MCi_CTL/STATUS/ADDR/MISC of bank i sit at 0x400 + 4i + 0..3 (SDM
+ * Vol. 3B §16.3.2). True for one of our banks' MSRs, with its bank and
+ * register.
+ */
+static bool bank_msr(uint32_t msr, unsigned *bank, unsigned *reg)
+{
+	if (msr < MSR_MC0_CTL || msr >= MSR_MC0_CTL + 4 * VMCA_BANKS)
+		return false;
+	*bank = (msr - MSR_MC0_CTL) / 4;
+	*reg = (msr - MSR_MC0_CTL) % 4;
+	return true;
+}
+
 bool vmca_owns(uint32_t msr)
 {
+	unsigned bank, reg;
 	return msr == MSR_MCG_CAP || msr == MSR_MCG_STATUS || msr == MSR_MCG_CTL ||
-	       (msr >= MSR_MC0_CTL && msr < MSR_MC0_CTL + 4 * VMCA_BANKS);
+	       bank_msr(msr, &bank, &reg);
 }
 
 int vmca_read(const struct vmca *m, uint32_t msr, uint64_t *value)
@@ -30,10 +45,10 @@ int vmca_read(const struct vmca *m, uint32_t msr, uint64_t *value)
 	default:
 		break;
 	}
-	if (msr < MSR_MC0_CTL || msr >= MSR_MC0_CTL + 4 * VMCA_BANKS)
+	unsigned bank, reg;
+	if (!bank_msr(msr, &bank, &reg))
 		return -1;
-	unsigned i = msr - MSR_MC0_CTL;
-	*value = m->bank[i / 4][i % 4];
+	*value = m->bank[bank][reg];
 	return 0;
 }
 
@@ -55,11 +70,11 @@ int vmca_write(struct vmca *m, uint32_t msr, uint64_t value, bool status_writabl
 	default:
 		break;
 	}
-	if (msr < MSR_MC0_CTL || msr >= MSR_MC0_CTL + 4 * VMCA_BANKS)
+	unsigned bank, reg;
+	if (!bank_msr(msr, &bank, &reg))
 		return -1;
-	unsigned i = msr - MSR_MC0_CTL;
-	if (i % 4 == BANK_STATUS && value != 0 && !status_writable)
+	if (reg == BANK_STATUS && value != 0 && !status_writable)
 		return -1;
-	m->bank[i / 4][i % 4] = value;
+	m->bank[bank][reg] = value;
 	return 0;
 }
