@@ -32,6 +32,11 @@ bool vmca_owns(uint32_t msr)
 
 int vmca_read(const struct vmca *m, uint32_t msr, uint64_t *value)
 {
+	unsigned bank, reg;
+	if (bank_msr(msr, &bank, &reg)) {
+		*value = m->bank[bank][reg];
+		return 0;
+	}
 	switch (msr) {
 	case MSR_MCG_CAP:
 		*value = MCG_CTL_P | VMCA_BANKS;
@@ -43,17 +48,19 @@ int vmca_read(const struct vmca *m, uint32_t msr, uint64_t *value)
 		*value = m->mcg_ctl;
 		return 0;
 	default:
-		break;
-	}
-	unsigned bank, reg;
-	if (!bank_msr(msr, &bank, &reg))
 		return -1;
-	*value = m->bank[bank][reg];
-	return 0;
+	}
 }
 
 int vmca_write(struct vmca *m, uint32_t msr, uint64_t value, bool status_writable)
 {
+	unsigned bank, reg;
+	if (bank_msr(msr, &bank, &reg)) {
+		if (reg == BANK_STATUS && value != 0 && !status_writable)
+			return -1;
+		m->bank[bank][reg] = value;
+		return 0;
+	}
 	switch (msr) {
 	case MSR_MCG_CAP:
 		return -1;
@@ -68,13 +75,6 @@ int vmca_write(struct vmca *m, uint32_t msr, uint64_t value, bool status_writabl
 		m->mcg_ctl = value;
 		return 0;
 	default:
-		break;
+		return -1;
 	}
-	unsigned bank, reg;
-	if (!bank_msr(msr, &bank, &reg))
-		return -1;
-	if (reg == BANK_STATUS && value != 0 && !status_writable)
-		return -1;
-	m->bank[bank][reg] = value;
-	return 0;
 }
