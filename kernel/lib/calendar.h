@@ -32,7 +32,7 @@ bool cal_is_leap(int64_t year);
 /* Days in a month (1-12) of a year. */
 unsigned cal_month_days(int64_t year, unsigned month);
 
-/* The day (since 1970-01-01) that Unix seconds fall in, rounding down, and the second of that day. */
+/* The day (since 1970-01-01) Unix seconds fall in, rounding down; its second in *sec_of_day. */
 int64_t cal_split_secs(int64_t secs, unsigned *sec_of_day);
 
 #endif
