@@ -13,12 +13,12 @@
  */
 #include "guest/vrtc.h"
 
+#include "kernel/lib/calendar.h"
 #include "kernel/lib/string.h"
 
 #define NS_PER_SEC 1000000000ull
 #define XTAL_HZ 32768ull
 #define UIP_NS 244141ull /* 8 cycles of 32.768 kHz before the update */
-#define SECS_PER_DAY 86400
 #define HALF_SEC_NS 500000000ull
 
 static uint8_t reg_a(const struct vrtc *rtc)
@@ -75,51 +75,24 @@ static int periodic_shift(const struct vrtc *rtc)
 	return (int)rs - 1;
 }
 
-/* Calendar arithmetic on the proleptic Gregorian calendar, days since 1970. */
-static int64_t days_from_date(int64_t y, unsigned m, unsigned d)
-{
-	/* Count years from March so that the leap day ends the year. */
-	if (m <= 2)
-		y--;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	unsigned mp = m > 2 ? m - 3 : m + 9;
-	int64_t doy = (153 * mp + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 struct rtc_time {
 	int64_t year;
 	unsigned month, day, hour, min, sec, wday; /* wday 1 = Sunday */
 };
 
-static void date_from_days(int64_t days, struct rtc_time *t)
-{
-	int64_t z = days + 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	int64_t doe = z - era * 146097;
-	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	int64_t mp = (5 * doy + 2) / 153;
-	t->day = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	t->month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	t->year = yoe + era * 400 + (t->month <= 2);
-	/* 1970-01-01 was a Thursday (5). */
-	t->wday = (unsigned)(((days % 7) + 7 + 4) % 7) + 1;
-}
-
 static void time_from_secs(int64_t secs, struct rtc_time *t)
 {
-	int64_t days = secs / SECS_PER_DAY, sod = secs % SECS_PER_DAY;
-	if (sod < 0) {
-		sod += SECS_PER_DAY;
-		days--;
-	}
-	date_from_days(days, t);
-	t->hour = (unsigned)(sod / 3600);
-	t->min = (unsigned)(sod / 60 % 60);
-	t->sec = (unsigned)(sod % 60);
+	unsigned sod;
+	int64_t days = cal_split_secs(secs, &sod);
+	struct cal_date date;
+	cal_civil_from_days(days, &date);
+	t->year = date.year;
+	t->month = date.month;
+	t->day = date.day;
+	t->wday = cal_weekday(days) + 1;
+	t->hour = sod / 3600;
+	t->min = sod / 60 % 60;
+	t->sec = sod % 60;
 }
 
 /* Register values in the data mode register B selects. */
@@ -179,9 +152,9 @@ static int64_t read_time_regs(const struct vrtc *rtc)
 		month = 1;
 	if (century == 0)
 		century = yy < 70 ? 20 : 19; /* no century kept: the usual window */
-	int64_t days = days_from_date(century * 100 + yy, month,
+	int64_t days = cal_days_from_civil(century * 100 + yy, month,
 				      decode(rtc, rtc->cmos[VRTC_DAY_OF_MONTH]));
-	return days * SECS_PER_DAY + decode_hour(rtc, rtc->cmos[VRTC_HOURS]) * 3600 +
+	return days * CAL_SECS_PER_DAY + decode_hour(rtc, rtc->cmos[VRTC_HOURS]) * 3600 +
 	       decode(rtc, rtc->cmos[VRTC_MINUTES]) * 60 + decode(rtc, rtc->cmos[VRTC_SECONDS]);
 }
 
@@ -214,15 +187,11 @@ static bool alarm_field_matches(const struct vrtc *rtc, uint8_t reg, unsigned v,
 
 static bool alarm_matches(const struct vrtc *rtc, int64_t secs)
 {
-	int64_t sod = secs % SECS_PER_DAY;
-	if (sod < 0)
-		sod += SECS_PER_DAY;
-	return alarm_field_matches(rtc, rtc->cmos[VRTC_SECONDS_ALARM], (unsigned)(sod % 60),
-				   false) &&
-	       alarm_field_matches(rtc, rtc->cmos[VRTC_MINUTES_ALARM],
-				   (unsigned)(sod / 60 % 60), false) &&
-	       alarm_field_matches(rtc, rtc->cmos[VRTC_HOURS_ALARM], (unsigned)(sod / 3600),
-				   true);
+	unsigned sod;
+	cal_split_secs(secs, &sod);
+	return alarm_field_matches(rtc, rtc->cmos[VRTC_SECONDS_ALARM], sod % 60, false) &&
+	       alarm_field_matches(rtc, rtc->cmos[VRTC_MINUTES_ALARM], sod / 60 % 60, false) &&
+	       alarm_field_matches(rtc, rtc->cmos[VRTC_HOURS_ALARM], sod / 3600, true);
 }
 
 /*
@@ -231,8 +200,8 @@ static bool alarm_matches(const struct vrtc *rtc, int64_t secs)
  */
 static uint64_t next_alarm(const struct vrtc *rtc, uint64_t k, uint64_t limit)
 {
-	if (limit > SECS_PER_DAY)
-		limit = SECS_PER_DAY;
+	if (limit > CAL_SECS_PER_DAY)
+		limit = CAL_SECS_PER_DAY;
 	for (uint64_t j = 1; j <= limit; j++)
 		if (alarm_matches(rtc, secs_at(rtc, k + j)))
 			return k + j;
@@ -451,7 +420,7 @@ uint64_t vrtc_update(struct vrtc *rtc, uint64_t now)
 		if (b & VRTC_B_UIE)
 			at = k + 1;
 		else
-			at = next_alarm(rtc, k, SECS_PER_DAY);
+			at = next_alarm(rtc, k, CAL_SECS_PER_DAY);
 		if (at) {
 			uint64_t ns = rtc->origin + at * NS_PER_SEC;
 			if (ns < best)

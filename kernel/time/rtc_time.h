@@ -28,10 +28,6 @@ struct rtc_date {
 	unsigned month, day, hour, min, sec; /* 1-12, 1-31, 0-23, 0-59, 0-59 */
 };
 
-/* Days since 1970-01-01 of a date, and the date of a day (proleptic Gregorian). */
-int64_t rtc_days_from_civil(int64_t year, unsigned month, unsigned day);
-void rtc_civil_from_days(int64_t days, struct rtc_date *out);
-
 /*
  * Decodes the registers. Without a century register, years 70-99 are 19xx
  * and 00-69 20xx. False when a field is not a valid BCD digit pair or out of

@@ -291,8 +291,14 @@ static void leaf_topology(const struct cpuid_ctx *c, uint32_t sub, struct cpuid_
 	}
 }
 
-/* Sizes of an XSAVE area holding the components in mask, from the host's sub-leaves. */
-static uint32_t xsave_size_standard(const struct cpuid_host *h, uint64_t mask)
+/*
+ * The size of an XSAVE area holding the components in mask, from the host's
+ * leaf 0xd sub-leaves (SDM Vol. 1 §13.2, §13.4.3). Standard format: each
+ * component at its fixed offset (EBX, size EAX), so the area ends at the
+ * furthest one. Compacted (XSAVEC): components packed in order, those with
+ * ECX[1] set aligned to 64 bytes.
+ */
+static uint32_t xsave_size(const struct cpuid_host *h, uint64_t mask, bool compacted)
 {
 	uint32_t size = XSAVE_LEGACY_AND_HEADER;
 	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
@@ -300,22 +306,12 @@ static uint32_t xsave_size_standard(const struct cpuid_host *h, uint64_t mask)
 			continue;
 		struct cpuid_result r;
 		host_cpuid(h, 0xd, i, &r);
-		if (r.ebx + r.eax > size) /* EBX: offset, EAX: size */
-			size = r.ebx + r.eax;
-	}
-	return size;
-}
-
-/* The compacted format (XSAVEC): components packed in order, some 64-byte aligned (§13.4.3). */
-static uint32_t xsave_size_compacted(const struct cpuid_host *h, uint64_t mask)
-{
-	uint32_t size = XSAVE_LEGACY_AND_HEADER;
-	for (unsigned i = 2; i < XSAVE_COMPONENTS; i++) {
-		if (!(mask & (1ull << i)))
+		if (!compacted) {
+			if (r.ebx + r.eax > size)
+				size = r.ebx + r.eax;
 			continue;
-		struct cpuid_result r;
-		host_cpuid(h, 0xd, i, &r);
-		if (r.ecx & 2) /* ECX[1]: aligned to 64 bytes when compacted */
+		}
+		if (r.ecx & 2)
 			size = (size + 63) & ~63u;
 		size += r.eax;
 	}
@@ -337,11 +333,11 @@ static void leafd(const struct cpuid_host *h, const struct cpuid_ctx *c, unsigne
 	if (sub == 0) {
 		out->eax = (uint32_t)xcr0_allowed;
 		out->edx = (uint32_t)(xcr0_allowed >> 32);
-		out->ebx = xsave_size_standard(h, xcr0);
-		out->ecx = xsave_size_standard(h, xcr0_allowed);
+		out->ebx = xsave_size(h, xcr0, false);
+		out->ecx = xsave_size(h, xcr0_allowed, false);
 	} else if (sub == 1) {
 		masked(h, c, have, 0xd, 1, out);
-		out->ebx = (out->eax & LD1_EAX_XSAVEC) ? xsave_size_compacted(h, xcr0) : 0;
+		out->ebx = (out->eax & LD1_EAX_XSAVEC) ? xsave_size(h, xcr0, true) : 0;
 	} else if (sub < XSAVE_COMPONENTS && (xcr0_allowed & (1ull << sub))) {
 		struct cpuid_result r;
 		host_cpuid(h, 0xd, sub, &r);

@@ -220,11 +220,15 @@ static const char *walk_failed(struct emul *m, int stop, uint32_t pf_error, uint
 }
 
 /*
- * Fetches and decodes the instruction at CS:RIP. Returns 1 when insn is
- * ready, 0 when an exception was injected instead, -1 with *why to stop.
+ * Sets up m for v and fetches and decodes the instruction at CS:RIP. Returns
+ * 1 when insn is ready, 0 when an exception was injected instead (*why NULL),
+ * -1 with *why to stop.
  */
-static int fetch_decode(struct emul *m, struct x86_insn *insn, const char **why)
+static int emul_begin(struct emul *m, struct vcpu *v, struct x86_insn *insn, const char **why)
 {
+	*why = NULL;
+	emul_setup(m, v);
+
 	struct guest_insn_fetch f;
 	uint64_t rip = m->v->regs.rip;
 	uint64_t linear = m->mode == X86_MODE_64 ? rip : (m->cs.cs_base + rip) & 0xffffffffull;
@@ -283,10 +287,8 @@ const char *vm_emulate_mmio(struct vcpu *v, const struct vm_exit *e)
 
 	struct emul m;
 	struct x86_insn insn;
-	const char *why = NULL;
-	emul_setup(&m, v);
-	int rc = fetch_decode(&m, &insn, &why);
-	if (rc <= 0)
+	const char *why;
+	if (emul_begin(&m, v, &insn, &why) <= 0)
 		return why;
 	if (x86_insn_is_string(&insn))
 		emul_load_segments(&m);
@@ -297,10 +299,8 @@ const char *vm_emulate_string_io(struct vcpu *v, const struct vm_exit *e)
 {
 	struct emul m;
 	struct x86_insn insn;
-	const char *why = NULL;
-	emul_setup(&m, v);
-	int rc = fetch_decode(&m, &insn, &why);
-	if (rc <= 0)
+	const char *why;
+	if (emul_begin(&m, v, &insn, &why) <= 0)
 		return why;
 	/*
 	 * The exit said INS or OUTS of this size; the bytes at RIP must agree

@@ -9,14 +9,34 @@ void vmca_reset(struct vmca *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/*
+ * IA32_MCi_CTL/STATUS/ADDR/MISC of bank i sit at 0x400 + 4i + 0..3 (SDM
+ * Vol. 3B §16.3.2). True for one of our banks' MSRs, with its bank and
+ * register.
+ */
+static bool bank_msr(uint32_t msr, unsigned *bank, unsigned *reg)
+{
+	if (msr < MSR_MC0_CTL || msr >= MSR_MC0_CTL + 4 * VMCA_BANKS)
+		return false;
+	*bank = (msr - MSR_MC0_CTL) / 4;
+	*reg = (msr - MSR_MC0_CTL) % 4;
+	return true;
+}
+
 bool vmca_owns(uint32_t msr)
 {
+	unsigned bank, reg;
 	return msr == MSR_MCG_CAP || msr == MSR_MCG_STATUS || msr == MSR_MCG_CTL ||
-	       (msr >= MSR_MC0_CTL && msr < MSR_MC0_CTL + 4 * VMCA_BANKS);
+	       bank_msr(msr, &bank, &reg);
 }
 
 int vmca_read(const struct vmca *m, uint32_t msr, uint64_t *value)
 {
+	unsigned bank, reg;
+	if (bank_msr(msr, &bank, &reg)) {
+		*value = m->bank[bank][reg];
+		return 0;
+	}
 	switch (msr) {
 	case MSR_MCG_CAP:
 		*value = MCG_CTL_P | VMCA_BANKS;
@@ -28,17 +48,19 @@ int vmca_read(const struct vmca *m, uint32_t msr, uint64_t *value)
 		*value = m->mcg_ctl;
 		return 0;
 	default:
-		break;
-	}
-	if (msr < MSR_MC0_CTL || msr >= MSR_MC0_CTL + 4 * VMCA_BANKS)
 		return -1;
-	unsigned i = msr - MSR_MC0_CTL;
-	*value = m->bank[i / 4][i % 4];
-	return 0;
+	}
 }
 
 int vmca_write(struct vmca *m, uint32_t msr, uint64_t value, bool status_writable)
 {
+	unsigned bank, reg;
+	if (bank_msr(msr, &bank, &reg)) {
+		if (reg == BANK_STATUS && value != 0 && !status_writable)
+			return -1;
+		m->bank[bank][reg] = value;
+		return 0;
+	}
 	switch (msr) {
 	case MSR_MCG_CAP:
 		return -1;
@@ -53,13 +75,6 @@ int vmca_write(struct vmca *m, uint32_t msr, uint64_t value, bool status_writabl
 		m->mcg_ctl = value;
 		return 0;
 	default:
-		break;
+		return -1;
 	}
-	if (msr < MSR_MC0_CTL || msr >= MSR_MC0_CTL + 4 * VMCA_BANKS)
-		return -1;
-	unsigned i = msr - MSR_MC0_CTL;
-	if (i % 4 == BANK_STATUS && value != 0 && !status_writable)
-		return -1;
-	m->bank[i / 4][i % 4] = value;
-	return 0;
 }

@@ -18,6 +18,7 @@
  * Interrupts go IOAPIC -> local APIC (xAPIC at 0xfee00000) -> this CPU; the
  * 8259s stay masked.
  */
+#include "apic.h"
 #include "guest.h"
 
 const char guest_name[] = "hpet";
@@ -39,13 +40,6 @@ const char guest_name[] = "hpet";
 #define TN_32MODE (1u << 8)
 #define TN_ROUTE_SHIFT 9
 #define HPET_FIXED_BASE 0xfed00000u
-
-#define IOAPIC_BASE 0xfec00000u
-#define LAPIC_BASE 0xfee00000u
-#define LAPIC_ID 0x20
-#define LAPIC_TPR 0x80
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
 
 #define VEC_ROUTED 0x50	/* a timer on its own IOAPIC route */
 #define VEC_IRQ0 0x51	/* legacy replacement: IRQ 0 (IOAPIC pin 2) */
@@ -157,7 +151,7 @@ void hpet_isr(uint32_t vector)
 	irq_count[i]++;
 	if (level_ack)
 		hpet_wr(HPET_STATUS, level_ack); /* before EOI: the line drops first */
-	mmio_write(LAPIC_BASE + LAPIC_EOI, 0);
+	lapic_eoi();
 }
 
 void stub_routed(void);
@@ -185,73 +179,24 @@ __asm__(".text\n"
 	"stub_spurious:\n\t"
 	"iretl\n");
 
-struct idt_gate {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-static struct idt_gate idt[256] __attribute__((aligned(8)));
-
-static void set_gate(int vec, void (*handler)(void))
-{
-	uint32_t off = (uint32_t)handler;
-	idt[vec] = (struct idt_gate){ (uint16_t)off, 0x08, 0, 0x8e, (uint16_t)(off >> 16) };
-}
-
-static void idt_install(void)
-{
-	struct {
-		uint16_t limit;
-		uint32_t base;
-	} __attribute__((packed)) cur;
-
-	__asm__ volatile("sidt %0" : "=m"(cur));
-	uint32_t bytes = (uint32_t)cur.limit + 1;
-	if (bytes > sizeof(idt))
-		bytes = sizeof(idt);
-	memcpy(idt, (const void *)cur.base, bytes); /* the runtime's exception gates */
-	set_gate(VEC_ROUTED, stub_routed);
-	set_gate(VEC_IRQ0, stub_irq0);
-	set_gate(VEC_IRQ8, stub_irq8);
-	set_gate(VEC_SPURIOUS, stub_spurious);
-	load_idt((uint32_t)idt, sizeof(idt) - 1);
-}
-
-static uint32_t ioapic_read(uint32_t reg)
-{
-	mmio_write(IOAPIC_BASE, reg);
-	return mmio_read(IOAPIC_BASE + 0x10);
-}
-
-static void ioapic_write(uint32_t reg, uint32_t v)
-{
-	mmio_write(IOAPIC_BASE, reg);
-	mmio_write(IOAPIC_BASE + 0x10, v);
-}
-
 static uint32_t apic_id;
 
 /* Pin -> vector, fixed delivery to this CPU, edge or level, active high, unmasked. */
 static void ioapic_route(unsigned pin, uint8_t vector, bool level)
 {
-	ioapic_write(0x11 + 2 * pin, apic_id << 24);
-	ioapic_write(0x10 + 2 * pin, vector | (level ? 1u << 15 : 0));
-}
-
-static void ioapic_mask(unsigned pin)
-{
-	ioapic_write(0x10 + 2 * pin, 1u << 16);
+	ioapic_set_pin(pin, vector | (level ? IOAPIC_REDIR_LEVEL : 0), apic_id);
 }
 
 static void interrupts_setup(void)
 {
-	outb(0x21, 0xff); /* both 8259s masked: everything comes through the IOAPIC */
-	outb(0xa1, 0xff);
-	idt_install();
-	apic_id = mmio_read(LAPIC_BASE + LAPIC_ID) >> 24;
-	mmio_write(LAPIC_BASE + LAPIC_TPR, 0);
-	mmio_write(LAPIC_BASE + LAPIC_SVR, 0x100 | VEC_SPURIOUS); /* software enable */
+	pic_mask_all(); /* everything comes through the IOAPIC */
+	idt_set_gate(VEC_ROUTED, stub_routed);
+	idt_set_gate(VEC_IRQ0, stub_irq0);
+	idt_set_gate(VEC_IRQ8, stub_irq8);
+	idt_set_gate(VEC_SPURIOUS, stub_spurious);
+	apic_id = lapic_id();
+	lapic_write(LAPIC_TPR, 0);
+	lapic_enable(VEC_SPURIOUS);
 }
 
 /* ---- timing ---- */
@@ -319,7 +264,7 @@ static void check_acpi_and_caps(void)
 	      table_id, cap);
 	freq_hz = period ? (uint32_t)(1000000000000000ull / period) : 1;
 
-	ioapic_pins = (ioapic_read(1) >> 16 & 0xff) + 1;
+	ioapic_pins = (ioapic_read(IOAPIC_VER) >> 16 & 0xff) + 1;
 	for (unsigned i = 0; i < timers && i < 32; i++) {
 		uint32_t route_cap = hpet_rd(HPET_TIMER(i) + 4);
 		printf("hpet: timer %u config 0x%08x route cap 0x%08x\n", i,
@@ -399,7 +344,7 @@ static void check_oneshot(unsigned timer, unsigned pin)
 	wait_until(&irq_count[0], 2, hpet_rd(HPET_COUNTER) + ticks_from_us(5000));
 	check(irq_count[0] == 1, "one-shot timer %u fired %u times", timer, irq_count[0]);
 	hpet_wr(HPET_TIMER(timer), 0);
-	ioapic_mask(pin);
+	ioapic_mask_pin(pin);
 }
 
 /* Level: the status bit is set, and the handler's clearing it ends the interrupt. */
@@ -422,7 +367,7 @@ static void check_level(unsigned timer, unsigned pin)
 	check(!(status & (1u << timer)), "status bit %u still set after clearing", timer);
 	level_ack = 0;
 	hpet_wr(HPET_TIMER(timer), 0);
-	ioapic_mask(pin);
+	ioapic_mask_pin(pin);
 }
 
 /* Periodic (Linux's sequence: VAL_SET, comparator, then the period): it repeats. */
@@ -446,7 +391,7 @@ static void check_periodic(unsigned pin)
 	check(irq_count[0] >= 5, "periodic timer 0: %u interrupts, want 5", irq_count[0]);
 	check(cmp != first && (cmp - first) % period == 0,
 	      "comparator 0x%x did not accumulate periods of 0x%x from 0x%x", cmp, period, first);
-	ioapic_mask(pin);
+	ioapic_mask_pin(pin);
 }
 
 /* Legacy replacement: timer 0 is IRQ 0 (IOAPIC pin 2), timer 1 is IRQ 8. */
@@ -474,9 +419,9 @@ static void check_legacy(unsigned pin)
 	hpet_wr(HPET_TIMER(0), 0);
 	hpet_wr(HPET_TIMER(1), 0);
 	hpet_wr(HPET_CONFIG, CFG_ENABLE);
-	ioapic_mask(2);
-	ioapic_mask(8);
-	ioapic_mask(pin);
+	ioapic_mask_pin(2);
+	ioapic_mask_pin(8);
+	ioapic_mask_pin(pin);
 }
 
 void guest_main(void)

@@ -52,47 +52,12 @@ __asm__(".text\n"
 	"lock incl intr_count+8\n\t"
 	"iretl\n");
 
-struct idt_gate {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-/* A full-size IDT: the runtime's covers only the 32 exception vectors. Vectors
- * without a gate stay not-present, so a stray vector shows up as #GP/#NP. */
-static struct idt_gate idt[256] __attribute__((aligned(8)));
-
-static void set_gate(int vec, void (*handler)(void))
-{
-	uint32_t off = (uint32_t)handler;
-
-	idt[vec].offset_lo = (uint16_t)off;
-	idt[vec].offset_hi = (uint16_t)(off >> 16);
-	idt[vec].selector = 0x08;
-	idt[vec].zero = 0;
-	idt[vec].type_attr = 0x8e; /* present, DPL 0, 32-bit interrupt gate */
-}
-
 static void idt_install(void)
 {
-	struct {
-		uint16_t limit;
-		uint32_t base;
-	} __attribute__((packed)) cur;
-
-	__asm__ volatile("sidt %0" : "=m"(cur));
-	uint32_t bytes = (uint32_t)cur.limit + 1;
-	if (bytes > sizeof(idt))
-		bytes = sizeof(idt);
-	memset(idt, 0, sizeof(idt));
-	memcpy(idt, (const void *)cur.base, bytes); /* the runtime's exception gates */
-	set_gate(VEC_A, intr_stub_a);
-	set_gate(VEC_B, intr_stub_b);
-	set_gate(VEC_C, intr_stub_c);
-	load_idt((uint32_t)idt, sizeof(idt) - 1);
-	printf("intr: IDT %u entries (runtime's had %u), gates 0x%x 0x%x 0x%x\n",
-	       (unsigned)(sizeof(idt) / sizeof(idt[0])), (unsigned)(cur.limit + 1) / 8, VEC_A,
-	       VEC_B, VEC_C);
+	idt_set_gate(VEC_A, intr_stub_a);
+	idt_set_gate(VEC_B, intr_stub_b);
+	idt_set_gate(VEC_C, intr_stub_c);
+	printf("intr: IDT 256 entries, gates 0x%x 0x%x 0x%x\n", VEC_A, VEC_B, VEC_C);
 }
 
 static bool amd;

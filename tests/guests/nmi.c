@@ -15,15 +15,11 @@
  *   - in x2APIC mode (where CPUID offers it), the same IPIs through the ICR MSR.
  * Nothing here needs our hypervisor: on bare hardware or QEMU it passes too.
  */
+#include "apic.h"
 #include "guest.h"
 
 const char guest_name[] = "nmi";
 
-#define LAPIC_BASE 0xfee00000u
-#define LAPIC_ID 0x20
-#define LAPIC_SVR 0xf0
-#define LAPIC_ICR_LO 0x300
-#define LAPIC_ICR_HI 0x310
 #define ICR_NMI (4u << 8)
 #define ICR_ASSERT (1u << 14)
 #define ICR_SELF (1u << 18)
@@ -33,7 +29,6 @@ const char guest_name[] = "nmi";
 #define MSR_X2APIC_ID 0x802
 #define MSR_X2APIC_ICR 0x830
 
-#define IOAPIC_BASE 0xfec00000u
 #define PIT_PIN 2 /* ISA IRQ 0 on IOAPIC pin 2, as a PC's MADT says */
 
 #define STORM 10000
@@ -72,16 +67,6 @@ static inline uint64_t rdmsr(uint32_t msr)
 	uint32_t lo, hi;
 	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
 	return (uint64_t)hi << 32 | lo;
-}
-
-static void lapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)(LAPIC_BASE + reg) = v;
-}
-
-static uint32_t lapic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(LAPIC_BASE + reg);
 }
 
 /* An NMI IPI: shorthand (0 = none: physical destination `dest`). */
@@ -150,36 +135,6 @@ static void settle(void)
 {
 	for (volatile uint32_t i = 0; i < 50000; i++)
 		;
-}
-
-struct idt_gate {
-	uint16_t offset_lo, selector;
-	uint8_t zero, type_attr;
-	uint16_t offset_hi;
-} __attribute__((packed));
-
-static struct idt_gate idt[256] __attribute__((aligned(8)));
-
-static void idt_install(void)
-{
-	struct {
-		uint16_t limit;
-		uint32_t base;
-	} __attribute__((packed)) cur;
-
-	__asm__ volatile("sidt %0" : "=m"(cur));
-	uint32_t bytes = (uint32_t)cur.limit + 1;
-	if (bytes > sizeof(idt))
-		bytes = sizeof(idt);
-	memset(idt, 0, sizeof(idt));
-	memcpy(idt, (const void *)cur.base, bytes); /* the runtime's exception gates */
-	uint32_t off = (uint32_t)nmi_stub;
-	idt[2].offset_lo = (uint16_t)off;
-	idt[2].offset_hi = (uint16_t)(off >> 16);
-	idt[2].selector = 0x08;
-	idt[2].zero = 0;
-	idt[2].type_attr = 0x8e; /* present, DPL 0, 32-bit interrupt gate */
-	load_idt((uint32_t)idt, sizeof(idt) - 1);
 }
 
 static void reset_counts(void)
@@ -252,20 +207,12 @@ static void test_sent_from_handler(unsigned how_many)
 }
 
 /* The IOAPIC's NMI delivery mode, from the PIT, wakes a HLT with IF=0. */
-static void ioapic_write(uint32_t reg, uint32_t v)
-{
-	*(volatile uint32_t *)IOAPIC_BASE = reg;
-	*(volatile uint32_t *)(IOAPIC_BASE + 0x10) = v;
-}
-
 static void test_hlt_wake(void)
 {
 	reset_counts();
-	outb(0x21, 0xff); /* both 8259s masked: the PIT reaches only the IOAPIC */
-	outb(0xa1, 0xff);
+	pic_mask_all(); /* the PIT reaches only the IOAPIC */
 	/* pin 2: NMI delivery, physical destination, edge, unmasked (82093AA §3.2.4) */
-	ioapic_write(0x10 + 2 * PIT_PIN + 1, apic_id << 24);
-	ioapic_write(0x10 + 2 * PIT_PIN, 4u << 8);
+	ioapic_set_pin(PIT_PIN, IOAPIC_REDIR_NMI, apic_id);
 	/* PIT channel 0, mode 0: OUT rises once the count (20 ms) runs out */
 	uint16_t count = 23864;
 	outb(0x43, 0x30);
@@ -273,7 +220,7 @@ static void test_hlt_wake(void)
 	outb(0x40, (uint8_t)(count >> 8));
 	__asm__ volatile("cli; hlt" ::: "memory");
 	uint32_t got = nmi_count;
-	ioapic_write(0x10 + 2 * PIT_PIN, 1u << 16); /* masked again */
+	ioapic_mask_pin(PIT_PIN);
 	printf("nmi: cli; hlt woke with count %u\n", got);
 	expect(got == 1, "IOAPIC NMI woke cli; hlt with count %u, want 1", got);
 }
@@ -307,9 +254,9 @@ static bool enter_x2apic(void)
 void guest_main(void)
 {
 	__asm__ volatile("cli" ::: "memory");
-	idt_install();
-	lapic_write(LAPIC_SVR, 0x1ff); /* software-enabled, spurious vector 0xff */
-	apic_id = lapic_read(LAPIC_ID) >> 24;
+	idt_set_gate(2, nmi_stub);
+	lapic_enable(0xff);
+	apic_id = lapic_id();
 	printf("nmi: APIC ID %u, xAPIC mode\n", apic_id);
 
 	test_ipis("xAPIC");

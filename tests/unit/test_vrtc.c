@@ -1,4 +1,4 @@
-// SOURCES: guest/vrtc.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: guest/vrtc.c kernel/lib/calendar.c kernel/lib/string.c kernel/lib/format.c
 /*
  * The MC146818 RTC driven as guests drive it: Linux's mc146818_get_time()
  * (UIP avoidance, seconds re-check) and mc146818_set_time() (SET plus divider

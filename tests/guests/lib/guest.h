@@ -172,6 +172,14 @@ int hypercall_safe(bool amd, uint32_t nr, uint32_t a0, uint32_t a1, uint32_t a2,
 /* Loads an IDT register with this base and limit (the triple-fault guest uses it). */
 void load_idt(uint32_t base, uint16_t limit);
 
+/*
+ * An interrupt gate (present, DPL 0, 32-bit, IF cleared on entry) for
+ * `vector`. The runtime's own IDT covers only the 32 exception vectors: the
+ * first call moves to a 256-entry one holding those exception gates and no
+ * others, so any vector without a gate raises #NP.
+ */
+void idt_set_gate(uint8_t vector, void (*handler)(void));
+
 /* The runtime's own memset/memcpy (there is no C library). */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

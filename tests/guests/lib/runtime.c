@@ -499,16 +499,40 @@ void load_idt(uint32_t base, uint16_t limit)
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }
 
+/* A present, DPL 0, 32-bit interrupt gate to `off` in the flat code segment. */
+static void gate_init(struct idt_gate *g, uint32_t off)
+{
+	g->offset_lo = (uint16_t)off;
+	g->offset_hi = (uint16_t)(off >> 16);
+	g->selector = 0x08;
+	g->zero = 0;
+	g->type_attr = 0x8e;
+}
+
 static void idt_init(void)
 {
-	for (int v = 0; v < 32; v++) {
-		idt[v].offset_lo = (uint16_t)exception_stubs[v];
-		idt[v].offset_hi = (uint16_t)(exception_stubs[v] >> 16);
-		idt[v].selector = 0x08;
-		idt[v].zero = 0;
-		idt[v].type_attr = 0x8e;	/* present, DPL 0, 32-bit interrupt gate */
-	}
+	for (int v = 0; v < 32; v++)
+		gate_init(&idt[v], exception_stubs[v]);
 	load_idt((uint32_t)idt, sizeof(idt) - 1);
+}
+
+/*
+ * The full-size IDT idt_set_gate switches to: the exception gates above plus
+ * the guest's interrupt gates. Vectors without a gate stay not-present, so a
+ * stray interrupt shows up as #NP (SDM Vol. 3A §6.12.1).
+ */
+static struct idt_gate idt_full[256] __attribute__((aligned(8)));
+static bool idt_full_loaded;
+
+void idt_set_gate(uint8_t vector, void (*handler)(void))
+{
+	if (!idt_full_loaded)
+		memcpy(idt_full, idt, sizeof(idt));
+	gate_init(&idt_full[vector], (uint32_t)handler);
+	if (!idt_full_loaded) {
+		load_idt((uint32_t)idt_full, sizeof(idt_full) - 1);
+		idt_full_loaded = true;
+	}
 }
 
 void guest_exception(struct exception_frame *f);
