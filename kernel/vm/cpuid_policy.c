@@ -57,7 +57,7 @@ static unsigned core_shift(unsigned n)
 }
 
 /* The highest leaf the table lists in the range starting at base, for this vendor. */
-static uint32_t table_max(uint32_t base, enum cpuid_vendor vendor)
+static uint32_t table_max_scan(uint32_t base, enum cpuid_vendor vendor)
 {
 	uint32_t max = base;
 	for (unsigned i = 0; i < cpuid_leaf_rule_count; i++) {
@@ -65,6 +65,19 @@ static uint32_t table_max(uint32_t base, enum cpuid_vendor vendor)
 		if (r->leaf >= base && r->leaf - base < 0x10000 && r->leaf > max &&
 		    (r->vendors & (1u << vendor)))
 			max = r->leaf;
+	}
+	return max;
+}
+
+/* The same, remembered per range and vendor (the table is constant; 0 = not yet). */
+static uint32_t table_max(uint32_t base, enum cpuid_vendor vendor)
+{
+	static uint32_t known[2][2];
+	uint32_t *slot = &known[base != 0][vendor == CPUID_VENDOR_AMD];
+	uint32_t max = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (!max) {
+		max = table_max_scan(base, vendor);
+		__atomic_store_n(slot, max, __ATOMIC_RELAXED);
 	}
 	return max;
 }

@@ -477,6 +477,30 @@ const struct cpuid_leaf_rule *cpuid_table_leaf(uint32_t leaf)
 	return NULL;
 }
 
+/*
+ * One feature word's mask for a vendor and set of conditions, remembered:
+ * they are the same for every exit on a host, and walking the bit rows
+ * each time made a CPUID exit cost a thousand instructions more. Key and
+ * mask share one 64-bit word, written and read whole, so cores racing on
+ * it see either a complete entry or none. Bit 63 marks it valid.
+ */
+static uint64_t word_cache[COUNT(cpuid_feature_words)];
+
+static uint32_t word_mask(unsigned i, enum cpuid_vendor vendor, unsigned have)
+{
+	uint64_t key = (1ull << 63) | ((uint64_t)vendor << 48) | ((uint64_t)(have & 0xffff) << 32);
+	uint64_t e = __atomic_load_n(&word_cache[i], __ATOMIC_RELAXED);
+	if ((e & ~0xffffffffull) == key && have <= 0xffff)
+		return (uint32_t)e;
+	const struct cpuid_feature_word *w = &cpuid_feature_words[i];
+	uint32_t mask = 0;
+	for (unsigned b = 0; b < w->count; b++)
+		if (!(w->bits[b].needs & ~have))
+			mask |= 1u << w->bits[b].bit;
+	__atomic_store_n(&word_cache[i], key | mask, __ATOMIC_RELAXED);
+	return mask;
+}
+
 uint32_t cpuid_table_allowed(uint32_t leaf, uint32_t sub, enum cpuid_reg reg,
 			     enum cpuid_vendor vendor, unsigned have)
 {
@@ -486,9 +510,7 @@ uint32_t cpuid_table_allowed(uint32_t leaf, uint32_t sub, enum cpuid_reg reg,
 		if (w->leaf != leaf || w->sub != sub || w->reg != reg ||
 		    !(w->vendors & (1u << vendor)))
 			continue;
-		for (unsigned b = 0; b < w->count; b++)
-			if (!(w->bits[b].needs & ~have))
-				mask |= 1u << w->bits[b].bit;
+		mask |= word_mask(i, vendor, have);
 	}
 	return mask;
 }
