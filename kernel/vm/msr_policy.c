@@ -68,7 +68,7 @@ const unsigned msr_guest_owned_count = sizeof(msr_guest_owned) / sizeof(msr_gues
  */
 static struct {
 	bool probed;
-	bool nx, ffxsr;
+	bool ffxsr;
 	uint64_t spec_ctrl_bits; /* the IA32_SPEC_CTRL bits the host implements */
 	bool ibpb, arch_caps;
 	unsigned phys_bits;
@@ -108,7 +108,6 @@ static void probe_host(void)
 	host.phys_bits = 36;
 	if (max_ext >= 0x80000001) {
 		cpuid(0x80000001, &r);
-		host.nx = r.edx & (1u << 20);
 		host.ffxsr = host_cpu.amd && (r.edx & (1u << 25));
 	}
 	if (max_ext >= 0x80000008) {
@@ -296,7 +295,7 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 		*value = rdtsc() + v->msrs.tsc_offset;
 		return 0;
 	case MSR_TSC_ADJUST:
-		*value = v->msrs.tsc_adjust;
+		*value = v->msrs.tsc_offset; /* the sum of the guest's TSC moves (vm.h) */
 		return 0;
 	case MSR_SPEC_CTRL:
 		if (!host.spec_ctrl_bits)
@@ -386,7 +385,7 @@ static bool valid_pat(uint64_t pat)
 static bool valid_efer(struct vcpu *v, uint64_t value)
 {
 	uint64_t allowed = (uint64_t)EFER_SCE | EFER_LME | EFER_LMA;
-	if (host.nx)
+	if (host_cpu.nx)
 		allowed |= EFER_NXE;
 	if (host.ffxsr)
 		allowed |= EFER_FFXSR;
@@ -425,14 +424,11 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		 * SDM Vol. 3B §18.17.3: what a WRMSR adds to the TSC it adds to
 		 * IA32_TSC_ADJUST too; the guest's RDTSC moves through the offset.
 		 */
-		uint64_t offset = value - rdtsc();
-		v->msrs.tsc_adjust += offset - v->msrs.tsc_offset;
-		set_tsc_offset(v, offset);
+		set_tsc_offset(v, value - rdtsc());
 		return 0;
 	}
 	case MSR_TSC_ADJUST:
-		set_tsc_offset(v, v->msrs.tsc_offset + (value - v->msrs.tsc_adjust));
-		v->msrs.tsc_adjust = value;
+		set_tsc_offset(v, value);
 		return 0;
 	case MSR_SPEC_CTRL:
 		if (!host.spec_ctrl_bits || (value & ~host.spec_ctrl_bits))

@@ -51,8 +51,12 @@ struct vcpu_msrs {
 	uint64_t mtrr_var[16];
 	uint64_t mtrr_fixed[11];
 	uint64_t amd_perf[8];
-	uint64_t tsc_offset; /* guest TSC = host TSC + tsc_offset (mod 2^64) */
-	uint64_t tsc_adjust; /* IA32_TSC_ADJUST: the sum of the guest's TSC moves */
+	/*
+	 * guest TSC = host TSC + tsc_offset (mod 2^64). It is also what
+	 * IA32_TSC_ADJUST reads: the guest starts on the host's TSC with
+	 * TSC_ADJUST 0, and every write to either moves both by the same amount.
+	 */
+	uint64_t tsc_offset;
 	uint64_t tsc_aux;    /* what RDTSCP returns in ECX (Linux: the CPU number) */
 	uint64_t amd_de_cfg;
 	uint64_t amd_hwcr;
