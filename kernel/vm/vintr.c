@@ -12,6 +12,7 @@ void vintr_reset(struct vcpu *v)
 	v->pending_irq = -1;
 	v->timer_deadline = 0;
 	vnmi_reset(&v->nmi);
+	v->nmi_window = false;
 	v->hlt_nmi_only = false;
 }
 
@@ -58,13 +59,17 @@ bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at)
 static uint64_t nmi_before_entry(struct vcpu *v)
 {
 	take_nmis(v);
+	if (!v->nmi.pending && !v->nmi_window)
+		return UINT64_MAX; /* the common entry: nothing to inject, no window to close */
 	bool ready = v->nmi.pending && hvm->nmi_ready(v);
 	enum vnmi_action a = vnmi_before_entry(&v->nmi, ready);
 	if (a == VNMI_INJECT)
 		hvm->inject_event(v, EVENT_NMI, 2, false, 0);
 	/* one more behind the injected one waits for its IRET */
 	bool window = v->nmi.pending != 0;
-	if (!hvm->set_nmi_window(v, window) && window)
+	bool armed = hvm->set_nmi_window(v, window);
+	v->nmi_window = window && armed;
+	if (window && !armed)
 		return rdtsc() + NMI_POLL_US * tsc_khz() / 1000;
 	return UINT64_MAX;
 }

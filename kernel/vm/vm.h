@@ -76,6 +76,7 @@ struct vcpu {
 	uint64_t timer_deadline; /* host TSC; 0: not armed */
 	uint8_t timer_vector;
 	struct vnmi nmi; /* NMIs pending and blocked (kernel/vm/vintr.c drives it) */
+	bool nmi_window;  /* the backend was asked for an NMI-window exit */
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
 	/* scheduling (kernel/sched): se.cpu is the core whose run queue holds it */
