@@ -178,6 +178,21 @@ static inline bool x86_insn_is_string(const struct x86_insn *insn)
  */
 int x86_decode(const uint8_t *bytes, size_t len, enum x86_cpu_mode mode, struct x86_insn *insn);
 
+/* The low `size` bytes of a value (size 1, 2, 4 or 8), and their sign extension. */
+static inline uint64_t x86_size_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+static inline uint64_t x86_sign_extend(uint64_t v, unsigned int size)
+{
+	unsigned int shift = 64 - 8 * size;
+
+	if (size >= 8)
+		return v;
+	return (uint64_t)((int64_t)(v << shift) >> shift);
+}
+
 /*
  * The effective address (offset within insn->seg, before the segment base) of
  * the memory operand, truncated to the address size; for string instructions

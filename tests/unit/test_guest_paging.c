@@ -1,4 +1,4 @@
-// SOURCES: guest/guest_paging.c guest/x86_emulate.c kernel/lib/string.c
+// SOURCES: guest/guest_paging.c guest/x86_decode.c guest/x86_emulate.c kernel/lib/string.c
 /*
  * The guest page-table walker, on page tables built the way a guest kernel
  * builds them, in a small fake guest RAM.

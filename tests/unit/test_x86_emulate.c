@@ -1,4 +1,4 @@
-// SOURCES: guest/x86_emulate.c kernel/lib/string.c
+// SOURCES: guest/x86_decode.c guest/x86_emulate.c kernel/lib/string.c
 /*
  * The MMIO instruction emulator, fed the byte sequences guests really use on
  * device registers: moves, addressing forms, prefixes and modes, and what it

@@ -1,4 +1,4 @@
-// SOURCES: guest/x86_emulate.c kernel/lib/string.c
+// SOURCES: guest/x86_decode.c guest/x86_emulate.c kernel/lib/string.c
 /*
  * The MMIO instruction emulator's read-modify-write and string instructions:
  * ALU operations and their flags, TEST, XCHG, bit operations, REP STOS and

@@ -1,4 +1,4 @@
-// SOURCES: guest/x86_emulate.c kernel/lib/string.c
+// SOURCES: guest/x86_decode.c guest/x86_emulate.c kernel/lib/string.c
 /*
  * String instructions through the virtual-memory and port callbacks (INS,
  * OUTS, LODS, STOS, MOVS with and without REP, every size and address size,
