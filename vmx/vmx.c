@@ -21,6 +21,7 @@
 #include "kernel/vm/vm.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_caps.h"
+#include "vmx/vmx_insn.h"
 #include "ept/ept.h"
 
 #define MSR_VMX_PINBASED 0x481
@@ -94,87 +95,6 @@ static uint16_t next_vpid = 1;
 static spinlock_t vmx_lock = SPINLOCK_INIT;
 
 int vmx_enter(struct x86_regs *regs, int launched);
-
-static const char *const insn_errors[] = {
-    [1] = "VMCALL in VMX root operation",
-    [2] = "VMCLEAR with an invalid address",
-    [3] = "VMCLEAR with the VMXON pointer",
-    [4] = "VMLAUNCH with a non-clear VMCS",
-    [5] = "VMRESUME with a non-launched VMCS",
-    [6] = "VMRESUME after VMXOFF",
-    [7] = "VM entry with invalid control fields",
-    [8] = "VM entry with invalid host-state fields",
-    [9] = "VMPTRLD with an invalid address",
-    [10] = "VMPTRLD with the VMXON pointer",
-    [11] = "VMPTRLD with an incorrect VMCS revision",
-    [12] = "VMREAD/VMWRITE of an unsupported field",
-    [13] = "VMWRITE to a read-only field",
-    [15] = "VMXON in VMX root operation",
-    [26] = "VM entry with events blocked by MOV SS",
-    [28] = "invalid operand to INVEPT/INVVPID",
-};
-
-const char *vmx_insn_error_text(unsigned e)
-{
-	if (e < sizeof(insn_errors) / sizeof(insn_errors[0]) && insn_errors[e])
-		return insn_errors[e];
-	return "unknown VM-instruction error";
-}
-
-static inline uint64_t vmread(uint64_t field)
-{
-	uint64_t v;
-	__asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc");
-	return v;
-}
-
-static inline void vmwrite(uint64_t field, uint64_t v)
-{
-	__asm__ volatile("vmwrite %1, %0" ::"r"(field), "rm"(v) : "cc", "memory");
-}
-
-/* true on success (CF and ZF clear) */
-static inline bool vmx_op_ok(uint8_t failed)
-{
-	return !failed;
-}
-
-static bool do_vmxon(uint64_t pa)
-{
-	uint8_t failed;
-	__asm__ volatile("vmxon %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
-	return vmx_op_ok(failed);
-}
-
-static bool do_vmclear(uint64_t pa)
-{
-	uint8_t failed;
-	__asm__ volatile("vmclear %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
-	return vmx_op_ok(failed);
-}
-
-static bool do_vmptrld(uint64_t pa)
-{
-	uint8_t failed;
-	__asm__ volatile("vmptrld %1; setbe %0" : "=q"(failed) : "m"(pa) : "cc", "memory");
-	return vmx_op_ok(failed);
-}
-
-static void invept(uint64_t type, uint64_t eptp)
-{
-	struct {
-		uint64_t eptp, zero;
-	} desc = {eptp, 0};
-	__asm__ volatile("invept %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
-}
-
-static void invvpid(uint64_t type, uint16_t vpid)
-{
-	struct {
-		uint64_t vpid, addr;
-	} desc = {vpid, 0};
-	__asm__ volatile("invvpid %0, %1" ::"m"(desc), "r"(type) : "cc", "memory");
-}
 
 /* MSR bitmap (Vol. 3C §25.6.9): read-low, read-high, write-low, write-high, 1 KiB each */
 /* Reads of `msr` go straight to the guest's state; writes too unless `writes` is false. */
@@ -739,96 +659,6 @@ static bool handle_cr_access(struct vcpu *v, uint64_t qual)
 	return true;
 }
 
-static void decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
-{
-	uint64_t qual = vmread(VMCS_EXIT_QUALIFICATION);
-	unsigned basic = reason & 0xffff;
-
-	memset(e, 0, sizeof(*e));
-	e->raw_reason = reason;
-	e->raw_info[0] = qual;
-	e->insn_len = (unsigned)vmread(VMCS_EXIT_INSN_LEN);
-	if (reason & (1u << 31)) {
-		e->reason = EXIT_INVALID_STATE; /* VM-entry failure (Vol. 3C §27.8) */
-		return;
-	}
-	switch (basic) {
-	case VMX_EXIT_CPUID:
-		e->reason = EXIT_CPUID;
-		break;
-	case VMX_EXIT_RDMSR:
-	case VMX_EXIT_WRMSR:
-		e->reason = basic == VMX_EXIT_RDMSR ? EXIT_MSR_READ : EXIT_MSR_WRITE;
-		e->msr.index = (uint32_t)v->regs.gpr[X86_RCX];
-		break;
-	case VMX_EXIT_IO:
-		/* Table 28-5: size-1 in 2:0, IN in 3, string in 4, REP in 5, port in 31:16 */
-		e->reason = EXIT_IO;
-		e->io.size = (uint8_t)((qual & 7) + 1);
-		e->io.in = (qual >> 3) & 1;
-		e->io.string = (qual >> 4) & 1;
-		e->io.rep = (qual >> 5) & 1;
-		e->io.port = (uint16_t)(qual >> 16);
-		break;
-	case VMX_EXIT_EPT_VIOLATION:
-		e->reason = EXIT_MMIO;
-		e->mmio.gpa = vmread(VMCS_GUEST_PHYS_ADDR);
-		e->mmio.write = (qual >> 1) & 1;
-		e->mmio.fetch = (qual >> 2) & 1;
-		e->raw_info[1] = e->mmio.gpa;
-		break;
-	case VMX_EXIT_HLT:
-		e->reason = EXIT_HLT;
-		break;
-	case VMX_EXIT_RDPMC:
-		e->reason = EXIT_RDPMC;
-		break;
-	case VMX_EXIT_XSETBV:
-		e->reason = EXIT_XSETBV;
-		break;
-	case VMX_EXIT_VMCALL:
-		e->reason = EXIT_HYPERCALL;
-		break;
-	case VMX_EXIT_TRIPLE_FAULT:
-		e->reason = EXIT_SHUTDOWN;
-		break;
-	case VMX_EXIT_EXTERNAL_INTERRUPT:
-		e->reason = EXIT_EXT_INTR;
-		break;
-	case VMX_EXIT_INTERRUPT_WINDOW:
-		e->reason = EXIT_INTR_WINDOW;
-		break;
-	case VMX_EXIT_NMI_WINDOW:
-		e->reason = EXIT_NMI_WINDOW;
-		break;
-	case VMX_EXIT_EXCEPTION_NMI: {
-		uint32_t info = (uint32_t)vmread(VMCS_EXIT_INTR_INFO);
-		if ((info & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
-			e->reason = EXIT_NMI;
-		} else {
-			e->reason = EXIT_EXCEPTION;
-			e->exception.vector = (uint8_t)info;
-			e->exception.error_code = (uint32_t)vmread(VMCS_EXIT_INTR_ERROR);
-		}
-		break;
-	}
-	case VMX_EXIT_VMCLEAR ... VMX_EXIT_VMXON:
-	case VMX_EXIT_INVEPT:
-	case VMX_EXIT_INVVPID:
-		e->reason = EXIT_VIRT_INSN;
-		break;
-	case VMX_EXIT_INVALID_GUEST_STATE:
-	case VMX_EXIT_MSR_LOADING:
-	case VMX_EXIT_MACHINE_CHECK:
-	case VMX_EXIT_EPT_MISCONFIG:
-		e->reason = EXIT_INVALID_STATE;
-		break;
-	default:
-		e->reason = EXIT_UNKNOWN;
-		break;
-	}
-}
-
 static void make_current(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
@@ -943,7 +773,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		if ((reason & 0xffff) == VMX_EXIT_CR_ACCESS &&
 		    handle_cr_access(v, vmread(VMCS_EXIT_QUALIFICATION)))
 			continue; /* VMX's own business: the core never hears of it */
-		decode_exit(v, reason, exit);
+		vmx_decode_exit(v, reason, exit);
 		if (exit->reason == EXIT_NMI)
 			__asm__ volatile("int $2"); /* the NMI was the host's: run its handler */
 		return;

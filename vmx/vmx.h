@@ -7,4 +7,8 @@
 /* Text for a VM-instruction error number (SDM Vol. 3C §31.4). */
 const char *vmx_insn_error_text(unsigned error);
 
+struct vcpu;
+/* Reads the exit fields of the current VMCS into *e (vmx_exit.c). */
+void vmx_decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e);
+
 #endif
