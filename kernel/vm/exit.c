@@ -58,16 +58,18 @@ static struct cpuid_host host_cpuid_source = {.query = query_host_cpuid};
 static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 {
 	uint32_t leaf = (uint32_t)v->regs.gpr[X86_RAX], sub = (uint32_t)v->regs.gpr[X86_RCX];
-	struct vcpu_control_state cs;
-	hvm->vcpu_get_control(v, &cs);
 	struct cpuid_ctx ctx = {
 	    .vendor = host_cpu.amd ? CPUID_VENDOR_AMD : CPUID_VENDOR_INTEL,
 	    .vcpu_id = v->id,
 	    .nvcpus = v->vm->nvcpus,
-	    .cr4_osxsave = cs.cr4 & CR4_OSXSAVE,
-	    .cr4_pke = cs.cr4 & CR4_PKE,
 	    .xcr0 = leaf == 0xd ? fpu_current_xcr0() : 1,
 	};
+	if (leaf == 1 || leaf == 7) { /* only these answer from the guest's CR4 (OSXSAVE, OSPKE) */
+		struct vcpu_control_state cs;
+		hvm->vcpu_get_control(v, &cs);
+		ctx.cr4_osxsave = cs.cr4 & CR4_OSXSAVE;
+		ctx.cr4_pke = cs.cr4 & CR4_PKE;
+	}
 	hvm->guest_caps(&ctx.caps);
 	struct cpuid_result r;
 	cpuid_policy_guest(&host_cpuid_source, &ctx, leaf, sub, &r);
