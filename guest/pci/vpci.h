@@ -148,6 +148,19 @@ struct vpci_bus {
 	unsigned gsi_count[4]; /* INTx lines asserted per GSI 16-19 (they are shared) */
 };
 
+/*
+ * Where a VM's PCI bus lives (the same for every VM; the guest's ACPI
+ * tables and E820 say so). Guest RAM ends at 3 GiB at most (GPA_RAM_MAX).
+ */
+#define VPCI_ECAM_BASE 0xc0000000ull /* 1 MiB: bus 0 */
+#define VPCI_ECAM_SIZE 0x100000ull
+#define VPCI_MEM32_BASE 0xc1000000ull /* up to the IOAPIC at 0xfec00000 */
+#define VPCI_MEM32_SIZE (0xfec00000ull - VPCI_MEM32_BASE)
+#define VPCI_MEM64_BASE 0x1000000000ull /* 64 GiB: inside any 40-bit physical space */
+#define VPCI_MEM64_SIZE 0x1000000000ull
+#define VPCI_IO_BASE 0xc000u
+#define VPCI_IO_SIZE 0x4000u
+
 #define VPCI_INTX_GSI_BASE 16
 /* The IOAPIC pin INTx pin (1-4) of slot s reaches; the DSDT's _PRT says the same. */
 static inline unsigned vpci_intx_gsi(unsigned slot, unsigned pin)
