@@ -72,6 +72,7 @@ void cpu_features_detect(struct cpu_features *f)
 	memcpy(f->vendor, &r.ebx, 4);
 	memcpy(f->vendor + 4, &r.edx, 4);
 	memcpy(f->vendor + 8, &r.ecx, 4);
+	uint32_t max_basic = r.eax;
 	f->intel = strcmp(f->vendor, "GenuineIntel") == 0;
 	f->amd = strcmp(f->vendor, "AuthenticAMD") == 0 || strcmp(f->vendor, "HygonGenuine") == 0;
 	read_brand(f->brand);
@@ -89,6 +90,12 @@ void cpu_features_detect(struct cpu_features *f)
 	f->tsc_deadline = r.ecx & (1u << 24);
 	f->running_nested = r.ecx & (1u << 31);
 	f->vmx = r.ecx & (1u << 5);
+	f->rdrand = r.ecx & (1u << 30);
+
+	if (max_basic >= 7) {
+		cpuid_count(7, 0, &r);
+		f->rdseed = r.ebx & (1u << 18);
+	}
 
 	cpuid(0x80000000, &r);
 	uint32_t max_ext = r.eax;

@@ -13,6 +13,7 @@ struct cpu_features {
 	bool running_nested; /* CPUID.1:ECX.31, a hypervisor is below us */
 
 	bool x2apic, tsc_deadline, nx, gbpages, invariant_tsc;
+	bool rdrand, rdseed; /* CPUID.1:ECX.30, CPUID.(7,0):EBX.18: entropy for virtio-rng */
 
 	/* Intel VT-x (SDM Vol. 3C ch. 24, appendix A) */
 	bool vmx;

@@ -7,6 +7,7 @@
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/config/vmconfig.h"
+#include "kernel/lib/format.h"
 #include "kernel/log.h"
 
 struct vm *vms[VM_MAX];
@@ -38,41 +39,61 @@ const char *vm_stop_reason_name(enum vm_stop_reason r)
 
 static struct vm *volatile attached; /* the VM whose console the operator sees */
 
-static void flush_console(struct vm *vm)
+/* The console `console NAME` shows for vm: hvc0 when it has one. */
+static enum vm_console_id attached_console(const struct vm *vm)
 {
-	struct vm_line_buffer *b = &vm->console;
+	return vm->has_hvc ? VM_CONSOLE_HVC : VM_CONSOLE_COM1;
+}
+
+static void flush_line(struct vm *vm, enum vm_console_id id)
+{
+	struct vm_line_buffer *b = &vm->out[id].line;
 	if (!b->len)
 		return;
 	b->text[b->len] = 0;
-	if (__atomic_load_n(&attached, __ATOMIC_ACQUIRE) != vm)
-		console_vm_line(vm->name, b->text);
+	if (__atomic_load_n(&attached, __ATOMIC_ACQUIRE) != vm || attached_console(vm) != id) {
+		char tag[VM_NAME_LEN + 8];
+		format(tag, sizeof(tag), id == VM_CONSOLE_HVC ? "%s/hvc0" : "%s", vm->name);
+		console_vm_line(tag, b->text);
+	}
 	b->len = 0;
 }
 
-void vm_console_putc(struct vm *vm, char c)
+static void console_out(struct vm *vm, enum vm_console_id id, char c)
 {
+	struct vm_output *o = &vm->out[id];
 	spin_lock(&vm->output_lock);
-	vm->output[vm->output_total++ % VM_OUTPUT_RING] = c;
-	bool raw = __atomic_load_n(&attached, __ATOMIC_ACQUIRE) == vm;
+	o->ring[o->total++ % VM_OUTPUT_RING] = c;
+	bool raw = __atomic_load_n(&attached, __ATOMIC_ACQUIRE) == vm && attached_console(vm) == id;
 	spin_unlock(&vm->output_lock);
 	if (raw) {
 		/* attached: the operator's terminal interprets the guest's bytes */
 		console_write_raw(&c, 1);
-		vm->console.len = 0;
+		o->line.len = 0;
 		return;
 	}
 
-	struct vm_line_buffer *b = &vm->console;
+	struct vm_line_buffer *b = &o->line;
 	if (c == '\r')
 		return;
 	if (c == '\n') {
-		flush_console(vm);
+		flush_line(vm, id);
 		return;
 	}
 	/* keep the host console clean: control characters become '?' */
 	b->text[b->len++] = (c >= 0x20 && c < 0x7f) || c == '\t' ? c : '?';
 	if (b->len == sizeof(b->text) - 1)
-		flush_console(vm);
+		flush_line(vm, id);
+}
+
+void vm_console_putc(struct vm *vm, char c)
+{
+	console_out(vm, VM_CONSOLE_COM1, c);
+}
+
+void vm_hvc_putc(struct vm *vm, char c)
+{
+	console_out(vm, VM_CONSOLE_HVC, c);
 }
 
 void vm_console_attach(struct vm *vm)
@@ -88,12 +109,13 @@ void vm_console_attach(struct vm *vm)
 	 * Under the console lock, so that bytes the guest writes meanwhile come
 	 * out after the replay (the vCPU takes the ring lock, then the console's).
 	 */
+	const struct vm_output *o = &vm->out[attached_console(vm)];
 	uint64_t flags = console_lock();
 	spin_lock(&vm->output_lock);
-	uint64_t total = vm->output_total;
+	uint64_t total = o->total;
 	size_t n = total < VM_OUTPUT_RING ? (size_t)total : VM_OUTPUT_RING;
 	for (size_t i = 0; i < n; i++)
-		replay[i] = vm->output[(total - n + i) % VM_OUTPUT_RING];
+		replay[i] = o->ring[(total - n + i) % VM_OUTPUT_RING];
 	__atomic_store_n(&attached, vm, __ATOMIC_RELEASE);
 	spin_unlock(&vm->output_lock);
 	console_write_raw_locked(replay, n);
@@ -139,7 +161,8 @@ void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code)
 	__atomic_store_n(&vm->state, VM_STOPPED, __ATOMIC_RELEASE);
 	spin_unlock(&vm->lock);
 
-	flush_console(vm);
+	for (unsigned i = 0; i < VM_CONSOLES; i++)
+		flush_line(vm, i);
 	printk("vm %s stopped: %s code=%llu\n", vm->name, vm_stop_reason_name(reason),
 	       (unsigned long long)code);
 	/* vCPUs running elsewhere leave the guest on the next host interrupt */

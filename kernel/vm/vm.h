@@ -96,6 +96,14 @@ struct vm_line_buffer {
 	unsigned len;
 };
 
+enum vm_console_id { VM_CONSOLE_COM1, VM_CONSOLE_HVC, VM_CONSOLES };
+
+struct vm_output {
+	struct vm_line_buffer line;
+	char ring[VM_OUTPUT_RING];
+	uint64_t total; /* bytes ever written */
+};
+
 struct vm {
 	unsigned id;
 	char name[VM_NAME_LEN];
@@ -116,11 +124,14 @@ struct vm {
 	volatile bool restart_pending; /* stopped, and its on_* action says restart */
 	uint32_t *io_counts; /* port I/O exits per port below 0x1000 (accounting), or NULL */
 	unsigned restarts;
-	struct vm_line_buffer console;
-	/* the raw serial output, for `console NAME` to replay */
+	/*
+	 * Its consoles' output: COM1, and hvc0 when it has a virtio console
+	 * (then `console NAME` attaches there). Each keeps its recent bytes for
+	 * `console NAME` to replay, and a line buffer for the host's log.
+	 */
 	spinlock_t output_lock;
-	char output[VM_OUTPUT_RING];
-	uint64_t output_total; /* bytes ever written */
+	struct vm_output out[VM_CONSOLES];
+	bool has_hvc;
 
 	char path[VM_PATH_LEN];	  /* the VM file it was created from */
 	struct vm_config *config; /* that file, checked */
@@ -141,11 +152,17 @@ const char *vm_stop_reason_name(enum vm_stop_reason r);
 /* Stops the VM (first reason wins) and says so on the console. */
 void vm_stop(struct vm *vm, enum vm_stop_reason reason, uint64_t code);
 /*
- * A byte of the VM's serial output: kept in its ring; passed through as is
- * while its console is attached, else shown line by line as "[name] text".
+ * A byte of the VM's serial output (COM1): kept in its ring; passed through
+ * as is while its console is attached, else shown line by line as
+ * "[name] text".
  */
 void vm_console_putc(struct vm *vm, char c);
-/* Attaches the host console to vm (NULL: detaches); replays its recent output. */
+/* A byte the guest wrote to hvc0 (virtio console); shown as "[name/hvc0] text" when not attached. */
+void vm_hvc_putc(struct vm *vm, char c);
+/*
+ * Attaches the host console to vm (NULL: detaches): to hvc0 when the VM has
+ * one, else COM1; replays its recent output.
+ */
 void vm_console_attach(struct vm *vm);
 struct vm *vm_console_attached(void);
 /* Makes each of the VM's vCPUs' cores look at it again (an IPI to each other core). */

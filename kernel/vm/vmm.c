@@ -670,7 +670,8 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	gpa_zero(&vm->map, 0, vm->ram_bytes);
 	vm_devices_reset(vm);
 	vplatform_reset(vm); /* a restarted kernel finds its chips as at power-on */
-	vm->console.len = 0;
+	for (unsigned i = 0; i < VM_CONSOLES; i++)
+		vm->out[i].line.len = 0;
 	vm->shutdown_deadline = 0;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
