@@ -628,6 +628,10 @@ void guest_main(void)
 			if (end > ram_end)
 				ram_end = end > 0xffffffffull ? 0xfffff000u : (uint32_t)end;
 		}
+	if (!ram_end && (boot.info_flags & 1))
+		ram_end = 0x100000u + boot.mem_upper * 1024u; /* no map: the upper memory size */
+	if (!check(ram_end > 0x100000u, "no memory map and no memory size"))
+		return;
 	if (!check(virtio_find(VIRTIO_TYPE_BLOCK, idx, opt_present("movebar"), &dev),
 		   "no virtio-blk #%u", idx)) {
 		pci_dump();

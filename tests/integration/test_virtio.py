@@ -17,8 +17,6 @@ import os
 import re
 import struct
 
-import pexpect
-
 from hvconsole import PROMPT, boot as console_boot, command
 from hvrun import BUILD, guest, qemu, vm_file, vm_stops
 
@@ -120,27 +118,81 @@ def test_hostile_driver_is_contained_and_the_neighbours_disk_is_unchanged():
                          smp=2, debug_exit=False)
     want = sum_line("vblk-n", data_n, 4 * MIB)
     any_sum = re.compile(r"\[vblk-n\] vblk: disk \d+ capacity=\d+ sum=[0-9a-f]+ over \d+")
+    log = ""
+
+    def expect(pattern, timeout):
+        nonlocal log
+        child.expect(pattern, timeout=timeout)
+        log += child.before + child.after
+        return child.after
+
     try:
-        child.expect(any_sum, timeout=240)
-        before = child.after
-        child.expect(r"\[vhostile\] vhostile: (\d+) cases ok|\[vhostile\] vhostile: \d+ of \d+ "
-                     r"cases BAD|\[vhostile\] GUEST vhostile: FAIL[^\r\n]*", timeout=600)
-        verdict = child.after
-        log = child.before + child.after
-        child.expect(any_sum, timeout=240)
-        after = child.after
-        child.expect(any_sum, timeout=240)  # a full pass that began after the hostile run
-        after2 = child.after
+        sums = [expect(any_sum, 240)]  # the neighbour's first pass
+        verdict = expect(r"\[vhostile\] vhostile: \d+ cases ok|\[vhostile\] vhostile: \d+ of "
+                         r"\d+ cases BAD|\[vhostile\] GUEST vhostile: FAIL[^\r\n]*", 600)
+        # the pass under way when the hostile run ended, and one that began after it
+        sums += [expect(any_sum, 240), expect(any_sum, 240)]
         child.send("\r")
         child.expect_exact(PROMPT, timeout=60)
         out = command(child, "list")
     finally:
         child.terminate(force=True)
     assert re.search(r"vhostile: \d+ cases ok", verdict), log[-6000:]
-    # every case printed "-> OUTCOME ok"
+    # every case printed "-> OUTCOME ok", and the device recovered after a reset
     assert not re.search(r"vhostile: \S+ -> \S+ BAD", log), log[-6000:]
     assert "vhostile: recover -> ok ok" in log, log[-6000:]
-    for line in (before, after, after2):
+    assert "[vblk-n] GUEST vblk: FAIL" not in log, log[-6000:]
+    for line in sums:
         assert want.search(line.strip()), (line, want.pattern)
     assert "vhostile" in out and "vblk-n" in out, out
-    assert "FAIL" not in log or "[vblk-n] GUEST vblk: FAIL" not in log
+
+
+# ---- the guests alone on bare QEMU (TCG), its own virtio-blk-pci: checks the
+# test guests' driver without the hypervisor, and records where QEMU agrees ----
+
+def bare_qemu(kernel, append, image, readonly=False, timeout=120):
+    """Boots a test guest by QEMU's multiboot loader beside a modern-only
+    virtio-blk-pci; returns (guest exit code or None, serial output)."""
+    import subprocess
+    drive = "file=%s,if=none,id=d0,format=raw%s" % (image, ",readonly=on" if readonly else "")
+    args = ["qemu-system-x86_64", "-M", "q35,accel=tcg", "-cpu", "max", "-m", "64",
+            "-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=1",
+            "-kernel", kernel, "-append", append, "-drive", drive,
+            "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"]
+    p = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=timeout)
+    out = p.stdout.decode("utf-8", "replace").replace("\r\n", "\n")
+    code = (p.returncode >> 1) if p.returncode > 0 and p.returncode & 1 else None
+    return code, out
+
+
+def test_bare_qemu_vblk_moves_its_bar_and_sums_the_disk():
+    img, data = disk_image("bare-vblk.img", seed=5)
+    code, out = bare_qemu(guest("vblk"), "sum=4 passes=2 tail write movebar", img)
+    assert code == 0, out
+    assert re.search(r"pci: 00:\w\w\.0 BAR4 0x\w+ -> 0xd0\w+", out), out
+    sums = re.findall(r"vblk: disk \d+ capacity=8192 sum=([0-9a-f]{8}) over 4194304", out)
+    assert sums == ["%08x" % fnv1a(data)] * 2, out
+    code, out = bare_qemu(guest("vblk"), "sum=1 ro", img, readonly=True)
+    assert code == 0 and "write to the read-only disk refused" in out, out
+
+
+# The cases QEMU 7.2 answers as the spec says; the others (buffers in MMIO
+# holes or past RAM, INDIRECT without the feature or with NEXT, bad queue
+# layouts, late register and feature writes, features not offered) QEMU
+# serves or accepts: the hypervisor must refuse them, QEMU does not.
+QEMU_AGREES = ["loop", "long-chain", "head-oob", "head-ffff", "next-oob", "avail-jump",
+               "len-overflow", "indirect-nested", "indirect-len40", "indirect-len0",
+               "indirect-loop", "indirect-160", "read-after-write", "no-status", "status-len0",
+               "short-header", "past-end", "sector-wrap", "partial-sector", "unknown-type",
+               "ro-write", "storm-empty", "storm-broken", "recover"]
+
+
+def test_bare_qemu_vhostile_runs_every_case_and_never_hangs():
+    img, _ = disk_image("bare-vhostile.img", seed=6)
+    code, out = bare_qemu(guest("vhostile"), "storm=20000", img, readonly=True)
+    assert code is not None, out  # it finished, by the exit port
+    assert re.search(r"vhostile: \d+ of \d+ cases BAD|vhostile: \d+ cases ok", out), out
+    for case in QEMU_AGREES:
+        assert re.search(r"^vhostile: %s -> \S+ ok" % re.escape(case), out, re.M), (case, out)
