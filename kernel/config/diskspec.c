@@ -94,7 +94,10 @@ static bool split(const char *spec, struct spec *sp, char *why, size_t whylen)
 		while (end > start && is_space(end[-1]))
 			end--;
 		len = (size_t)(end - start);
-		eq = memchr(start, '=', len);
+		eq = NULL;
+		for (const char *q = start; q < end && !eq; q++)
+			if (*q == '=')
+				eq = q;
 		if (eq) {
 			size_t klen = (size_t)(eq - start);
 			enum param k = P_COUNT;
