@@ -1,4 +1,4 @@
-// SOURCES: guest/acpi_build.c guest/vhpet.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
+// SOURCES: guest/acpi_build.c guest/acpi_dsdt.c guest/aml.c guest/vhpet.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
 /*
  * The guest's ACPI tables, read back the way the guest's OS reads them: with
  * the hypervisor's own parser (kernel/acpi/acpi.c) from a fake guest-physical
