@@ -108,7 +108,8 @@ $(BUILD)/guests/%.elf: $(BUILD)/guests/%.c.o $(GUEST_LIB_OBJ) tests/guests/lib/g
 		$(GUEST_LIB_OBJ)
 
 # Host tools the integration tests use (the kernel's parsers on real firmware data).
-$(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c kernel/lib/string.c kernel/lib/format.c
+$(BUILD)/tools/acpi_inspect: tests/tools/acpi_inspect.c kernel/acpi/acpi.c guest/acpi_build.c \
+		guest/acpi_dsdt.c guest/aml.c kernel/lib/string.c kernel/lib/format.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^
 

@@ -4,6 +4,9 @@
  */
 #include "guest/acpi_build.h"
 
+#include "guest/acpi_dsdt.h"
+#include "guest/pci/vpci.h"
+
 #include "kernel/lib/string.h"
 #include "kernel/lib/unaligned.h"
 
@@ -40,46 +43,11 @@
 #define GAS_ACCESS_WORD 2
 #define GAS_ACCESS_DWORD 3
 
-/*
- * The DSDT's AML (ACPI 6.5 §20.2), from this ASL:
- *
- *   DefinitionBlock ("", "DSDT", 2, "HV", "HVGUEST", 1)
- *   {
- *       Name (\_S5, Package (0x04) { 0x05, 0x05, 0x00, 0x00 })
- *       Scope (\_SB)
- *       {
- *           Device (PEVT)   // QEMU's pvpanic: Linux's pvpanic-mmio driver
- *           {
- *               Name (_HID, "QEMU0001")
- *               Name (_CRS, ResourceTemplate () {
- *                   IO (Decode16, 0x0505, 0x0505, 0x01, 0x01) })
- *           }
- *       }
- *   }
- */
-static const uint8_t dsdt_aml[] = {
-	/* NameOp, "\_S5_", PackageOp, PkgLength 8, 4 elements */
-	0x08, 0x5c, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-	/* BytePrefix SLP_TYPa, BytePrefix SLP_TYPb, two reserved zeros */
-	0x0a, ACPI_BUILD_S5_SLP_TYP, 0x0a, ACPI_BUILD_S5_SLP_TYP, 0x00, 0x00,
-	/* ScopeOp, PkgLength 47, "\_SB_" */
-	0x10, 0x2f, 0x5c, '_', 'S', 'B', '_',
-	/* DeviceOp (ExtOpPrefix 0x82), PkgLength 39, "PEVT" */
-	0x5b, 0x82, 0x27, 'P', 'E', 'V', 'T',
-	/* NameOp "_HID", StringPrefix "QEMU0001" NUL */
-	0x08, '_', 'H', 'I', 'D', 0x0d, 'Q', 'E', 'M', 'U', '0', '0', '0', '1', 0x00,
-	/* NameOp "_CRS", BufferOp, PkgLength 13, BytePrefix size 10 */
-	0x08, '_', 'C', 'R', 'S', 0x11, 0x0d, 0x0a, 0x0a,
-	/* IO descriptor: decode16, min 0x505, max 0x505, align 1, length 1 */
-	0x47, 0x01, ACPI_BUILD_PVPANIC_PORT & 0xff, ACPI_BUILD_PVPANIC_PORT >> 8,
-	ACPI_BUILD_PVPANIC_PORT & 0xff, ACPI_BUILD_PVPANIC_PORT >> 8, 0x01, 0x01,
-	/* End tag, checksum 0 (none) */
-	0x79, 0x00,
-};
+#define MAX_TABLES 4 /* in the XSDT: FACP, APIC, HPET, MCFG */
 
 struct layout {
-	size_t facs, dsdt, fadt, madt, hpet, xsdt, rsdt, end;
-	size_t madt_len, xsdt_len, rsdt_len;
+	size_t facs, dsdt, fadt, madt, hpet, mcfg, xsdt, rsdt, end;
+	size_t dsdt_len, madt_len, xsdt_len, rsdt_len;
 	unsigned ntables;
 };
 
@@ -104,22 +72,33 @@ static size_t madt_length(unsigned vcpus)
 	       MADT_ISO_COUNT * MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
 }
 
+static size_t dsdt_length(const struct acpi_build_config *cfg)
+{
+	return ACPI_BUILD_HEADER_SIZE + acpi_dsdt_aml(cfg, NULL, 0);
+}
+
 static void plan(const struct acpi_build_config *cfg, uint64_t base, struct layout *l)
 {
-	l->ntables = cfg->hpet ? 3 : 2; /* FADT, MADT[, HPET] */
+	l->ntables = 2 + (cfg->hpet ? 1 : 0) + (cfg->pci ? 1 : 0); /* FADT, MADT[, HPET][, MCFG] */
+	l->dsdt_len = dsdt_length(cfg);
 	l->madt_len = madt_length(cfg->vcpus);
 	l->xsdt_len = ACPI_BUILD_HEADER_SIZE + 8 * (size_t)l->ntables;
 	l->rsdt_len = ACPI_BUILD_HEADER_SIZE + 4 * (size_t)l->ntables;
 
 	l->facs = place(base, ACPI_BUILD_RSDP_SIZE, 64); /* §5.2.10: 64-byte aligned */
 	l->dsdt = place(base, l->facs + ACPI_BUILD_FACS_SIZE, 16);
-	l->fadt = place(base, l->dsdt + ACPI_BUILD_HEADER_SIZE + sizeof(dsdt_aml), 16);
+	l->fadt = place(base, l->dsdt + l->dsdt_len, 16);
 	l->madt = place(base, l->fadt + ACPI_BUILD_FADT_SIZE, 16);
 	size_t next = l->madt + l->madt_len;
 	l->hpet = 0;
 	if (cfg->hpet) {
 		l->hpet = place(base, next, 16);
 		next = l->hpet + ACPI_BUILD_HPET_SIZE;
+	}
+	l->mcfg = 0;
+	if (cfg->pci) {
+		l->mcfg = place(base, next, 16);
+		next = l->mcfg + ACPI_BUILD_MCFG_SIZE;
 	}
 	l->xsdt = place(base, next, 16);
 	l->rsdt = place(base, l->xsdt + l->xsdt_len, 16);
@@ -128,12 +107,13 @@ static void plan(const struct acpi_build_config *cfg, uint64_t base, struct layo
 
 size_t acpi_build_size(const struct acpi_build_config *cfg)
 {
+	struct acpi_build_config most = { .hpet = true, .pci = true };
 	unsigned vcpus = cfg && cfg->vcpus ? cfg->vcpus : ACPI_BUILD_MAX_VCPUS;
-	/* every table's worst-case alignment padding, with an HPET */
-	return ACPI_BUILD_RSDP_SIZE + 63 + ACPI_BUILD_FACS_SIZE + ACPI_BUILD_HEADER_SIZE +
-	       sizeof(dsdt_aml) + 15 + ACPI_BUILD_FADT_SIZE + 15 + madt_length(vcpus) + 15 +
-	       ACPI_BUILD_HPET_SIZE + 15 + ACPI_BUILD_HEADER_SIZE + 3 * 8 + 15 +
-	       ACPI_BUILD_HEADER_SIZE + 3 * 4;
+	/* every table's worst-case alignment padding, with an HPET and a PCI bus */
+	return ACPI_BUILD_RSDP_SIZE + 63 + ACPI_BUILD_FACS_SIZE + 15 + dsdt_length(&most) + 15 +
+	       ACPI_BUILD_FADT_SIZE + 15 + madt_length(vcpus) + 15 + ACPI_BUILD_HPET_SIZE + 15 +
+	       ACPI_BUILD_MCFG_SIZE + 15 + ACPI_BUILD_HEADER_SIZE + MAX_TABLES * 8 + 15 +
+	       ACPI_BUILD_HEADER_SIZE + MAX_TABLES * 4;
 }
 
 /* The common 36-byte header (§5.2.6); the checksum is set by finish(). */
@@ -185,11 +165,10 @@ static void write_facs(uint8_t *f)
 	f[32] = 2; /* version */
 }
 
-static void write_dsdt(uint8_t *t)
+static void write_dsdt(uint8_t *t, const struct acpi_build_config *cfg, size_t len)
 {
-	size_t len = ACPI_BUILD_HEADER_SIZE + sizeof(dsdt_aml);
 	header(t, "DSDT", len, 2); /* revision 2: 64-bit AML integers */
-	memcpy(t + ACPI_BUILD_HEADER_SIZE, dsdt_aml, sizeof(dsdt_aml));
+	acpi_dsdt_aml(cfg, t + ACPI_BUILD_HEADER_SIZE, len - ACPI_BUILD_HEADER_SIZE);
 	finish(t, len);
 }
 
@@ -297,6 +276,22 @@ static void write_hpet(uint8_t *t, const struct acpi_build_config *cfg)
 	finish(t, ACPI_BUILD_HPET_SIZE);
 }
 
+/*
+ * PCI Firmware 3.3 §4.1.2: one ECAM allocation, segment 0, bus 0 only (the ECAM
+ * window is 1 MiB: one bus). Linux checks the area is reserved (E820 or a PNP0C02
+ * _CRS) before it uses it.
+ */
+static void write_mcfg(uint8_t *t)
+{
+	header(t, "MCFG", ACPI_BUILD_MCFG_SIZE, 1);
+	/* 8 reserved bytes at 36 */
+	wr64(t + 44, VPCI_ECAM_BASE);
+	wr16(t + 52, 0); /* PCI segment group */
+	t[54] = 0; /* start bus */
+	t[55] = (uint8_t)(VPCI_ECAM_SIZE / (1u << 20) - 1); /* end bus: 1 MiB per bus */
+	finish(t, ACPI_BUILD_MCFG_SIZE);
+}
+
 int acpi_build(const struct acpi_build_config *cfg, uint8_t *buf, size_t size, uint64_t base_gpa,
 	       size_t *used, uint64_t *rsdp_gpa)
 {
@@ -314,13 +309,20 @@ int acpi_build(const struct acpi_build_config *cfg, uint8_t *buf, size_t size, u
 
 	memset(buf, 0, l.end);
 	write_facs(buf + l.facs);
-	write_dsdt(buf + l.dsdt);
+	write_dsdt(buf + l.dsdt, cfg, l.dsdt_len);
 	write_fadt(buf + l.fadt, cfg, base_gpa + l.facs, base_gpa + l.dsdt);
 	write_madt(buf + l.madt, cfg, l.madt_len);
 	if (cfg->hpet)
 		write_hpet(buf + l.hpet, cfg);
+	if (cfg->pci)
+		write_mcfg(buf + l.mcfg);
 
-	uint64_t tables[3] = { base_gpa + l.fadt, base_gpa + l.madt, base_gpa + l.hpet };
+	uint64_t tables[MAX_TABLES] = { base_gpa + l.fadt, base_gpa + l.madt };
+	unsigned n = 2;
+	if (cfg->hpet)
+		tables[n++] = base_gpa + l.hpet;
+	if (cfg->pci)
+		tables[n++] = base_gpa + l.mcfg;
 	uint8_t *x = buf + l.xsdt, *r = buf + l.rsdt;
 	header(x, "XSDT", l.xsdt_len, 1);
 	header(r, "RSDT", l.rsdt_len, 1);

@@ -7,9 +7,11 @@
  *   RSDP  rev 2 (ACPI 2.0+), at the start: 16-byte aligned, so placed at
  *         0xe0000 (E820_ACPI_DEFAULT_BASE) the §5.2.5.1 BIOS scan finds it
  *   FACS  (required without HW_REDUCED_ACPI; no checksum)
- *   DSDT  AML: Name (\_S5, Package () {5, 5, 0, 0}) so poweroff works, and
+ *   DSDT  AML: Name (\_S5, Package () {5, 5, 0, 0}) so poweroff works,
  *         \_SB.PEVT, QEMU's pvpanic device (_HID "QEMU0001", I/O port 0x505), so
- *         that a panicking Linux says so
+ *         that a panicking Linux says so, and with a PCI bus the root bridge
+ *         \_SB.PCI0 (windows, _PRT, _OSC) and \_SB.ECAM reserving the ECAM
+ *         window (guest/acpi_dsdt.h)
  *   FACP  FADT rev 6.5: PM1a event/control blocks, optional PM timer, SCI 9,
  *         reset register I/O 0xcf9 value 6, IAPC_BOOT_ARCH from the config
  *   APIC  MADT: local APIC at 0xfee00000, PCAT_COMPAT, one enabled Processor
@@ -17,7 +19,8 @@
  *         0xfec00000 with GSI base 0, overrides IRQ0 -> GSI 2 and IRQ9 (SCI)
  *         level/active-high, LINT1 as NMI on every CPU
  *   HPET  when one is modelled (at 0xfed00000)
- *   XSDT  FACP, APIC[, HPET]
+ *   MCFG  with a PCI bus: its ECAM window (guest/pci/vpci.h), segment 0, bus 0
+ *   XSDT  FACP, APIC[, HPET][, MCFG]
  *   RSDT  the same with 32-bit pointers (for acpi=rsdt and ACPI 1.0 readers)
  *
  * The devices these tables promise are the VM's to model: PM1a_EVT at
@@ -55,6 +58,7 @@
 #define ACPI_BUILD_FACS_SIZE 64
 #define ACPI_BUILD_FADT_SIZE 276 /* revision 6, minor 5 */
 #define ACPI_BUILD_HPET_SIZE 56
+#define ACPI_BUILD_MCFG_SIZE 60 /* header, 8 reserved, one allocation */
 
 /* IAPC_BOOT_ARCH flags (ACPI 6.5 Table 5.11). */
 #define ACPI_BOOT_ARCH_LEGACY_DEVICES (1u << 0)
@@ -83,6 +87,7 @@ struct acpi_build_config {
 	bool hpet; /* an HPET at ACPI_BUILD_HPET_BASE */
 	uint32_t hpet_id; /* its capabilities bits 31:0; 0: ACPI_BUILD_HPET_ID_DEFAULT */
 	uint8_t ioapic_id; /* the IOAPIC's ID register (0 is what QEMU uses) */
+	bool pci; /* a PCI bus at guest/pci/vpci.h's fixed places: PCI0, ECAM, MCFG */
 };
 
 enum acpi_build_error {

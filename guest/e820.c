@@ -4,6 +4,7 @@
  */
 #include "guest/e820.h"
 
+#include "guest/pci/vpci.h"
 #include "kernel/lib/string.h"
 
 /* Room for the worst edit before merging: one entry split in two, plus the new one. */
@@ -97,6 +98,9 @@ int e820_build(const struct e820_layout *l, struct e820_map *out)
 	if (!rc && l->acpi_size &&
 	    !(l->acpi_base >= E820_LOW_RAM_END && l->acpi_base + l->acpi_size <= E820_HIGH_RAM))
 		rc = e820_set(out, l->acpi_base, l->acpi_size, E820_ACPI);
+	/* right above the most RAM a VM has, below the 32-bit PCI window */
+	if (!rc && l->pci_ecam)
+		rc = e820_set(out, VPCI_ECAM_BASE, VPCI_ECAM_SIZE, E820_RESERVED);
 	if (!rc && l->ioapic)
 		rc = e820_set(out, E820_IOAPIC_BASE, E820_IOAPIC_SIZE, E820_RESERVED);
 	if (!rc && l->hpet)

@@ -15,6 +15,8 @@
  *                                    (E820_ACPI_DEFAULT_BASE)
  *   0x00100000-ram_bytes   RAM       less any ACPI area the caller put in RAM
  *                                    (type ACPI, reclaimable after boot)
+ *   0xc0000000 +1 MiB      reserved  PCI ECAM      (with a PCI bus: the MCFG area,
+ *                                    which Linux uses only when it is reserved)
  *   0xfec00000 +4 KiB      reserved  IOAPIC        (when modelled)
  *   0xfed00000 +1 KiB      reserved  HPET          (when modelled)
  *   0xfee00000 +4 KiB      reserved  local APIC    (when modelled)
@@ -70,6 +72,7 @@ struct e820_layout {
 	 * which needs no entry): reported as E820_ACPI. */
 	uint64_t acpi_base, acpi_size;
 	bool ioapic, hpet, lapic; /* reserve their MMIO windows */
+	bool pci_ecam; /* reserve the PCI bus's ECAM window (guest/pci/vpci.h) */
 };
 
 enum e820_error {

@@ -22,6 +22,7 @@ qemu-system-x86_64:qemu-system-x86
 bochs:bochs
 /usr/share/bochs/BIOS-bochs-latest:bochsbios
 /usr/share/vgabios/vgabios.bin:vgabios
+iasl:acpica-tools
 
 "
 

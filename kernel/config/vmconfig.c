@@ -124,21 +124,25 @@ static void check_memory(struct checker *c, const struct xlcfg_value *v)
 		c->out->memory_mib = n;
 }
 
+static bool module_exists(const struct vmconfig_context *ctx, const char *path)
+{
+	for (size_t i = 0; i < ctx->module_count; i++)
+		if (ctx->modules[i] && strcmp(ctx->modules[i], path) == 0)
+			return true;
+	return false;
+}
+
 /* A path naming another boot module: the image is loaded from it, so it must be there. */
 static void check_module(struct checker *c, const struct xlcfg_value *v, char *dst)
 {
-	const struct vmconfig_context *ctx = c->ctx;
 	char path[VM_PATH_MAX + 1];
 
 	if (!want_string(c, v, VM_PATH_MAX, path))
 		return;
-	for (size_t i = 0; i < ctx->module_count; i++) {
-		if (ctx->modules[i] && strcmp(ctx->modules[i], path) == 0) {
-			memcpy(dst, path, sizeof(path));
-			return;
-		}
-	}
-	cerr(c, v->pos, "boot module \"%s\" not found", path);
+	if (module_exists(c->ctx, path))
+		memcpy(dst, path, sizeof(path));
+	else
+		cerr(c, v->pos, "boot module \"%s\" not found", path);
 }
 
 static void check_kernel(struct checker *c, const struct xlcfg_value *v)
@@ -498,7 +502,7 @@ static void check_pci(struct checker *c, const struct xlcfg_value *v)
 	}
 }
 
-/* vif and disk: xl's spec strings, kept as written for the device code to read. */
+/* vif: xl's spec strings, kept as written for the device code to read. */
 static void check_specs(struct checker *c, const struct xlcfg_value *v, unsigned max,
 			char (*dst)[VM_DEVSPEC_MAX + 1], unsigned *count)
 {
@@ -515,9 +519,60 @@ static void check_vif(struct checker *c, const struct xlcfg_value *v)
 	check_specs(c, v, VM_MAX_VIFS, c->out->vif, &c->out->vif_count);
 }
 
+/* One DISKSPEC, judged against the host's modules and the VM's disks so far. */
+static void check_one_disk(struct checker *c, const struct xlcfg_value *item)
+{
+	struct vm_config *out = c->out;
+	char spec[VM_DEVSPEC_MAX + 1], why[XLCFG_REASON_LEN];
+	struct vm_disk d;
+
+	if (!want_string(c, item, VM_DEVSPEC_MAX, spec))
+		return;
+	if (!diskspec_parse(spec, &d, why, sizeof(why))) {
+		cerr(c, item->pos, "%s", why);
+		return;
+	}
+	if (!module_exists(c->ctx, d.target)) {
+		cerr(c, item->pos, "boot module \"%.60s\" not found", d.target);
+		return;
+	}
+	for (unsigned j = 0; j < out->disk_count; j++) {
+		const struct vm_disk *o = &out->disks[j];
+
+		if (o->index == d.index) {
+			if (strcmp(o->vdev, d.vdev) == 0)
+				cerr(c, item->pos, "vdev %s is listed twice", d.vdev);
+			else
+				cerr(c, item->pos, "vdev %s is the same disk as vdev %s", d.vdev,
+				     o->vdev);
+			return;
+		}
+		/* one RAM disk's bytes under two names, one of them writable, corrupt each other */
+		if (strcmp(o->target, d.target) == 0 && (!o->read_only || !d.read_only)) {
+			cerr(c, item->pos, "target %.60s is already vdev %s's, and one of them is "
+			     "writable", d.target, o->vdev);
+			return;
+		}
+	}
+	out->disks[out->disk_count++] = d;
+}
+
 static void check_disk(struct checker *c, const struct xlcfg_value *v)
 {
-	check_specs(c, v, VM_MAX_DISKS, c->out->disk, &c->out->disk_count);
+	if (!want_list(c, v, VM_MAX_DISKS, "entries"))
+		return;
+	for (unsigned i = 0; i < v->count; i++)
+		check_one_disk(c, xlcfg_item(c->cfg, v, i));
+}
+
+static void check_virtio_console(struct checker *c, const struct xlcfg_value *v)
+{
+	check_flag(c, v, &c->out->virtio_console);
+}
+
+static void check_virtio_rng(struct checker *c, const struct xlcfg_value *v)
+{
+	check_flag(c, v, &c->out->virtio_rng);
 }
 
 /* ---- the tables ---- */
@@ -547,6 +602,8 @@ static const struct key_rule key_rules[] = {
 	{ "pci", check_pci, false },
 	{ "vif", check_vif, false },
 	{ "disk", check_disk, false },
+	{ "virtio_console", check_virtio_console, false },
+	{ "virtio_rng", check_virtio_rng, false },
 };
 
 /*
@@ -598,6 +655,7 @@ static void set_defaults(struct vm_config *out, const struct vmconfig_context *c
 	out->on_crash = VM_ACTION_DESTROY;
 	out->autostart = true;
 	out->hpet = true;
+	out->virtio_rng = true; /* ours: entropy is cheap where the host has RDRAND/RDSEED */
 }
 
 /*

@@ -20,7 +20,13 @@
  *                              `cpus` that no other vCPU is on; nothing else runs there
  *   pci       ["03:00.0"]      devices to pass through, "BB:DD.F" (optional "0000:")
  *   vif       ["bridge=br0"]   network interfaces, xl's spec strings, kept as written
- *   disk      ["..."]          disks, xl's spec strings, kept as written
+ *   disk      ["format=raw, vdev=xvda, access=rw, target=/boot/vms/root.img"]
+ *                              virtio-blk disks in xl's DISKSPEC syntax (diskspec.h): the
+ *                              target is a boot module, its bytes the disk (a RAM disk);
+ *                              each vdev once; a target written by one vdev is not another's
+ *   virtio_console 0           0 or 1 (ours): a virtio console beside COM1, default 0
+ *   virtio_rng 1               0 or 1 (ours): a virtio entropy device, default 1 (given only
+ *                              where the host has RDRAND or RDSEED)
  *
  * Keys xl knows but we do not implement are "unsupported key"; anything else "unknown key".
  * Every error found is reported; a file with any error yields no VM.
@@ -32,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/config/diskspec.h"
 #include "kernel/config/xlcfg.h"
 
 #define VM_NAME_MAX 31
@@ -63,7 +70,7 @@ struct vm_pci_addr {
 	uint8_t bus, dev, fn;
 };
 
-/* About 8 KiB. Filled only by a successful check; zeroed (vcpus == 0) after a failed one. */
+/* About 9 KiB. Filled only by a successful check; zeroed (vcpus == 0) after a failed one. */
 struct vm_config {
 	char name[VM_NAME_MAX + 1];
 	unsigned vcpus;
@@ -85,7 +92,9 @@ struct vm_config {
 	unsigned vif_count;
 	char vif[VM_MAX_VIFS][VM_DEVSPEC_MAX + 1];
 	unsigned disk_count;
-	char disk[VM_MAX_DISKS][VM_DEVSPEC_MAX + 1];
+	struct vm_disk disks[VM_MAX_DISKS]; /* in file order; see diskspec.h */
+	bool virtio_console;
+	bool virtio_rng;
 };
 
 /* What the host has, as the checks need it; the caller owns every array. */

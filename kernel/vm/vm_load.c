@@ -6,6 +6,7 @@
 #include "kernel/vm/vm_load.h"
 
 #include "guest/acpi_build.h"
+#include "guest/e820.h"
 #include "guest/vhpet.h"
 #include "guest/linux_loader.h"
 #include "guest/mb_loader.h"
@@ -63,7 +64,8 @@ static int write_acpi_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t er
 					 .has_8042 = false, /* no keyboard: Linux then skips its 10,000-poll probe */
 					 .hpet = vm->config->hpet,
 					 .hpet_id = (uint32_t)vhpet_capabilities(),
-					 .ioapic_id = (uint8_t)vm->nvcpus};
+					 .ioapic_id = (uint8_t)vm->nvcpus,
+					 .pci = true};
 	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, rsdp) < 0 ||
 	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {
 		format(err, errlen, "cannot build the guest's ACPI tables");
@@ -90,8 +92,17 @@ static int load_linux(struct vm *vm, const uint8_t *image, size_t image_len,
 	static char cmdline[VM_EXTRA_MAX + 64];
 	format(cmdline, sizeof(cmdline), "%s tsc_early_khz=%llu", cfg->extra,
 	       (unsigned long long)tsc_khz());
+	/* RAM, and the ECAM window reserved as the MCFG table needs (Linux checks it) */
+	static struct e820_map map;
+	struct e820_layout layout = {.ram_bytes = vm->ram_bytes, .pci_ecam = true};
+	if (e820_build(&layout, &map) != E820_OK) {
+		format(err, errlen, "cannot describe %llu bytes of guest RAM in an e820 map",
+		       (unsigned long long)vm->ram_bytes);
+		return -1;
+	}
 	struct linux_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
 	struct linux_boot_config bcfg = {
+	    .e820 = &map,
 	    .cmdline = cmdline,
 	    .initrd = ramdisk ? phys_to_virt(ramdisk->start) : NULL,
 	    .initrd_len = ramdisk ? ramdisk->end - ramdisk->start : 0,

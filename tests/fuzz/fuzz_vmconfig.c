@@ -23,11 +23,11 @@
 		}                                                                         \
 	} while (0)
 
-static const char *const modules[] = { "/boot/vmlinuz", "/boot/initrd.img" };
+static const char *const modules[] = { "/boot/vmlinuz", "/boot/initrd.img", "/boot/root.img" };
 static const char *const vm_names[] = { "db", "web" };
 static const struct vmconfig_context host = {
 	.modules = modules,
-	.module_count = 2,
+	.module_count = 3,
 	.host_cpus = 12,
 	.max_memory_mib = 4096,
 	.vm_names = vm_names,
@@ -104,13 +104,29 @@ static void check_vm(bool ok, const struct vm_config *vm, const struct xlcfg_err
 	CHECK(vm->memory_mib >= 1 && vm->memory_mib <= host.max_memory_mib);
 	CHECK(nul_within(vm->name, sizeof(vm->name)) && vm->name[0]);
 	CHECK(strcmp(vm->name, "db") != 0 && strcmp(vm->name, "web") != 0);
-	CHECK(strcmp(vm->kernel, modules[0]) == 0 || strcmp(vm->kernel, modules[1]) == 0);
+	CHECK(strcmp(vm->kernel, modules[0]) == 0 || strcmp(vm->kernel, modules[1]) == 0 ||
+	      strcmp(vm->kernel, modules[2]) == 0);
 	CHECK(nul_within(vm->ramdisk, sizeof(vm->ramdisk)));
 	CHECK(nul_within(vm->extra, sizeof(vm->extra)));
 	CHECK(vm->weight >= 1 && vm->weight <= 65535);
 	CHECK(vm->cap <= 100 * vm->vcpus);
 	CHECK(vm->pci_count <= VM_MAX_PCI && vm->vif_count <= VM_MAX_VIFS &&
 	      vm->disk_count <= VM_MAX_DISKS);
+	for (unsigned d = 0; d < vm->disk_count; d++) {
+		const struct vm_disk *disk = &vm->disks[d];
+		bool module = false;
+
+		CHECK(nul_within(disk->vdev, sizeof(disk->vdev)));
+		CHECK(diskspec_vdev_index(disk->vdev) == (int)disk->index);
+		for (unsigned m = 0; m < host.module_count; m++)
+			module = module || strcmp(disk->target, modules[m]) == 0;
+		CHECK(module);
+		for (unsigned e = 0; e < d; e++) {
+			CHECK(vm->disks[e].index != disk->index);
+			CHECK(strcmp(vm->disks[e].target, disk->target) != 0 ||
+			      (disk->read_only && vm->disks[e].read_only));
+		}
+	}
 	for (unsigned v = 0; v < vm->vcpus; v++) {
 		bool any = false;
 
@@ -159,6 +175,9 @@ static const char *const seeds[] = {
 	"cpus = [\"2\", \"3-8\"]\ncap = 150\nweight = 0x100\non_crash = 'preserve'\n"
 	"builder='hvm'\n",
 	"x = [ [1] ]\ny = \"\\q\"\nz = 012\n= 5\n@\n",
+	"name='d'\nmemory=64\nkernel='/boot/vmlinuz'\nvirtio_rng=0\nvirtio_console=1\n"
+	"disk=['format=raw, vdev=xvda, access=rw, target=/boot/root.img',\n"
+	"      '/boot/initrd.img,,xvdb,ro', 'vdev=hdc,access=r,target=/boot/initrd.img']\n",
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;

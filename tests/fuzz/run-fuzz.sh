@@ -16,7 +16,8 @@ esac
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/fuzz
-SRC="$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/xlcfg.c
+SRC="$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c
+$ROOT/kernel/config/xlcfg.c
 $ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
 CFLAGS="-std=gnu11 -g -O1 -I$ROOT -DHV_HOSTED -fno-omit-frame-pointer
 -fsanitize=address,undefined -fno-sanitize-recover=all"

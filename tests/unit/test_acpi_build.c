@@ -1,9 +1,10 @@
-// SOURCES: guest/acpi_build.c guest/vhpet.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
+// SOURCES: guest/acpi_build.c guest/acpi_dsdt.c guest/aml.c guest/vhpet.c kernel/acpi/acpi.c kernel/lib/format.c kernel/lib/string.c
 /*
  * The guest's ACPI tables, read back the way the guest's OS reads them: with
  * the hypervisor's own parser (kernel/acpi/acpi.c) from a fake guest-physical
  * memory, after checking every checksum by hand, and the DSDT's AML bytes.
  */
+#define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +288,104 @@ static void test_dsdt_pvpanic(void **state)
 	assert_int_equal(ACPI_BUILD_PVPANIC_PORT, 0x505);
 }
 
+static size_t pkg_len(const uint8_t *p, size_t *n)
+{
+	size_t extra = p[0] >> 6, v = extra ? p[0] & 0xf : p[0];
+	for (size_t i = 0; i < extra; i++)
+		v |= (size_t)p[1 + i] << (4 + 8 * i);
+	*n = 1 + extra;
+	return v;
+}
+
+/* Finds the NameSeg `seg` after a NameOp or DeviceOp in the AML; NULL when absent. */
+static const uint8_t *find_named(const uint8_t *aml, size_t len, const char *seg)
+{
+	for (size_t i = 0; i + 9 <= len; i++) {
+		size_t n = 0;
+		if (aml[i] == 0x08 && memcmp(aml + i + 1, seg, 4) == 0)
+			return aml + i;
+		if (i && aml[i - 1] == 0x5b && aml[i] == 0x82 && (pkg_len(aml + i + 1, &n), 1) &&
+		    memcmp(aml + i + 1 + n, seg, 4) == 0)
+			return aml + i;
+	}
+	return NULL;
+}
+
+/* With a PCI bus: MCFG listed and parsed, PCI0 with its _PRT, the ECAM device. */
+static void test_pci_bus(void **state)
+{
+	struct acpi_build_config cfg = full;
+	struct acpi_info ai;
+
+	(void)state;
+	cfg.pci = true;
+	size_t used = build_at(&cfg, BASE);
+	assert_true(used <= acpi_build_size(&cfg));
+	parse(&ai, BASE);
+	assert_int_equal(ai.ntables, 4);
+	assert_non_null(acpi_table(&ai, "MCFG"));
+	assert_int_equal(ai.nmcfg, 1);
+	assert_int_equal(ai.mcfg[0].base, 0xc0000000);
+	assert_int_equal(ai.mcfg[0].segment, 0);
+	assert_int_equal(ai.mcfg[0].bus_start, 0);
+	assert_int_equal(ai.mcfg[0].bus_end, 0);
+	assert_false(ai.boot_arch & ACPI_BOOT_ARCH_MSI_NOT_SUPPORTED);
+	const uint8_t *m = check_table(acpi_table(&ai, "MCFG")->address, "MCFG", BASE, used);
+	assert_int_equal(rd32(m + 4), ACPI_BUILD_MCFG_SIZE);
+
+	const uint8_t *f = low + acpi_table(&ai, "FACP")->address;
+	const uint8_t *d = check_table(rd64(f + 140), "DSDT", BASE, used);
+	size_t len = rd32(d + 4) - 36, n;
+	const uint8_t *aml = d + 36;
+	/* the \_SB scope's two-byte PkgLength reaches the table's end */
+	const uint8_t *scope = aml + 15;
+	assert_int_equal(scope[0], 0x10);
+	assert_int_equal(scope + 1 + pkg_len(scope + 1, &n), aml + len);
+	assert_int_equal(n, 2);
+	/* PCI0: PNP0A08, compatible PNP0A03 */
+	const uint8_t *pci0 = find_named(aml, len, "PCI0");
+	assert_non_null(pci0);
+	const uint8_t *hid = find_named(aml, len, "_HID");
+	assert_non_null(hid);
+	static const uint8_t pnp0a08[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08 };
+	assert_non_null(memmem(aml, len, pnp0a08, sizeof(pnp0a08)));
+	static const uint8_t pnp0a03[] = { 0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	assert_non_null(memmem(aml, len, pnp0a03, sizeof(pnp0a03)));
+	/* _PRT: 124 Packages of 4 whose lengths chain to the end of the outer one */
+	const uint8_t *prt = find_named(aml, len, "_PRT");
+	assert_non_null(prt);
+	assert_int_equal(prt[5], 0x12);
+	size_t outer = pkg_len(prt + 6, &n);
+	const uint8_t *e = prt + 6 + n + 1, *end = prt + 6 + outer;
+	assert_int_equal(prt[6 + n], 124);
+	for (unsigned slot = 1; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			size_t en, elen;
+			assert_int_equal(e[0], 0x12);
+			elen = pkg_len(e + 1, &en);
+			assert_int_equal(e[1 + en], 4);
+			const uint8_t *v = e + 2 + en;
+			assert_int_equal(v[0], 0x0c); /* DWord address */
+			assert_int_equal(rd32(v + 1), slot << 16 | 0xffff);
+			v += 5;
+			assert_int_equal(v[0] <= 1 ? v[0] : v[1], pin); /* Zero/One or BytePrefix */
+			v += v[0] <= 1 ? 1 : 2;
+			assert_int_equal(v[0], 0x00); /* Source: Zero */
+			assert_int_equal(v[1], 0x0a);
+			assert_int_equal(v[2], 16 + (slot + pin) % 4);
+			e += 1 + elen;
+		}
+	}
+	assert_ptr_equal(e, end);
+	/* _OSC, and the motherboard resource reserving the ECAM */
+	assert_non_null(find_named(aml, len, "ECAM"));
+	static const uint8_t ecam_crs[] = { 0x86, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0xc0,
+					    0x00, 0x00, 0x10, 0x00, 0x79, 0x00 };
+	assert_non_null(memmem(aml, len, ecam_crs, sizeof(ecam_crs)));
+	static const uint8_t osc_name[] = { '_', 'O', 'S', 'C', 0x04 };
+	assert_non_null(memmem(aml, len, osc_name, sizeof(osc_name)));
+}
+
 static void test_rsdp_found_by_bios_scan(void **state)
 {
 	(void)state;
@@ -450,6 +549,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fadt_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_s5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsdt_pvpanic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pci_bus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rsdp_found_by_bios_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_minimal_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),

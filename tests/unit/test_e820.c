@@ -80,6 +80,24 @@ static void test_platform_mmio_reserved(void **state)
 	assert_well_formed(&m);
 }
 
+/* The MCFG area: reserved (Linux uses ECAM only then), between 3 GiB of RAM and the 32-bit window */
+static void test_pci_ecam_reserved_above_the_most_ram(void **state)
+{
+	struct e820_layout l = { .ram_bytes = E820_RAM_MAX, .pci_ecam = true };
+	struct e820_map m;
+
+	(void)state;
+	assert_int_equal(e820_build(&l, &m), E820_OK);
+	assert_true(e820_range_is(&m, 0xc0000000ull, 0x100000ull, E820_RESERVED));
+	assert_int_equal(e820_type_at(&m, 0xbfffffffull), E820_RAM);
+	assert_int_equal(e820_type_at(&m, 0xc0100000ull), 0); /* the 32-bit PCI window: a hole */
+	assert_int_equal(e820_type_at(&m, 0xfebfffffull), 0);
+	assert_int_equal(e820_total(&m, E820_RAM), E820_RAM_MAX - 0x60400);
+	l.pci_ecam = false;
+	assert_int_equal(e820_build(&l, &m), E820_OK);
+	assert_int_equal(e820_type_at(&m, 0xc0000000ull), 0);
+}
+
 static void test_acpi_in_bios_area_needs_no_entry(void **state)
 {
 	(void)state;
@@ -224,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_plain_vm),
 		cmocka_unit_test(test_one_mib_vm_has_no_high_ram),
 		cmocka_unit_test(test_platform_mmio_reserved),
+		cmocka_unit_test(test_pci_ecam_reserved_above_the_most_ram),
 		cmocka_unit_test(test_acpi_in_bios_area_needs_no_entry),
 		cmocka_unit_test(test_acpi_at_top_of_ram),
 		cmocka_unit_test(test_acpi_in_the_middle_splits_ram),

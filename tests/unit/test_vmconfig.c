@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vmconfig.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vmconfig.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
 /*
  * VM files checked against a host, as an operator writes them: a good file gives the VM it
  * describes, and every mistake gives the message (file:line:col: reason) the operator reads.
@@ -15,12 +15,13 @@
 
 #include "kernel/config/vmconfig.h"
 
-/* A host with 8 cores, 4 GiB for one VM, three boot modules and a VM "db" already there. */
-static const char *const modules[] = { "/boot/vmlinuz", "/boot/initrd.img", "/boot/web.cfg" };
+/* A host with 8 cores, 4 GiB for one VM, four boot modules and a VM "db" already there. */
+static const char *const modules[] = { "/boot/vmlinuz", "/boot/initrd.img", "/boot/web.cfg",
+				       "/boot/web.img" };
 static const char *const vm_names[] = { "db" };
 static const struct vmconfig_context host = {
 	.modules = modules,
-	.module_count = 3,
+	.module_count = 4,
 	.host_cpus = 8,
 	.max_memory_mib = 4096,
 	.vm_names = vm_names,
@@ -116,7 +117,9 @@ static void test_realistic_file(void **state)
 			"pci = [ '03:00.0', '0000:81:1f.7' ]\n"
 			"vif = [ 'mac=00:16:3e:00:00:01,bridge=br0',\n"
 			"        'bridge=br1' ]\n"
-			"disk = [ 'format=raw, vdev=xvda, target=/dev/vg/web' ]\n");
+			"disk = [ 'format=raw, vdev=xvda, target=/boot/web.img' ]\n"
+			"virtio_console = 1\n"
+			"virtio_rng = 0\n");
 	if (!ok)
 		dump_errors();
 	assert_true(ok);
@@ -150,7 +153,12 @@ static void test_realistic_file(void **state)
 	assert_string_equal(vm.vif[0], "mac=00:16:3e:00:00:01,bridge=br0");
 	assert_string_equal(vm.vif[1], "bridge=br1");
 	assert_int_equal(vm.disk_count, 1);
-	assert_string_equal(vm.disk[0], "format=raw, vdev=xvda, target=/dev/vg/web");
+	assert_string_equal(vm.disks[0].vdev, "xvda");
+	assert_int_equal(vm.disks[0].index, 0);
+	assert_false(vm.disks[0].read_only);
+	assert_string_equal(vm.disks[0].target, "/boot/web.img");
+	assert_true(vm.virtio_console);
+	assert_false(vm.virtio_rng);
 	assert_string_equal(vm_action_name(vm.on_crash), "restart");
 }
 
@@ -177,6 +185,8 @@ static void test_defaults(void **state)
 	assert_int_equal(vm.pci_count, 0);
 	assert_int_equal(vm.vif_count, 0);
 	assert_int_equal(vm.disk_count, 0);
+	assert_false(vm.virtio_console);
+	assert_true(vm.virtio_rng);
 }
 
 struct range_case {
@@ -202,6 +212,8 @@ static const struct range_case ranges[] = {
 	{ "autostart = 2\n", "vm.cfg:4:13: autostart: expected 0 or 1, got 2" },
 	{ "hpet = 1\n", NULL },
 	{ "hpet = 3\n", "vm.cfg:4:8: hpet: expected 0 or 1, got 3" },
+	{ "virtio_console = 2\n", "vm.cfg:4:18: virtio_console: expected 0 or 1, got 2" },
+	{ "virtio_rng = 'yes'\n", "vm.cfg:4:14: virtio_rng: expected a number, got a string" },
 	{ "vcpus = 0xffffffffffffffff\n",
 	  "vm.cfg:4:9: vcpus: 18446744073709551615 is out of range 1..64" },
 };
@@ -378,12 +390,18 @@ static void test_vif_and_disk(void **state)
 	static char text[1024];
 
 	(void)state;
-	expect_ok(BASE "vif = []\ndisk = ['a','b','c','d','e','f','g','h']\n");
+	expect_ok(BASE "vif = []\ndisk = ['/boot/web.img,,xvda,ro','/boot/web.img,,xvdb,ro',"
+		  "'/boot/web.img,,xvdc,ro','/boot/web.img,,xvdd,ro','/boot/web.img,,xvde,ro',"
+		  "'/boot/web.img,,xvdf,ro','/boot/web.img,,xvdg,ro','/boot/web.img,,xvdh,ro']\n");
 	assert_int_equal(vm.disk_count, 8);
-	assert_string_equal(vm.disk[7], "h");
+	assert_string_equal(vm.disks[7].vdev, "xvdh");
+	assert_int_equal(vm.disks[7].index, 7);
+	expect_error(BASE "disk = ['a','b','c','d','e','f','g','h','i']\n",
+		     "vm.cfg:4:8: disk: 9 entries, more than 8");
 	expect_error(BASE "vif = ['a','b','c','d','e','f','g','h','i']\n",
 		     "vm.cfg:4:7: vif: 9 entries, more than 8");
-	expect_error(BASE "disk = ['ok', '']\n", "vm.cfg:4:15: disk: must not be empty");
+	expect_error(BASE "disk = ['/boot/web.img,raw,xvda', '']\n",
+		     "vm.cfg:4:35: disk: must not be empty");
 	expect_error(BASE "disk = 'phy:/dev/sda'\n", "vm.cfg:4:8: disk: expected a list, got a string");
 	expect_error(BASE "vif = [1]\n", "vm.cfg:4:8: vif: expected a string, got a number");
 
