@@ -22,12 +22,12 @@
 #   LINUX-GUEST-PVPANIC ok|none
 #   LINUX-GUEST-CLOCK ok|stuck uptime=<first>-><second>
 #   LINUX-GUEST-TIMER ok|none loc=<LOC total> irq0=<IRQ 0 total>
-#   LINUX-GUEST-VIRTIO-MODULES loaded=<N> failed=<names>|none (only with a
+#   LINUX-GUEST-MODULES loaded=<N> failed=<names>|none (only with a
 #     virtio function, vendor 0x1af4, on the PCI bus: then the drivers load)
 #   LINUX-GUEST-PCI <slot> <vendor>:<device> <class> <driver>|- (one per
 #     PCI function) or LINUX-GUEST-PCI none
 #   LINUX-GUEST-VIRTIO-IRQS <N> <names...> (the MSI/MSI-X vectors named
-#     virtio*, six names a line, N on each)
+#     virtio*, five names a line, N on each)
 #   LINUX-GUEST-BLK none|ok files=<N> write=ok|refused|fail <why> (/dev/vda:
 #     the ext4 disk.img of scripts/build-disk-images.sh)
 #   LINUX-GUEST-BLK2 size=<bytes> ro=0|1 sha=<sha256 of the first MiB>
@@ -301,7 +301,7 @@ if [ "$virtio" = 1 ]; then
 		fi
 	done </lib/modules/virtio/order
 	failed=$(echo $failed | tr ' ' ,)
-	echo "LINUX-GUEST-VIRTIO-MODULES loaded=$loaded failed=${failed:-none}" | cut -c1-140
+	echo "LINUX-GUEST-MODULES loaded=$loaded failed=${failed:-none}" | cut -c1-140
 	# console ports come up after the driver's probe (the device announces
 	# them on its control queue): give hvc0 a moment
 	if grep -qx 0x0003 /sys/bus/virtio/devices/*/device 2>/dev/null; then
@@ -325,13 +325,13 @@ for d in /sys/bus/pci/devices/*; do
 done
 [ "$npci" = 0 ] && echo "LINUX-GUEST-PCI none"
 # the virtio drivers' MSI/MSI-X vectors (virtioN-config, virtioN-req.0, ...),
-# a few names a line
+# five names a line
 irqs=$(awk '/PCI-MSI/ && $NF ~ /^virtio/ { print $NF }' /proc/interrupts)
 nirq=$(echo $irqs | wc -w)
 if [ "$nirq" = 0 ]; then
 	echo "LINUX-GUEST-VIRTIO-IRQS 0"
 else
-	echo $irqs | xargs -n 6 | sed "s/^/LINUX-GUEST-VIRTIO-IRQS $nirq /"
+	echo $irqs | xargs -n 5 | sed "s/^/LINUX-GUEST-VIRTIO-IRQS $nirq /"
 fi
 
 # /dev/vda: the ext4 image of scripts/build-disk-images.sh. Read-only first:
@@ -429,7 +429,10 @@ if grep -q 'hv.ddbench' /proc/cmdline; then
 		t0=$(now_ns)
 		out=$(dd if=/dev/vdb of=/dev/null bs=64k count=1024 $direct 2>&1)
 		t1=$(now_ns)
-		bytes=$(echo "$out" | sed -n 's/^\([0-9]*\) bytes.*/\1/p')
+		# busybox's dd reports records only: "N+M records out" (M partial)
+		rec=$(echo "$out" | sed -n 's/^\([0-9]*\)+\([0-9]*\) records out.*/\1 \2/p')
+		bytes=$((${rec%% *} * 65536))
+		[ "${rec##* }" = 0 ] || bytes="$bytes+partial"
 		echo "LINUX-GUEST-DDBENCH bytes=${bytes:-0} ns=$((t1 - t0)) clock=$clock ${direct:-cached}"
 	else
 		echo "LINUX-GUEST-DDBENCH none"
