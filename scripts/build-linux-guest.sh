@@ -385,7 +385,8 @@ blk_check
 # first sector carries and the sha256 of its first MiB (two VMs given
 # different images must each see their own)
 if [ -b /dev/vdb ]; then
-	tag=$(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1 | cut -c1-40 | tr -c 'A-Za-z0-9._\n-' '_')
+	# (data images start "hv-data NAME sector 0": the tag is NAME)
+	tag=$(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1 | cut -d' ' -f2 | cut -c1-24 | tr -c 'A-Za-z0-9._\n-' '_')
 	sha=$(dd if=/dev/vdb bs=64k count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
 	echo "LINUX-GUEST-BLK2 size=$(($(cat /sys/block/vdb/size) * 512)) ro=$(cat /sys/block/vdb/ro) sha=$sha tag=$tag"
 fi

@@ -139,7 +139,7 @@ def test_guest_virtio_checks_pass_on_qemus_own_devices(tmp_path):
     assert one["LINUX-GUEST-BLK"] == "ok files=5 write=ok", one
     with open(FILES[3], "rb") as f:
         first_mib = hashlib.sha256(f.read(1 << 20)).hexdigest()
-    assert one["LINUX-GUEST-BLK2"] == "size=67108864 ro=1 sha=%s tag=hv-data_data.img_sector_0" % first_mib
+    assert one["LINUX-GUEST-BLK2"] == "size=67108864 ro=1 sha=%s tag=data.img" % first_mib
 
     assert one["LINUX-GUEST-HWRNG"] == "ok bytes=64 rng=virtio_rng.0", one
     assert one["LINUX-GUEST-HVC"] == "ok", one
