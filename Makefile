@@ -60,6 +60,11 @@ $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
 $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linux-guest.sh
 	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest
 
+# The disks the Linux guest checks its virtio block devices against (an ext4
+# image with a manifest, a raw data image); both kernels use the same pair.
+$(BUILD)/linux-guest/disk.img $(BUILD)/linux-guest/data.img: scripts/build-disk-images.sh
+	@scripts/build-disk-images.sh $(BUILD)/linux-guest
+
 # The generic kernel every Debian server runs (machine checks, more drivers).
 $(BUILD)/linux-guest-generic/vmlinuz $(BUILD)/linux-guest-generic/initrd.img: scripts/build-linux-guest.sh
 	@scripts/build-linux-guest.sh generic $(BUILD)/linux-guest-generic
@@ -119,7 +124,8 @@ unit: deps guests linux-guest $(UNIT_TESTS)
 # The Linux test guests: the stock Debian kernels (cloud and generic) and a
 # busybox initramfs.
 .PHONY: linux-guest
-linux-guest: deps $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest-generic/vmlinuz
+linux-guest: deps $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest-generic/vmlinuz \
+	$(BUILD)/linux-guest/disk.img
 
 integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
 	$(PYTHON) -m pytest -q tests/integration

@@ -22,6 +22,21 @@
 #   LINUX-GUEST-PVPANIC ok|none
 #   LINUX-GUEST-CLOCK ok|stuck uptime=<first>-><second>
 #   LINUX-GUEST-TIMER ok|none loc=<LOC total> irq0=<IRQ 0 total>
+#   LINUX-GUEST-MODULES loaded=<N> failed=<names>|none (only with a
+#     virtio function, vendor 0x1af4, on the PCI bus: then the drivers load)
+#   LINUX-GUEST-PCI <slot> <vendor>:<device> <class> <driver>|- (one per
+#     PCI function) or LINUX-GUEST-PCI none
+#   LINUX-GUEST-VIRTIO-IRQS <N> <names...> (the MSI/MSI-X vectors named
+#     virtio*, five names a line, N on each)
+#   LINUX-GUEST-BLK none|ok files=<N> write=ok|refused|fail <why> (/dev/vda:
+#     the ext4 disk.img of scripts/build-disk-images.sh)
+#   LINUX-GUEST-BLK2 size=<bytes> ro=0|1 sha=<sha256 of the first MiB>
+#     tag=<what its first line says> (only with a /dev/vdb)
+#   LINUX-GUEST-HWRNG ok|fail|none bytes=<N> rng=<hw_random's current>
+#   LINUX-GUEST-HVC ok|none (and LINUX-GUEST-HVC-HELLO on /dev/hvc0 itself,
+#     where a shell then runs)
+#   LINUX-GUEST-DDBENCH bytes=<N> ns=<elapsed> clock=timer_list|uptime
+#     iflag=direct|cached (only with hv.ddbench: 64 MiB read from /dev/vdb)
 #   LINUX-GUEST-DONE
 # then `poweroff -f` (or, with hv.shell on the kernel command line, a shell).
 set -euo pipefail
@@ -44,7 +59,7 @@ die() {
 	exit 1
 }
 
-for tool in apt-get apt-cache dpkg-deb gzip find; do
+for tool in apt-get apt-cache dpkg-deb gzip find objcopy; do
 	command -v "$tool" >/dev/null 2>&1 || die "needs $tool (a Debian system)"
 done
 if ! command -v cpio >/dev/null 2>&1; then
@@ -138,6 +153,72 @@ for m in pvpanic pvpanic-mmio evdev button; do
 	cp "$ko" "$root/lib/modules/"
 done
 
+# ---- virtio: the stock drivers for the VM's virtio-pci devices ----
+# Whatever of these the kernel builds as modules goes into the initramfs with
+# everything it needs, in load order (/lib/modules/virtio/order); what it
+# builds in (modules.builtin) is skipped. The .deb ships no modules.dep (depmod
+# runs at install), so dependencies come from each module's own .modinfo
+# (depends=, and softdep=pre: for what ext4/jbd2 find through the crypto API).
+# virtio-rng needs rng-core and ext4 jbd2/mbcache/crc16/crc32c: built in on
+# cloud, modules on generic.
+moddir=$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -type d | head -n 1)
+[ -n "$moddir" ] || die "$kernel_deb holds no /lib/modules/<release>"
+# name (dashes as underscores) -> path, for every module file in the package
+find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' -o -name '*.ko.zst' -o -name '*.ko.gz' |
+	awk '{ n = $0; sub(/.*\//, "", n); sub(/\.ko(\.(xz|zst|gz))?$/, "", n); gsub(/-/, "_", n); print n, $0 }' |
+	LC_ALL=C sort -k1,1 -u >"$work/modindex"
+sed 's|.*/||; s|\.ko$||; s|-|_|g' "$moddir/modules.builtin" | LC_ALL=C sort -u >"$work/builtin"
+mkdir -p "$work/ko" "$root/lib/modules/virtio"
+# module_file NAME: the uncompressed .ko for NAME (in $work/ko), or nothing
+module_file() {
+	local path
+	path=$(awk -v n="$1" '$1 == n { print $2; exit }' "$work/modindex")
+	[ -n "$path" ] || return 0
+	if [ ! -e "$work/ko/$1.ko" ]; then
+		case "$path" in
+		*.ko.xz) xz -dc "$path" >"$work/ko/$1.ko" ;;
+		*.ko.zst) zstd -qdc "$path" >"$work/ko/$1.ko" ;;
+		*.ko.gz) gzip -dc "$path" >"$work/ko/$1.ko" ;;
+		*) cp "$path" "$work/ko/$1.ko" ;;
+		esac
+	fi
+	echo "$work/ko/$1.ko"
+}
+modinfo_field() { # FILE FIELD: the values of FIELD= in the module's .modinfo
+	objcopy -O binary --only-section=.modinfo "$1" "$work/modinfo" &&
+		tr '\0' '\n' <"$work/modinfo" | sed -n "s/^$2=//p"
+}
+is_builtin() { grep -qx "$1" "$work/builtin"; }
+# add_module NAME REQUIRED: NAME's dependencies, then NAME, onto the order
+add_module() {
+	local name=${1//-/_} required=$2 ko dep
+	grep -qx "$name" "$work/modorder" 2>/dev/null && return 0
+	is_builtin "$name" && return 0
+	ko=$(module_file "$name")
+	if [ -z "$ko" ]; then
+		[ "$required" = 1 ] && die "$kernel_deb has $name neither built in nor as a module"
+		return 0
+	fi
+	for dep in $(modinfo_field "$ko" depends | tr ',' ' '); do
+		add_module "$dep" 1
+	done
+	# softdep=pre: names modules or aliases (crypto-crc32c: crc32c_generic)
+	for dep in $(modinfo_field "$ko" softdep | sed -n 's/ post:.*//; s/^pre: *//p'); do
+		dep=${dep//-/_}
+		case "$dep" in crypto_*) dep=${dep#crypto_} ;; esac
+		if [ -z "$(module_file "$dep")" ] && ! is_builtin "$dep"; then dep=${dep}_generic; fi
+		add_module "$dep" 0
+	done
+	cp "$ko" "$root/lib/modules/virtio/$name.ko"
+	echo "$name" >>"$work/modorder"
+}
+: >"$work/modorder"
+for m in virtio_pci virtio_blk virtio_console virtio_rng ext4 crc32c_generic; do
+	add_module "$m" 1
+done
+cp "$work/modorder" "$root/lib/modules/virtio/order"
+say "virtio modules: $(tr '\n' ' ' <"$work/modorder")"
+
 # The kernel's built-in initramfs (Debian builds with an empty
 # CONFIG_INITRAMFS_SOURCE) already holds /dev/console, so init's stdio is the
 # console; devtmpfs is mounted as well in case it is not.
@@ -201,6 +282,163 @@ loc=$(sum_irq LOC:)
 irq0=$(sum_irq 0:)
 if [ "$loc" -gt 0 ] || [ "$irq0" -gt 0 ]; then timer=ok; else timer=none; fi
 echo "LINUX-GUEST-TIMER $timer loc=$loc irq0=$irq0"
+
+# ---- virtio-pci devices: block, console, entropy ----
+# The drivers load only when a virtio function (vendor 0x1af4) is on the bus:
+# a VM without one spends nothing here but a look at sysfs.
+virtio=0
+for d in /sys/bus/pci/devices/*; do
+	[ "$(cat "$d/vendor" 2>/dev/null)" = 0x1af4 ] && virtio=1
+done
+if [ "$virtio" = 1 ]; then
+	loaded=0
+	failed=""
+	while read -r m; do
+		if insmod "/lib/modules/virtio/$m.ko" 2>/dev/null; then
+			loaded=$((loaded + 1))
+		else
+			failed="$failed $m"
+		fi
+	done </lib/modules/virtio/order
+	failed=$(echo $failed | tr ' ' ,)
+	echo "LINUX-GUEST-MODULES loaded=$loaded failed=${failed:-none}" | cut -c1-140
+	# console ports come up after the driver's probe (the device announces
+	# them on its control queue): give hvc0 a moment
+	if grep -qx 0x0003 /sys/bus/virtio/devices/*/device 2>/dev/null; then
+		i=0
+		while [ ! -e /dev/hvc0 ] && [ $i -lt 30 ]; do
+			usleep 100000
+			i=$((i + 1))
+		done
+	fi
+fi
+# every PCI function: slot, vendor:device, class, the driver bound to it
+npci=0
+for d in /sys/bus/pci/devices/*; do
+	[ -e "$d/vendor" ] || continue
+	drv=-
+	[ -e "$d/driver" ] && drv=$(basename "$(readlink "$d/driver")")
+	ven=$(cat "$d/vendor")
+	dev=$(cat "$d/device")
+	echo "LINUX-GUEST-PCI ${d##*/} ${ven#0x}:${dev#0x} $(cat "$d/class") $drv"
+	npci=$((npci + 1))
+done
+[ "$npci" = 0 ] && echo "LINUX-GUEST-PCI none"
+# the virtio drivers' MSI/MSI-X vectors (virtioN-config, virtioN-req.0, ...),
+# five names a line
+irqs=$(awk '/PCI-MSI/ && $NF ~ /^virtio/ { print $NF }' /proc/interrupts)
+nirq=$(echo $irqs | wc -w)
+if [ "$nirq" = 0 ]; then
+	echo "LINUX-GUEST-VIRTIO-IRQS 0"
+else
+	echo $irqs | xargs -n 5 | sed "s/^/LINUX-GUEST-VIRTIO-IRQS $nirq /"
+fi
+
+# /dev/vda: the ext4 image of scripts/build-disk-images.sh. Read-only first:
+# every file against the manifest written at build time; then (a writable
+# disk) write 1 MiB and its sha256, unmount, drop the caches, mount again and
+# check it came back from the device; (a read-only disk) check a write to
+# the device is refused.
+blk_check() {
+	[ -b /dev/vda ] || { echo "LINUX-GUEST-BLK none"; return; }
+	mkdir -p /mnt/vda
+	ro=$(cat /sys/block/vda/ro)
+	mount -t ext4 -o ro /dev/vda /mnt/vda || { echo "LINUX-GUEST-BLK fail mount-ro"; return; }
+	files=$(grep -c . /mnt/vda/MANIFEST.sha256 2>/dev/null)
+	if ! (cd /mnt/vda && sha256sum -c -s MANIFEST.sha256); then
+		umount /mnt/vda
+		echo "LINUX-GUEST-BLK fail manifest files=$files"
+		return
+	fi
+	umount /mnt/vda
+	if [ "$ro" = 1 ]; then
+		# sector 0 written back as read (ext4 leaves it unused): EPERM
+		dd if=/dev/vda of=/tmp/sector0 bs=512 count=1 2>/dev/null
+		if dd if=/tmp/sector0 of=/dev/vda bs=512 count=1 conv=notrunc,fsync 2>/dev/null; then
+			echo "LINUX-GUEST-BLK fail files=$files write=accepted"
+		else
+			echo "LINUX-GUEST-BLK ok files=$files write=refused"
+		fi
+		return
+	fi
+	mount -t ext4 /dev/vda /mnt/vda || { echo "LINUX-GUEST-BLK fail mount-rw files=$files"; return; }
+	dd if=/dev/urandom of=/mnt/vda/guest-write.bin bs=64k count=16 2>/dev/null &&
+		(cd /mnt/vda && sha256sum guest-write.bin >guest-write.sha256)
+	w=$?
+	sync
+	umount /mnt/vda || w=1
+	echo 3 >/proc/sys/vm/drop_caches
+	if [ "$w" != 0 ]; then
+		echo "LINUX-GUEST-BLK fail files=$files write=failed"
+		return
+	fi
+	mount -t ext4 -o ro /dev/vda /mnt/vda || { echo "LINUX-GUEST-BLK fail remount files=$files"; return; }
+	if (cd /mnt/vda && sha256sum -c -s guest-write.sha256); then
+		echo "LINUX-GUEST-BLK ok files=$files write=ok"
+	else
+		echo "LINUX-GUEST-BLK fail files=$files write=corrupt"
+	fi
+	umount /mnt/vda
+}
+blk_check
+# /dev/vdb: a raw image (data.img): its size, read-only flag, the name its
+# first sector carries and the sha256 of its first MiB (two VMs given
+# different images must each see their own)
+if [ -b /dev/vdb ]; then
+	# (data images start "hv-data NAME sector 0": the tag is NAME)
+	tag=$(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1 | cut -d' ' -f2 | cut -c1-24 | tr -c 'A-Za-z0-9._\n-' '_')
+	sha=$(dd if=/dev/vdb bs=64k count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
+	echo "LINUX-GUEST-BLK2 size=$(($(cat /sys/block/vdb/size) * 512)) ro=$(cat /sys/block/vdb/ro) sha=$sha tag=$tag"
+fi
+
+# the entropy device: 64 bytes through the kernel's hw_random core
+rng=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
+if [ -c /dev/hwrng ] && [ -n "$rng" ] && [ "$rng" != none ]; then
+	n=$(timeout 10 dd if=/dev/hwrng bs=64 count=1 iflag=fullblock 2>/dev/null | wc -c)
+	if [ "$n" = 64 ]; then hwrng=ok; else hwrng=fail; fi
+	echo "LINUX-GUEST-HWRNG $hwrng bytes=$n rng=$rng"
+else
+	echo "LINUX-GUEST-HWRNG none bytes=0"
+fi
+
+# the virtio console: a hello on it, then a shell there for a harness
+if [ -c /dev/hvc0 ]; then
+	echo "LINUX-GUEST-HVC-HELLO" >/dev/hvc0
+	# the session leader opens hvc0 first, so it becomes the shell's terminal
+	setsid sh -c 'exec </dev/hvc0 >/dev/hvc0 2>&1; while true; do PS1="hvc0# " sh -i; done' &
+	echo "LINUX-GUEST-HVC ok"
+else
+	echo "LINUX-GUEST-HVC none"
+fi
+
+# hv.ddbench: time 64 MiB of reads from /dev/vdb past the page cache, by the
+# finest guest clock there is (under QEMU -icount it counts instructions)
+now_ns() {
+	if [ -r /proc/timer_list ]; then
+		awk '/^now at / { print $3; exit }' /proc/timer_list
+	else
+		awk '{ printf "%d\n", $1 * 1000000000 }' /proc/uptime
+	fi
+}
+if grep -q 'hv.ddbench' /proc/cmdline; then
+	if [ -b /dev/vdb ]; then
+		clock=uptime
+		[ -n "$(now_ns)" ] && [ -r /proc/timer_list ] && clock=timer_list
+		direct=iflag=direct
+		dd if=/dev/vdb of=/dev/null bs=512 count=1 $direct 2>/dev/null || direct=""
+		echo 3 >/proc/sys/vm/drop_caches
+		t0=$(now_ns)
+		out=$(dd if=/dev/vdb of=/dev/null bs=64k count=1024 $direct 2>&1)
+		t1=$(now_ns)
+		# busybox's dd reports records only: "N+M records out" (M partial)
+		rec=$(echo "$out" | sed -n 's/^\([0-9]*\)+\([0-9]*\) records out.*/\1 \2/p')
+		bytes=$((${rec%% *} * 65536))
+		[ "${rec##* }" = 0 ] || bytes="$bytes+partial"
+		echo "LINUX-GUEST-DDBENCH bytes=${bytes:-0} ns=$((t1 - t0)) clock=$clock ${direct:-cached}"
+	else
+		echo "LINUX-GUEST-DDBENCH none"
+	fi
+fi
 
 echo "LINUX-GUEST-DONE"
 # hv.shell on the kernel command line: stay up with a shell on the console

@@ -12,6 +12,9 @@ grub-mkrescue:grub-common
 /usr/lib/grub/x86_64-efi/multiboot2.mod:grub-efi-amd64-bin
 xorriso:xorriso
 cpio:cpio
+/usr/sbin/mke2fs:e2fsprogs
+objcopy:binutils
+python3:python3
 mformat:mtools
 qemu-system-x86_64:qemu-system-x86
 /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf
