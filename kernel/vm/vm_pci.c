@@ -307,7 +307,7 @@ bool vm_pci_describe(struct vm *vm, unsigned slot, char *buf, size_t len)
 	uint16_t cmd = (uint16_t)(c[PCI_COMMAND] | c[PCI_COMMAND + 1] << 8);
 	uint32_t class_code = (uint32_t)(c[0x09] | c[0x0a] << 8 | c[0x0b] << 16);
 	buf[0] = 0;
-	put(buf, len, &n, "00:%02x.0 %04x:%04x class %06x %-12s", slot,
+	put(buf, len, &n, "00:%02x.0 %04x:%04x class %06x %s", slot,
 	    c[PCI_VENDOR_ID] | c[PCI_VENDOR_ID + 1] << 8, c[PCI_DEVICE_ID] | c[PCI_DEVICE_ID + 1] << 8,
 	    class_code, f->name ? f->name : "?");
 	for (unsigned i = 0; i < 6; i++) {
