@@ -123,6 +123,9 @@ struct vpci_func {
 		uint64_t pending; /* the PBA */
 	} msix;
 	uint64_t msi_sent, msi_masked; /* counters: messages sent; held back by a mask */
+	bool intx_out; /* what the function drives onto its GSI now (the bus counts it) */
+	/* The configuration space as the firmware left it (vpci_bus_add): vpci_func_reset's target. */
+	uint8_t cfg_reset[VPCI_CFG_SIZE];
 };
 
 struct vpci_window {
@@ -137,6 +140,12 @@ struct vpci_bus_config {
 	void (*msi)(void *ctx, uint64_t address, uint32_t data);
 	void (*set_gsi)(void *ctx, unsigned gsi, bool level); /* INTx, already swizzled */
 	void *ctx;
+	/*
+	 * Config writes only mark functions whose config_changed is due; the
+	 * caller calls it after dropping its lock (vpci_bus_take_changed), so a
+	 * device may take its own lock there. false: called at once.
+	 */
+	bool defer_config_changed;
 };
 
 struct vpci_bus {
@@ -146,6 +155,8 @@ struct vpci_bus {
 	uint32_t cf8; /* the address latch */
 	uint64_t mem32_next, mem64_next, io_next; /* the firmware's allocation cursors */
 	unsigned gsi_count[4]; /* INTx lines asserted per GSI 16-19 (they are shared) */
+	uint32_t changed;    /* slots whose config_changed is due (defer_config_changed) */
+	uint64_t bad_config; /* config accesses of a width or place no bus cycle has: dropped */
 };
 
 /*
@@ -207,6 +218,41 @@ void vpci_func_set_intx(struct vpci_func *f, bool level);
 /* Back to the power-on state the bus left it in (BARs where the firmware put them). */
 void vpci_func_reset(struct vpci_func *f);
 
+/*
+ * An MSI capability (PCI 3.0 §6.8.1): nvec (1, 2, 4 .. 32) vectors, a 64-bit
+ * address if addr64, per-vector mask and pending bits if per_vector_mask.
+ * 0, or -1 (bad nvec, no room, already has one).
+ */
+int vpci_func_add_msi(struct vpci_func *f, unsigned nvec, bool addr64, bool per_vector_mask);
+/* Whether the guest enabled MSI. */
+bool vpci_msi_enabled(const struct vpci_func *f);
+/*
+ * The device signals MSI vector `vec` (below the count the guest enabled):
+ * sent now, or held in the Pending bits while masked. Returns whether a
+ * message went out.
+ */
+bool vpci_msi_notify(struct vpci_func *f, unsigned vec);
+
+/*
+ * The function's configuration space as a config cycle sees it: reg
+ * 0-0xfff, size 1, 2 or 4; an access crossing a dword is split at the dword
+ * boundary. The extended space (0x100+) reads 0. The bus calls these.
+ */
+uint32_t vpci_func_config_read(struct vpci_func *f, unsigned reg, unsigned size);
+void vpci_func_config_write(struct vpci_func *f, unsigned reg, unsigned size, uint32_t value);
+
+/*
+ * The MSI-X table and PBA of f when they hold (bar, offset .. +size);
+ * false when the access is elsewhere in the BAR (the device's own).
+ * Table entries take aligned dwords and qwords (PCI 3.0 §6.8.2: other
+ * writes are dropped; reads of any width return the bytes); the PBA is
+ * read-only.
+ */
+bool vpci_msix_mmio_read(struct vpci_func *f, unsigned bar, uint64_t offset, unsigned size,
+			 uint64_t *value);
+bool vpci_msix_mmio_write(struct vpci_func *f, unsigned bar, uint64_t offset, unsigned size,
+			  uint64_t value);
+
 /* ---- the bus ---- */
 
 void vpci_bus_init(struct vpci_bus *b, const struct vpci_bus_config *cfg);
@@ -234,5 +280,29 @@ bool vpci_io_write(struct vpci_bus *b, uint64_t port, unsigned size, uint64_t va
 
 /* Every function back to its power-on state (a VM reboot). */
 void vpci_bus_reset(struct vpci_bus *b);
+
+/*
+ * Which BAR decodes a memory (or I/O) access now: its function, the BAR and
+ * the offset in it. The whole access must lie inside the BAR, the BAR
+ * inside one of the bus's windows, and the function's COMMAND must enable
+ * that space. vpci_mem_read and the others are this, then the MSI-X
+ * structures or the function's ops; a caller whose device ops take locks of
+ * their own calls the ops itself, outside the bus lock.
+ */
+struct vpci_hit {
+	struct vpci_func *f;
+	unsigned bar;
+	uint64_t offset;
+};
+bool vpci_mem_decode(struct vpci_bus *b, uint64_t addr, unsigned size, struct vpci_hit *h);
+bool vpci_io_decode(struct vpci_bus *b, uint64_t port, unsigned size, struct vpci_hit *h);
+
+/*
+ * With defer_config_changed: the slots (bits) whose config_changed is due,
+ * cleared. The caller calls f->ops->config_changed for each, unlocked.
+ */
+uint32_t vpci_bus_take_changed(struct vpci_bus *b);
+/* The function in `slot` (0: the host bridge), or NULL. */
+struct vpci_func *vpci_bus_func(struct vpci_bus *b, unsigned slot);
 
 #endif

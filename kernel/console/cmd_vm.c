@@ -7,7 +7,9 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/time/tsc.h"
+#include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vmm.h"
+#include "kernel/vm/vplatform.h"
 
 #define HEADER_NAME "%-20s"
 
@@ -288,4 +290,27 @@ void cmd_sched_credit(int argc, char **argv)
 	vm->share.cap = cap;
 	console_print(HEADER_NAME " %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
 	console_print(HEADER_NAME " %4u %6u %4u\n", vm->name, vm->id, weight, cap);
+}
+
+/* One line per PCI function of the VM, by slot; then what its APICs refused. */
+void cmd_pci_list(int argc, char **argv)
+{
+	(void)argc;
+	struct vm *vm = vm_named(argv[0]);
+	if (!vm)
+		return;
+	if (!vm->pci) {
+		shell_error("vm %s has no PCI bus now (stopped and released)", vm->name);
+		return;
+	}
+	char line[320];
+	unsigned n = 0;
+	for (unsigned slot = 0; slot < VPCI_SLOTS; slot++) {
+		if (!vm_pci_describe(vm, slot, line, sizeof(line)))
+			continue;
+		console_print("%s\n", line);
+		n++;
+	}
+	console_print("%u function%s; %llu bad MSI messages dropped\n", n, n == 1 ? "" : "s",
+		      (unsigned long long)vplatform_msi_dropped(vm));
 }

@@ -2,6 +2,7 @@
 
 #include "guest/acpi_build.h"
 #include "guest/vuart.h"
+#include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vplatform.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
@@ -89,6 +90,9 @@ int vm_devices_init(struct vm *vm)
 		return -1;
 	vm->devices = d;
 	d->vm = vm;
+	/* first: the devices below plug their functions into it */
+	if (vm_pci_init(vm) < 0)
+		return -1;
 	vuart_init(&d->com1, com1_tx, com1_irq, d);
 	if (iobus_register(&vm->pio, 0x3f8, 8, com1_read, com1_write, d, "com1") < 0 ||
 	    iobus_register(&vm->pio, VM_EXIT_PORT, 1, NULL, exit_port_write, vm, "exit-port") < 0 ||
@@ -104,10 +108,12 @@ void vm_devices_reset(struct vm *vm)
 	spin_lock(&d->com1_lock);
 	vuart_init(&d->com1, com1_tx, com1_irq, d);
 	spin_unlock(&d->com1_lock);
+	vm_pci_reset(vm); /* BARs where the firmware put them, interrupts off */
 }
 
 void vm_devices_free(struct vm *vm)
 {
+	vm_pci_free(vm);
 	kfree(vm->devices);
 	vm->devices = NULL;
 }

@@ -4,6 +4,7 @@
 
 #include "drivers/lapic.h"
 #include "guest/apic_bus.h"
+#include "guest/pci/msi.h"
 #include "guest/vhpet.h"
 #include "guest/vioapic.h"
 #include "guest/vlapic.h"
@@ -58,7 +59,8 @@ struct vplatform {
 	bool irq0_level, irq8_level;
 	struct vioapic ioapic;
 	struct vlapic lapic[VCPU_MAX];
-	uint32_t pci_address;
+	uint8_t rst_cnt;       /* 0xcf9 */
+	uint64_t msi_dropped; /* MSI messages no APIC would take */
 	uint16_t pm1_status, pm1_enable, pm1_control;
 	uint8_t kbd_status;
 };
@@ -138,6 +140,53 @@ void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 	vpic_set_irq(&p->pic, irq, level);
 	/* ISA IRQ 0 is wired to IOAPIC pin 2 (the MADT's override); the rest 1:1 */
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+void vplatform_set_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	struct vplatform *p = vp_of(vm);
+	if (!p || gsi >= VIOAPIC_NR_PINS)
+		return;
+	spin_lock(&p->lock);
+	p->generation++;
+	vioapic_set_irq(&p->ioapic, gsi, level);
+	spin_unlock(&p->lock);
+}
+
+/*
+ * An MSI or MSI-X write reaches the APIC bus (SDM Vol. 3A §11.11): fixed,
+ * lowest priority, NMI and INIT are delivered as the IOAPIC's messages are;
+ * with the redirection hint a fixed message goes to the lowest-priority
+ * destination, as KVM reads it. SMI and ExtINT (nothing here takes them)
+ * and messages outside 0xfeexxxxx are dropped and counted.
+ */
+void vplatform_deliver_msi(struct vm *vm, uint64_t address, uint32_t data)
+{
+	struct vplatform *p = vp_of(vm);
+	struct msi_message m;
+	if (!p)
+		return;
+	spin_lock(&p->lock);
+	p->generation++;
+	bool ok = msi_decode(address, data, &m);
+	unsigned mode = ok ? m.delivery_mode : 0;
+	if (!ok || (mode != VLAPIC_DM_FIXED && mode != VLAPIC_DM_LOWEST && mode != VLAPIC_DM_NMI &&
+		    mode != VLAPIC_DM_INIT)) {
+		p->msi_dropped++;
+		spin_unlock(&p->lock);
+		return;
+	}
+	if (m.redirection_hint && mode == VLAPIC_DM_FIXED)
+		mode = VLAPIC_DM_LOWEST;
+	deliver_to_lapics(p, NULL, m.logical ? VLAPIC_DEST_LOGICAL : VLAPIC_DEST_PHYSICAL, m.dest,
+			  VLAPIC_SH_NONE, mode, m.vector, m.level_triggered, true);
+	spin_unlock(&p->lock);
+}
+
+uint64_t vplatform_msi_dropped(const struct vm *vm)
+{
+	const struct vplatform *p = vp_of(vm);
+	return p ? p->msi_dropped : 0;
 }
 
 /* Drives ISA IRQ 0 and 8 from whichever source legacy replacement selects. */
@@ -367,43 +416,30 @@ static void kbd_write(void *o, uint64_t off, unsigned size, uint64_t v)
 }
 
 /*
- * PCI configuration mechanism #1: bus 0 holds only a host bridge at 00:00.0
- * (Intel's Q35 DRAM controller ID, as QEMU's q35 has; class 06/00/00), so a
- * guest finds a sane configuration space; every other function is absent.
- * A byte at 0xcf9 is the chipset's reset control register instead.
+ * The reset control register at 0xcf9 (Intel ICH/PCH RST_CNT): SYS_RST
+ * (bit 1) and FULL_RST (bit 3) are kept; writing RST_CPU (bit 2) resets the
+ * machine, here a VM reboot. Ports 0xcf8 and 0xcfa-0xcff are the PCI bus's
+ * (kernel/vm/vm_pci.c).
  */
-static uint32_t host_bridge_config(unsigned reg)
+#define RST_CNT_SYS_RST (1u << 1)
+#define RST_CNT_RST_CPU (1u << 2)
+#define RST_CNT_FULL_RST (1u << 3)
+
+static uint64_t reset_control_read(void *o, uint64_t off, unsigned size)
 {
-	switch (reg) {
-	case 0x00:
-		return 0x29c08086; /* device, vendor */
-	case 0x08:
-		return 0x06000000; /* class: bridge, host; revision 0 */
-	default:
-		return 0; /* command, status, header type 0, no BARs */
-	}
+	(void)off;
+	(void)size;
+	struct vplatform *p = o;
+	return p->rst_cnt;
 }
 
-static uint64_t pci_read(void *o, uint64_t off, unsigned size)
+static void reset_control_write(void *o, uint64_t off, unsigned size, uint64_t v)
 {
+	(void)off;
+	(void)size;
 	struct vplatform *p = o;
-	if (off == 0 && size == 4)
-		return p->pci_address;
-	if (off < 4 || !(p->pci_address & 0x80000000u))
-		return ~0ull;
-	/* CF8: enable 31, bus 23:16, device 15:11, function 10:8, register 7:2 */
-	if ((p->pci_address & 0x00ffff00u) != 0)
-		return ~0ull; /* not 00:00.0 */
-	uint32_t dword = host_bridge_config(p->pci_address & 0xfc);
-	return dword >> (8 * (off - 4));
-}
-
-static void pci_write(void *o, uint64_t off, unsigned size, uint64_t v)
-{
-	struct vplatform *p = o;
-	if (off == 0 && size == 4)
-		p->pci_address = (uint32_t)v & 0x80fffffc;
-	else if (off == 1 && size == 1 && (v & 4)) /* 0xcf9 RST_CPU */
+	p->rst_cnt = (uint8_t)(v & (RST_CNT_SYS_RST | RST_CNT_FULL_RST));
+	if (v & RST_CNT_RST_CPU)
 		vm_stop(p->vm, VM_STOP_REBOOT, 0);
 }
 
@@ -670,8 +706,8 @@ int vplatform_init(struct vm *vm)
 	r |= iobus_register(io, 0x60, 1, kbd_read, kbd_write, p, "i8042-data");
 	r |= iobus_register(io, 0x64, 1, kbd_read, kbd_write, p, "i8042-cmd");
 	r |= iobus_register(io, 0x80, 1, sink_read, sink_write, p, "post");
-	/* one range: 0xcf8 address (0xcf9 reset), 0xcfc-0xcff data */
-	r |= iobus_register(io, 0xcf8, 8, pci_read, pci_write, p, "pci-config+reset");
+	/* between the PCI bus's 0xcf8 and 0xcfa-0xcff (vm_pci.c) */
+	r |= iobus_register(io, 0xcf9, 1, reset_control_read, reset_control_write, p, "reset-control");
 	r |= iobus_register(io, VPLATFORM_PM_BASE, 12, pm_read, pm_write, p, "acpi-pm");
 	r |= iobus_register(&vm->mmio, VIOAPIC_DEFAULT_BASE, 0x1000, ioapic_read, ioapic_write, p,
 			    "ioapic");

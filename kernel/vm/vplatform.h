@@ -3,7 +3,8 @@
  * HPET unless the VM file says hpet = 0, IOAPIC, a local APIC per vCPU)
  * wired to the VM's buses and to each other,
  * plus the small things a PC kernel touches: ACPI PM1 and PM timer, the
- * 0xCF9 and keyboard-controller resets, an empty PCI bus, port 0x80.
+ * 0xCF9 and keyboard-controller resets, port 0x80. The PCI bus is
+ * kernel/vm/vm_pci.c; its INTx and MSI come in through here.
  * Interrupt lines go ISA IRQ -> 8259 and IOAPIC (IRQ 0 on GSI 2, as the
  * guest's MADT says) -> local APIC -> the vCPU. In the HPET's legacy
  * replacement mode its timers 0 and 1 drive IRQ 0 and 8 instead of the PIT
@@ -62,6 +63,15 @@ bool vplatform_nmi_possible(struct vm *vm);
 bool vplatform_power_button(struct vm *vm);
 /* Drives an ISA interrupt line (0-15). */
 void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
+/* Drives IOAPIC pin `gsi` (PCI INTx: 16-19, shared and level-triggered) under the platform lock. */
+void vplatform_set_gsi(struct vm *vm, unsigned gsi, bool level);
+/*
+ * An MSI/MSI-X message (address, data: guest/pci/msi.h) to the local APICs,
+ * under the platform lock (the innermost: callers may hold the PCI bus lock).
+ */
+void vplatform_deliver_msi(struct vm *vm, uint64_t address, uint32_t data);
+/* Messages dropped: outside 0xfeexxxxx, reserved or unmodelled delivery modes. */
+uint64_t vplatform_msi_dropped(const struct vm *vm);
 
 /*
  * v is about to run on this core: its xAPIC page accesses are its own (the

@@ -85,10 +85,14 @@ static bool in_ram(uint32_t a)
 	return false;
 }
 
-/* The devices a VM has in the 32-bit space (IOAPIC, HPET, local APIC), and RAM. */
+/*
+ * The devices a VM has in the 32-bit space (PCI ECAM, IOAPIC, HPET, local
+ * APIC), and RAM. The PCI memory window without BARs is a hole like any other.
+ */
 static bool claimed(uint32_t a)
 {
-	return in_ram(a) || (a >= 0xfec00000u && a < 0xfec01000u) ||
+	return in_ram(a) || (a >= 0xc0000000u && a < 0xc0100000u) ||
+	       (a >= 0xfec00000u && a < 0xfec01000u) ||
 	       (a >= 0xfed00000u && a < 0xfed01000u) || (a >= 0xfee00000u && a < 0xfee01000u) ||
 	       a < 0x100000u; /* low memory and the BIOS area: ROM and reserved */
 }

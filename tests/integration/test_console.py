@@ -51,8 +51,8 @@ def host():
 def test_help_and_mistakes(host):
     out = command(host, "help")
     for verb in ("list", "create", "destroy", "shutdown", "reboot", "pause", "unpause",
-                 "console", "vcpu-list", "vcpu-pin", "sched-credit", "info", "dmesg",
-                 "host-reboot", "host-poweroff"):
+                 "console", "vcpu-list", "vcpu-pin", "sched-credit", "pci-list", "info",
+                 "dmesg", "host-reboot", "host-poweroff"):
         assert verb in out, out
     out = command(host, "frobnicate now")
     assert "error: unknown command 'frobnicate'" in out
@@ -67,6 +67,15 @@ def test_list_shows_vms_and_states(host):
     assert rows["ticker"][1] == "running", rows
     assert rows["spare"][:2] == ("-", "off"), rows
     assert "broken" not in rows
+
+
+def test_pci_list_shows_the_host_bridge(host):
+    """Every VM's PCI bus has the host bridge at 00:00.0 (Q35's IDs, class 06/00/00)."""
+    out = command(host, "pci-list web")
+    assert re.search(r"^00:00\.0 8086:29c0 class 060000 host-bridge", out, re.M), out
+    assert re.search(r"^\d+ functions?; 0 bad MSI messages dropped", out, re.M), out
+    assert "error: no VM named 'nosuch'" in command(host, "pci-list nosuch")
+    assert "error: usage: pci-list NAME" in command(host, "pci-list")
 
 
 def test_vm_output_does_not_garble_the_typed_line(host):
