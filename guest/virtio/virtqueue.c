@@ -318,8 +318,8 @@ bool vq_should_interrupt(struct virtqueue *q, const struct vq_mem *m)
 
 	if (q->error || !q->enabled)
 		return false;
-	if (valid && old == new)
-		return false; /* nothing used since the last interrupt */
+	if (old == new && (valid || q->pushes == 0))
+		return false; /* nothing used since the last decision */
 	/* used.idx (stored) must be visible before used_event / flags are loaded: the driver
 	 * writes those and then reads used.idx, so without a full fence both sides could
 	 * miss each other (Linux virtqueue_enable_cb_delayed uses virtio_mb there too). */
