@@ -124,9 +124,8 @@ static void vblk_request_done(struct blk_request *r, int blk_status)
 	/* A request from before a reset: its chain belongs to a ring the driver dropped. */
 	if (current)
 		complete(vb, head, status_gpa, status, used_len);
-	if (vb->draining) {
-		vb->drain_again = true;
-	} else if (vb->stalled) {
+	/* While draining, the loop sees the freed slot itself; after a stall, resume. */
+	if (!vb->draining && vb->stalled) {
 		vb->stalled = false;
 		vblk_drain(vb);
 	}

@@ -102,7 +102,7 @@ struct virtio_blk {
 	uint32_t gen;
 	unsigned busy;	  /* slots the disk still holds (this generation or older) */
 	bool draining;	  /* inside the ring-draining loop */
-	bool drain_again; /* a completion freed a slot while draining */
+	bool drain_again; /* asked to drain while draining */
 	bool stalled;	  /* stopped draining for want of a slot */
 	bool push_pending; /* used entries published, no interrupt decided yet */
 	struct vblk_slot *free;
