@@ -84,6 +84,15 @@ static inline bool virtio_has_feature(const struct virtio_dev *d, unsigned bit)
 }
 /* Whether queue q may be served now (DRIVER_OK, enabled, not broken, no reset needed). */
 bool virtio_queue_ready(const struct virtio_dev *d, unsigned q);
+/*
+ * Draining queue q after a kick: call vq_set_notification(&d->vq[q], &d->mem,
+ * false) once, then this until it returns false. It pops the next chain
+ * into *e (true); when the ring is empty it turns kicks back on and looks
+ * once more, so a chain added meanwhile is still taken (false: empty with
+ * kicks on, or the queue not ready, or broken, in which case the device
+ * has failed with the queue's reason).
+ */
+bool virtio_queue_next(struct virtio_dev *d, unsigned q, struct vq_elem *e);
 /* After pushing used buffers on q: interrupts the driver if it wants one. */
 void virtio_queue_done(struct virtio_dev *d, unsigned q);
 /* The driver broke the rules: NEEDS_RESET, a config interrupt, and the device stops. */

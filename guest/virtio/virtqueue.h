@@ -47,6 +47,12 @@ struct vq_mem {
 	int (*read)(void *ctx, uint64_t gpa, void *dst, size_t len);
 	int (*write)(void *ctx, uint64_t gpa, const void *src, size_t len);
 	void *ctx;
+	/*
+	 * Optional: whether all of [gpa, gpa+len) is RAM, without copying it
+	 * (vq_pop checks every buffer of a chain). NULL: vq_pop reads the
+	 * buffer through `read` instead, which costs a copy of it.
+	 */
+	bool (*is_ram)(void *ctx, uint64_t gpa, uint64_t len);
 };
 
 struct vq_seg {
@@ -75,6 +81,7 @@ struct virtqueue {
 	uint16_t signalled_used; /* used_idx when the driver was last interrupted */
 	bool signalled_valid;
 	uint16_t in_flight;  /* popped, not yet pushed */
+	uint32_t in_flight_map[VQ_MAX_SIZE / 32]; /* which heads those are */
 	const char *error;   /* non-NULL: broken (why), until vq_reset */
 	uint64_t pops, pushes, interrupts, interrupts_suppressed;
 };

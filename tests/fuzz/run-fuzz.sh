@@ -1,27 +1,66 @@
 #!/bin/sh
-# Fuzzes the VM file parser (kernel/config/) for a bounded number of executions.
+# Fuzzes the hypervisor's parsers of guest- and user-controlled input for a bounded number of
+# executions:
+#   vmconfig    the VM file parser and checker (kernel/config/)
+#   virtqueue   the split virtqueue (guest/virtio/virtqueue.c)
+#   virtio_blk  virtio-blk over a RAM disk (guest/virtio/virtio_blk.c and the core under it)
 #
-#   tests/fuzz/run-fuzz.sh [runs]      default 200000 runs, about 30 s
+#   tests/fuzz/run-fuzz.sh [TARGET|all] [runs]   default: all targets, 200000 runs each
+#   tests/fuzz/run-fuzz.sh [runs]                the same, all targets
 #
+# FUZZ_TIME=S caps each target's time (default 55 s; 0: no cap, all the runs are made).
 # Uses libFuzzer (clang -fsanitize=fuzzer; Debian: clang and libclang-rt-NN-dev) with
 # AddressSanitizer and UBSan; without libFuzzer it falls back to the harness's own mutation
 # loop under gcc's sanitizers. Exits non-zero on a crash, a hang, a sanitizer report or a
 # broken invariant, and leaves the input that did it in build/fuzz/.
 set -eu
 
+TARGET=all
+case ${1:-} in
+'' | *[!0-9]*)
+	if [ $# -gt 0 ]; then
+		TARGET=$1
+		shift
+	fi
+	;;
+esac
 RUNS=${1:-200000}
 case $RUNS in
-'' | *[!0-9]*) echo "usage: $0 [runs]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|all] [runs]" >&2; exit 2 ;;
+esac
+case $TARGET in
+all) TARGETS="vmconfig virtqueue virtio_blk" ;;
+vmconfig | virtqueue | virtio_blk) TARGETS=$TARGET ;;
+*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, all)" >&2; exit 2 ;;
+esac
+FUZZ_TIME=${FUZZ_TIME:-55}
+case $FUZZ_TIME in
+'' | *[!0-9]*) echo "run-fuzz: FUZZ_TIME must be a number of seconds" >&2; exit 2 ;;
 esac
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/fuzz
-SRC="$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c
-$ROOT/kernel/config/xlcfg.c
-$ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
 CFLAGS="-std=gnu11 -g -O1 -I$ROOT -DHV_HOSTED -fno-omit-frame-pointer
 -fsanitize=address,undefined -fno-sanitize-recover=all"
 mkdir -p "$OUT"
+
+# The sources each target is built from.
+sources() {
+	case $1 in
+	vmconfig)
+		echo "$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c" \
+			"$ROOT/kernel/config/xlcfg.c $ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
+		;;
+	virtqueue)
+		echo "$ROOT/tests/fuzz/fuzz_virtqueue.c $ROOT/guest/virtio/virtqueue.c"
+		;;
+	virtio_blk)
+		echo "$ROOT/tests/fuzz/fuzz_virtio_blk.c $ROOT/guest/virtio/virtio_blk.c" \
+			"$ROOT/guest/virtio/virtio_dev.c $ROOT/guest/virtio/virtqueue.c" \
+			"$ROOT/kernel/blk/blk_check.c"
+		;;
+	esac
+}
 
 have_libfuzzer() {
 	command -v clang >/dev/null 2>&1 || return 1
@@ -48,20 +87,17 @@ if ! have_libfuzzer; then
 fi
 if ! have_libfuzzer; then
 	echo "run-fuzz: no libFuzzer (install clang and libclang-rt-dev); using the built-in loop"
-	# shellcheck disable=SC2086
-	gcc $CFLAGS -DFUZZ_STANDALONE -o "$OUT/fuzz_vmconfig_standalone" $SRC
-	exec "$OUT/fuzz_vmconfig_standalone" "$RUNS"
+	for t in $TARGETS; do
+		# shellcheck disable=SC2046
+		gcc $CFLAGS -DFUZZ_STANDALONE -o "$OUT/fuzz_${t}_standalone" $(sources "$t")
+		"$OUT/fuzz_${t}_standalone" "$RUNS"
+	done
+	exit 0
 fi
 
-# shellcheck disable=SC2086
-clang $CFLAGS -fsanitize=fuzzer -o "$OUT/fuzz_vmconfig" $SRC
-
-# Seeds: what real files look like, and what broken ones do.
-SEEDS=$OUT/seeds
-CORPUS=$OUT/corpus
-rm -rf "$SEEDS"
-mkdir -p "$SEEDS" "$CORPUS"
-cat >"$SEEDS/good.cfg" <<'EOF'
+# Seeds for the VM file parser: what real files look like, and what broken ones do.
+vmconfig_seeds() {
+	cat >"$1/good.cfg" <<'EOF'
 # a web server
 name = "web-1.prod"
 memory = 2048
@@ -81,9 +117,9 @@ vif = [ 'mac=00:16:3e:00:00:01,bridge=br0',
         'bridge=br1' ]
 disk = [ 'format=raw, vdev=xvda, target=/dev/vg/web' ]
 EOF
-printf 'name="a"\r\nmemory=1\r\nkernel="/boot/vmlinuz"\r\ncpus=["1","2-3"]\r\nvcpus=2\r\n' \
-	>"$SEEDS/crlf.cfg"
-cat >"$SEEDS/bad.cfg" <<'EOF'
+	printf 'name="a"\r\nmemory=1\r\nkernel="/boot/vmlinuz"\r\ncpus=["1","2-3"]\r\nvcpus=2\r\n' \
+		>"$1/crlf.cfg"
+	cat >"$1/bad.cfg" <<'EOF'
 name = 'web 1'
 memory = 012
 vcpus = 65
@@ -98,10 +134,10 @@ vif += [ 'a'
 pci = ['0001:03:00.0,permissive=1', '00:20.8']
 name = "dup"
 EOF
-printf 'name = "a\0b"\nmemory = 1\xff\n# \0\n' >"$SEEDS/nul.cfg"
+	printf 'name = "a\0b"\nmemory = 1\xff\n# \0\n' >"$1/nul.cfg"
 
-# Tokens the mutator should splice in.
-cat >"$OUT/xlcfg.dict" <<'EOF'
+	# Tokens the mutator should splice in.
+	cat >"$OUT/xlcfg.dict" <<'EOF'
 "name"
 "memory"
 "vcpus"
@@ -132,20 +168,48 @@ cat >"$OUT/xlcfg.dict" <<'EOF'
 "00:1f.7"
 "0-3"
 EOF
+}
 
-LOG=$OUT/fuzz.log
-echo "run-fuzz: libFuzzer, $RUNS runs (log: $LOG)"
-set +e
-(cd "$OUT" && ./fuzz_vmconfig -runs="$RUNS" -max_len=8192 -timeout=5 -rss_limit_mb=2048 \
-	-max_total_time=55 -print_final_stats=1 -dict="$OUT/xlcfg.dict" \
-	-artifact_prefix="$OUT/" "$CORPUS" "$SEEDS") >"$LOG" 2>&1
-rc=$?
-set -e
+# One target: build, seed, run; stops the script on a finding.
+fuzz_one() {
+	t=$1
+	seeds=$OUT/seeds-$t
+	corpus=$OUT/corpus-$t
+	log=$OUT/fuzz-$t.log
+	rm -rf "$seeds"
+	mkdir -p "$seeds" "$corpus"
+	# shellcheck disable=SC2046
+	clang $CFLAGS -fsanitize=fuzzer -o "$OUT/fuzz_$t" $(sources "$t")
+	set -- -runs="$RUNS" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$OUT/$t-"
+	if [ "$FUZZ_TIME" -gt 0 ]; then
+		set -- "$@" -max_total_time="$FUZZ_TIME"
+	fi
+	if [ "$t" = vmconfig ]; then
+		vmconfig_seeds "$seeds"
+		set -- "$@" -max_len=8192 -dict="$OUT/xlcfg.dict"
+	else
+		# The harness writes its own seeds (and checks that each passes).
+		# shellcheck disable=SC2046
+		gcc $CFLAGS -DFUZZ_SEEDS -o "$OUT/fuzz_${t}_seeds" $(sources "$t")
+		"$OUT/fuzz_${t}_seeds" "$seeds"
+		set -- "$@" -max_len=16384
+	fi
+	echo "run-fuzz: $t: libFuzzer, $RUNS runs (log: $log)"
+	start=$(date +%s)
+	set +e
+	(cd "$OUT" && "./fuzz_$t" "$@" "$corpus" "$seeds") >"$log" 2>&1
+	rc=$?
+	set -e
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+	if [ "$rc" -ne 0 ]; then
+		tail -n 40 "$log"
+		echo "run-fuzz: $t: FAILED after ${execs:-?} executions (exit $rc); inputs in $OUT/" >&2
+		exit 1
+	fi
+	echo "run-fuzz: $t: ${execs:-?} executions in $(($(date +%s) - start)) s, nothing found"
+}
 
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOG" | tail -n 1)
-if [ "$rc" -ne 0 ]; then
-	tail -n 40 "$LOG"
-	echo "run-fuzz: FAILED after ${execs:-?} executions (exit $rc); inputs in $OUT/" >&2
-	exit 1
-fi
-echo "run-fuzz: ${execs:-?} executions, nothing found"
+for t in $TARGETS; do
+	fuzz_one "$t"
+done
