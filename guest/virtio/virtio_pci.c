@@ -50,6 +50,14 @@ static void add_cap(struct vpci_func *f, uint8_t type, uint32_t offset, uint32_t
 	vpci_func_add_cap(f, PCI_CAP_ID_VNDR, body, len);
 }
 
+static void set_intx(struct virtio_pci *t, bool level)
+{
+	if (t->host)
+		t->host->set_intx(t->host->ctx, &t->func, level);
+	else
+		vpci_func_set_intx(&t->func, level);
+}
+
 static void transport_reset(struct virtio_pci *t)
 {
 	struct virtio_dev *d = t->dev;
@@ -63,7 +71,7 @@ static void transport_reset(struct virtio_pci *t)
 			d->vq[q].size = d->queue_max[q];
 	}
 	t->isr = 0;
-	vpci_func_set_intx(&t->func, false);
+	set_intx(t, false);
 }
 
 /* ---- interrupts ---- */
@@ -71,12 +79,15 @@ static void transport_reset(struct virtio_pci *t)
 static void raise(struct virtio_pci *t, uint16_t vector, uint8_t isr_bit)
 {
 	if (vpci_msix_enabled(&t->func)) {
-		if (vector != VIRTIO_PCI_NO_VECTOR && vpci_msix_notify(&t->func, vector))
+		if (vector == VIRTIO_PCI_NO_VECTOR)
+			return;
+		if (t->host ? t->host->msix_notify(t->host->ctx, &t->func, vector)
+			    : vpci_msix_notify(&t->func, vector))
 			t->interrupts++;
 		return;
 	}
 	t->isr |= isr_bit;
-	vpci_func_set_intx(&t->func, true);
+	set_intx(t, true);
 	t->interrupts++;
 }
 
@@ -248,9 +259,8 @@ static void common_write(struct virtio_pci *t, uint64_t off, unsigned size, uint
 
 /* ---- the BAR ---- */
 
-static uint64_t bar_read(void *opaque, unsigned bar, uint64_t off, unsigned size)
+static uint64_t bar_read_locked(struct virtio_pci *t, unsigned bar, uint64_t off, unsigned size)
 {
-	struct virtio_pci *t = opaque;
 	struct virtio_dev *d = t->dev;
 	if (bar != 0)
 		return 0;
@@ -263,7 +273,7 @@ static uint64_t bar_read(void *opaque, unsigned bar, uint64_t off, unsigned size
 		uint8_t isr = t->isr;
 		t->isr = 0;
 		t->isr_reads++;
-		vpci_func_set_intx(&t->func, false);
+		set_intx(t, false);
 		return isr;
 	}
 	if (off < VIRTIO_PCI_NOTIFY) {
@@ -275,9 +285,8 @@ static uint64_t bar_read(void *opaque, unsigned bar, uint64_t off, unsigned size
 	return 0; /* notify: write-only; the MSI-X pages are the bus's */
 }
 
-static void bar_write(void *opaque, unsigned bar, uint64_t off, unsigned size, uint64_t v)
+static void bar_write_locked(struct virtio_pci *t, unsigned bar, uint64_t off, unsigned size, uint64_t v)
 {
-	struct virtio_pci *t = opaque;
 	struct virtio_dev *d = t->dev;
 	if (bar != 0)
 		return;
@@ -296,15 +305,38 @@ static void bar_write(void *opaque, unsigned bar, uint64_t off, unsigned size, u
 	}
 }
 
+static uint64_t bar_read(void *opaque, unsigned bar, uint64_t off, unsigned size)
+{
+	struct virtio_pci *t = opaque;
+	if (t->host)
+		t->host->enter(t->host->ctx);
+	uint64_t v = bar_read_locked(t, bar, off, size);
+	if (t->host)
+		t->host->leave(t->host->ctx);
+	return v;
+}
+
+static void bar_write(void *opaque, unsigned bar, uint64_t off, unsigned size, uint64_t v)
+{
+	struct virtio_pci *t = opaque;
+	if (t->host)
+		t->host->enter(t->host->ctx);
+	bar_write_locked(t, bar, off, size, v);
+	if (t->host)
+		t->host->leave(t->host->ctx);
+}
+
 static const struct vpci_func_ops virtio_pci_ops = {
     .bar_read = bar_read,
     .bar_write = bar_write,
 };
 
-void virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev)
+void virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev,
+		     const struct virtio_pci_host *host)
 {
 	memset(t, 0, sizeof(*t));
 	t->dev = dev;
+	t->host = host;
 	dev->transport = t;
 	dev->notify_queue = notify_queue;
 	dev->notify_config = notify_config;
@@ -326,6 +358,5 @@ void virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev)
 void virtio_pci_reset(struct virtio_pci *t)
 {
 	virtio_dev_reset(t->dev);
-	transport_reset(t);
-	vpci_func_reset(&t->func);
+	transport_reset(t); /* the function's own config space: the bus resets it (vpci_bus_reset) */
 }

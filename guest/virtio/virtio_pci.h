@@ -67,8 +67,22 @@
 #define VPCI_COMMON_Q_USEDHI 0x34
 #define VPCI_COMMON_SIZE 0x38
 
+/*
+ * How the transport reaches the host (NULL: straight into the function,
+ * unlocked, as the hosted tests drive it). The kernel's: the device's lock
+ * around every BAR access, and interrupts through the VM's bus lock.
+ */
+struct virtio_pci_host {
+	void (*enter)(void *ctx);
+	void (*leave)(void *ctx);
+	bool (*msix_notify)(void *ctx, struct vpci_func *f, unsigned vec);
+	void (*set_intx)(void *ctx, struct vpci_func *f, bool level);
+	void *ctx;
+};
+
 struct virtio_pci {
 	struct vpci_func func;
+	const struct virtio_pci_host *host;
 	struct virtio_dev *dev;
 	uint32_t dfselect, gfselect;
 	uint16_t queue_select;
@@ -78,8 +92,12 @@ struct virtio_pci {
 	uint64_t notifies, isr_reads, interrupts; /* counters (pci-list, bench) */
 };
 
-/* Makes t the PCI face of dev (which the device type has set up). Plug t->func into a bus. */
-void virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev);
+/*
+ * Makes t the PCI face of dev (which the device type has set up), reaching
+ * the host through `host` (may be NULL). Plug t->func into a bus.
+ */
+void virtio_pci_init(struct virtio_pci *t, struct virtio_dev *dev,
+		     const struct virtio_pci_host *host);
 /* A VM reboot: the device and the transport back to power-on. */
 void virtio_pci_reset(struct virtio_pci *t);
 

@@ -8,6 +8,7 @@
 #include "kernel/log.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/vm_pci.h"
+#include "kernel/vm/vm_virtio.h"
 #include "kernel/vm/vmm.h"
 #include "kernel/vm/vplatform.h"
 
@@ -313,4 +314,18 @@ void cmd_pci_list(int argc, char **argv)
 	}
 	console_print("%u function%s; %llu bad MSI messages dropped\n", n, n == 1 ? "" : "s",
 		      (unsigned long long)vplatform_msi_dropped(vm));
+}
+
+/* One line per disk of the VM: where it comes from, its size, what the guest did with it. */
+void cmd_block_list(int argc, char **argv)
+{
+	(void)argc;
+	struct vm *vm = vm_named(argv[0]);
+	if (!vm)
+		return;
+	if (!vm->virtio) {
+		shell_error("vm %s has no devices now (stopped and released)", vm->name);
+		return;
+	}
+	vm_virtio_block_list(vm);
 }

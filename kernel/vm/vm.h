@@ -120,6 +120,7 @@ struct vm {
 	struct io_bus mmio;
 	void *devices; /* the VM's device models (kernel/vm/vm_devices.c) */
 	void *platform; /* its PC chipset (kernel/vm/vplatform.c) */
+	void *virtio;	/* its virtio devices (kernel/vm/vm_virtio.c) */
 	void *pci;	/* its PCI bus (kernel/vm/vm_pci.c) */
 	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
 	volatile bool restart_pending; /* stopped, and its on_* action says restart */

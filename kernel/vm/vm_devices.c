@@ -4,6 +4,7 @@
 #include "guest/vuart.h"
 #include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vplatform.h"
+#include "kernel/vm/vm_virtio.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
@@ -123,6 +124,8 @@ size_t vm_console_input(struct vm *vm, const uint8_t *bytes, size_t n)
 	struct vm_device_set *d = vm->devices;
 	if (!d)
 		return 0;
+	if (vm->has_hvc) /* `console NAME` talks to hvc0 when there is one */
+		return vm_virtio_console_input(vm, bytes, n);
 	spin_lock(&d->com1_lock);
 	size_t space = vuart_rx_space(&d->com1);
 	size_t take = n < space ? n : space;

@@ -15,7 +15,8 @@ void vm_devices_reset(struct vm *vm);
 /* Frees the device models; the VM's vCPUs must have left for good. */
 void vm_devices_free(struct vm *vm);
 /*
- * Bytes typed at the VM's serial line (COM1's receive FIFO). Returns how
+ * Bytes typed at the VM's console: hvc0 when it has a virtio console, else
+ * its serial line (COM1's receive FIFO). Returns how
  * many were taken; the rest do not fit until the guest reads.
  */
 size_t vm_console_input(struct vm *vm, const uint8_t *bytes, size_t n);

@@ -2,6 +2,7 @@
 
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
+#include "kernel/vm/vm_virtio.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
@@ -81,6 +82,11 @@ static const struct boot_module *find_module(const char *path)
 {
 	int i = find_module_index(path);
 	return i < 0 ? NULL : &boot->modules[i];
+}
+
+const struct boot_module *vmm_find_module(const char *path)
+{
+	return boot ? find_module(path) : NULL;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -175,6 +181,7 @@ static void vm_free_resources(struct vm *vm)
 	if (vm->npt.root)
 		free_tables(vm->npt.root, 4);
 	vm->npt.root = 0;
+	vm_virtio_free(vm); /* its disks are free for other VMs again */
 	if (vm->devices)
 		vm_devices_free(vm);
 	vm->released = true;
@@ -234,6 +241,8 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		format(err, errlen, "cannot set up the VM's devices");
 		goto fail;
 	}
+	if (vm_virtio_init(vm, err, errlen) < 0)
+		goto fail;
 
 	sched_share_init(&vm->share, cfg->weight, cfg->cap);
 	vm->exclusive = cfg->exclusive;
@@ -669,6 +678,7 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	}
 	gpa_zero(&vm->map, 0, vm->ram_bytes);
 	vm_devices_reset(vm);
+	vm_virtio_reset(vm);
 	vplatform_reset(vm); /* a restarted kernel finds its chips as at power-on */
 	for (unsigned i = 0; i < VM_CONSOLES; i++)
 		vm->out[i].line.len = 0;

@@ -32,6 +32,8 @@ void vmm_poll(void);
 
 /* The console's verbs. Each returns 0, or -1 with a one-line reason in err. */
 struct vm *vmm_find(const char *name);
+/* The boot module at `path` (GRUB's module2 path), or NULL. */
+const struct boot_module *vmm_find_module(const char *path);
 /* Creates and starts a VM from the boot module at path (errors are printed). */
 int vmm_create(const char *path, char *err, size_t errlen);
 int vmm_destroy(struct vm *vm, char *err, size_t errlen);

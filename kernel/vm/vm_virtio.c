@@ -1,0 +1,315 @@
+#include "kernel/vm/vm_virtio.h"
+
+#include "guest/virtio/virtio_blk.h"
+#include "guest/virtio/virtio_console.h"
+#include "guest/virtio/virtio_pci.h"
+#include "guest/virtio/virtio_rng.h"
+#include "kernel/blk/ramdisk_module.h"
+#include "kernel/config/vmconfig.h"
+#include "kernel/console/shell.h"
+#include "kernel/cpu/entropy.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/spinlock.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/vm/vm_pci.h"
+#include "kernel/vm/vmm.h"
+
+/*
+ * One device as the VM has it: the model (first member of each type's
+ * struct is its virtio_dev), its PCI face, and the lock every entry into it
+ * holds.
+ */
+struct vdev {
+	spinlock_t lock;
+	struct vm *vm;
+	struct virtio_pci pci;
+	struct virtio_pci_host host;
+	bool plugged;
+};
+
+struct vdisk {
+	struct vdev v;
+	struct ramdisk rd;
+	bool attached;
+	char vdev[8];
+	struct virtio_blk blk; /* large: the request slots */
+};
+
+struct vconsole {
+	struct vdev v;
+	struct virtio_console con;
+};
+
+struct vrng {
+	struct vdev v;
+	struct virtio_rng rng;
+};
+
+struct vm_virtio {
+	struct vm *vm;
+	struct vq_mem mem;
+	unsigned ndisks;
+	struct vdisk *disks[VM_MAX_DISKS];
+	struct vconsole *console;
+	struct vrng *rng;
+};
+
+/* ---- the host side of every device ---- */
+
+static int ram_read(void *ctx, uint64_t gpa, void *dst, size_t len)
+{
+	struct vm *vm = ctx;
+	return gpa_read(&vm->map, gpa, dst, len);
+}
+
+static int ram_write(void *ctx, uint64_t gpa, const void *src, size_t len)
+{
+	struct vm *vm = ctx;
+	return gpa_write(&vm->map, gpa, src, len);
+}
+
+static void vdev_enter(void *ctx)
+{
+	struct vdev *d = ctx;
+	spin_lock(&d->lock);
+}
+
+static void vdev_leave(void *ctx)
+{
+	struct vdev *d = ctx;
+	spin_unlock(&d->lock);
+}
+
+static bool vdev_msix_notify(void *ctx, struct vpci_func *f, unsigned vec)
+{
+	struct vdev *d = ctx;
+	return vm_pci_msix_notify(d->vm, f, vec);
+}
+
+static void vdev_set_intx(void *ctx, struct vpci_func *f, bool level)
+{
+	struct vdev *d = ctx;
+	vm_pci_set_intx(d->vm, f, level);
+}
+
+/* The transport over `dev`, plugged at `slot`. */
+static int vdev_plug(struct vdev *d, struct vm *vm, struct virtio_dev *dev, unsigned slot)
+{
+	d->lock = (spinlock_t)SPINLOCK_INIT;
+	d->vm = vm;
+	d->host = (struct virtio_pci_host){.enter = vdev_enter,
+					   .leave = vdev_leave,
+					   .msix_notify = vdev_msix_notify,
+					   .set_intx = vdev_set_intx,
+					   .ctx = d};
+	virtio_pci_init(&d->pci, dev, &d->host);
+	if (vm_pci_add(vm, &d->pci.func, slot) < 0)
+		return -1;
+	d->plugged = true;
+	return 0;
+}
+
+static void vdev_reset(struct vdev *d)
+{
+	spin_lock(&d->lock);
+	virtio_pci_reset(&d->pci);
+	spin_unlock(&d->lock);
+}
+
+/* ---- devices ---- */
+
+static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err, size_t errlen)
+{
+	struct vm *vm = vv->vm;
+	const struct boot_module *m = vmm_find_module(disk->target);
+	if (!m) {
+		format(err, errlen, "disk %s: boot module %s not found", disk->vdev, disk->target);
+		return -1;
+	}
+	if (disk->index >= 32 - VM_VIRTIO_SLOT_DISK0) {
+		format(err, errlen, "disk %s: only %u disks per VM (xvda-xvd%c)", disk->vdev,
+		       32 - VM_VIRTIO_SLOT_DISK0, 'a' + 32 - VM_VIRTIO_SLOT_DISK0 - 1);
+		return -1;
+	}
+	struct vdisk *d = kzalloc(sizeof(*d));
+	if (!d) {
+		format(err, errlen, "disk %s: out of memory", disk->vdev);
+		return -1;
+	}
+	vv->disks[vv->ndisks++] = d;
+	strlcpy_hv(d->vdev, disk->vdev, sizeof(d->vdev));
+	if (ramdisk_attach(&d->rd, disk, m, vm->name, err, errlen) < 0)
+		return -1;
+	d->attached = true;
+	virtio_blk_init(&d->blk, &d->rd.dev, NULL, &vv->mem);
+	if (vdev_plug(&d->v, vm, &d->blk.dev, VM_VIRTIO_SLOT_DISK0 + disk->index) < 0) {
+		format(err, errlen, "disk %s: no room on the VM's PCI bus", disk->vdev);
+		return -1;
+	}
+	return 0;
+}
+
+static void console_output(void *ctx, const uint8_t *buf, size_t n)
+{
+	struct vm *vm = ctx;
+	for (size_t i = 0; i < n; i++)
+		vm_hvc_putc(vm, (char)buf[i]);
+}
+
+static int add_console(struct vm_virtio *vv, char *err, size_t errlen)
+{
+	struct vconsole *c = kzalloc(sizeof(*c));
+	if (!c) {
+		format(err, errlen, "virtio console: out of memory");
+		return -1;
+	}
+	vv->console = c;
+	struct virtio_console_ops ops = {.output = console_output, .ctx = vv->vm};
+	virtio_console_init(&c->con, "virtio-console", &ops, &vv->mem);
+	if (vdev_plug(&c->v, vv->vm, &c->con.dev, VM_VIRTIO_SLOT_CONSOLE) < 0) {
+		format(err, errlen, "virtio console: no room on the VM's PCI bus");
+		return -1;
+	}
+	vv->vm->has_hvc = true;
+	return 0;
+}
+
+static size_t rng_entropy(void *ctx, void *buf, size_t n)
+{
+	(void)ctx;
+	return entropy_fill(buf, n);
+}
+
+static int add_rng(struct vm_virtio *vv, char *err, size_t errlen)
+{
+	struct vrng *r = kzalloc(sizeof(*r));
+	if (!r) {
+		format(err, errlen, "virtio rng: out of memory");
+		return -1;
+	}
+	vv->rng = r;
+	virtio_rng_init(&r->rng, "virtio-rng", rng_entropy, NULL, &vv->mem);
+	if (vdev_plug(&r->v, vv->vm, &r->rng.dev, VM_VIRTIO_SLOT_RNG) < 0) {
+		format(err, errlen, "virtio rng: no room on the VM's PCI bus");
+		return -1;
+	}
+	return 0;
+}
+
+int vm_virtio_init(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->config;
+	struct vm_virtio *vv = kzalloc(sizeof(*vv));
+	if (!vv) {
+		format(err, errlen, "out of memory");
+		return -1;
+	}
+	vm->virtio = vv;
+	vv->vm = vm;
+	vv->mem = (struct vq_mem){.read = ram_read, .write = ram_write, .ctx = vm};
+	for (unsigned i = 0; i < cfg->disk_count; i++)
+		if (add_disk(vv, &cfg->disks[i], err, errlen) < 0)
+			return -1;
+	if (cfg->virtio_console && add_console(vv, err, errlen) < 0)
+		return -1;
+	/* entropy only when the host has a generator: no device beats a device that gives nothing */
+	if (cfg->virtio_rng && entropy_available() && add_rng(vv, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+void vm_virtio_reset(struct vm *vm)
+{
+	struct vm_virtio *vv = vm->virtio;
+	if (!vv)
+		return;
+	for (unsigned i = 0; i < vv->ndisks; i++)
+		if (vv->disks[i]->v.plugged)
+			vdev_reset(&vv->disks[i]->v);
+	if (vv->console && vv->console->v.plugged)
+		vdev_reset(&vv->console->v);
+	if (vv->rng && vv->rng->v.plugged)
+		vdev_reset(&vv->rng->v);
+}
+
+void vm_virtio_free(struct vm *vm)
+{
+	struct vm_virtio *vv = vm->virtio;
+	if (!vv)
+		return;
+	for (unsigned i = 0; i < vv->ndisks; i++) {
+		if (vv->disks[i]->attached)
+			ramdisk_detach(&vv->disks[i]->rd);
+		kfree(vv->disks[i]);
+	}
+	kfree(vv->console);
+	kfree(vv->rng);
+	kfree(vv);
+	vm->virtio = NULL;
+}
+
+size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n)
+{
+	struct vm_virtio *vv = vm->virtio;
+	if (!vv || !vv->console)
+		return 0;
+	struct vconsole *c = vv->console;
+	spin_lock(&c->v.lock);
+	size_t took = virtio_console_input(&c->con, bytes, n);
+	spin_unlock(&c->v.lock);
+	return took;
+}
+
+/* 1536 -> "1.5 KiB"-style sizes for the table. */
+static void human_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	unsigned u = 0;
+	uint64_t whole = bytes, tenth = 0;
+	while (whole >= 1024 && u < 4) {
+		tenth = (whole % 1024) * 10 / 1024;
+		whole /= 1024;
+		u++;
+	}
+	if (u == 0 || tenth == 0)
+		format(buf, len, "%llu %s", (unsigned long long)whole, units[u]);
+	else
+		format(buf, len, "%llu.%llu %s", (unsigned long long)whole,
+		       (unsigned long long)tenth, units[u]);
+}
+
+void vm_virtio_block_list(struct vm *vm)
+{
+	struct vm_virtio *vv = vm->virtio;
+	console_print("%-6s %-4s %-8s %10s %-3s %9s %9s %10s %10s %6s  %s\n", "Vdev", "Slot", "State",
+		      "Size", "RW", "Reads", "Writes", "Read", "Written", "Errors", "Backend");
+	if (!vv || !vv->ndisks)
+		return;
+	for (unsigned i = 0; i < vv->ndisks; i++) {
+		struct vdisk *d = vv->disks[i];
+		if (!d->attached)
+			continue;
+		spin_lock(&d->v.lock);
+		struct virtio_blk_stats s = d->blk.stats;
+		uint8_t status = d->blk.dev.status;
+		const char *failure = d->blk.dev.failure;
+		spin_unlock(&d->v.lock);
+		const struct blkdev *b = &d->rd.dev;
+		char size[16], rd[16], wr[16];
+		human_size(size, sizeof(size), b->sectors * BLK_SECTOR_SIZE);
+		human_size(rd, sizeof(rd), s.bytes_read);
+		human_size(wr, sizeof(wr), s.bytes_written);
+		const char *state = failure				  ? "broken"
+				    : status & VIRTIO_STATUS_DRIVER_OK ? "active"
+				    : status			  ? "setup"
+								  : "idle";
+		console_print("%-6s 00:%02x %-8s %10s %-3s %9llu %9llu %10s %10s %6llu  %s\n", d->vdev,
+			      d->v.pci.func.slot, state, size, b->read_only ? "ro" : "rw",
+			      (unsigned long long)s.reads, (unsigned long long)s.writes, rd, wr,
+			      (unsigned long long)(s.errors + s.unsupported), b->name);
+		if (failure)
+			console_print("       needs reset: %s\n", failure);
+	}
+}

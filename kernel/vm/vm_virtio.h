@@ -1,0 +1,38 @@
+/*
+ * A VM's virtio devices, served by the hypervisor (no dom0, no service VM):
+ * one virtio-blk per `disk` of its VM file, a virtio-console when it says
+ * `virtio_console = 1`, a virtio-rng fed by RDSEED/RDRAND when the host has
+ * either (and `virtio_rng` is not 0). Each is a modern virtio-pci function
+ * on the VM's PCI bus at a fixed slot, so a guest finds the same device at
+ * the same address on every boot:
+ *   00:03.0 virtio-console   00:04.0 virtio-rng   00:08.0 + n  disk n
+ * (n: the vdev's index, xvda = 0).
+ *
+ * Every entry into a device (a BAR access from a vCPU, bytes typed at the
+ * console, a disk's completion) holds the VM's PCI lock (vm_pci.h), so a
+ * device model never runs twice at once.
+ */
+#ifndef HV_VM_VM_VIRTIO_H
+#define HV_VM_VM_VIRTIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/vm/vm.h"
+
+#define VM_VIRTIO_SLOT_CONSOLE 3
+#define VM_VIRTIO_SLOT_RNG 4
+#define VM_VIRTIO_SLOT_DISK0 8
+
+/* Creates the VM's virtio devices; -1 with err set (a disk that cannot be opened). */
+int vm_virtio_init(struct vm *vm, char *err, size_t errlen);
+/* Back to power-on (a reboot): the guest's drivers find fresh devices. */
+void vm_virtio_reset(struct vm *vm);
+/* Gives the devices and their disks back; the VM's vCPUs have left. */
+void vm_virtio_free(struct vm *vm);
+/* Bytes typed at `console NAME` for hvc0; returns how many the guest had room for. */
+size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n);
+/* `block-list NAME`: the VM's disks, one line each. */
+void vm_virtio_block_list(struct vm *vm);
+
+#endif
