@@ -14,6 +14,10 @@
  * handlers may take the device's lock, and may race a BAR move or a
  * COMMAND write by another vCPU, as on hardware). Code that calls vpci.h
  * functions on a plugged function directly takes vm_pci_lock first.
+ * The lock is a plain spinlock, taken with interrupts on (exits are
+ * handled so): nothing may take it from a host interrupt handler, which
+ * could interrupt its holder on the same core; a host driver's completion
+ * interrupt hands the notify to thread context first.
  */
 #ifndef HV_VM_VM_PCI_H
 #define HV_VM_VM_PCI_H
