@@ -185,6 +185,12 @@ static void queue_enable(struct virtio_pci *t, struct virtqueue *q)
 	struct virtio_dev *d = t->dev;
 	if (q->enabled)
 		return;
+	unsigned qi = (unsigned)(q - d->vq);
+	if (q->size > d->queue_max[qi]) {
+		/* the driver may pick a smaller size, never a larger one (§4.1.4.3.2) */
+		virtio_dev_fail(d, "queue size above the device's maximum");
+		return;
+	}
 	q->event_idx = virtio_has_feature(d, VIRTIO_F_EVENT_IDX);
 	q->indirect = virtio_has_feature(d, VIRTIO_F_INDIRECT_DESC);
 	if (vq_enable(q, &d->mem) < 0)

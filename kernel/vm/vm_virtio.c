@@ -70,6 +70,13 @@ static int ram_write(void *ctx, uint64_t gpa, const void *src, size_t len)
 	return gpa_write(&vm->map, gpa, src, len);
 }
 
+/* One check for a whole buffer, instead of reading it through to find out. */
+static bool ram_has(void *ctx, uint64_t gpa, uint64_t len)
+{
+	struct vm *vm = ctx;
+	return gpa < vm->map.ram_bytes && len <= vm->map.ram_bytes - gpa;
+}
+
 static void vdev_enter(void *ctx)
 {
 	struct vdev *d = ctx;
@@ -208,7 +215,7 @@ int vm_virtio_init(struct vm *vm, char *err, size_t errlen)
 	}
 	vm->virtio = vv;
 	vv->vm = vm;
-	vv->mem = (struct vq_mem){.read = ram_read, .write = ram_write, .ctx = vm};
+	vv->mem = (struct vq_mem){.read = ram_read, .write = ram_write, .is_ram = ram_has, .ctx = vm};
 	for (unsigned i = 0; i < cfg->disk_count; i++)
 		if (add_disk(vv, &cfg->disks[i], err, errlen) < 0)
 			return -1;

@@ -117,7 +117,7 @@ def test_hostile_driver_is_contained_and_the_neighbours_disk_is_unchanged():
     child = console_boot([(hostile, gh), (neighbour, gn), (img_h, img_h), (img_n, img_n)],
                          smp=2, debug_exit=False)
     want = sum_line("vblk-n", data_n, 4 * MIB)
-    any_sum = re.compile(r"\[vblk-n\] vblk: disk \d+ capacity=\d+ sum=[0-9a-f]+ over \d+")
+    any_sum = re.compile(r"\[vblk-n\] vblk: disk \d+ capacity=\d+ sum=[0-9a-f]+ over \d+\r*\n")
     log = ""
 
     def expect(pattern, timeout):
