@@ -241,12 +241,27 @@ void vm_virtio_reset(struct vm *vm)
 		vdev_reset(&vv->rng->v);
 }
 
+/* What a disk served, when its VM goes: the figures the I/O benchmark reads. */
+static void report_disk(const struct vm *vm, const struct vdisk *d)
+{
+	const struct virtio_blk_stats *s = &d->blk.stats;
+	const struct virtio_pci *t = &d->v.pci;
+	printk("vm %s disk %s: %llu requests (%llu reads, %llu writes, %llu errors), %llu notifies, "
+	       "%llu interrupts, %llu isr reads\n",
+	       vm->name, d->vdev, (unsigned long long)s->requests, (unsigned long long)s->reads,
+	       (unsigned long long)s->writes, (unsigned long long)(s->errors + s->unsupported),
+	       (unsigned long long)t->notifies, (unsigned long long)t->interrupts,
+	       (unsigned long long)t->isr_reads);
+}
+
 void vm_virtio_free(struct vm *vm)
 {
 	struct vm_virtio *vv = vm->virtio;
 	if (!vv)
 		return;
 	for (unsigned i = 0; i < vv->ndisks; i++) {
+		if (vv->disks[i]->v.plugged)
+			report_disk(vm, vv->disks[i]);
 		if (vv->disks[i]->attached)
 			ramdisk_detach(&vv->disks[i]->rd);
 		kfree(vv->disks[i]);

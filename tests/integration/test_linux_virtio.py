@@ -73,14 +73,15 @@ def first_mib_sha(path):
         return hashlib.sha256(f.read(1 << 20)).hexdigest()
 
 
-def linux_virtio_vm(name, kernel, initrd, disk, data, vcpus=1, extra="quiet", console=True):
+def linux_virtio_vm(name, kernel, initrd, disk, data, vcpus=1, extra="quiet", console=True,
+                    memory=192):
     more = ('ramdisk = "/boot/vms/%s"\n' % os.path.basename(initrd) +
             "disk = [ 'format=raw, vdev=xvda, access=rw, target=/boot/vms/%s',\n"
             "         'vdev=xvdb, access=ro, target=/boot/vms/%s' ]\n" % (
                 os.path.basename(disk), os.path.basename(data)))
     if console:
         more += "virtio_console = 1\n"
-    return vm_file(name, kernel, memory=192, vcpus=vcpus, extra="console=ttyS0 " + extra,
+    return vm_file(name, kernel, memory=memory, vcpus=vcpus, extra="console=ttyS0 " + extra,
                    more=more)
 
 
@@ -135,8 +136,9 @@ def test_generic_and_cloud_kernels_with_their_own_disks_on_svm():
 def test_cloud_kernel_with_virtio_devices_on_vmx_under_bochs():
     """The same devices on VT-x (Bochs): the cloud kernel finds and uses all four."""
     disk = copy(DISK, "disk-x.img")
-    run = bochs(smp=2, timeout=900, until=r"vm vx stopped", modules=[
-        linux_virtio_vm("vx", KERNEL, INITRD, disk, DATA), KERNEL, INITRD, disk, DATA])
+    run = bochs(smp=2, mem_mb=512, timeout=900, until=r"vm vx stopped", modules=[
+        linux_virtio_vm("vx", KERNEL, INITRD, disk, DATA, memory=160), KERNEL, INITRD, disk,
+        DATA])
     assert vm_stops(run.log).get("vx") == ("poweroff", 0), run
     check_virtio(run.log, "vx", DATA)
 
