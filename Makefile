@@ -52,7 +52,7 @@ $(BUILD)/hv.elf: $(KERNEL_OBJ) $(BUILD)/ksyms.o linker.ld
 # The image carries the demo VMs: the Linux guest (from Debian's packages)
 # and a small test guest; GRUB's first entry starts them.
 DEMO_VMS := scripts/demo-vms/linux.cfg scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf \
-	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img
+	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img $(BUILD)/linux-guest/disk.img
 iso: $(BUILD)/hv.iso
 $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
 	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
@@ -140,9 +140,10 @@ test-slow: deps
 	@$(MAKE) --no-print-directory iso guests linux-guest
 	HV_SLOW=1 $(PYTHON) -m pytest -q tests/integration/test_linux.py -k generic_kernel_smp_on_vmx
 
-bench: deps iso guests
+bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench.py sched
+	$(PYTHON) scripts/bench_virtio.py
 
 # Fuzzes the VM file parser, the virtqueue and virtio-blk (libFuzzer, installed on demand;
 # FUZZ_TARGET=vmconfig|virtqueue|virtio_blk picks one, FUZZ_RUNS=N); not part of `make test`.

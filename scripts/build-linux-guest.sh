@@ -35,7 +35,7 @@
 #   LINUX-GUEST-HWRNG ok|fail|none bytes=<N> rng=<hw_random's current>
 #   LINUX-GUEST-HVC ok|none (and LINUX-GUEST-HVC-HELLO on /dev/hvc0 itself,
 #     where a shell then runs)
-#   LINUX-GUEST-DDBENCH bytes=<N> ns=<elapsed> clock=timer_list|uptime
+#   LINUX-GUEST-DDBENCH bytes=<N> ns=<elapsed> bs=<B> jobs=<J> clock=timer_list|uptime
 #     iflag=direct|cached (only with hv.ddbench: 64 MiB read from /dev/vdb)
 #   LINUX-GUEST-DONE
 # then `poweroff -f` (or, with hv.shell on the kernel command line, a shell).
@@ -421,6 +421,13 @@ now_ns() {
 	fi
 }
 if grep -q 'hv.ddbench' /proc/cmdline; then
+	# hv.ddbs=4k|64k (block size, default 64k), hv.ddjobs=N (N dd's at once
+	# on disjoint parts of the 64 MiB: a queue depth of N), default 1
+	bs=$(sed -n 's/.*hv\.ddbs=\([0-9]*\)k.*/\1/p' /proc/cmdline)
+	bs=$((${bs:-64} * 1024))
+	jobs=$(sed -n 's/.*hv\.ddjobs=\([0-9]*\).*/\1/p' /proc/cmdline)
+	jobs=${jobs:-1}
+	count=$((67108864 / bs / jobs))
 	if [ -b /dev/vdb ]; then
 		clock=uptime
 		[ -n "$(now_ns)" ] && [ -r /proc/timer_list ] && clock=timer_list
@@ -428,13 +435,23 @@ if grep -q 'hv.ddbench' /proc/cmdline; then
 		dd if=/dev/vdb of=/dev/null bs=512 count=1 $direct 2>/dev/null || direct=""
 		echo 3 >/proc/sys/vm/drop_caches
 		t0=$(now_ns)
-		out=$(dd if=/dev/vdb of=/dev/null bs=64k count=1024 $direct 2>&1)
+		j=0
+		while [ $j -lt $jobs ]; do
+			dd if=/dev/vdb of=/dev/null bs=$bs count=$count skip=$((j * count)) $direct \
+				>/tmp/dd.$j 2>&1 &
+			j=$((j + 1))
+		done
+		wait
 		t1=$(now_ns)
 		# busybox's dd reports records only: "N+M records out" (M partial)
-		rec=$(echo "$out" | sed -n 's/^\([0-9]*\)+\([0-9]*\) records out.*/\1 \2/p')
-		bytes=$((${rec%% *} * 65536))
-		[ "${rec##* }" = 0 ] || bytes="$bytes+partial"
-		echo "LINUX-GUEST-DDBENCH bytes=${bytes:-0} ns=$((t1 - t0)) clock=$clock ${direct:-cached}"
+		bytes=0
+		j=0
+		while [ $j -lt $jobs ]; do
+			rec=$(sed -n 's/^\([0-9]*\)+\([0-9]*\) records out.*/\1/p' /tmp/dd.$j)
+			bytes=$((bytes + ${rec:-0} * bs))
+			j=$((j + 1))
+		done
+		echo "LINUX-GUEST-DDBENCH bytes=$bytes ns=$((t1 - t0)) bs=$bs jobs=$jobs clock=$clock ${direct:-cached}"
 	else
 		echo "LINUX-GUEST-DDBENCH none"
 	fi

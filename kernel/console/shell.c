@@ -158,7 +158,8 @@ static void detach(const char *why)
 
 void shell_attach(struct vm *vm)
 {
-	console_print("[attached to %s: Ctrl-] detaches; its recent output follows]\n", vm->name);
+	console_print("[attached to %s%s: Ctrl-] detaches; its recent output follows]\n", vm->name,
+		      vm->has_hvc ? " (hvc0)" : "");
 	attached = vm;
 	to_guest_len = 0;
 	vm_console_attach(vm);
