@@ -147,16 +147,6 @@ def test_two_cloud_kernel_vms_one_with_two_vcpus_on_svm():
     assert run.status == 0, run
 
 
-def test_linux_on_vmx_under_bochs():
-    """The cloud kernel on Intel VT-x (Bochs Haswell): about 70 s, nested in an emulator."""
-    from hvrun import bochs
-    run = bochs(smp=2, mem_mb=512, timeout=600, modules=[linux_vm("linux-vmx"), KERNEL, INITRD])
-    assert run.report()["virtualization"] == "Intel VT-x (VMX)"
-    assert vm_stops(run.log) == {"linux-vmx": ("poweroff", 0)}, run
-    check_linux(run, "linux-vmx", cpus=1, memory=128)
-    assert run.status == 0, run
-
-
 def test_four_vcpu_linux_beside_two_guests_on_two_cores():
     """Overcommit: a 4-vCPU Linux VM and two 1-vCPU test guests share a 2-core
     host; Linux brings all four vCPUs up (INIT/SIPI through the virtual local
