@@ -5,6 +5,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/time/tsc.h"
+#include "kernel/vm/vm_virtio.h"
 #include "kernel/vm/vmm.h"
 
 void vm_print_accounting(const struct vm *vm)
@@ -41,6 +42,7 @@ void vm_print_accounting(const struct vm *vm)
 			       (unsigned long long)v->wake_latency_max);
 		printk("%s\n", line);
 	}
+	vm_virtio_report(vm);
 	if (!vm->io_counts)
 		return;
 	/* the ports that cost the most exits, busiest first */

@@ -54,6 +54,7 @@ struct vm_virtio {
 	struct vdisk *disks[VM_MAX_DISKS];
 	struct vconsole *console;
 	struct vrng *rng;
+	bool reported; /* the disks' figures were printed (vm_virtio_report) */
 };
 
 /* ---- the host side of every device ---- */
@@ -254,14 +255,24 @@ static void report_disk(const struct vm *vm, const struct vdisk *d)
 	       (unsigned long long)t->isr_reads);
 }
 
+void vm_virtio_report(const struct vm *vm)
+{
+	struct vm_virtio *vv = vm->virtio;
+	if (!vv || vv->reported)
+		return;
+	vv->reported = true;
+	for (unsigned i = 0; i < vv->ndisks; i++)
+		if (vv->disks[i]->v.plugged)
+			report_disk(vm, vv->disks[i]);
+}
+
 void vm_virtio_free(struct vm *vm)
 {
 	struct vm_virtio *vv = vm->virtio;
 	if (!vv)
 		return;
+	vm_virtio_report(vm);
 	for (unsigned i = 0; i < vv->ndisks; i++) {
-		if (vv->disks[i]->v.plugged)
-			report_disk(vm, vv->disks[i]);
 		if (vv->disks[i]->attached)
 			ramdisk_detach(&vv->disks[i]->rd);
 		kfree(vv->disks[i]);

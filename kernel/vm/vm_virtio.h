@@ -28,7 +28,13 @@
 int vm_virtio_init(struct vm *vm, char *err, size_t errlen);
 /* Back to power-on (a reboot): the guest's drivers find fresh devices. */
 void vm_virtio_reset(struct vm *vm);
-/* Gives the devices and their disks back; the VM's vCPUs have left. */
+/*
+ * Prints each disk's figures once ("vm NAME disk xvdb: N requests (...), N
+ * notifies, N interrupts, N isr reads"): when the VM's accounting is
+ * printed, or else when it is released.
+ */
+void vm_virtio_report(const struct vm *vm);
+/* Gives the devices and their disks back (reporting first); the VM's vCPUs have left. */
 void vm_virtio_free(struct vm *vm);
 /* Bytes typed at `console NAME` for hvc0; returns how many the guest had room for. */
 size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n);
