@@ -400,19 +400,12 @@ static uint64_t vblk_cfg_read(struct virtio_dev *d, uint32_t offset, unsigned si
 	return get_le(vb->cfg + offset, size);
 }
 
-static void vblk_cfg_write(struct virtio_dev *d, uint32_t offset, unsigned size, uint64_t value)
-{
-	/* Only `writeback` is writable, and only with CONFIG_WCE, which is not offered. */
-	(void)d;
-	(void)offset;
-	(void)size;
-	(void)value;
-}
 
 static const struct virtio_dev_ops vblk_ops = {
 	.reset = vblk_reset,
 	.cfg_read = vblk_cfg_read,
-	.cfg_write = vblk_cfg_write,
+	/* read-only: only `writeback` is writable, and only with CONFIG_WCE (not offered) */
+	.cfg_write = NULL,
 	.queue_notify = vblk_queue_notify,
 	.driver_ok = NULL,
 };

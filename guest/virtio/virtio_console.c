@@ -122,19 +122,12 @@ static uint64_t vcon_cfg_read(struct virtio_dev *d, uint32_t offset, unsigned si
 	return 0;
 }
 
-static void vcon_cfg_write(struct virtio_dev *d, uint32_t offset, unsigned size, uint64_t value)
-{
-	/* emerg_wr works only with VIRTIO_CONSOLE_F_EMERG_WRITE, not offered. */
-	(void)d;
-	(void)offset;
-	(void)size;
-	(void)value;
-}
 
 static const struct virtio_dev_ops vcon_ops = {
 	.reset = vcon_reset,
 	.cfg_read = vcon_cfg_read,
-	.cfg_write = vcon_cfg_write,
+	/* read-only: emerg_wr works only with VIRTIO_CONSOLE_F_EMERG_WRITE (not offered) */
+	.cfg_write = NULL,
 	.queue_notify = vcon_queue_notify,
 	.driver_ok = vcon_driver_ok,
 };

@@ -47,6 +47,7 @@ struct virtio_dev_ops {
 	/* Device-specific configuration (offset < cfg_size; width 1, 2, 4 or 8). */
 	uint64_t (*cfg_read)(struct virtio_dev *d, uint32_t offset, unsigned size);
 	void (*cfg_write)(struct virtio_dev *d, uint32_t offset, unsigned size, uint64_t value);
+	/* (cfg_write may be NULL: a read-only configuration ignores writes) */
 	/* The driver made buffers available on queue q (a kick). */
 	void (*queue_notify)(struct virtio_dev *d, unsigned q);
 	/* DRIVER_OK was set (may be NULL): a device with input may start delivering. */

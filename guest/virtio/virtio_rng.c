@@ -83,18 +83,11 @@ static uint64_t vrng_cfg_read(struct virtio_dev *d, uint32_t offset, unsigned si
 	return 0; /* no configuration space (§5.4.4) */
 }
 
-static void vrng_cfg_write(struct virtio_dev *d, uint32_t offset, unsigned size, uint64_t value)
-{
-	(void)d;
-	(void)offset;
-	(void)size;
-	(void)value;
-}
 
 static const struct virtio_dev_ops vrng_ops = {
 	.reset = vrng_reset,
 	.cfg_read = vrng_cfg_read,
-	.cfg_write = vrng_cfg_write,
+	.cfg_write = NULL, /* read-only: virtio-rng has no configuration */
 	.queue_notify = vrng_queue_notify,
 	.driver_ok = NULL,
 };
