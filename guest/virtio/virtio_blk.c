@@ -362,16 +362,44 @@ static void vblk_drain(struct virtio_blk *vb)
 				vb->stalled = true; /* a completion resumes us */
 				break;
 			}
-			if (!virtio_queue_next(d, 0, &vb->elem))
+			/* poll mode leaves kicks off when the ring is empty: the host polls */
+			if (vb->poll_mode ? !virtio_queue_pop(d, 0, &vb->elem)
+					  : !virtio_queue_next(d, 0, &vb->elem))
 				break;
+			vb->drained++;
 			handle(vb, &vb->elem, slot_take(vb));
 		}
 	} while (vb->drain_again && !vb->stalled);
+	if (vb->poll_mode && virtio_queue_ready(d, 0))
+		vb->polling = true;
 	vb->draining = false;
 	if (vb->push_pending) {
 		vb->push_pending = false;
 		virtio_queue_done(d, 0);
 	}
+}
+
+unsigned virtio_blk_poll(struct virtio_blk *vb, bool may_rearm)
+{
+	struct virtio_dev *d = &vb->dev;
+	if (!vb->polling)
+		return 0;
+	vb->polls++;
+	uint64_t before = vb->drained;
+	vblk_drain(vb);
+	unsigned found = (unsigned)(vb->drained - before);
+	vb->polled += found;
+	if (!virtio_queue_ready(d, 0)) {
+		vb->polling = false; /* reset or broken: nothing to poll */
+		return found;
+	}
+	if (found || !may_rearm || vb->stalled)
+		return found;
+	/* idle: kicks back on, and one more look for a request that raced the re-arm */
+	vb->polling = false;
+	if (vq_set_notification(&d->vq[0], &d->mem, true))
+		vblk_drain(vb);
+	return found;
 }
 
 static void vblk_queue_notify(struct virtio_dev *d, unsigned q)
@@ -389,6 +417,7 @@ static void vblk_reset(struct virtio_dev *d)
 	vb->stalled = false;
 	vb->push_pending = false;
 	vb->drain_again = false;
+	vb->polling = false;
 }
 
 static uint64_t vblk_cfg_read(struct virtio_dev *d, uint32_t offset, unsigned size)

@@ -106,6 +106,15 @@ struct virtio_blk {
 	bool stalled;	  /* stopped draining for want of a slot */
 	bool push_pending; /* used entries published, no interrupt decided yet */
 	struct vblk_slot *free;
+	/*
+	 * Poll mode (the host turns it on when it can poll: vm_virtio.c): after
+	 * a kick's drain, kicks stay off and the host calls virtio_blk_poll()
+	 * on its next exits, so requests the driver adds meanwhile cost no kick.
+	 */
+	bool poll_mode;
+	bool polling;	  /* kicks are off: the host must poll */
+	uint64_t polls, polled; /* polls, and the requests they found */
+	uint64_t drained;	/* requests taken off the ring, all told */
 	struct virtio_blk_stats stats;
 	struct vq_elem elem; /* the chain being parsed */
 	struct vblk_slot slot[VBLK_QUEUE_SIZE];
@@ -127,5 +136,13 @@ void virtio_blk_init(struct virtio_blk *vb, struct blkdev *disk, const char *ser
  * reset.
  */
 unsigned virtio_blk_in_flight(const struct virtio_blk *vb);
+/*
+ * Poll mode: serves what the driver added since the last look. Returns how
+ * many requests it found. With none found and `may_rearm`, kicks are turned
+ * back on (and the ring looked at once more: a request that raced the
+ * re-arm is served, and polling goes on). vb->polling says whether the host
+ * must keep polling.
+ */
+unsigned virtio_blk_poll(struct virtio_blk *vb, bool may_rearm);
 
 #endif

@@ -131,6 +131,17 @@ bool virtio_queue_next(struct virtio_dev *d, unsigned q, struct vq_elem *e)
 	}
 }
 
+bool virtio_queue_pop(struct virtio_dev *d, unsigned q, struct vq_elem *e)
+{
+	if (!virtio_queue_ready(d, q))
+		return false;
+	struct virtqueue *vq = &d->vq[q];
+	int rc = vq_pop(vq, &d->mem, e);
+	if (rc < 0)
+		virtio_dev_fail(d, vq->error);
+	return rc > 0;
+}
+
 void virtio_queue_done(struct virtio_dev *d, unsigned q)
 {
 	if (q >= d->nqueues || d->failure)

@@ -94,6 +94,12 @@ bool virtio_queue_ready(const struct virtio_dev *d, unsigned q);
  * has failed with the queue's reason).
  */
 bool virtio_queue_next(struct virtio_dev *d, unsigned q, struct vq_elem *e);
+/*
+ * The same pop without the final re-arm: when the ring is empty, kicks stay
+ * off (the device polls instead: virtio_blk_poll). False: empty, not ready
+ * or broken (then the device has failed).
+ */
+bool virtio_queue_pop(struct virtio_dev *d, unsigned q, struct vq_elem *e);
 /* After pushing used buffers on q: interrupts the driver if it wants one. */
 void virtio_queue_done(struct virtio_dev *d, unsigned q);
 /* The driver broke the rules: NEEDS_RESET, a config interrupt, and the device stops. */

@@ -1,4 +1,5 @@
 #include "kernel/vm/exit.h"
+#include "kernel/vm/vm_virtio.h"
 
 #include "guest/x86_emulate.h"
 #include "include/x86.h"
@@ -285,4 +286,7 @@ void vm_exit_dispatch(struct vcpu *v, struct vm_exit *e)
 	v->exits_total++;
 	exit_handler h = e->reason < EXIT_REASON_COUNT ? handlers[e->reason] : NULL;
 	(h ? h : handle_unknown)(v, e);
+	/* any exit serves as a look at disks whose kicks are off (vm_virtio.h) */
+	if (__atomic_load_n(&v->vm->io_poll_due, __ATOMIC_RELAXED))
+		vm_virtio_poll(v);
 }

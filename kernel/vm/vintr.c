@@ -133,6 +133,10 @@ uint64_t vintr_before_entry(struct vcpu *v)
 		hvm->set_interrupt_window(v, pending);
 	}
 	uint64_t due = earliest(v, chips_due);
+	/* disks being polled: come out by then to look (vm_virtio_poll) */
+	uint64_t io_due = __atomic_load_n(&v->vm->io_poll_due, __ATOMIC_RELAXED);
+	if (io_due && io_due < due)
+		due = io_due;
 	return nmi_due < due ? nmi_due : due;
 }
 

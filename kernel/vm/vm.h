@@ -121,6 +121,8 @@ struct vm {
 	void *devices; /* the VM's device models (kernel/vm/vm_devices.c) */
 	void *platform; /* its PC chipset (kernel/vm/vplatform.c) */
 	void *virtio;	/* its virtio devices (kernel/vm/vm_virtio.c) */
+	/* host TSC by which a vCPU polls its disks (their kicks are off); 0: none */
+	volatile uint64_t io_poll_due;
 	void *pci;	/* its PCI bus (kernel/vm/vm_pci.c) */
 	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
 	volatile bool restart_pending; /* stopped, and its on_* action says restart */

@@ -13,6 +13,8 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/time/tsc.h"
+#include "include/x86.h"
 #include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vmm.h"
 
@@ -24,6 +26,7 @@
 struct vdev {
 	spinlock_t lock;
 	struct vm *vm;
+	struct virtio_blk *blk; /* a disk's model (polled); NULL for the others */
 	struct virtio_pci pci;
 	struct virtio_pci_host host;
 	bool plugged;
@@ -84,10 +87,53 @@ static void vdev_enter(void *ctx)
 	spin_lock(&d->lock);
 }
 
+static uint64_t poll_ticks(void)
+{
+	return tsc_khz() * VM_VIRTIO_POLL_US / 1000 + 1;
+}
+
+/* A disk left its kicks off: the VM's exits look at it until it turns them on again. */
+static void poll_arm(struct vm *vm)
+{
+	uint64_t want = rdtsc() + poll_ticks();
+	uint64_t due = __atomic_load_n(&vm->io_poll_due, __ATOMIC_RELAXED);
+	if (!due || due > want)
+		__atomic_store_n(&vm->io_poll_due, want, __ATOMIC_RELAXED);
+}
+
 static void vdev_leave(void *ctx)
 {
 	struct vdev *d = ctx;
+	bool polling = d->blk && d->blk->polling;
 	spin_unlock(&d->lock);
+	if (polling)
+		poll_arm(d->vm);
+}
+
+void vm_virtio_poll(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+	struct vm_virtio *vv = vm->virtio;
+	uint64_t due = __atomic_load_n(&vm->io_poll_due, __ATOMIC_RELAXED);
+	if (!vv || !due)
+		return;
+	uint64_t now = rdtsc();
+	/* an idle guest (HLT) waits for its disks: nothing more is coming, so kicks back on */
+	bool may_rearm = now >= due || v->halted;
+	bool polling = false, found = false;
+	for (unsigned i = 0; i < vv->ndisks; i++) {
+		struct vdisk *d = vv->disks[i];
+		if (!d->v.plugged || !d->blk.polling)
+			continue;
+		spin_lock(&d->v.lock);
+		found |= virtio_blk_poll(&d->blk, may_rearm) > 0;
+		polling |= d->blk.polling;
+		spin_unlock(&d->v.lock);
+	}
+	if (!polling)
+		__atomic_store_n(&vm->io_poll_due, 0, __ATOMIC_RELAXED);
+	else if (found)
+		__atomic_store_n(&vm->io_poll_due, now + poll_ticks(), __ATOMIC_RELAXED);
 }
 
 static bool vdev_msix_notify(void *ctx, struct vpci_func *f, unsigned vec)
@@ -152,6 +198,8 @@ static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err,
 		return -1;
 	d->attached = true;
 	virtio_blk_init(&d->blk, &d->rd.dev, NULL, &vv->mem);
+	d->blk.poll_mode = true;
+	d->v.blk = &d->blk;
 	if (vdev_plug(&d->v, vm, &d->blk.dev, VM_VIRTIO_SLOT_DISK0 + disk->index) < 0) {
 		format(err, errlen, "disk %s: no room on the VM's PCI bus", disk->vdev);
 		return -1;
@@ -248,11 +296,12 @@ static void report_disk(const struct vm *vm, const struct vdisk *d)
 	const struct virtio_blk_stats *s = &d->blk.stats;
 	const struct virtio_pci *t = &d->v.pci;
 	printk("vm %s disk %s: %llu requests (%llu reads, %llu writes, %llu errors), %llu notifies, "
-	       "%llu interrupts, %llu isr reads\n",
+	       "%llu interrupts, %llu isr reads, %llu found by %llu polls\n",
 	       vm->name, d->vdev, (unsigned long long)s->requests, (unsigned long long)s->reads,
 	       (unsigned long long)s->writes, (unsigned long long)(s->errors + s->unsupported),
 	       (unsigned long long)t->notifies, (unsigned long long)t->interrupts,
-	       (unsigned long long)t->isr_reads);
+	       (unsigned long long)t->isr_reads, (unsigned long long)d->blk.polled,
+	       (unsigned long long)d->blk.polls);
 }
 
 void vm_virtio_report(const struct vm *vm)

@@ -24,6 +24,19 @@
 #define VM_VIRTIO_SLOT_RNG 4
 #define VM_VIRTIO_SLOT_DISK0 8
 
+/*
+ * Polling (guest/virtio/virtio_blk.h, poll mode): after a kick has been
+ * served, a disk leaves kicks off and the VM's next exits look at its ring
+ * instead, so requests the guest adds meanwhile cost no exit of their own.
+ * vm->io_poll_due is when a vCPU must come out to look at the latest (its
+ * entry arms the host timer by it, kernel/vm/vintr.c); at a look that finds
+ * nothing past that time, or with the vCPU halting, kicks go back on.
+ */
+#define VM_VIRTIO_POLL_US 20
+
+/* Called after every exit of a VM whose io_poll_due is set. */
+void vm_virtio_poll(struct vcpu *v);
+
 /* Creates the VM's virtio devices; -1 with err set (a disk that cannot be opened). */
 int vm_virtio_init(struct vm *vm, char *err, size_t errlen);
 /* Back to power-on (a reboot): the guest's drivers find fresh devices. */
