@@ -87,6 +87,23 @@ def test_vblk_reads_its_disk_and_the_checksum_matches_the_host():
     assert run.status == 0, run
 
 
+def test_two_vms_each_read_only_their_own_disk_and_vblk_on_vmx():
+    """Two VMs with a disk each, on VT-x (Bochs): each sums its own image,
+    never the other's (the BARs are moved into the 32-bit window first, as
+    an OS would)."""
+    from hvrun import bochs
+    g = guest("vblk")
+    img_a, data_a = disk_image("vblk-x1.img", size=1 * MIB, seed=11)
+    img_b, data_b = disk_image("vblk-x2.img", size=1 * MIB, seed=12)
+    cfg_a = vm_file("vx1", g, extra="sum=1 movebar", more=disk_line(img_a))
+    cfg_b = vm_file("vx2", g, extra="sum=1", more=disk_line(img_b))
+    run = bochs(smp=2, mem_mb=256, timeout=600, modules=[cfg_a, g, img_a, cfg_b, img_b])
+    assert vm_stops(run.log) == {"vx1": ("exit-port", 0), "vx2": ("exit-port", 0)}, run
+    assert sum_line("vx1", data_a, MIB).search(run.log), run
+    assert sum_line("vx2", data_b, MIB).search(run.log), run
+    assert fnv1a(data_a) != fnv1a(data_b)
+
+
 def test_read_only_disk_refuses_writes():
     """access=ro: the device offers VIRTIO_BLK_F_RO, a write completes with
     IOERR (1) and the sectors read back unchanged; the disk's sum is the
