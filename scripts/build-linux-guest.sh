@@ -436,12 +436,15 @@ if grep -q 'hv.ddbench' /proc/cmdline; then
 		echo 3 >/proc/sys/vm/drop_caches
 		t0=$(now_ns)
 		j=0
+		pids=""
 		while [ $j -lt $jobs ]; do
 			dd if=/dev/vdb of=/dev/null bs=$bs count=$count skip=$((j * count)) $direct \
 				>/tmp/dd.$j 2>&1 &
+			pids="$pids $!"
 			j=$((j + 1))
 		done
-		wait
+		# only the dd's: the shell on hvc0 runs in the background too
+		wait $pids
 		t1=$(now_ns)
 		# busybox's dd reports records only: "N+M records out" (M partial)
 		bytes=0
