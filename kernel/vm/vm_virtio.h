@@ -26,11 +26,12 @@
 
 /*
  * Polling (guest/virtio/virtio_blk.h, poll mode): after a kick has been
- * served, a disk leaves kicks off and the VM's next exits look at its ring
- * instead, so requests the guest adds meanwhile cost no exit of their own.
- * vm->io_poll_due is when a vCPU must come out to look at the latest (its
- * entry arms the host timer by it, kernel/vm/vintr.c); at a look that finds
- * nothing past that time, or with the vCPU halting, kicks go back on.
+ * served, a disk leaves kicks off and the VM's next exit looks at its ring
+ * instead, so requests the guest adds meanwhile cost no exit of their own
+ * (with EVENT_IDX the driver kicks once until the device re-arms). A look
+ * that finds nothing turns kicks back on. vm->io_poll_due is when a vCPU
+ * must come out to look at the latest, should no exit come first (its entry
+ * arms the host timer by it, kernel/vm/vintr.c).
  */
 #define VM_VIRTIO_POLL_US 20
 
