@@ -1,21 +1,30 @@
 #include "kernel/lib/string.h"
 
 #ifndef HV_HOSTED
+/*
+ * memset and memcpy as string instructions, eight bytes a step and the
+ * rest one by one: the copies between guest RAM and a disk (virtio-blk)
+ * run through here, and a byte loop cost about 5 instructions a byte (a
+ * 64 KiB request took 340,000). Every x86-64 CPU has them; with ERMS the
+ * microcode picks the widest moves itself.
+ */
 void *memset(void *d, int c, size_t n)
 {
-	unsigned char *p = d;
-	while (n--)
-		*p++ = (unsigned char)c;
-	return d;
+	void *ret = d;
+	uint64_t pattern = (uint8_t)c * 0x0101010101010101ull;
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(pattern) : "memory");
+	return ret;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
-	unsigned char *dp = d;
-	const unsigned char *sp = s;
-	while (n--)
-		*dp++ = *sp++;
-	return d;
+	void *ret = d;
+	size_t q = n / 8, r = n % 8;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(r) : : "memory");
+	return ret;
 }
 
 void *memmove(void *d, const void *s, size_t n)
