@@ -26,16 +26,14 @@
 
 /*
  * Polling (guest/virtio/virtio_blk.h, poll mode): after a kick has been
- * served, a disk leaves kicks off for a window of VM_VIRTIO_POLL_US, and
- * the VM's exits meanwhile look at its ring instead: with EVENT_IDX the
- * driver kicks once and then waits for the device to re-arm, so requests it
- * adds in the window cost no exit of their own. A look that finds work
- * opens a new window; one that finds nothing after the window, or a
- * halting vCPU, turns kicks back on. vm->io_poll_due is the window's end:
- * a vCPU's entry arms the host timer by it (kernel/vm/vintr.c), so a guest
- * that adds a request and then makes no exit is still served.
+ * served, a disk leaves kicks off and the VM's next exit looks at its ring
+ * instead, so requests the guest adds meanwhile cost no exit of their own
+ * (with EVENT_IDX the driver kicks once until the device re-arms). A look
+ * that finds nothing turns kicks back on. vm->io_poll_due is when a vCPU
+ * must come out to look at the latest, should no exit come first (its entry
+ * arms the host timer by it, kernel/vm/vintr.c).
  */
-#define VM_VIRTIO_POLL_US 10
+#define VM_VIRTIO_POLL_US 20
 
 /* Called after every exit of a VM whose io_poll_due is set. */
 void vm_virtio_poll(struct vcpu *v);
