@@ -104,7 +104,23 @@ static void complete(struct virtio_blk *vb, uint16_t head, uint64_t status_gpa, 
 		virtio_queue_done(d, 0);
 }
 
+static void vblk_request_done_locked(struct blk_request *r, int blk_status);
+
 static void vblk_request_done(struct blk_request *r, int blk_status)
+{
+	struct vblk_slot *s = r->ctx;
+	const struct vblk_lock_ops *l = s->vb->lock_ops;
+	void *ctx = s->vb->lock_ctx;
+	if (!l || l->held(ctx)) {
+		vblk_request_done_locked(r, blk_status);
+		return;
+	}
+	l->lock(ctx);
+	vblk_request_done_locked(r, blk_status);
+	l->unlock(ctx);
+}
+
+static void vblk_request_done_locked(struct blk_request *r, int blk_status)
 {
 	struct vblk_slot *s = r->ctx;
 	struct virtio_blk *vb = s->vb;
@@ -189,7 +205,7 @@ static void submit(struct virtio_blk *vb, struct vblk_slot *s, enum blk_op op, u
 	/* The disk checks too; checking here keeps a lax disk from seeing a bad range. */
 	rc = blk_request_check(vb->disk, r);
 	if (rc != BLK_OK) {
-		vblk_request_done(r, rc);
+		vblk_request_done_locked(r, rc);
 		return;
 	}
 	vb->disk->ops->submit(vb->disk, r);
@@ -204,7 +220,7 @@ static void finish_now(struct vblk_slot *s, uint8_t status)
 
 	s->req.nsectors = 0;
 	s->req.ctx = s;
-	vblk_request_done(&s->req, blk);
+	vblk_request_done_locked(&s->req, blk);
 }
 
 static void do_rw(struct virtio_blk *vb, struct vblk_slot *s, const struct vq_elem *e,
@@ -499,6 +515,7 @@ void virtio_blk_init(struct virtio_blk *vb, struct blkdev *disk, const char *ser
 	vb->gmem.read = vb->dev.mem.read;
 	vb->gmem.write = vb->dev.mem.write;
 	vb->gmem.ctx = vb->dev.mem.ctx;
+	vb->gmem.dma_addr = vb->dev.mem.dma_addr;
 	/* The serial: given, else the tail of the disk's name (its distinctive part). */
 	if (!serial) {
 		len = strnlen(disk->name, sizeof(disk->name));

@@ -86,6 +86,12 @@ struct vblk_slot {
 	struct blk_seg segs[VBLK_SEG_MAX];
 };
 
+struct vblk_lock_ops {
+	void (*lock)(void *ctx);
+	void (*unlock)(void *ctx);
+	bool (*held)(void *ctx);
+};
+
 struct virtio_blk_stats {
 	uint64_t requests, reads, writes, flushes, discards, write_zeroes, get_ids;
 	uint64_t bytes_read, bytes_written;
@@ -116,6 +122,14 @@ struct virtio_blk {
 	uint64_t polls, polled; /* polls, and the requests they found */
 	uint64_t drained;	/* requests taken off the ring, all told */
 	struct virtio_blk_stats stats;
+	/*
+	 * Set by the host when its disk completes requests later, from deferred
+	 * work (blkdev.h): such a completion takes the device's lock first
+	 * unless `held` says this context holds it already (a completion from
+	 * inside submit). NULL: every completion comes with the lock held.
+	 */
+	const struct vblk_lock_ops *lock_ops;
+	void *lock_ctx;
 	struct vq_elem elem; /* the chain being parsed */
 	struct vblk_slot slot[VBLK_QUEUE_SIZE];
 };

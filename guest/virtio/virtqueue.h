@@ -53,6 +53,8 @@ struct vq_mem {
 	 * buffer through `read` instead, which costs a copy of it.
 	 */
 	bool (*is_ram)(void *ctx, uint64_t gpa, uint64_t len);
+	/* Optional: passed on to block devices (blk_guest_mem.dma_addr). */
+	uint64_t (*dma_addr)(void *ctx, uint64_t gpa, uint64_t len);
 };
 
 struct vq_seg {

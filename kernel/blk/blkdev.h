@@ -42,6 +42,15 @@ enum blk_status {
 struct blk_guest_mem {
 	int (*read)(void *ctx, uint64_t gpa, void *dst, size_t len);
 	int (*write)(void *ctx, uint64_t gpa, const void *src, size_t len);
+	/*
+	 * Optional (NULL: a DMA device bounces through read/write): the host
+	 * physical address of [gpa, gpa + len) when that range is RAM in one
+	 * host-contiguous run a device may DMA to, else 0. A device calls it
+	 * per page (len <= 4096 within one page), so a VM's 2 MiB chunks need
+	 * not be contiguous with each other. The memory stays the VM's until
+	 * the request's done: a VM is not freed while its disks hold requests.
+	 */
+	uint64_t (*dma_addr)(void *ctx, uint64_t gpa, uint64_t len);
 	void *ctx;
 };
 
@@ -66,9 +75,12 @@ struct blkdev;
 
 struct blkdev_ops {
 	/*
-	 * Starts r; r->done is called exactly once (possibly before submit
-	 * returns). The request and its segments stay the submitter's and must
-	 * live until then.
+	 * Starts r; r->done is called exactly once, either before submit
+	 * returns (in the submitter's context: a refused request, a RAM disk)
+	 * or later from deferred work (kernel/cpu/deferred.h) holding no lock,
+	 * never from inside another request's submit. The request and its
+	 * segments stay the submitter's and must live until then. A layer
+	 * below (a partition) may rewrite r->sector on the way down.
 	 */
 	void (*submit)(struct blkdev *d, struct blk_request *r);
 };

@@ -3,6 +3,7 @@
  * attached to a VM, pass keystrokes to its serial line until Ctrl-].
  */
 #include "kernel/console/shell.h"
+#include "kernel/cpu/deferred.h"
 
 #include "kernel/sched/sched.h"
 
@@ -95,6 +96,7 @@ static void sleep_a_little(void)
 	irq_disable();
 	timer_oneshot_us(POLL_US);
 	__asm__ volatile("sti; hlt" ::: "memory"); /* STI's shadow covers HLT */
+	deferred_run();
 }
 
 void shell_error(const char *fmt, ...)

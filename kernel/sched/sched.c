@@ -1,4 +1,5 @@
 #include "kernel/sched/sched.h"
+#include "kernel/cpu/deferred.h"
 
 #include "drivers/lapic.h"
 #include "include/x86.h"
@@ -441,6 +442,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		vintr_after_exit(v);
 		irq_enable();
 		vm_exit_dispatch(v, &e);
+		deferred_run(); /* an interrupt that made the exit may have left I/O to complete */
 		if (v->halted) {
 			uint64_t ignored;
 			if (!vintr_wake_check(v, &ignored)) {
@@ -490,6 +492,7 @@ static void run_core(unsigned me, uint64_t until)
 		if (!__atomic_load_n(&c->look, __ATOMIC_ACQUIRE))
 			__asm__ volatile("sti; hlt" ::: "memory");
 		irq_enable();
+		deferred_run();
 	}
 }
 

@@ -7,7 +7,9 @@
 #include "kernel/blk/ramdisk_module.h"
 #include "kernel/config/vmconfig.h"
 #include "kernel/console/shell.h"
+#include "kernel/cpu/deferred.h"
 #include "kernel/cpu/entropy.h"
+#include "kernel/cpu/percpu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
@@ -25,6 +27,7 @@
  */
 struct vdev {
 	spinlock_t lock;
+	int owner; /* the CPU holding lock, or -1: async disk completions ask */
 	struct vm *vm;
 	struct virtio_blk *blk; /* a disk's model (polled); NULL for the others */
 	struct virtio_pci pci;
@@ -81,10 +84,54 @@ static bool ram_has(void *ctx, uint64_t gpa, uint64_t len)
 	return gpa < vm->map.ram_bytes && len <= vm->map.ram_bytes - gpa;
 }
 
+static void vdev_lock(struct vdev *d)
+{
+	spin_lock(&d->lock);
+	d->owner = (int)this_cpu()->index;
+}
+
+static void vdev_unlock(struct vdev *d)
+{
+	d->owner = -1;
+	spin_unlock(&d->lock);
+}
+
 static void vdev_enter(void *ctx)
 {
+	vdev_lock(ctx);
+}
+
+/* A disk's completion from deferred work (blkdev.h) takes the device's lock. */
+static void vblk_lock(void *ctx)
+{
+	vdev_lock(ctx);
+}
+
+static void vdev_leave(void *ctx);
+
+static void vblk_unlock(void *ctx)
+{
+	vdev_leave(ctx); /* a completion may have let the drain go on: polling too */
+}
+
+static bool vblk_held(void *ctx)
+{
 	struct vdev *d = ctx;
-	spin_lock(&d->lock);
+	return __atomic_load_n(&d->owner, __ATOMIC_RELAXED) == (int)this_cpu()->index;
+}
+
+static const struct vblk_lock_ops vblk_locking = {vblk_lock, vblk_unlock, vblk_held};
+
+/* Host-physical address of guest RAM for a disk's DMA: within one 2 MiB chunk. */
+static uint64_t ram_dma_addr(void *ctx, uint64_t gpa, uint64_t len)
+{
+	struct vm *vm = ctx;
+	uint64_t hpa;
+	if (!len || !ram_has(ctx, gpa, len) ||
+	    (gpa >> GPA_CHUNK_SHIFT) != ((gpa + len - 1) >> GPA_CHUNK_SHIFT) ||
+	    !gpa_to_hpa(&vm->map, gpa, &hpa))
+		return 0;
+	return hpa;
 }
 
 static uint64_t poll_ticks(void)
@@ -105,7 +152,7 @@ static void vdev_leave(void *ctx)
 {
 	struct vdev *d = ctx;
 	bool polling = d->blk && d->blk->polling;
-	spin_unlock(&d->lock);
+	vdev_unlock(d);
 	if (polling)
 		poll_arm(d->vm);
 }
@@ -128,10 +175,10 @@ void vm_virtio_poll(struct vcpu *v)
 		struct vdisk *d = vv->disks[i];
 		if (!d->v.plugged || !d->blk.polling)
 			continue;
-		spin_lock(&d->v.lock);
+		vdev_lock(&d->v);
 		virtio_blk_poll(&d->blk, true);
 		polling |= d->blk.polling;
-		spin_unlock(&d->v.lock);
+		vdev_unlock(&d->v);
 	}
 	__atomic_store_n(&vm->io_poll_due, polling ? rdtsc() + poll_ticks() : 0, __ATOMIC_RELAXED);
 }
@@ -152,6 +199,7 @@ static void vdev_set_intx(void *ctx, struct vpci_func *f, bool level)
 static int vdev_plug(struct vdev *d, struct vm *vm, struct virtio_dev *dev, unsigned slot)
 {
 	d->lock = (spinlock_t)SPINLOCK_INIT;
+	d->owner = -1;
 	d->vm = vm;
 	d->host = (struct virtio_pci_host){.enter = vdev_enter,
 					   .leave = vdev_leave,
@@ -167,9 +215,9 @@ static int vdev_plug(struct vdev *d, struct vm *vm, struct virtio_dev *dev, unsi
 
 static void vdev_reset(struct vdev *d)
 {
-	spin_lock(&d->lock);
+	vdev_lock(d);
 	virtio_pci_reset(&d->pci);
-	spin_unlock(&d->lock);
+	vdev_unlock(d);
 }
 
 /* ---- devices ---- */
@@ -199,6 +247,8 @@ static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err,
 	d->attached = true;
 	virtio_blk_init(&d->blk, &d->rd.dev, NULL, &vv->mem);
 	d->blk.poll_mode = true;
+	d->blk.lock_ops = &vblk_locking;
+	d->blk.lock_ctx = &d->v;
 	d->v.blk = &d->blk;
 	if (vdev_plug(&d->v, vm, &d->blk.dev, VM_VIRTIO_SLOT_DISK0 + disk->index) < 0) {
 		format(err, errlen, "disk %s: no room on the VM's PCI bus", disk->vdev);
@@ -264,7 +314,11 @@ int vm_virtio_init(struct vm *vm, char *err, size_t errlen)
 	}
 	vm->virtio = vv;
 	vv->vm = vm;
-	vv->mem = (struct vq_mem){.read = ram_read, .write = ram_write, .is_ram = ram_has, .ctx = vm};
+	vv->mem = (struct vq_mem){.read = ram_read,
+				  .write = ram_write,
+				  .is_ram = ram_has,
+				  .dma_addr = ram_dma_addr,
+				  .ctx = vm};
 	for (unsigned i = 0; i < cfg->disk_count; i++)
 		if (add_disk(vv, &cfg->disks[i], err, errlen) < 0)
 			return -1;
@@ -288,6 +342,36 @@ void vm_virtio_reset(struct vm *vm)
 		vdev_reset(&vv->console->v);
 	if (vv->rng && vv->rng->v.plugged)
 		vdev_reset(&vv->rng->v);
+}
+
+bool vm_virtio_quiesce(struct vm *vm)
+{
+	struct vm_virtio *vv = vm->virtio;
+	if (!vv)
+		return true;
+	vm_virtio_reset(vm);
+	/* the host drivers fail a request back within their own timeouts; wait a while longer */
+	uint64_t deadline = rdtsc() + tsc_khz() * VM_VIRTIO_QUIESCE_MS;
+	bool left = false;
+	for (;;) {
+		left = false;
+		for (unsigned i = 0; i < vv->ndisks; i++) {
+			struct vdisk *d = vv->disks[i];
+			if (!d->v.plugged)
+				continue;
+			vdev_lock(&d->v);
+			left |= virtio_blk_in_flight(&d->blk) != 0;
+			vdev_unlock(&d->v);
+		}
+		if (!left || rdtsc() > deadline)
+			break;
+		deferred_run();
+		cpu_relax();
+	}
+	if (left)
+		printk("vm %s: disk requests still in flight after %u s; its memory is kept\n",
+		       vm->name, VM_VIRTIO_QUIESCE_MS / 1000);
+	return !left;
 }
 
 /* What a disk served, when its VM goes: the figures the I/O benchmark reads. */
@@ -338,9 +422,9 @@ size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n)
 	if (!vv || !vv->console)
 		return 0;
 	struct vconsole *c = vv->console;
-	spin_lock(&c->v.lock);
+	vdev_lock(&c->v);
 	size_t took = virtio_console_input(&c->con, bytes, n);
-	spin_unlock(&c->v.lock);
+	vdev_unlock(&c->v);
 	return took;
 }
 
@@ -373,11 +457,11 @@ void vm_virtio_block_list(struct vm *vm)
 		struct vdisk *d = vv->disks[i];
 		if (!d->attached)
 			continue;
-		spin_lock(&d->v.lock);
+		vdev_lock(&d->v);
 		struct virtio_blk_stats s = d->blk.stats;
 		uint8_t status = d->blk.dev.status;
 		const char *failure = d->blk.dev.failure;
-		spin_unlock(&d->v.lock);
+		vdev_unlock(&d->v);
 		const struct blkdev *b = &d->rd.dev;
 		char size[16], rd[16], wr[16];
 		human_size(size, sizeof(size), b->sectors * BLK_SECTOR_SIZE);

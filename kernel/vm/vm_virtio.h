@@ -50,6 +50,13 @@ void vm_virtio_reset(struct vm *vm);
 void vm_virtio_report(const struct vm *vm);
 /* Gives the devices and their disks back (reporting first); the VM's vCPUs have left. */
 void vm_virtio_free(struct vm *vm);
+/*
+ * Resets the devices and waits until the host disks have completed every
+ * request the VM gave them (they DMA into its RAM): true, or false after
+ * VM_VIRTIO_QUIESCE_MS, when the VM's RAM must not be freed.
+ */
+#define VM_VIRTIO_QUIESCE_MS 60000u
+bool vm_virtio_quiesce(struct vm *vm);
 /* Bytes typed at `console NAME` for hvc0; returns how many the guest had room for. */
 size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n);
 /* `block-list NAME`: the VM's disks, one line each. */

@@ -175,7 +175,9 @@ static void vm_free_resources(struct vm *vm)
 		fpu_state_free(&v->fpu);
 	}
 	sched_vm_release(vm);
-	gpa_map_release(&vm->map, free_ram_chunk, NULL);
+	/* no disk may still DMA into the RAM given back (a stuck one keeps it, leaked) */
+	if (vm_virtio_quiesce(vm))
+		gpa_map_release(&vm->map, free_ram_chunk, NULL);
 	kfree(vm->map.chunk_hpa);
 	vm->map.chunk_hpa = NULL;
 	if (vm->npt.root)

@@ -45,7 +45,7 @@ static int guest_write(void *ctx, uint64_t gpa, const void *src, size_t len)
 	return 0;
 }
 
-static const struct blk_guest_mem mem = { guest_read, guest_write, NULL };
+static const struct blk_guest_mem mem = {.read = guest_read, .write = guest_write};
 
 /* The module: 16 sectors and 100 bytes of tail that the disk must never touch. */
 #define MODULE_BYTES (16 * 512 + 100)
