@@ -23,7 +23,6 @@
 
 #include "drivers/ahci/ahci_cmd.h"
 #include "drivers/ahci/ahci_regs.h"
-#include "include/x86.h"
 #include "kernel/blk/blkdev.h"
 #include "kernel/blk/hostblk.h"
 #include "kernel/cpu/deferred.h"
@@ -44,7 +43,6 @@
 #define AHCI_MAX_ATTEMPTS 3		  /* issues of one command across port resets */
 #define AHCI_SHUTDOWN_MS 10000		  /* draining and the final FLUSH CACHE EXT */
 #define AHCI_TRACKERS_INITIAL 32
-#define AHCI_MAX_CONTROLLERS 8
 
 enum slot_state { SLOT_FREE, SLOT_READY, SLOT_ISSUED };
 enum port_state { PORT_RUNNING, PORT_RESETTING, PORT_OFFLINE };
@@ -124,18 +122,32 @@ static unsigned controllers;
 
 /* ---- registers ---- */
 
+#ifdef HV_HOSTED
+/* the unit test's model of an HBA answers the driver's register accesses */
+uint32_t ahci_test_mmio_read(volatile uint8_t *addr);
+void ahci_test_mmio_write(volatile uint8_t *addr, uint32_t v);
+#endif
+
 static uint32_t rd(volatile uint8_t *base, unsigned off)
 {
+#ifdef HV_HOSTED
+	return ahci_test_mmio_read(base + off);
+#else
 	uint32_t v = *(volatile uint32_t *)(base + off);
 	__asm__ volatile("" ::: "memory");
 	return v;
+#endif
 }
 
 /* x86 keeps stores in order; the barrier keeps the compiler from moving table writes past this. */
 static void wr(volatile uint8_t *base, unsigned off, uint32_t v)
 {
+#ifdef HV_HOSTED
+	ahci_test_mmio_write(base + off, v);
+#else
 	__asm__ volatile("" ::: "memory");
 	*(volatile uint32_t *)(base + off) = v;
+#endif
 }
 
 static uint64_t now_us(void)
@@ -942,6 +954,18 @@ static int port_setup(struct ahci_ctrl *c, struct ahci_port *p, unsigned n, char
 	return 0;
 }
 
+/* A port not used: stopped, and its memory given back unless the HBA may still write to it. */
+static void port_release(struct ahci_port *p)
+{
+	bool stopped = p->regs && engine_stop(p) && fis_stop(p);
+	if (stopped && p->cl) {
+		frame_free(&host_frames, phys(p->cl));
+		if (p->slot[0].table)
+			frame_free_contig(&host_frames, phys(p->slot[0].table), p->nslots);
+	}
+	kfree(p);
+}
+
 /* Takes the HBA from the firmware where it supports the BIOS/OS handoff (AHCI §10.6). */
 static void bios_handoff(struct ahci_ctrl *c)
 {
@@ -1008,10 +1032,6 @@ static bool ahci_match(const struct pci_dev *d)
 
 static int ahci_probe(struct pci_dev *d, char *err, size_t errlen)
 {
-	if (controllers >= AHCI_MAX_CONTROLLERS) {
-		format(err, errlen, "more than %u AHCI controllers", AHCI_MAX_CONTROLLERS);
-		return -1;
-	}
 	const struct pci_bar *bar = &d->bar[5];
 	if (!bar->size || bar->io || !bar->base) {
 		format(err, errlen, "no memory BAR5 (ABAR)");
@@ -1061,7 +1081,7 @@ static int ahci_probe(struct pci_dev *d, char *err, size_t errlen)
 		}
 		if (rc < 0)
 			printk("%s port %u: %s; not used\n", c->name, n, why);
-		/* p's pages stay allocated: the HBA was pointed at them */
+		port_release(p);
 	}
 	setup_interrupts(c);
 	controllers++;
