@@ -87,6 +87,7 @@ struct ahci_port {
 	struct ahci_slot slot[AHCI_SLOTS_USED];
 	uint32_t issued;   /* slots set in PxCI by us, not yet seen complete */
 	uint32_t suspects; /* slots re-queued after a failure that named none */
+	uint32_t ie;	   /* PxIE as set up */
 	bool serial;
 	uint64_t last_progress_us;
 	uint64_t reset_deadline_us;
@@ -449,12 +450,10 @@ static void complete_slot(struct ahci_port *p, unsigned s, int status)
 		maybe_finish(p, t);
 }
 
-/* Slots the HBA has cleared from PxCI completed without error. */
-static void reap(struct ahci_port *p)
+/* Slots the HBA has cleared from PxCI (ci) completed without error. */
+static void reap(struct ahci_port *p, uint32_t ci)
 {
-	if (!p->issued)
-		return;
-	uint32_t done = p->issued & ~rd(p->regs, AHCI_PxCI);
+	uint32_t done = p->issued & ~ci;
 	if (!done)
 		return;
 	p->last_progress_us = now_us();
@@ -465,11 +464,20 @@ static void reap(struct ahci_port *p)
 
 /* ---- errors ---- */
 
-static void fail_everything(struct ahci_port *p)
+/*
+ * Fails back every request on the port. Slots still issued when the engine
+ * could not be stopped are abandoned instead: the HBA may still move their
+ * data, so their requests never complete and their memory is never reused
+ * (a VM keeps its RAM while its disks hold requests).
+ */
+static void fail_everything(struct ahci_port *p, bool engine_stopped)
 {
-	for (unsigned s = 0; s < p->nslots; s++)
-		if (p->slot[s].state != SLOT_FREE)
-			complete_slot(p, s, BLK_EIO);
+	for (unsigned s = 0; s < p->nslots; s++) {
+		struct ahci_slot *sl = &p->slot[s];
+		if (sl->state == SLOT_FREE || (!engine_stopped && sl->state == SLOT_ISSUED))
+			continue;
+		complete_slot(p, s, BLK_EIO);
+	}
 	while (p->q_head)
 		req_fail(p, p->q_head, BLK_EIO);
 }
@@ -478,11 +486,11 @@ static void go_offline(struct ahci_port *p, const char *why)
 {
 	p->state = PORT_OFFLINE;
 	wr(p->regs, AHCI_PxIE, 0);
-	engine_stop(p);
-	p->issued = 0;
-	fail_everything(p);
-	printk("%s: port %u of %s %s; offline, its I/O fails from now on\n", p->dev.name, p->num,
-	       p->ctrl->name, why);
+	bool stopped = engine_stop(p);
+	fail_everything(p, stopped);
+	printk("%s: port %u of %s %s; offline, its I/O fails from now on%s\n", p->dev.name, p->num,
+	       p->ctrl->name, why,
+	       stopped ? "" : " (commands it still holds are never completed)");
 }
 
 /* The first error line of a burst, then at most one a second carrying the count. */
@@ -498,37 +506,21 @@ static void log_error(struct ahci_port *p, const char *what)
 		printk("%s: %s\n", p->dev.name, what);
 }
 
-/*
- * After a fatal port error or a timeout (AHCI §6.2.2.1): slots the HBA
- * finished complete normally; the failed one gets BLK_EIO; the others still
- * outstanding are re-issued (each at most AHCI_MAX_ATTEMPTS times, then
- * failed back), one at a time when the failed slot could not be told. The
- * engine is stopped, errors cleared, and the device reset with a COMRESET
- * when it stays busy; the port comes back in reset_step().
- */
-static void recover(struct ahci_port *p, uint32_t is, bool timeout)
+static void log_failure(struct ahci_port *p, uint32_t suspects, uint32_t is, bool timeout)
 {
-	uint32_t ci = rd(p->regs, AHCI_PxCI), cmd = rd(p->regs, AHCI_PxCMD);
 	uint32_t tfd = rd(p->regs, AHCI_PxTFD), serr = rd(p->regs, AHCI_PxSERR);
-	uint32_t finished = p->issued & ~ci;
-	for (unsigned s = 0; s < p->nslots; s++)
-		if (finished & (1u << s))
-			complete_slot(p, s, BLK_OK);
-	uint32_t outstanding = p->issued & ci;
-	int bad = ahci_failed_slot(outstanding, cmd);
-
 	char line[200], errs[48], what[80];
 	ata_error_names((uint8_t)AHCI_TFD_ERR(tfd), errs, sizeof(errs));
-	if (bad >= 0) {
-		const struct ahci_slot *sl = &p->slot[bad];
+	if (__builtin_popcount(suspects) == 1) {
+		const struct ahci_slot *sl = &p->slot[__builtin_ctz(suspects)];
 		if (sl->count)
 			format(what, sizeof(what), "%s of %u sectors at LBA %llu", cmd_name(sl),
 			       sl->count, (unsigned long long)sl->lba);
 		else
 			format(what, sizeof(what), "%s", cmd_name(sl));
 	} else {
-		format(what, sizeof(what), "a command (one of %u)",
-		       (unsigned)__builtin_popcount(outstanding));
+		format(what, sizeof(what), "a command (one of %u, re-run one at a time)",
+		       (unsigned)__builtin_popcount(suspects));
 	}
 	if (timeout)
 		format(line, sizeof(line), "%s timed out after %u s (status 0x%02x); resetting the port",
@@ -539,28 +531,66 @@ static void recover(struct ahci_port *p, uint32_t is, bool timeout)
 		       "resetting the port",
 		       what, AHCI_TFD_STS(tfd), AHCI_TFD_ERR(tfd), errs, is, serr);
 	log_error(p, line);
+}
+
+/*
+ * After a fatal port error or a timeout (AHCI §6.2.2.1), ci being the PxCI
+ * read before PxIS. The slots that may hold the failure are the suspects
+ * (ahci_error_suspects); a single suspect gets BLK_EIO, several are re-run
+ * one at a time so the next failure names its command (each command at most
+ * AHCI_MAX_ATTEMPTS times, then failed back; re-running a READ or WRITE is
+ * harmless, its buffers are the submitter's until done). The engine is
+ * stopped, errors cleared, the device reset with a COMRESET when it stays
+ * busy or the link dropped; the port comes back in reset_step().
+ */
+static void recover(struct ahci_port *p, uint32_t is, uint32_t ci, bool timeout)
+{
+	uint32_t suspects = ahci_error_suspects(p->issued, ci, timeout);
+	uint32_t finished = p->issued & ~suspects;
+	for (unsigned s = 0; s < p->nslots; s++)
+		if (finished & (1u << s))
+			complete_slot(p, s, BLK_OK);
+	if (!suspects)
+		return; /* a timeout whose commands all finished meanwhile */
+	log_failure(p, suspects, is, timeout);
 	p->resets++;
 
-	p->issued = 0;
 	bool stopped = engine_stop(p);
+	if (!stopped) {
+		go_offline(p, "would not stop its command engine");
+		return;
+	}
+	p->issued = 0;
+	/* HBAs that keep PxCI with ST clear run those slots again once ST is set */
+	uint32_t stale = rd(p->regs, AHCI_PxCI) & suspects;
 	wr(p->regs, AHCI_PxSERR, ~0u);
 	wr(p->regs, AHCI_PxIS, ~0u);
+	bool single = __builtin_popcount(suspects) == 1;
+	bool exhausted = false;
 	for (unsigned s = 0; s < p->nslots; s++) {
-		if (!(outstanding & (1u << s)))
+		uint32_t bit = 1u << s;
+		if (!(suspects & bit))
 			continue;
 		struct ahci_slot *sl = &p->slot[s];
-		if ((int)s == bad || ++sl->attempts >= AHCI_MAX_ATTEMPTS) {
+		bool last = ++sl->attempts >= AHCI_MAX_ATTEMPTS;
+		if ((single || last) && !(stale & bit)) {
 			complete_slot(p, s, BLK_EIO);
+			continue;
+		}
+		exhausted |= last; /* stale: cannot be freed while the HBA may still run it */
+		if (stale & bit) {
+			sl->state = SLOT_ISSUED;
+			p->issued |= bit;
 		} else {
 			sl->state = SLOT_READY; /* its table is intact: issue it again */
-			if (bad < 0)
-				p->suspects |= 1u << s;
 		}
+		if (!single)
+			p->suspects |= bit;
 	}
 	if (p->suspects)
 		p->serial = true;
-	if (!stopped) {
-		go_offline(p, "would not stop its command engine");
+	if (exhausted) {
+		go_offline(p, "keeps failing a command its controller will not let go of");
 		return;
 	}
 	if (device_busy(p) || !link_up(p)) {
@@ -570,6 +600,7 @@ static void recover(struct ahci_port *p, uint32_t is, bool timeout)
 		return;
 	}
 	engine_start(p);
+	p->last_progress_us = now_us();
 }
 
 /* A port in reset: back in service once the link is up and the device not busy. */
@@ -578,8 +609,10 @@ static void reset_step(struct ahci_port *p)
 	if (link_up(p) && !device_busy(p)) {
 		wr(p->regs, AHCI_PxSERR, ~0u);
 		wr(p->regs, AHCI_PxIS, ~0u);
+		wr(p->regs, AHCI_PxIE, p->ie); /* some HBAs clear it with the port reset */
 		engine_start(p);
 		p->state = PORT_RUNNING;
+		p->last_progress_us = now_us();
 		log_error(p, "port reset done, I/O resumes");
 		return;
 	}
@@ -593,18 +626,24 @@ static void service(struct ahci_port *p, bool watchdog)
 {
 	if (p->state == PORT_OFFLINE)
 		return;
+	/*
+	 * PxCI before PxIS: an HBA that clears a failed command's PxCI bit sets
+	 * TFES with it, so a slot seen cleared here with no error in the PxIS
+	 * read after it really completed.
+	 */
+	uint32_t ci = rd(p->regs, AHCI_PxCI);
 	uint32_t is = rd(p->regs, AHCI_PxIS);
 	if (is)
 		wr(p->regs, AHCI_PxIS, is);
 	if (p->state == PORT_RESETTING) {
 		reset_step(p);
 	} else if (is & AHCI_PxIS_FATAL) {
-		recover(p, is, false);
+		recover(p, is, ci, false);
 	} else {
-		reap(p);
+		reap(p, ci);
 		if (watchdog && p->issued &&
 		    now_us() - p->last_progress_us > AHCI_CMD_TIMEOUT_MS * 1000ull)
-			recover(p, is, true);
+			recover(p, is, rd(p->regs, AHCI_PxCI), true);
 	}
 	if (watchdog) {
 		uint64_t held = ahci_ratelimit_flush(&p->rl, now_us(), 1000000);
@@ -612,8 +651,6 @@ static void service(struct ahci_port *p, bool watchdog)
 			printk("%s: %llu more errors\n", p->dev.name, (unsigned long long)held);
 	}
 	issue(p);
-	if (p->state == PORT_OFFLINE)
-		fail_everything(p);
 }
 
 static bool port_idle(struct ahci_port *p)
@@ -1016,8 +1053,9 @@ static void setup_interrupts(struct ahci_ctrl *c)
 		      AHCI_PxIS_UFS | AHCI_PxIS_DPS | AHCI_PxIS_FATAL | AHCI_PxIS_INFS;
 	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++)
 		if (c->port[n]) {
+			c->port[n]->ie = c->msi ? ie : 0;
 			wr(c->port[n]->regs, AHCI_PxIS, ~0u);
-			wr(c->port[n]->regs, AHCI_PxIE, c->msi ? ie : 0);
+			wr(c->port[n]->regs, AHCI_PxIE, c->port[n]->ie);
 		}
 	wr(c->abar, AHCI_IS, ~0u);
 	if (c->msi)

@@ -413,16 +413,9 @@ uint64_t ata_identity_sectors512(const struct ata_identity *id)
 
 /* ---- error handling ---- */
 
-int ahci_failed_slot(uint32_t outstanding, uint32_t pxcmd)
+uint32_t ahci_error_suspects(uint32_t issued, uint32_t ci, bool timeout)
 {
-	if (!outstanding)
-		return -1;
-	unsigned ccs = AHCI_PxCMD_CCS(pxcmd);
-	if ((pxcmd & AHCI_PxCMD_ST) && (outstanding & (1u << ccs)))
-		return (int)ccs;
-	if (!(outstanding & (outstanding - 1)))
-		return __builtin_ctz(outstanding);
-	return -1;
+	return timeout ? issued & ci : issued;
 }
 
 void ata_error_names(uint8_t err, char *buf, size_t len)

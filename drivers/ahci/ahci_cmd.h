@@ -153,12 +153,15 @@ uint64_t ata_identity_sectors512(const struct ata_identity *id);
 /* ---- error handling ---- */
 
 /*
- * Which command slot failed after a fatal port error, for non-queued
- * commands: PxCMD.CCS when the HBA was running and that slot is one of ours
- * still issued, else the only outstanding slot. -1: ambiguous (the driver
- * then re-issues the outstanding commands one at a time).
+ * After a fatal port error: the issued slots that may hold the failed
+ * command. On an error reported by the device (PxIS.TFES and the like)
+ * every slot issued since the last look, those the HBA has cleared from
+ * PxCI included: not every HBA leaves the failed non-queued command in PxCI
+ * (QEMU before 8.1 clears it and goes on with the next), and PxCMD.CCS is
+ * not kept by all. After a timeout, the slots still in PxCI (ci), the rest
+ * having completed.
  */
-int ahci_failed_slot(uint32_t outstanding, uint32_t pxcmd);
+uint32_t ahci_error_suspects(uint32_t issued, uint32_t ci, bool timeout);
 
 /* "ABRT UNC"-style names of the ATA error register's bits, "-" when none. */
 void ata_error_names(uint8_t err, char *buf, size_t len);

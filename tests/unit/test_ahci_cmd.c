@@ -606,16 +606,15 @@ static void test_identify_refusals(void **state)
 
 /* ---- errors and text ---- */
 
-static void test_failed_slot(void **state)
+static void test_error_suspects(void **state)
 {
 	(void)state;
-	uint32_t st = AHCI_PxCMD_ST;
-	assert_int_equal(ahci_failed_slot(0, st), -1);
-	assert_int_equal(ahci_failed_slot(1u << 3 | 1u << 5, st | 5u << 8), 5); /* CCS */
-	assert_int_equal(ahci_failed_slot(1u << 3 | 1u << 5, st | 4u << 8), -1); /* CCS not ours */
-	assert_int_equal(ahci_failed_slot(1u << 3 | 1u << 5, 5u << 8), -1); /* not running */
-	assert_int_equal(ahci_failed_slot(1u << 31, 0), 31);		  /* the only one */
-	assert_int_equal(ahci_failed_slot(1u << 7, st | 2u << 8), 7);
+	/* a device error: every issued slot, cleared from PxCI or not */
+	assert_int_equal(ahci_error_suspects(0x0f, 0x0c, false), 0x0f);
+	assert_int_equal(ahci_error_suspects(0x10, 0, false), 0x10);
+	/* a timeout: those still in PxCI */
+	assert_int_equal(ahci_error_suspects(0x0f, 0x0c, true), 0x0c);
+	assert_int_equal(ahci_error_suspects(0x0f, 0xf0, true), 0);
 }
 
 static void test_error_names_and_ratelimit(void **state)
@@ -682,7 +681,7 @@ int main(void)
 		cmocka_unit_test(test_identify_qemu_disk),
 		cmocka_unit_test(test_identify_4k_and_strings),
 		cmocka_unit_test(test_identify_refusals),
-		cmocka_unit_test(test_failed_slot),
+		cmocka_unit_test(test_error_suspects),
 		cmocka_unit_test(test_error_names_and_ratelimit),
 		cmocka_unit_test(test_sizes),
 	};

@@ -54,10 +54,14 @@ struct fport {
 	uint64_t fail_lba; /* a READ/WRITE covering it fails (UINT64_MAX: none) */
 	unsigned fail_times;
 	bool hang;	  /* commands are not run; the device shows BSY */
+	uint64_t hang_lba; /* a READ/WRITE covering it hangs the device (hang_times times) */
+	unsigned hang_times;
 	bool no_comeback; /* a COMRESET leaves the link down */
 	bool ccs;	  /* the HBA reports PxCMD.CCS */
+	/* QEMU before 8.1: a failed command leaves PxCI too, the next ones run; ST=0 keeps PxCI */
+	bool old_qemu;
 	bool firmware_running;
-	unsigned cmds, reads, writes, flushes, identifies, comresets, max_ci, max_prdtl;
+	unsigned cmds, reads, writes, flushes, identifies, comresets, max_ci, max_prdtl, ci_writes;
 	uint64_t bytes;
 };
 
@@ -154,6 +158,10 @@ static void fail_command(struct fport *p, unsigned slot)
 {
 	p->tfd = ATA_STS_DRDY | ATA_STS_ERR | 0x10 | (ATA_ERR_UNC << 8);
 	p->is |= AHCI_PxIS_TFES;
+	if (p->old_qemu) {
+		p->ci &= ~(1u << slot);
+		return;
+	}
 	p->halted = true;
 	if (p->ccs)
 		p->cmd = (p->cmd & ~(0x1fu << 8)) | slot << 8;
@@ -194,6 +202,11 @@ static void run_command(struct fport *p, unsigned n, unsigned slot)
 		if (!count)
 			count = 65536;
 		assert_true(lba + count <= p->sectors);
+		if (p->hang_times && p->hang_lba >= lba && p->hang_lba < lba + count) {
+			p->hang_times--;
+			p->hang = true; /* until a COMRESET */
+			return;
+		}
 		if (p->fail_times && p->fail_lba >= lba && p->fail_lba < lba + count) {
 			p->fail_times--;
 			fail_command(p, slot);
@@ -234,7 +247,7 @@ static void hba_step(void)
 			p->max_ci = bits;
 		if (!(p->cmd & AHCI_PxCMD_ST) || p->halted || p->hang)
 			continue;
-		for (unsigned s = 0; s < 32 && !p->halted; s++)
+		for (unsigned s = 0; s < 32 && !p->halted && !p->hang; s++)
 			if (p->ci & (1u << s))
 				run_command(p, (unsigned)n, s);
 	}
@@ -355,7 +368,8 @@ void ahci_test_mmio_write(volatile uint8_t *addr, uint32_t v)
 			assert_false(p->hang);		 /* not with BSY set */
 			p->cmd |= AHCI_PxCMD_CR;
 		} else {
-			p->ci = 0;
+			if (!p->old_qemu)
+				p->ci = 0;
 			p->halted = false;
 			p->cmd &= ~(0x1fu << 8);
 		}
@@ -367,6 +381,7 @@ void ahci_test_mmio_write(volatile uint8_t *addr, uint32_t v)
 		p->sctl = v;
 		if ((v & 0xf) == 1) {
 			p->comresets++;
+			p->ie = 0; /* as some HBAs do */
 			p->ssts = p->kind == NONE ? 0 : 1;
 			p->tfd = ATA_STS_BSY;
 			p->hang = false;
@@ -379,6 +394,7 @@ void ahci_test_mmio_write(volatile uint8_t *addr, uint32_t v)
 		break;
 	case AHCI_PxCI:
 		assert_true(p->cmd & AHCI_PxCMD_ST);
+		p->ci_writes++;
 		assert_int_equal(p->ci & v, 0); /* a slot issued twice */
 		p->ci |= v;
 		break;
@@ -994,11 +1010,11 @@ static void test_done_may_submit(void **state)
 	free(buf);
 }
 
-static void error_recovery(bool ccs)
+static void error_recovery(bool old_qemu)
 {
 	probe();
 	struct blkdev *d = sda();
-	hba.port[2].ccs = ccs;
+	hba.port[2].old_qemu = old_qemu;
 	uint8_t *buf = pages(4);
 	static struct treq t[4];
 	for (int i = 0; i < 4; i++) {
@@ -1006,7 +1022,7 @@ static void error_recovery(bool ccs)
 		hba.port[2].disk[(1000 + i * 8) * 512] = (uint8_t)(0x40 + i);
 	}
 	hba.port[2].fail_lba = 1008; /* the second request's */
-	hba.port[2].fail_times = ccs ? 1 : 2; /* without CCS, it fails again when re-run alone */
+	hba.port[2].fail_times = 2;  /* in the batch, then again when re-run alone */
 	for (int i = 0; i < 4; i++) {
 		rw_req(&t[i], BLK_OP_READ, 1000 + (uint64_t)i * 8, buf + i * 4096, 1, 4096, 4096,
 		       &dma_mem);
@@ -1019,37 +1035,94 @@ static void error_recovery(bool ccs)
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(t[i].calls, 1);
 	assert_int_equal(t[0].status, BLK_OK);
-	assert_int_equal(t[1].status, BLK_EIO);
-	assert_int_equal(t[2].status, BLK_OK); /* re-issued after the reset */
+	assert_int_equal(t[1].status, BLK_EIO); /* not reported OK, though PxCI let it go */
+	assert_int_equal(t[2].status, BLK_OK);	/* re-run after the reset */
 	assert_int_equal(t[3].status, BLK_OK);
+	assert_int_equal(buf[0], 0x40);
 	assert_int_equal(buf[2 * 4096], 0x42);
 	assert_int_equal(buf[3 * 4096], 0x43);
-	assert_non_null(strstr(logbuf, ccs ? "sda: READ DMA EXT of 8 sectors at LBA 1008 failed: "
-					     "status 0x51 error 0x40 (UNC)"
-					   : "sda: a command (one of 3) failed: status 0x51"));
+	assert_non_null(strstr(logbuf, "sda: a command (one of 4, re-run one at a time) failed: "
+				       "status 0x51 error 0x40 (UNC), PxIS 0x40000001"));
+	/* the second failure, alone, is counted rather than printed; its line follows later */
+	clock_us += 2000000;
+	watchdog->fn(watchdog->arg);
+	assert_non_null(strstr(logbuf, "sda: 1 more errors\n"));
 	assert_true(hba.port[2].cmd & AHCI_PxCMD_ST); /* running again */
 	assert_int_equal(hba.port[2].comresets, 0);   /* the device was not busy */
 	assert_int_equal(d->stats.errors, 1);
 
-	/* and the port still works */
-	static struct treq after;
-	rw_req(&after, BLK_OP_READ, 0, buf, 1, 4096, 4096, &dma_mem);
-	submit(d, &after);
-	complete(&after);
-	assert_int_equal(after.status, BLK_OK);
+	/* and the port still works, several slots at once again */
+	static struct treq after[3];
+	hba.port[2].max_ci = 0;
+	for (int i = 0; i < 3; i++) {
+		rw_req(&after[i], BLK_OP_READ, (uint64_t)i * 8, buf + i * 4096, 1, 4096, 4096,
+		       &dma_mem);
+		submit(d, &after[i]);
+	}
+	complete(&after[2]);
+	assert_int_equal(after[0].status, BLK_OK);
+	assert_int_equal(after[2].status, BLK_OK);
+	assert_int_equal(hba.port[2].max_ci, 3);
+
+	/* a failure alone names its command */
+	static struct treq one;
+	clock_us += 2000000;
+	hba.port[2].fail_lba = 16;
+	hba.port[2].fail_times = 1;
+	rw_req(&one, BLK_OP_WRITE, 16, buf, 1, 4096, 4096, &dma_mem);
+	submit(d, &one);
+	complete(&one);
+	assert_int_equal(one.status, BLK_EIO);
+	assert_non_null(strstr(logbuf, "sda: WRITE DMA EXT of 8 sectors at LBA 16 failed: "));
 	free(buf);
 }
 
-static void test_error_recovery_with_ccs(void **state)
+static void test_error_recovery(void **state)
+{
+	(void)state;
+	error_recovery(false);
+}
+
+static void test_error_recovery_old_qemu(void **state)
 {
 	(void)state;
 	error_recovery(true);
 }
 
-static void test_error_recovery_without_ccs(void **state)
+/* ST=0 leaves PxCI set: those slots run when ST is set again, and are not issued twice. */
+static void test_timeout_with_stale_ci(void **state)
 {
 	(void)state;
-	error_recovery(false);
+	probe();
+	struct blkdev *d = sda();
+	hba.port[2].old_qemu = true;
+	uint8_t *buf = pages(2);
+	static struct treq a, b;
+	hba.port[2].hang = true;
+	rw_req(&a, BLK_OP_READ, 0, buf, 1, 4096, 4096, &dma_mem);
+	rw_req(&b, BLK_OP_READ, 8, buf + 4096, 1, 4096, 4096, &dma_mem);
+	submit(d, &a);
+	submit(d, &b);
+	hba.auto_run = false;
+	unsigned writes = hba.port[2].ci_writes;
+	for (int i = 0; i < 60; i++) {
+		clock_us += 100000;
+		watchdog->fn(watchdog->arg);
+	}
+	assert_non_null(strstr(logbuf, "a command (one of 2, re-run one at a time) timed out"));
+	assert_int_equal(hba.port[2].comresets, 1);
+	hba.auto_run = true;
+	for (int i = 0; i < 5; i++) {
+		clock_us += 100000;
+		watchdog->fn(watchdog->arg);
+		hba_step();
+		run_deferred();
+	}
+	assert_int_equal(a.status, BLK_OK);
+	assert_int_equal(b.status, BLK_OK);
+	assert_int_equal(hba.port[2].reads, 2);
+	assert_int_equal(hba.port[2].ci_writes, writes); /* they ran from the stale PxCI */
+	free(buf);
 }
 
 static void test_errors_rate_limited(void **state)
@@ -1077,6 +1150,16 @@ static void test_errors_rate_limited(void **state)
 	free(buf);
 }
 
+static void watch(unsigned ms)
+{
+	for (unsigned i = 0; i < ms / 100; i++) {
+		clock_us += 100000;
+		watchdog->fn(watchdog->arg);
+		hba_step();
+		run_deferred();
+	}
+}
+
 static void test_timeout_and_comreset(void **state)
 {
 	(void)state;
@@ -1084,36 +1167,29 @@ static void test_timeout_and_comreset(void **state)
 	struct blkdev *d = sda();
 	uint8_t *buf = pages(2);
 	static struct treq a, b;
-	hba.port[2].hang = true; /* the device stops answering */
+	hba.port[2].hang_lba = 0; /* the device stops answering at a's sectors, twice */
+	hba.port[2].hang_times = 2;
 	rw_req(&a, BLK_OP_READ, 0, buf, 1, 4096, 4096, &dma_mem);
 	rw_req(&b, BLK_OP_READ, 8, buf + 4096, 1, 4096, 4096, &dma_mem);
 	submit(d, &a);
 	submit(d, &b);
-	hba.auto_run = false;
-	for (int i = 0; i < 10; i++) {
-		clock_us += 100000;
-		watchdog->fn(watchdog->arg);
-	}
+	watch(1000);
 	assert_int_equal(a.calls, 0); /* 1 s: still waiting */
-	for (int i = 0; i < 45; i++) {
-		clock_us += 100000;
-		watchdog->fn(watchdog->arg);
-	}
-	/* 5 s without progress: the first is failed back, the port reset, the other re-run */
-	assert_non_null(strstr(logbuf, "timed out after 5 s"));
+	watch(4500);
+	/* 5 s without progress: both may be the one, the port is reset, both re-run alone */
+	assert_non_null(strstr(logbuf, "sda: a command (one of 2, re-run one at a time) timed "
+				       "out after 5 s (status 0x80); resetting the port\n"));
 	assert_int_equal(hba.port[2].comresets, 1);
-	hba.auto_run = true;
-	for (int i = 0; i < 5; i++) {
-		clock_us += 100000;
-		watchdog->fn(watchdog->arg);
-		hba_step();
-		run_deferred();
-	}
+	assert_int_equal(a.calls, 0);
+	/* a hangs again alone: failed back after another 5 s; then b runs */
+	watch(5500);
+	assert_int_equal(hba.port[2].comresets, 2);
 	assert_int_equal(a.calls, 1);
 	assert_int_equal(a.status, BLK_EIO);
 	assert_int_equal(b.calls, 1);
 	assert_int_equal(b.status, BLK_OK);
 	assert_true(hba.port[2].cmd & AHCI_PxCMD_ST);
+	assert_int_equal(hba.port[2].ie, hba.port[3].ie); /* interrupts back on */
 	free(buf);
 }
 
@@ -1233,8 +1309,9 @@ int main(void)
 		cmocka_unit_test_setup(test_bounce, setup),
 		cmocka_unit_test_setup(test_flush, setup),
 		cmocka_unit_test_setup(test_done_may_submit, setup),
-		cmocka_unit_test_setup(test_error_recovery_with_ccs, setup),
-		cmocka_unit_test_setup(test_error_recovery_without_ccs, setup),
+		cmocka_unit_test_setup(test_error_recovery, setup),
+		cmocka_unit_test_setup(test_error_recovery_old_qemu, setup),
+		cmocka_unit_test_setup(test_timeout_with_stale_ci, setup),
 		cmocka_unit_test_setup(test_errors_rate_limited, setup),
 		cmocka_unit_test_setup(test_timeout_and_comreset, setup),
 		cmocka_unit_test_setup(test_port_that_does_not_come_back_goes_offline, setup),
