@@ -878,13 +878,22 @@ static const char *signature_name(uint32_t sig)
 	}
 }
 
-/* Waits for the link; one COMRESET if it does not come by itself. */
+/*
+ * Waits for the link. A port showing a device but no link gets one
+ * COMRESET; one showing nothing after 50 ms is empty.
+ */
 static bool bring_link_up(struct ahci_port *p)
 {
-	if (wait_reg(p->regs, AHCI_PxSSTS, 0xf, AHCI_SSTS_DET_PRESENT_PHY, 20))
+	/* the firmware may have left the phy off (SCTL.DET = 4) */
+	uint32_t sctl = rd(p->regs, AHCI_PxSCTL);
+	if (sctl & AHCI_SCTL_DET_MASK)
+		wr(p->regs, AHCI_PxSCTL, sctl & ~AHCI_SCTL_DET_MASK);
+	if (wait_reg(p->regs, AHCI_PxSSTS, 0xf, AHCI_SSTS_DET_PRESENT_PHY, 50))
 		return true;
+	if (AHCI_SSTS_DET(rd(p->regs, AHCI_PxSSTS)) == 0)
+		return false;
 	comreset(p);
-	return wait_reg(p->regs, AHCI_PxSSTS, 0xf, AHCI_SSTS_DET_PRESENT_PHY, 100);
+	return wait_reg(p->regs, AHCI_PxSSTS, 0xf, AHCI_SSTS_DET_PRESENT_PHY, 200);
 }
 
 /*
@@ -921,7 +930,8 @@ static int port_setup(struct ahci_ctrl *c, struct ahci_port *p, unsigned n, char
 	wr(p->regs, AHCI_PxSERR, ~0u);
 	wr(p->regs, AHCI_PxIS, ~0u);
 	/* receive FISes (the signature's too), power on and spin up */
-	uint32_t cmd = rd(p->regs, AHCI_PxCMD) | AHCI_PxCMD_FRE | AHCI_PxCMD_POD | AHCI_PxCMD_SUD;
+	uint32_t cmd = (rd(p->regs, AHCI_PxCMD) & ~AHCI_PxCMD_ICC_MASK) | AHCI_PxCMD_ICC_ACTIVE |
+		       AHCI_PxCMD_FRE | AHCI_PxCMD_POD | AHCI_PxCMD_SUD;
 	wr(p->regs, AHCI_PxCMD, cmd);
 
 	if (!bring_link_up(p))
