@@ -158,10 +158,14 @@ bool pci_msi_message(uint32_t apic_id, uint8_t vector, uint64_t *addr, uint32_t 
 
 /* ---- host glue (pci_host.c, pci_msi.c) ---- */
 
+/* The hypervisor's own drivers, tried in order on each device (pci_drivers.c); NULLs skipped. */
+extern const struct pci_driver *const pci_drivers[];
+extern const size_t pci_driver_count;
+
 /*
  * At boot, once, after the CPUs are up: picks the access method (ECAM of
  * each MCFG entry, else CF8/CFC after checking it answers), enumerates,
- * binds drivers (the table in pci_host.c: nvme, ahci) and prints the boot
+ * binds drivers (the table in pci_drivers.c: nvme, ahci) and prints the boot
  * report's PCI lines. acpi may be NULL.
  */
 struct acpi_info;
