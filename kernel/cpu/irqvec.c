@@ -22,7 +22,7 @@ struct irqvec {
 
 static struct irqvec vecs[NVEC];
 static spinlock_t pool_lock = SPINLOCK_INIT;
-static unsigned next_cpu;
+static unsigned last_cpu; /* the one irqvec_pick_cpu gave last */
 
 int irqvec_alloc(unsigned cpu_index, irqvec_handler_t handler, void *arg, uint32_t *apic_id)
 {
@@ -68,18 +68,17 @@ uint64_t irqvec_count(int vector)
 unsigned irqvec_pick_cpu(void)
 {
 	/* CPU 0 runs the console: it takes device interrupts only when it is alone */
-	bool others = false;
-	for (unsigned i = 1; i < cpu_count; i++)
-		others |= cpus[i].online;
-	if (!others)
-		return 0;
-	unsigned start = __atomic_fetch_add(&next_cpu, 1, __ATOMIC_RELAXED);
-	for (unsigned k = 0; k < cpu_count; k++) {
-		unsigned i = (start + k) % cpu_count;
-		if (i != 0 && cpus[i].online)
-			return i;
+	unsigned pick = 0;
+	uint64_t flags = spin_lock_irqsave(&pool_lock);
+	for (unsigned k = 1; k <= cpu_count; k++) {
+		unsigned i = (last_cpu + k) % cpu_count;
+		if (i != 0 && cpus[i].online) {
+			pick = last_cpu = i;
+			break;
+		}
 	}
-	return 0;
+	spin_unlock_irqrestore(&pool_lock, flags);
+	return pick;
 }
 
 void irqvec_dispatch(unsigned vector)

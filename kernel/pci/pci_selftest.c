@@ -112,6 +112,26 @@ static void test_nvme_msix(void)
 	pci_msi_disable(d);
 }
 
+/* ivshmem-plain's BAR2 is plain RAM: a large 64-bit BAR the firmware may place above RAM. */
+static void test_ivshmem_bar(void)
+{
+	struct pci_dev *d = find(0x1af4, 0x1110, 0, 0);
+	if (!d)
+		return;
+	const struct pci_bar *b = &d->bar[2];
+	volatile uint32_t *p = (volatile uint32_t *)pci_bar_map(d, 2);
+	bool ok = false;
+	if (p) {
+		pci_enable(d, true, false, false);
+		volatile uint32_t *last = p + b->size / 4 - 1;
+		*p = 0x600dcafe;
+		*last = 0x5eed1e55;
+		ok = *p == 0x600dcafe && *last == 0x5eed1e55;
+	}
+	printk("pci selftest: ivshmem BAR2 %#llx+%#llx %s\n", (unsigned long long)b->base,
+	       (unsigned long long)b->size, ok ? "reads back" : "WRONG");
+}
+
 void pci_selftest(const char *cmdline)
 {
 	const char *v;
@@ -120,4 +140,5 @@ void pci_selftest(const char *cmdline)
 		return;
 	test_edu_msi();
 	test_nvme_msix();
+	test_ivshmem_bar();
 }

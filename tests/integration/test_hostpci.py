@@ -3,7 +3,7 @@ MCFG) or ports 0xCF8/0xCFC (the i440FX `pc` machine, which has no MCFG),
 behind bridges too, one boot-log line each; `pci-list` without a VM name
 lists them at the console; and an MSI from QEMU's `edu` device reaches a
 pool vector on another CPU (`test_pci_msi`), MSI-X entries of an NVMe
-controller are programmed through its BAR.
+controller are programmed through its BAR, and a BAR above RAM is mapped.
 """
 
 import re
@@ -40,7 +40,9 @@ def test_ecam_finds_devices_behind_a_root_port(disk):
         "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5",
         "-device", "e1000e,bus=rp1",
         "-device", "pcie-root-port,id=rp2,chassis=2,slot=2,addr=6",
-        "-device", "edu,bus=rp2"]
+        "-device", "edu,bus=rp2",
+        # a 1 GiB 64-bit BAR: SeaBIOS puts it above 4 GiB, beyond the RAM-sized identity map
+        "-object", "memory-backend-ram,id=hm,size=1G", "-device", "ivshmem-plain,memdev=hm,addr=7"]
     run = qemu(smp=2, cmdline="test_pci_msi", extra_args=args, timeout=30,
                until=r"hv: exit status \d+")
     assert run.status == 0, run
@@ -63,6 +65,9 @@ def test_ecam_finds_devices_behind_a_root_port(disk):
                      r"2 interrupts taken on CPU 1, counted 2$", run.log, re.M), run
     assert re.search(r"pci selftest: nvme MSI-X 65 vectors, enabled yes, function masked yes, "
                      r"entry 0 reads back$", run.log, re.M), run
+    assert devs["0000:00:07.0"][0] == "1af4:1110", run
+    m = re.search(r"^pci selftest: ivshmem BAR2 (0x[0-9a-f]+)\+0x40000000 reads back$", run.log, re.M)
+    assert m and int(m.group(1), 16) >= 1 << 32, run
 
 
 def test_cf8_without_mcfg(disk):
