@@ -23,6 +23,8 @@ static const struct boot_info *boot_map; /* the firmware's memory map, kept by t
 /* one writer of the host tables at a time, once other CPUs run */
 static spinlock_t host_pt_lock = SPINLOCK_INIT;
 
+#define MSR_IA32_PAT 0x277
+
 static void *identity(uint64_t phys)
 {
 	return phys_to_virt(phys);
@@ -194,6 +196,18 @@ void *mm_map_mmio(uint64_t pa, uint64_t size)
 		printk("hv: refusing to map %#llx+%#llx uncached: the firmware lists RAM there\n",
 		       (unsigned long long)pa, (unsigned long long)size);
 		return NULL;
+	}
+	/* PCD|PWT select PAT entry 3: UC at power-on, and nothing here reprograms the PAT */
+	static bool pat_checked;
+	if (!pat_checked) {
+		struct cpuid_regs leaf1;
+		cpuid(1, &leaf1);
+		uint64_t pat3 = leaf1.edx & (1u << 16) ? (rdmsr(MSR_IA32_PAT) >> 24) & 7 : 0;
+		if (pat3 != 0)
+			printk("hv: the firmware set PAT entry 3 to type %llu, not UC: device memory "
+			       "may be cached\n",
+			       (unsigned long long)pat3);
+		pat_checked = true;
 	}
 	uint64_t flags = spin_lock_irqsave(&host_pt_lock);
 	int r = pt_map(&host_pt, start, start, end - start, PTE_W | PTE_PCD | PTE_PWT | nx(),
