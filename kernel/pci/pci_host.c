@@ -132,6 +132,16 @@ static bool setup_ecam(const struct acpi_mcfg *m)
 		       m->segment, m->bus_start, m->bus_end, (unsigned long long)m->base);
 		return false;
 	}
+	for (unsigned i = 0; i < nsegments; i++) {
+		const struct pci_cfg *c = &segments[i].cfg;
+		if (segments[i].segment == m->segment && m->bus_start <= c->bus_end &&
+		    c->bus_start <= m->bus_end) {
+			printk("pci: MCFG entry for segment %u, buses %02x-%02x overlaps another; "
+			       "ignored\n",
+			       m->segment, m->bus_start, m->bus_end);
+			return false;
+		}
+	}
 	uint64_t pa = m->base + ((uint64_t)m->bus_start << ECAM_BUS_SHIFT);
 	uint64_t size = (uint64_t)(m->bus_end - m->bus_start + 1) << ECAM_BUS_SHIFT;
 	void *va = mm_map_mmio(pa, size);
