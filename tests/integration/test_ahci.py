@@ -178,3 +178,58 @@ def test_linux_on_ahci_disks():
     check_virtio(run.log, "sa-linux", data)
     assert "timed out" not in run.log and "failed:" not in run.log, run
     assert run.status == 0, run
+
+
+def test_uefi_and_a_second_controller():
+    """OVMF leaves the built-in AHCI's ports running on its own memory: they
+    are stopped and taken over. A second controller (ich9-ahci) is ahci1,
+    its disk named after the first controller's (sdb), and a VM on it runs."""
+    img0, alpha, _ = disk_image("ahci-u0.img", 64)
+    img1, gamma, _ = disk_image("ahci-u1.img", 32, "vm-gamma", "R")
+    g = guest("vblk")
+    cfgs = [vm_file("sa-alpha", g, extra="sum=4 write", more=disk_line("partlabel:vm-alpha")),
+            vm_file("sa-gamma", g, extra="sum=4", more=disk_line("partlabel:vm-gamma"))]
+    args = (["-nic", "none", "-device", "ich9-ahci,id=ah,addr=6"] + sata(img0, "d0", 1) +
+            ["-drive", "file=%s,if=none,id=d1,format=raw" % img1,
+             "-device", "ide-hd,drive=d1,bus=ah.0"])
+    run = qemu(smp=2, mem="512M", firmware="uefi", modules=cfgs + [g], extra_args=args,
+               timeout=180)
+    log = run.log
+    assert "port 1 of ahci0 (MSI)" in log and log.count("sda: QEMU HARDDISK") == 1, run
+    assert re.search(r"^sdb: QEMU HARDDISK \(serial \w+\), 32\.0 MiB, .* port 0 of ahci1 "
+                     r"\(MSI\)$", log, re.M), run
+    assert re.search(r"^pci 0000:00:06\.0: 8086:2922 SATA controller \(AHCI\) "
+                     r"\[driver ahci: ahci1\]$", log, re.M), run
+    assert vm_stops(log) == {"sa-alpha": ("exit-port", 0), "sa-gamma": ("exit-port", 0)}, run
+    assert sum_re("sa-alpha", alpha).search(log), run
+    assert sum_re("sa-gamma", gamma).search(log), run
+    assert run.status == 0, run
+
+
+def test_a_failing_sector():
+    """QEMU's blkdebug fails reads of one sector with EIO: the command that
+    covers it fails (TFES), its request gets an I/O error, the port is reset
+    and goes on; a VM on the other partition reads its data unharmed. (QEMU
+    7.2 also clears the failed command's PxCI bit: it must not pass for done.)"""
+    img0, _, beta = disk_image("ahci-e0.img", 64)
+    rules = os.path.join(BUILD, "test-vms", "ahci-blkdebug.cfg")
+    with open(rules, "w") as f:
+        f.write('[inject-error]\nevent = "read_aio"\nerrno = "5"\nsector = "%d"\n'
+                'once = "off"\n' % (ALPHA[0] + 1000))
+    g = guest("vblk")
+    cfgs = [vm_file("sa-bad", g, extra="sum=4", more=disk_line("partlabel:vm-alpha")),
+            vm_file("sa-good", g, extra="sum=4 passes=4", more=disk_line("sda2", "ro"))]
+    args = ["-nic", "none",
+            "-drive", "file=blkdebug:%s:%s,if=none,id=d0,format=raw,rerror=report,"
+                      "werror=report" % (rules, img0),
+            "-device", "ide-hd,drive=d0,bus=ide.1"]
+    run = qemu(smp=2, mem="512M", modules=cfgs + [g], extra_args=args, timeout=180)
+    log = run.log
+    assert re.search(r"^sda: (READ DMA EXT of \d+ sectors at LBA \d+|a command \(one of \d+, "
+                     r"re-run one at a time\)) failed: status 0x41 error 0x04 \(ABRT\), "
+                     r"PxIS 0x4\w+ SERR 0x\w+; resetting the port$", log, re.M), run
+    assert re.search(r"^\[sa-bad\] GUEST vblk: FAIL read sector \d+ \(65536 bytes\): used, "
+                     r"status 1, want 0", log, re.M), run
+    assert vm_stops(log) == {"sa-bad": ("exit-port", 1), "sa-good": ("exit-port", 0)}, run
+    assert len(sum_re("sa-good", beta).findall(log)) == 4, run
+    assert "offline" not in log, run
