@@ -182,8 +182,9 @@ def test_linux_on_ahci_disks():
 
 def test_uefi_and_a_second_controller():
     """OVMF leaves the built-in AHCI's ports running on its own memory: they
-    are stopped and taken over. A second controller (ich9-ahci) is ahci1,
-    its disk named after the first controller's (sdb), and a VM on it runs."""
+    are stopped and taken over. A second controller (ich9-ahci at 00:06.0)
+    comes first in PCI order: it is ahci0 and its disk sda; the built-in one
+    (00:1f.2, with the CD) is ahci1 and its disk sdb. VMs on both run."""
     img0, alpha, _ = disk_image("ahci-u0.img", 64)
     img1, gamma, _ = disk_image("ahci-u1.img", 32, "vm-gamma", "R")
     g = guest("vblk")
@@ -195,10 +196,14 @@ def test_uefi_and_a_second_controller():
     run = qemu(smp=2, mem="512M", firmware="uefi", modules=cfgs + [g], extra_args=args,
                timeout=180)
     log = run.log
-    assert "port 1 of ahci0 (MSI)" in log and log.count("sda: QEMU HARDDISK") == 1, run
-    assert re.search(r"^sdb: QEMU HARDDISK \(serial \w+\), 32\.0 MiB, .* port 0 of ahci1 "
+    assert re.search(r"^sda: QEMU HARDDISK \(serial \w+\), 32\.0 MiB, .* port 0 of ahci0 "
                      r"\(MSI\)$", log, re.M), run
+    assert re.search(r"^sdb: QEMU HARDDISK \(serial \w+\), 64\.0 MiB, .* port 1 of ahci1 "
+                     r"\(MSI\)$", log, re.M), run
+    assert "ahci1 port 2: an ATAPI device (CD/DVD)" in log, run
     assert re.search(r"^pci 0000:00:06\.0: 8086:2922 SATA controller \(AHCI\) "
+                     r"\[driver ahci: ahci0\]$", log, re.M), run
+    assert re.search(r"^pci 0000:00:1f\.2: 8086:2922 SATA controller \(AHCI\) "
                      r"\[driver ahci: ahci1\]$", log, re.M), run
     assert vm_stops(log) == {"sa-alpha": ("exit-port", 0), "sa-gamma": ("exit-port", 0)}, run
     assert sum_re("sa-alpha", alpha).search(log), run
