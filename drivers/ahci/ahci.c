@@ -688,7 +688,8 @@ static void ahci_work(void *arg)
 	if (c->msi && __atomic_load_n(&c->irq_seen, __ATOMIC_RELAXED) &&
 	    __atomic_exchange_n(&c->polling, 0, __ATOMIC_ACQ_REL))
 		deferred_set_poll(&c->work, 0); /* interrupts arrive: no need to poll */
-	uint32_t his = rd(c->abar, AHCI_IS);
+	/* without interrupts PxIE is 0 and IS stays clear: only busy ports need a look */
+	uint32_t his = c->msi ? rd(c->abar, AHCI_IS) : 0;
 	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
 		struct ahci_port *p = c->port[n];
 		if (p && ((his & (1u << n)) || !port_idle(p)))
@@ -701,9 +702,12 @@ static void ahci_work(void *arg)
 static void ahci_watchdog(void *arg)
 {
 	struct ahci_ctrl *c = arg;
-	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++)
-		if (c->port[n])
-			port_run(c->port[n], true);
+	for (unsigned n = 0; n < AHCI_MAX_PORTS; n++) {
+		struct ahci_port *p = c->port[n];
+		/* busy ports: timeouts, lost interrupts; idle ones only for held-back error lines */
+		if (p && (!port_idle(p) || __atomic_load_n(&p->rl.suppressed, __ATOMIC_RELAXED)))
+			port_run(p, true);
+	}
 }
 
 static void ahci_irq(void *arg)
@@ -1131,7 +1135,10 @@ static int ahci_probe(struct pci_dev *d, char *err, size_t errlen)
 			printk("%s port %u: %s; not used\n", c->name, n, why);
 		port_release(p);
 	}
-	setup_interrupts(c);
+	if (disks)
+		setup_interrupts(c);
+	else
+		c->irq_mode = "left idle";
 	controllers++;
 	d->driver_data = c;
 	d->status = c->name;

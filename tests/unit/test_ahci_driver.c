@@ -1283,6 +1283,21 @@ static void test_shutdown_flushes(void **state)
 	free(buf);
 }
 
+static void test_no_disks_left_idle(void **state)
+{
+	(void)state;
+	hba.pi = 0x3; /* the empty port and the CD only */
+	probe();
+	assert_int_equal(ndisks, 0);
+	assert_non_null(strstr(logbuf, "ahci"));
+	assert_non_null(strstr(logbuf, ", 0 disks, left idle\n"));
+	assert_null(work); /* nothing polled, no interrupts */
+	assert_null(hba.handler);
+	assert_null(ctrl);
+	assert_false(hba.ghc & AHCI_GHC_IE);
+	assert_false(hba.port[1].cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_FRE)); /* the CD's port stopped */
+}
+
 static void test_no_match(void **state)
 {
 	(void)state;
@@ -1317,6 +1332,7 @@ int main(void)
 		cmocka_unit_test_setup(test_port_that_does_not_come_back_goes_offline, setup),
 		cmocka_unit_test_setup(test_polling_without_msi, setup),
 		cmocka_unit_test_setup(test_shutdown_flushes, setup),
+		cmocka_unit_test_setup(test_no_disks_left_idle, setup),
 		cmocka_unit_test_setup(test_no_match, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
