@@ -800,7 +800,7 @@ static void port_shutdown(struct ahci_port *p)
 	p->flush_req = (struct blk_request){.op = BLK_OP_FLUSH, .done = flush_done, .ctx = p};
 	p->flush_status = 1;
 	spin_lock(&p->lock);
-	struct ahci_req *t = req_alloc(p);
+	struct ahci_req *t = p->state == PORT_OFFLINE ? NULL : req_alloc(p);
 	if (t) {
 		t->r = &p->flush_req;
 		enqueue(p, t);
@@ -808,7 +808,8 @@ static void port_shutdown(struct ahci_port *p)
 	}
 	spin_unlock(&p->lock);
 	if (!t) {
-		printk("%s: no memory to flush the write cache at shutdown\n", p->dev.name);
+		printk("%s: write cache not flushed at shutdown (%s)\n", p->dev.name,
+		       p->state == PORT_OFFLINE ? "offline" : "no memory");
 		return;
 	}
 	while (__atomic_load_n(&p->flush_status, __ATOMIC_ACQUIRE) == 1 && now_us() < deadline) {
@@ -837,7 +838,8 @@ static void ahci_shutdown(void *arg)
 
 /*
  * Runs one command in slot 0 of a port not yet in service, polling: 0, or
- * -1 with PxTFD in *tfd (or all ones on a timeout).
+ * -1 with PxTFD in *tfd (or all ones on a timeout); -2 when the engine
+ * would not stop afterwards (the buffer may still be written to).
  */
 static int exec_polled(struct ahci_port *p, uint64_t buf, uint32_t len, unsigned ms,
 		       uint32_t *tfd)
@@ -852,20 +854,23 @@ static int exec_polled(struct ahci_port *p, uint64_t buf, uint32_t len, unsigned
 	wr(p->regs, AHCI_PxIS, ~0u);
 	wr(p->regs, AHCI_PxCI, 1);
 	bool failed = false;
-	for (unsigned i = 0; i <= ms * 10 && !failed; i++) {
+	for (unsigned i = 0; i <= ms * 10; i++) {
+		/* PxCI first: an HBA that clears a failed command's bit sets TFES with it */
+		uint32_t ci = rd(p->regs, AHCI_PxCI);
 		failed = rd(p->regs, AHCI_PxIS) & AHCI_PxIS_FATAL;
-		if (!failed && !(rd(p->regs, AHCI_PxCI) & 1)) {
+		if (failed)
+			break;
+		if (!(ci & 1)) {
 			wr(p->regs, AHCI_PxIS, ~0u);
 			return 0;
 		}
-		if (!failed)
-			udelay(100);
+		udelay(100);
 	}
 	*tfd = failed ? rd(p->regs, AHCI_PxTFD) : ~0u;
-	engine_stop(p); /* clears PxCI */
+	bool stopped = engine_stop(p); /* clears PxCI */
 	wr(p->regs, AHCI_PxSERR, ~0u);
 	wr(p->regs, AHCI_PxIS, ~0u);
-	return -1;
+	return stopped ? -1 : -2;
 }
 
 static const char *signature_name(uint32_t sig)
@@ -971,6 +976,7 @@ static int port_setup(struct ahci_ctrl *c, struct ahci_port *p, unsigned n, char
 	uint32_t tfd = 0;
 	ahci_fis_identify(p->slot[0].table);
 	int rc = exec_polled(p, phys(idbuf), 512, 5000, &tfd);
+	bool keep = rc == -2; /* the HBA may still write there: never reused */
 	if (rc == 0)
 		rc = ata_identify_parse(idbuf, &p->id, err, errlen);
 	else if (tfd == ~0u)
@@ -978,7 +984,8 @@ static int port_setup(struct ahci_ctrl *c, struct ahci_port *p, unsigned n, char
 	else
 		format(err, errlen, "IDENTIFY DEVICE failed (status 0x%02x error 0x%02x)",
 		       AHCI_TFD_STS(tfd), AHCI_TFD_ERR(tfd));
-	frame_free(&host_frames, phys(idbuf));
+	if (!keep)
+		frame_free(&host_frames, phys(idbuf));
 	if (rc == 0)
 		rc = ata_identity_usable(&p->id, err, errlen);
 	if (rc < 0) {

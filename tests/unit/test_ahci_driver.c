@@ -54,6 +54,7 @@ struct fport {
 	uint64_t fail_lba; /* a READ/WRITE covering it fails (UINT64_MAX: none) */
 	unsigned fail_times;
 	bool hang;	  /* commands are not run; the device shows BSY */
+	bool fail_identify;
 	uint64_t hang_lba; /* a READ/WRITE covering it hangs the device (hang_times times) */
 	unsigned hang_times;
 	bool no_comeback; /* a COMRESET leaves the link down */
@@ -184,6 +185,10 @@ static void run_command(struct fport *p, unsigned n, unsigned slot)
 	switch (table[2]) {
 	case ATA_CMD_IDENTIFY: {
 		uint8_t b[512];
+		if (p->fail_identify) {
+			fail_command(p, slot);
+			return;
+		}
 		identify_data(p, b, n);
 		moved = prdt_move(prd, prdtl, b, 512, true);
 		p->identifies++;
@@ -1298,6 +1303,19 @@ static void test_no_disks_left_idle(void **state)
 	assert_false(hba.port[1].cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_FRE)); /* the CD's port stopped */
 }
 
+static void test_identify_fails(void **state)
+{
+	(void)state;
+	hba.port[2].fail_identify = true;
+	hba.port[2].old_qemu = true; /* PxCI let go with the error: still a failure */
+	probe();
+	assert_int_equal(ndisks, 1);
+	assert_string_equal(disks[0].serial, "QM00004");
+	assert_non_null(strstr(logbuf, " port 2: IDENTIFY DEVICE failed (status 0x51 error 0x40); "
+				       "not used\n"));
+	assert_false(hba.port[2].cmd & (AHCI_PxCMD_ST | AHCI_PxCMD_FRE));
+}
+
 static void test_no_match(void **state)
 {
 	(void)state;
@@ -1333,6 +1351,7 @@ int main(void)
 		cmocka_unit_test_setup(test_polling_without_msi, setup),
 		cmocka_unit_test_setup(test_shutdown_flushes, setup),
 		cmocka_unit_test_setup(test_no_disks_left_idle, setup),
+		cmocka_unit_test_setup(test_identify_fails, setup),
 		cmocka_unit_test_setup(test_no_match, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
