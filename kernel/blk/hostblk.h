@@ -35,7 +35,12 @@ struct hostblk {
 	enum gpt_result gpt;	/* GPT_OK, GPT_NONE, GPT_BAD, GPT_IOERR */
 	char gpt_note[128];	/* why it is bad, or "using the backup GPT" */
 	struct gpt_table *table; /* on GPT_OK (allocated) */
+	bool offline;		 /* its driver gave up on it (hostblk_offline) */
+	char offline_why[96];
 };
+
+/* How long a synchronous host read (the GPT, the boot-medium check) may take. */
+#define HOSTBLK_IO_TIMEOUT_MS 5000u
 
 /*
  * Host controllers register what must happen on host-poweroff and
@@ -60,6 +65,12 @@ struct hostblk_controller {
 struct hostblk *hostblk_add(struct blkdev *dev, const char *kind, unsigned ctrl, unsigned nsid,
 			    const char *model, const char *serial);
 void hostblk_controller_register(struct hostblk_controller *c);
+/*
+ * A driver gave up on dev (a controller that failed its reset): logged once,
+ * shown by block-list, and refused to VMs created from now on. The driver
+ * itself fails every request on it with BLK_EIO.
+ */
+void hostblk_offline(struct blkdev *dev, const char *why);
 /* host-poweroff / host-reboot: every controller's shutdown, in registration order. */
 void hostblk_shutdown_all(void);
 
@@ -89,5 +100,13 @@ int hostblk_resolve(const char *target, struct hostblk_target *out, char *err, s
 
 /* The `block-list` host verb: devices and partitions, size, label, UUID and the VMs using them. */
 void hostblk_list(void);
+
+/* "64.0 MiB": bytes in binary units with one decimal (the boot lines, block-list). */
+void hostblk_size_text(char *buf, size_t len, uint64_t bytes);
+
+#ifdef HV_HOSTED
+/* Unit tests: forget every disk and controller. */
+void hostblk_reset(void);
+#endif
 
 #endif
