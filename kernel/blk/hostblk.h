@@ -60,7 +60,9 @@ struct hostblk_controller {
  * `kind`: hostblk_add(dev, "nvme", 0, 1, ...) -> "nvme0n1";
  * hostblk_add(dev, "sd", 0, 0, ...) -> "sda", "sdb", ... in call order.
  * Reads its GPT and logs one boot line per disk and per partition.
- * Returns the entry, or NULL when the table is full.
+ * Returns the entry, or NULL when the table is full (or the name is
+ * taken). Called from a driver's probe, never from deferred work or an
+ * interrupt: it waits for its own reads, running deferred work meanwhile.
  */
 struct hostblk *hostblk_add(struct blkdev *dev, const char *kind, unsigned ctrl, unsigned nsid,
 			    const char *model, const char *serial);
@@ -93,8 +95,9 @@ struct hostblk_target {
  * `sda2`), a whole device (`nvme0n1`, `sda`), each also with a `/dev/`
  * prefix. 0, or -1 with the reason: "no partition labelled NAME on any host
  * disk", "partition label NAME is on two disks (nvme0n1p2, sda1): use
- * partuuid:", "sda has no usable GPT: REASON", "nvme0n1 is the boot medium:
- * name it as nvme0n1pN to use it", ...
+ * partuuid:", "sda has no usable GPT: REASON", "partition label NAME is on
+ * the boot medium sda: name it as sda2 to use it", "nvme0n1 is offline:
+ * WHY", ... Also /dev/disk/by-partlabel/NAME and /dev/disk/by-partuuid/UUID.
  */
 int hostblk_resolve(const char *target, struct hostblk_target *out, char *err, size_t errlen);
 
