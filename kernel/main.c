@@ -9,6 +9,7 @@
 #include "kernel/acpi/acpi.h"
 #include "kernel/acpi/acpi_dump.h"
 #include "kernel/boot/bootinfo.h"
+#include "kernel/blk/hostdisk_ram.h"
 #include "kernel/cmdline.h"
 #include "kernel/console/shell.h"
 #include "kernel/cpu/features.h"
@@ -176,6 +177,8 @@ void kmain(uint32_t magic, uint32_t info)
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
 
 	selftest_run(boot_info.cmdline);
+	/* host disks before VMs: their disk targets resolve against them */
+	hostdisk_ram_init(&boot_info);
 
 	/*
 	 * With debug_exit a test harness runs us: the boot CPU runs vCPUs too,
