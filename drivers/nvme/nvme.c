@@ -642,8 +642,8 @@ static void log_error(struct nvme_ctrl *c, struct nvme_cmd *cmd, const char *wha
 
 	if (!err_may_log(c, 1))
 		return;
-	printk("%s: %s of %u blocks at lba %lu failed: %s\n", dev, op_name(cmd->opcode),
-	       cmd->blocks, cmd->lba, what);
+	printk("%s: %s of %u block%s at lba %lu failed: %s\n", dev, op_name(cmd->opcode),
+	       cmd->blocks, cmd->blocks == 1 ? "" : "s", cmd->lba, what);
 }
 
 static void cmd_finish(struct nvme_ctrl *c, uint16_t cid, int st)
@@ -951,9 +951,10 @@ static void check_timeouts(struct nvme_ctrl *c, uint64_t now)
 			first = cmd;
 	}
 	if (late && err_may_log(c, late))
-		printk("%s: %s of %u blocks at lba %lu timed out after %u s%s; aborting\n",
-		       first->io->ns->dev.name, op_name(first->opcode), first->blocks, first->lba,
-		       NVME_IO_TIMEOUT_US / 1000000, late > 1 ? " (and others)" : "");
+		printk("%s: %s of %u block%s at lba %lu timed out after %u s%s; aborting\n",
+		       first->io->ns->dev.name, op_name(first->opcode), first->blocks,
+		       first->blocks == 1 ? "" : "s", first->lba, NVME_IO_TIMEOUT_US / 1000000,
+		       late > 1 ? " (and others)" : "");
 	if (reset_why)
 		start_reset(c, reset_why);
 }
@@ -1097,8 +1098,11 @@ static void nvme_shutdown(void *arg)
 	enum nvme_state was = c->state;
 
 	c->state = NVME_SHUTDOWN;
-	if (locked)
+	if (locked) {
+		kick(c); /* what was waiting fails */
 		spin_unlock(&c->lock);
+		deferred_raise(&c->work);
+	}
 	if (was == NVME_OFFLINE || was == NVME_SHUTDOWN)
 		return;
 	uint64_t limit = (uint64_t)c->rtd3e;
