@@ -20,6 +20,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/panic.h"
+#include "kernel/pci/pci.h"
 #include "kernel/report.h"
 #include "kernel/time/wallclock.h"
 #include "kernel/selftest.h"
@@ -168,6 +169,8 @@ void kmain(uint32_t magic, uint32_t info)
 	else
 		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
 	wait_for_ap_timer_checks();
+	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
+	pci_host_init(acpi_ok ? &acpi : NULL);
 
 	cpu_features_detect(&host_cpu);
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);

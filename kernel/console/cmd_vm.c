@@ -6,6 +6,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/pci/pci.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vm_virtio.h"
@@ -296,7 +297,10 @@ void cmd_sched_credit(int argc, char **argv)
 /* One line per PCI function of the VM, by slot; then what its APICs refused. */
 void cmd_pci_list(int argc, char **argv)
 {
-	(void)argc;
+	if (argc == 0) {
+		pci_host_list(); /* the host's own devices */
+		return;
+	}
 	struct vm *vm = vm_named(argv[0]);
 	if (!vm)
 		return;
