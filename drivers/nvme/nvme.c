@@ -184,6 +184,7 @@ struct nvme_ctrl {
 	uint64_t err_last;
 	uint64_t err_suppressed;
 
+	uint64_t interrupts;
 	struct deferred work;	  /* completions: raised by the interrupt, or polled */
 	struct deferred watchdog; /* timeouts, lost interrupts, reset steps */
 	struct hostblk_controller hbc;
@@ -192,6 +193,11 @@ struct nvme_ctrl {
 };
 
 static unsigned controllers;
+
+/* Every namespace brought up, for nvme_namespace(). */
+#define NVME_ALL_NS 64
+static struct nvme_ns *all_ns[NVME_ALL_NS];
+static unsigned all_ns_count;
 
 /* ---- registers and time ---- */
 
@@ -1133,6 +1139,7 @@ static void nvme_shutdown(void *arg)
 static void irq_handler(void *arg)
 {
 	struct nvme_ctrl *c = arg;
+	__atomic_fetch_add(&c->interrupts, 1, __ATOMIC_RELAXED);
 	deferred_raise(&c->work);
 }
 
@@ -1460,10 +1467,23 @@ static int nvme_probe(struct pci_dev *d, char *err, size_t errlen)
 	hostblk_controller_register(&c->hbc);
 	for (unsigned i = 0; i < c->nns; i++) {
 		struct nvme_ns *ns = c->ns[i];
+		if (all_ns_count < NVME_ALL_NS)
+			all_ns[all_ns_count++] = ns;
 		if (!hostblk_add(&ns->dev, "nvme", c->index, ns->nsid, c->model, c->serial))
 			printk("%s: no room for more host disks\n", ns->dev.name);
 	}
 	return 0;
+}
+
+struct blkdev *nvme_namespace(unsigned i)
+{
+	return i < all_ns_count ? &all_ns[i]->dev : NULL;
+}
+
+uint64_t nvme_interrupts(const struct blkdev *ns)
+{
+	const struct nvme_ns *n = ns->priv;
+	return __atomic_load_n(&n->c->interrupts, __ATOMIC_RELAXED);
 }
 
 static bool nvme_match(const struct pci_dev *d)

@@ -15,8 +15,16 @@
 #ifndef HV_DRIVERS_NVME_NVME_H
 #define HV_DRIVERS_NVME_NVME_H
 
+#include <stdint.h>
+
+#include "kernel/blk/blkdev.h"
 #include "kernel/pci/pci.h"
 
 extern const struct pci_driver nvme_pci_driver;
+
+/* The namespaces brought up, in probe order: the i-th, or NULL (for the self-check). */
+struct blkdev *nvme_namespace(unsigned i);
+/* Interrupts the controller of namespace ns has taken. */
+uint64_t nvme_interrupts(const struct blkdev *ns);
 
 #endif
