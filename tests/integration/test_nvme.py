@@ -86,3 +86,16 @@ def test_nvme_namespaces(tmp_path):
     assert re.search(r"^nvme selftest: nvme0n3: ok ", run.log, re.M), run
     check_image(a)
     check_image(b, 32 << 20)
+
+
+def test_nvme_after_uefi(tmp_path):
+    """OVMF drives the controller before us: the probe disables it and starts afresh."""
+    n0 = image(tmp_path, "n0.raw")
+    args = ["-nic", "none",
+            "-drive", "file=%s,if=none,id=n0,format=raw" % n0,
+            "-device", "nvme,serial=hv0,drive=n0,addr=4"]
+    run = qemu(smp=2, firmware="uefi", cmdline="test_nvme", extra_args=args, timeout=120,
+               until=DONE)
+    assert run.status == 0, run
+    assert re.search(r"^nvme selftest: nvme0n1: ok ", run.log, re.M), run
+    check_image(n0)
