@@ -8,6 +8,7 @@
 #include "include/x86.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/acpi/acpi_dump.h"
+#include "kernel/blk/hostblk.h"
 #include "kernel/boot/bootinfo.h"
 #include "kernel/blk/hostdisk_ram.h"
 #include "kernel/cmdline.h"
@@ -193,7 +194,9 @@ void kmain(uint32_t magic, uint32_t info)
 	shell_init(acpi_ok ? &acpi : NULL, !harness);
 	if (harness) {
 		shell_run(vmm_all_stopped);
-		hv_exit_status(vmm_report() ? 0 : 1);
+		bool ok = vmm_report();
+		hostblk_shutdown_all(); /* the harness powers off: disks shut down as on host-poweroff */
+		hv_exit_status(ok ? 0 : 1);
 		if (vm_count == 0)
 			printk("hv: nothing to run; idle\n");
 	}
