@@ -1,5 +1,6 @@
 #include "kernel/selftest.h"
 
+#include "drivers/nvme/nvme_selftest.h"
 #include "include/x86.h"
 #include "kernel/cmdline.h"
 #include "kernel/cpu/percpu.h"
@@ -52,6 +53,7 @@ void selftest_run(const char *cmdline)
 	uint64_t cpu = 0;
 
 	pci_selftest(cmdline);
+	nvme_selftest(cmdline);
 	if (!cmdline_get_str(cmdline, "test_fault", fault_kind, sizeof(fault_kind)))
 		return;
 	cmdline_get_u64(cmdline, "test_fault_cpu", &cpu);

@@ -1,4 +1,5 @@
 /* The shell's VM verbs, after xl's: list, create, destroy, ... (xl(1)). */
+#include "kernel/blk/hostblk.h"
 #include "kernel/console/commands.h"
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
@@ -320,10 +321,16 @@ void cmd_pci_list(int argc, char **argv)
 		      (unsigned long long)vplatform_msi_dropped(vm));
 }
 
-/* One line per disk of the VM: where it comes from, its size, what the guest did with it. */
+/*
+ * Without a name: the host's disks and partitions, with the VMs using them. With one: a
+ * line per disk of the VM: where it comes from, its size, what the guest did with it.
+ */
 void cmd_block_list(int argc, char **argv)
 {
-	(void)argc;
+	if (argc == 0) {
+		hostblk_list();
+		return;
+	}
 	struct vm *vm = vm_named(argv[0]);
 	if (!vm)
 		return;

@@ -52,7 +52,7 @@ static const struct shell_cmd commands[] = {
      cmd_sched_credit},
     {"pci-list", "[NAME]", "the host's PCI devices, or a VM's PCI functions", 0, 1,
      cmd_pci_list},
-    {"block-list", "NAME", "a VM's disks: backend, size, requests, bytes, errors", 1, 1,
+    {"block-list", "[NAME]", "host disks and partitions, or a VM's disks and their I/O", 0, 1,
      cmd_block_list},
     {"dmesg", "", "the hypervisor's log", 0, 0, cmd_dmesg},
     {"host-reboot", "", "reset the machine (asks first)", 0, 0, cmd_host_reboot},

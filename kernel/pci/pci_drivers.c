@@ -1,13 +1,15 @@
 /*
  * The hypervisor's own PCI drivers, bound at boot by pci_host_init: the
- * first whose match() takes a device probes it. The NVMe driver
- * (drivers/nvme) is added here as `&nvme_pci_driver` when it lands.
+ * first whose match() takes a device probes it: NVMe (drivers/nvme) and
+ * AHCI (drivers/ahci).
  */
 #include "kernel/pci/pci.h"
 
 #include "drivers/ahci/ahci.h"
+#include "drivers/nvme/nvme.h"
 
 const struct pci_driver *const pci_drivers[] = {
+    &nvme_pci_driver,
     &ahci_pci_driver,
 };
 
