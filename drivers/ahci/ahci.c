@@ -80,6 +80,7 @@ struct ahci_port {
 	spinlock_t lock;
 	enum port_state state;
 	struct blkdev dev; /* dev.name: "sda" once added */
+	struct hostblk *hb; /* its entry in the block layer, once added */
 	struct ata_identity id;
 	struct ahci_cmd_header *cl;
 	uint8_t *fis;
@@ -482,15 +483,20 @@ static void fail_everything(struct ahci_port *p, bool engine_stopped)
 		req_fail(p, p->q_head, BLK_EIO);
 }
 
+/* One line, through the block layer so that block-list shows it and new VMs refuse the disk. */
 static void go_offline(struct ahci_port *p, const char *why)
 {
 	p->state = PORT_OFFLINE;
 	wr(p->regs, AHCI_PxIE, 0);
 	bool stopped = engine_stop(p);
 	fail_everything(p, stopped);
-	printk("%s: port %u of %s %s; offline, its I/O fails from now on%s\n", p->dev.name, p->num,
-	       p->ctrl->name, why,
-	       stopped ? "" : " (commands it still holds are never completed)");
+	char line[128];
+	format(line, sizeof(line), "port %u of %s %s; %s", p->num, p->ctrl->name, why,
+	       stopped ? "its I/O fails from now on" : "I/O fails, held commands never complete");
+	if (p->hb)
+		hostblk_offline(&p->dev, line);
+	else
+		printk("%s: offline: %s\n", p->dev.name, line);
 }
 
 /* The first error line of a burst, then at most one a second carrying the count. */
@@ -1166,6 +1172,7 @@ static int ahci_probe(struct pci_dev *d, char *err, size_t errlen)
 			printk("%s port %u: no room for another host disk; not used\n", c->name, n);
 			continue;
 		}
+		p->hb = hb;
 		ahci_disk_line(line, sizeof(line), hb->name, &p->id, n, c->name, c->irq_mode);
 		printk("%s\n", line);
 	}

@@ -576,6 +576,11 @@ struct hostblk *hostblk_add(struct blkdev *dev, const char *kind, unsigned c, un
 	return hb;
 }
 
+void hostblk_offline(struct blkdev *dev, const char *why)
+{
+	printk("blk: %s offline: %s\n", dev->name, why);
+}
+
 void hostblk_controller_register(struct hostblk_controller *c)
 {
 	ctrl = c;
@@ -1227,8 +1232,9 @@ static void test_port_that_does_not_come_back_goes_offline(void **state)
 	run_deferred();
 	assert_int_equal(waiting.calls, 1); /* held during the reset, failed when it gave up */
 	assert_int_equal(waiting.status, BLK_EIO);
-	assert_non_null(strstr(logbuf, "did not come back after a reset; "
-				       "offline, its I/O fails from now on\n"));
+	assert_non_null(strstr(logbuf, "blk: sda offline: port 2 of ahci"));
+	assert_non_null(strstr(logbuf, " did not come back after a reset; its I/O fails from now "
+				       "on\n"));
 	/* from now on: at once */
 	static struct treq b;
 	rw_req(&b, BLK_OP_READ, 0, buf, 1, 4096, 4096, &dma_mem);
