@@ -13,6 +13,7 @@ grub-mkrescue:grub-common
 xorriso:xorriso
 cpio:cpio
 /usr/sbin/mke2fs:e2fsprogs
+/usr/sbin/sgdisk:gdisk
 objcopy:binutils
 python3:python3
 mformat:mtools
