@@ -144,6 +144,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench.py sched
 	$(PYTHON) scripts/bench_virtio.py
+	$(PYTHON) scripts/bench_storage.py
 
 # Fuzzes the VM file parser, the virtqueue and virtio-blk (libFuzzer, installed on demand;
 # FUZZ_TARGET=vmconfig|virtqueue|virtio_blk picks one, FUZZ_RUNS=N); not part of `make test`.
