@@ -8,7 +8,9 @@
 #include "include/x86.h"
 #include "kernel/acpi/acpi.h"
 #include "kernel/acpi/acpi_dump.h"
+#include "kernel/blk/hostblk.h"
 #include "kernel/boot/bootinfo.h"
+#include "kernel/blk/hostdisk_ram.h"
 #include "kernel/cmdline.h"
 #include "kernel/console/shell.h"
 #include "kernel/cpu/features.h"
@@ -20,6 +22,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/panic.h"
+#include "kernel/pci/pci.h"
 #include "kernel/report.h"
 #include "kernel/time/wallclock.h"
 #include "kernel/selftest.h"
@@ -168,11 +171,15 @@ void kmain(uint32_t magic, uint32_t info)
 	else
 		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
 	wait_for_ap_timer_checks();
+	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
+	pci_host_init(acpi_ok ? &acpi : NULL);
 
 	cpu_features_detect(&host_cpu);
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
 
 	selftest_run(boot_info.cmdline);
+	/* host disks before VMs: their disk targets resolve against them */
+	hostdisk_ram_init(&boot_info);
 
 	/*
 	 * With debug_exit a test harness runs us: the boot CPU runs vCPUs too,
@@ -187,7 +194,9 @@ void kmain(uint32_t magic, uint32_t info)
 	shell_init(acpi_ok ? &acpi : NULL, !harness);
 	if (harness) {
 		shell_run(vmm_all_stopped);
-		hv_exit_status(vmm_report() ? 0 : 1);
+		bool ok = vmm_report();
+		hostblk_shutdown_all(); /* the harness powers off: disks shut down as on host-poweroff */
+		hv_exit_status(ok ? 0 : 1);
 		if (vm_count == 0)
 			printk("hv: nothing to run; idle\n");
 	}

@@ -1,11 +1,13 @@
 #include "kernel/selftest.h"
 
+#include "drivers/nvme/nvme_selftest.h"
 #include "include/x86.h"
 #include "kernel/cmdline.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/pci/pci_selftest.h"
 #include "kernel/time/tsc.h"
 
 static char fault_kind[16];
@@ -50,6 +52,8 @@ void selftest_run(const char *cmdline)
 {
 	uint64_t cpu = 0;
 
+	pci_selftest(cmdline);
+	nvme_selftest(cmdline);
 	if (!cmdline_get_str(cmdline, "test_fault", fault_kind, sizeof(fault_kind)))
 		return;
 	cmdline_get_u64(cmdline, "test_fault_cpu", &cpu);

@@ -2,8 +2,9 @@
  * Synchronous block I/O for the host itself (GPT reads at boot, the boot
  * medium check): submits a request on host memory and runs deferred work
  * until it completes, or gives up after timeout_ms (the device driver's own
- * timeout then fails the request back; the buffer must stay until it does,
- * so callers use buffers that live for ever, or wait again).
+ * timeout then fails the request back). The data moves through a bounce
+ * buffer of its own, which a late completion frees: the caller's buffer is
+ * the caller's again as soon as the call returns, timed out or not.
  */
 #ifndef HV_KERNEL_BLK_BLK_SYNC_H
 #define HV_KERNEL_BLK_BLK_SYNC_H

@@ -35,7 +35,12 @@ struct hostblk {
 	enum gpt_result gpt;	/* GPT_OK, GPT_NONE, GPT_BAD, GPT_IOERR */
 	char gpt_note[128];	/* why it is bad, or "using the backup GPT" */
 	struct gpt_table *table; /* on GPT_OK (allocated) */
+	bool offline;		 /* its driver gave up on it (hostblk_offline) */
+	char offline_why[96];
 };
+
+/* How long a synchronous host read (the GPT, the boot-medium check) may take. */
+#define HOSTBLK_IO_TIMEOUT_MS 5000u
 
 /*
  * Host controllers register what must happen on host-poweroff and
@@ -55,11 +60,19 @@ struct hostblk_controller {
  * `kind`: hostblk_add(dev, "nvme", 0, 1, ...) -> "nvme0n1";
  * hostblk_add(dev, "sd", 0, 0, ...) -> "sda", "sdb", ... in call order.
  * Reads its GPT and logs one boot line per disk and per partition.
- * Returns the entry, or NULL when the table is full.
+ * Returns the entry, or NULL when the table is full (or the name is
+ * taken). Called from a driver's probe, never from deferred work or an
+ * interrupt: it waits for its own reads, running deferred work meanwhile.
  */
 struct hostblk *hostblk_add(struct blkdev *dev, const char *kind, unsigned ctrl, unsigned nsid,
 			    const char *model, const char *serial);
 void hostblk_controller_register(struct hostblk_controller *c);
+/*
+ * A driver gave up on dev (a controller that failed its reset): logged once,
+ * shown by block-list, and refused to VMs created from now on. The driver
+ * itself fails every request on it with BLK_EIO.
+ */
+void hostblk_offline(struct blkdev *dev, const char *why);
 /* host-poweroff / host-reboot: every controller's shutdown, in registration order. */
 void hostblk_shutdown_all(void);
 
@@ -82,12 +95,21 @@ struct hostblk_target {
  * `sda2`), a whole device (`nvme0n1`, `sda`), each also with a `/dev/`
  * prefix. 0, or -1 with the reason: "no partition labelled NAME on any host
  * disk", "partition label NAME is on two disks (nvme0n1p2, sda1): use
- * partuuid:", "sda has no usable GPT: REASON", "nvme0n1 is the boot medium:
- * name it as nvme0n1pN to use it", ...
+ * partuuid:", "sda has no usable GPT: REASON", "partition label NAME is on
+ * the boot medium sda: name it as sda2 to use it", "nvme0n1 is offline:
+ * WHY", ... Also /dev/disk/by-partlabel/NAME and /dev/disk/by-partuuid/UUID.
  */
 int hostblk_resolve(const char *target, struct hostblk_target *out, char *err, size_t errlen);
 
 /* The `block-list` host verb: devices and partitions, size, label, UUID and the VMs using them. */
 void hostblk_list(void);
+
+/* "64.0 MiB": bytes in binary units with one decimal (the boot lines, block-list). */
+void hostblk_size_text(char *buf, size_t len, uint64_t bytes);
+
+#ifdef HV_HOSTED
+/* Unit tests: forget every disk and controller. */
+void hostblk_reset(void);
+#endif
 
 #endif

@@ -215,10 +215,80 @@ static bool is_sd_name(const char *s)
 	return *s == 0 || all_digits(s);
 }
 
+/* ram0, ram0p1: a boot module given to the host as a disk (hostdisk=) */
+static bool is_ram_name(const char *s)
+{
+	if (strncmp(s, "ram", 3) != 0)
+		return false;
+	s += 3;
+	if (!(*s >= '0' && *s <= '9'))
+		return false;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return *s == 0 || (*s == 'p' && all_digits(s + 1));
+}
+
+static bool is_device_name(const char *s)
+{
+	return is_nvme_name(s) || is_sd_name(s) || is_ram_name(s);
+}
+
+/* Linux's udev links name the same things */
+#define BY_PARTLABEL "/dev/disk/by-partlabel/"
+#define BY_PARTUUID "/dev/disk/by-partuuid/"
+
 bool diskspec_is_host_disk(const char *t)
 {
 	return strncmp(t, "partlabel:", 10) == 0 || strncmp(t, "partuuid:", 9) == 0 ||
-	       strncmp(t, "/dev/", 5) == 0 || is_nvme_name(t) || is_sd_name(t);
+	       strncmp(t, "/dev/", 5) == 0 || is_device_name(t);
+}
+
+/* 8-4-4-4-12 hex digits, as GPT tools print a partition's unique GUID */
+static bool is_guid_text(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		char c = s[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? c != '-'
+			 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return s[36] == 0;
+}
+
+/* A host disk target's form (whether the disk exists is judged when the VM is created). */
+static bool check_host_target(const char *t, char *why, size_t whylen)
+{
+	const char *label = NULL, *uuid = NULL;
+
+	if (strncmp(t, "partlabel:", 10) == 0)
+		label = t + 10;
+	else if (strncmp(t, BY_PARTLABEL, strlen(BY_PARTLABEL)) == 0)
+		label = t + strlen(BY_PARTLABEL);
+	else if (strncmp(t, "partuuid:", 9) == 0)
+		uuid = t + 9;
+	else if (strncmp(t, BY_PARTUUID, strlen(BY_PARTUUID)) == 0)
+		uuid = t + strlen(BY_PARTUUID);
+	if (label) {
+		if (!*label)
+			return fail(why, whylen, "target %.60s names no partition label", t);
+		if (strlen(label) > DISK_LABEL_MAX)
+			return fail(why, whylen, "target %.60s: a GPT partition label has at most %d "
+				    "characters", t, DISK_LABEL_MAX);
+		return true;
+	}
+	if (uuid) {
+		if (!is_guid_text(uuid))
+			return fail(why, whylen, "target %.60s: not a GPT partition UUID (like "
+				    "0fc63daf-8483-4772-8e79-3d69d8477de4; MBR partitions are not "
+				    "supported)", t);
+		return true;
+	}
+	if (!is_device_name(strncmp(t, "/dev/", 5) == 0 ? t + 5 : t))
+		return fail(why, whylen, "target %.60s is not a host disk name (nvme0n1p2, sda2, "
+			    "partlabel:NAME or partuuid:UUID)", t);
+	return true;
 }
 
 /* xl's deprecated "format:target" forms ("raw:/x", "phy:/dev/sda", "tap:qcow2:/x") */
@@ -287,11 +357,9 @@ bool diskspec_parse(const char *spec, struct vm_disk *out, char *why, size_t why
 	out->index = (unsigned)index;
 
 	if (!target[0])
-		return fail(why, whylen, "missing target (a boot module's path)");
-	if (diskspec_is_host_disk(target))
-		return fail(why, whylen,
-			    "target %.60s: host disks are not supported yet (name a boot module)",
-			    target);
+		return fail(why, whylen, "missing target (a boot module's path or a host disk)");
+	if (diskspec_is_host_disk(target) && !check_host_target(target, why, whylen))
+		return false;
 	memcpy(out->target, target, strlen(target) + 1);
 	return true;
 }

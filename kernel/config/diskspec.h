@@ -16,9 +16,14 @@
  *   format   raw (the default); qcow, qcow2, vhd, qed are refused
  *   access   rw | w (the default), ro | r
  *   devtype  disk (the default); cdrom (and the `cdrom` flag) is refused
- *   target   required: a boot module's path (its bytes are the disk). Host disks
- *            (partlabel:NAME, partuuid:UUID, nvme0n1p3, sda2, /dev/...) are refused
- *            for now, as are xl's deprecated "raw:/path" prefix forms
+ *   target   required: a boot module's path (its bytes are the disk), or a host disk:
+ *              partlabel:NAME   the GPT partition labelled NAME (on any host disk)
+ *              partuuid:UUID    the GPT partition with that unique GUID
+ *              nvme0n1p3, sda2  a partition by its host name (ram0p1: a hostdisk= module)
+ *              nvme0n1, sda     a whole host disk
+ *            each also as /dev/NAME, /dev/disk/by-partlabel/NAME, /dev/disk/by-partuuid/UUID.
+ *            Only the form is judged here; kernel/blk/hostblk.h resolves it when the VM
+ *            is created. xl's deprecated "raw:/path" prefix forms are refused
  * xl's other keys and flags (backendtype, script, discard, ...) are refused by name.
  *
  * Pure logic: whether the target names an existing boot module is the caller's check.
@@ -32,12 +37,13 @@
 #define DISK_VDEV_MAX 7	    /* "xvdzz" */
 #define DISK_TARGET_MAX 255 /* VM_PATH_MAX */
 #define DISK_INDEX_MAX 701  /* zz */
+#define DISK_LABEL_MAX 36   /* a GPT partition name: 36 UTF-16 code units */
 
 struct vm_disk {
 	char vdev[DISK_VDEV_MAX + 1];	  /* as written: "xvda" */
 	unsigned index;			  /* from the letters: a = 0 ... zz = 701 */
 	bool read_only;			  /* access=ro */
-	char target[DISK_TARGET_MAX + 1]; /* the boot module's path */
+	char target[DISK_TARGET_MAX + 1]; /* a boot module's path, or a host disk target */
 };
 
 /*
@@ -49,7 +55,7 @@ bool diskspec_parse(const char *spec, struct vm_disk *out, char *why, size_t why
 /* The disk index of a whole-disk vdev name ("xvdb" -> 1), or -1 when it is not one. */
 int diskspec_vdev_index(const char *vdev);
 
-/* Whether target names a host disk (partlabel:, partuuid:, /dev/..., nvme0n1p3, sda2). */
+/* Whether target names a host disk (partlabel:, partuuid:, /dev/..., nvme0n1p3, sda2, ram0p1). */
 bool diskspec_is_host_disk(const char *target);
 
 #endif

@@ -532,7 +532,8 @@ static void check_one_disk(struct checker *c, const struct xlcfg_value *item)
 		cerr(c, item->pos, "%s", why);
 		return;
 	}
-	if (!module_exists(c->ctx, d.target)) {
+	/* a host disk is looked for when the VM is created (the disks are the host's then) */
+	if (!diskspec_is_host_disk(d.target) && !module_exists(c->ctx, d.target)) {
 		cerr(c, item->pos, "boot module \"%.60s\" not found", d.target);
 		return;
 	}
@@ -547,7 +548,7 @@ static void check_one_disk(struct checker *c, const struct xlcfg_value *item)
 				     o->vdev);
 			return;
 		}
-		/* one RAM disk's bytes under two names, one of them writable, corrupt each other */
+		/* one disk's bytes under two names, one of them writable, corrupt each other */
 		if (strcmp(o->target, d.target) == 0 && (!o->read_only || !d.read_only)) {
 			cerr(c, item->pos, "target %.60s is already vdev %s's, and one of them is "
 			     "writable", d.target, o->vdev);

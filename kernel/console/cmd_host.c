@@ -1,4 +1,5 @@
 /* The shell's host verbs: info, dmesg, host-reboot, host-poweroff. */
+#include "kernel/blk/hostblk.h"
 #include "kernel/console/commands.h"
 #include "kernel/console/host_power.h"
 #include "kernel/cpu/features.h"
@@ -88,6 +89,7 @@ void cmd_host_reboot(int argc, char **argv)
 		return;
 	}
 	printk("hv: host reboot requested from the console\n");
+	hostblk_shutdown_all(); /* flush and shut the disk controllers down first */
 	host_reboot(shell_acpi());
 }
 
@@ -106,6 +108,7 @@ void cmd_host_poweroff(int argc, char **argv)
 		return;
 	}
 	printk("hv: host power-off requested from the console (ACPI S5)\n");
+	hostblk_shutdown_all(); /* flush and shut the disk controllers down first */
 	host_poweroff(&s5);
 	shell_error("the machine is still on: ACPI S5 did not take");
 }

@@ -1,4 +1,5 @@
 /* The shell's VM verbs, after xl's: list, create, destroy, ... (xl(1)). */
+#include "kernel/blk/hostblk.h"
 #include "kernel/console/commands.h"
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
@@ -6,6 +7,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/pci/pci.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vm_virtio.h"
@@ -296,7 +298,10 @@ void cmd_sched_credit(int argc, char **argv)
 /* One line per PCI function of the VM, by slot; then what its APICs refused. */
 void cmd_pci_list(int argc, char **argv)
 {
-	(void)argc;
+	if (argc == 0) {
+		pci_host_list(); /* the host's own devices */
+		return;
+	}
 	struct vm *vm = vm_named(argv[0]);
 	if (!vm)
 		return;
@@ -316,10 +321,16 @@ void cmd_pci_list(int argc, char **argv)
 		      (unsigned long long)vplatform_msi_dropped(vm));
 }
 
-/* One line per disk of the VM: where it comes from, its size, what the guest did with it. */
+/*
+ * Without a name: the host's disks and partitions, with the VMs using them. With one: a
+ * line per disk of the VM: where it comes from, its size, what the guest did with it.
+ */
 void cmd_block_list(int argc, char **argv)
 {
-	(void)argc;
+	if (argc == 0) {
+		hostblk_list();
+		return;
+	}
 	struct vm *vm = vm_named(argv[0]);
 	if (!vm)
 		return;

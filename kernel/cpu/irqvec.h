@@ -31,5 +31,7 @@ void irqvec_free(int vector);
 uint64_t irqvec_count(int vector);
 /* A CPU to send device interrupts to: round-robin over the online CPUs other than 0 when there are any. */
 unsigned irqvec_pick_cpu(void);
+/* trap_dispatch's hand-off for a vector of the pool (interrupts off; it sends the EOI after). */
+void irqvec_dispatch(unsigned vector);
 
 #endif

@@ -49,10 +49,51 @@ bool smp_timer_selftest(void)
 	return ok;
 }
 
+/*
+ * TLB shootdown: a generation number; each CPU records the generation it
+ * has flushed up to. Requests ride on the call IPI.
+ */
+static volatile uint64_t tlb_gen;
+static volatile uint64_t tlb_done[MAX_CPUS];
+
+static void tlb_catch_up(unsigned i)
+{
+	uint64_t gen = __atomic_load_n(&tlb_gen, __ATOMIC_ACQUIRE);
+	if (tlb_done[i] != gen) {
+		write_cr3(read_cr3());
+		__atomic_store_n(&tlb_done[i], gen, __ATOMIC_RELEASE);
+	}
+}
+
+void smp_flush_tlb_others(void)
+{
+	unsigned me = this_cpu()->index;
+	uint64_t gen = __atomic_add_fetch(&tlb_gen, 1, __ATOMIC_SEQ_CST);
+
+	for (unsigned i = 0; i < cpu_count; i++)
+		if (i != me && cpus[i].online)
+			lapic_send_ipi(cpus[i].apic_id, ICR_FIXED | VECTOR_IPI_CALL);
+	for (unsigned i = 0; i < cpu_count; i++) {
+		if (i == me || !cpus[i].online)
+			continue;
+		uint64_t deadline = rdtsc() + tsc_khz() * 100;
+		/* a CPU waiting on us meanwhile (its own shootdown) is answered here */
+		while ((int64_t)(__atomic_load_n(&tlb_done[i], __ATOMIC_ACQUIRE) - gen) < 0 &&
+		       (int64_t)(rdtsc() - deadline) < 0) {
+			tlb_catch_up(me);
+			cpu_relax();
+		}
+		if ((int64_t)(tlb_done[i] - gen) < 0)
+			printk("hv: CPU %u did not flush its TLB within 100 ms\n", i);
+	}
+	tlb_catch_up(me);
+}
+
 static void call_interrupt(struct trap_frame *f)
 {
 	(void)f;
 	unsigned i = this_cpu()->index;
+	tlb_catch_up(i);
 	void (*fn)(void) = pending_call[i];
 	pending_call[i] = NULL;
 	if (fn)

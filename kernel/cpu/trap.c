@@ -2,6 +2,7 @@
 #include "drivers/lapic.h"
 #include "include/x86.h"
 #include "kernel/cpu/idt.h"
+#include "kernel/cpu/irqvec.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -35,7 +36,9 @@ void trap_dispatch(struct trap_frame *f)
 		panic_exception(f);
 	if (v == VECTOR_SPURIOUS)
 		return; /* no EOI for spurious interrupts (SDM Vol. 3A §11.9) */
-	if (irq_handlers[v])
+	if (v >= IRQVEC_FIRST && v <= IRQVEC_LAST)
+		irqvec_dispatch(v);
+	else if (irq_handlers[v])
 		irq_handlers[v](f);
 	else
 		printk("hv: unexpected interrupt vector %u on CPU %u\n", v, this_cpu()->index);

@@ -1,7 +1,9 @@
 #include "kernel/mm/mm.h"
 
 #include "include/x86.h"
+#include "kernel/cpu/smp.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/heap.h"
@@ -16,6 +18,12 @@ static struct heap host_heap;
 static uint64_t trampoline_page;
 static uint64_t usable_bytes;
 static bool have_nx, have_gbpages;
+static unsigned phys_bits;
+static const struct boot_info *boot_map; /* the firmware's memory map, kept by the caller */
+/* one writer of the host tables at a time, once other CPUs run */
+static spinlock_t host_pt_lock = SPINLOCK_INIT;
+
+#define MSR_IA32_PAT 0x277
 
 static void *identity(uint64_t phys)
 {
@@ -98,6 +106,13 @@ int mm_init(const struct boot_info *bi, char *err, size_t errlen)
 	cpuid(0x80000001, &ext);
 	have_nx = ext.edx & (1u << 20);
 	have_gbpages = ext.edx & (1u << 26);
+	cpuid(0x80000000, &ext);
+	phys_bits = 36; /* what a CPU without leaf 0x80000008 has (SDM Vol. 3A §4.1.4) */
+	if (ext.eax >= 0x80000008) {
+		cpuid(0x80000008, &ext);
+		phys_bits = ext.eax & 0xff;
+	}
+	boot_map = bi;
 
 	reserved[nres++] = (struct phys_range){(uint64_t)__image_start, (uint64_t)__image_end};
 	reserved[nres++] = (struct phys_range){bi->info_start, bi->info_end};
@@ -142,10 +157,80 @@ uint64_t frame_alloc_zeroed(unsigned n)
 
 int mm_unmap_page(uint64_t va)
 {
-	if (pt_unmap(&host_pt, va & ~(FRAME_SIZE - 1), FRAME_SIZE) < 0)
+	uint64_t flags = spin_lock_irqsave(&host_pt_lock);
+	int r = pt_unmap(&host_pt, va & ~(FRAME_SIZE - 1), FRAME_SIZE);
+	spin_unlock_irqrestore(&host_pt_lock, flags);
+	if (r < 0)
 		return -1;
 	invlpg(va);
 	return 0;
+}
+
+/* RAM in the firmware's map (usable or ACPI's): never to be mapped uncached. */
+static bool overlaps_ram(uint64_t start, uint64_t end)
+{
+	for (size_t i = 0; boot_map && i < boot_map->nregions; i++) {
+		const struct mem_region *r = &boot_map->regions[i];
+		if (r->type != MEM_USABLE && r->type != MEM_ACPI_RECLAIMABLE &&
+		    r->type != MEM_ACPI_NVS)
+			continue;
+		if (start < r->base + r->length && r->base < end)
+			return true;
+	}
+	return false;
+}
+
+void *mm_map_mmio(uint64_t pa, uint64_t size)
+{
+	uint64_t start = pa & ~(FRAME_SIZE - 1);
+	uint64_t end = (pa + size + FRAME_SIZE - 1) & ~(FRAME_SIZE - 1);
+
+	/* the identity map puts va = pa: both must fit the lower canonical half */
+	uint64_t limit = phys_bits < 47 ? 1ull << phys_bits : 1ull << 47;
+	if (!size || end <= start || end > limit) {
+		printk("hv: cannot map MMIO %#llx+%#llx: beyond the %u-bit physical address space\n",
+		       (unsigned long long)pa, (unsigned long long)size, phys_bits);
+		return NULL;
+	}
+	if (overlaps_ram(start, end)) {
+		printk("hv: refusing to map %#llx+%#llx uncached: the firmware lists RAM there\n",
+		       (unsigned long long)pa, (unsigned long long)size);
+		return NULL;
+	}
+	/* PCD|PWT select PAT entry 3: UC at power-on, and nothing here reprograms the PAT */
+	static bool pat_checked;
+	if (!pat_checked) {
+		struct cpuid_regs leaf1;
+		cpuid(1, &leaf1);
+		uint64_t pat3 = leaf1.edx & (1u << 16) ? (rdmsr(MSR_IA32_PAT) >> 24) & 7 : 0;
+		if (pat3 != 0)
+			printk("hv: the firmware set PAT entry 3 to type %llu, not UC: device memory "
+			       "may be cached\n",
+			       (unsigned long long)pat3);
+		pat_checked = true;
+	}
+	uint64_t flags = spin_lock_irqsave(&host_pt_lock);
+	int r = pt_map(&host_pt, start, start, end - start, PTE_W | PTE_PCD | PTE_PWT | nx(),
+		       PAGE_4K);
+	spin_unlock_irqrestore(&host_pt_lock, flags);
+	if (r < 0) {
+		printk("hv: out of memory for page tables mapping MMIO %#llx+%#llx\n",
+		       (unsigned long long)pa, (unsigned long long)size);
+		return NULL;
+	}
+	/*
+	 * The range may have been part of a large cached page (below 4 GiB the
+	 * identity map covers the MMIO hole with 1 GiB or 2 MiB pages). This
+	 * CPU reloads CR3 (the host uses no global pages, so that drops every
+	 * host translation). The other CPUs may hold the old large page too:
+	 * in xAPIC mode each touches its LAPIC page at 0xFEE00000, which lies
+	 * in the same 1 GiB page as most 32-bit BARs and the ECAM window. A
+	 * stale entry would let a driver's access from that CPU go through the
+	 * write-back mapping, so they flush as well before we return.
+	 */
+	write_cr3(read_cr3());
+	smp_flush_tlb_others();
+	return phys_to_virt(pa);
 }
 
 int mm_alloc_stack(unsigned pages, uint64_t *bottom, uint64_t *top)

@@ -10,7 +10,10 @@
 
 extern struct frame_allocator host_frames;
 
-/* Frame allocator, host page tables (W^X image, guard pages) and heap. */
+/*
+ * Frame allocator, host page tables (W^X image, guard pages) and heap. bi
+ * must stay: its memory map is consulted later (mm_map_mmio).
+ */
 int mm_init(const struct boot_info *bi, char *err, size_t errlen);
 /* Switches this CPU to the host page tables (APs call it on arrival). */
 void mm_load_host_tables(void);
@@ -23,6 +26,17 @@ uint64_t frame_alloc_zeroed(unsigned n);
 int mm_alloc_stack(unsigned pages, uint64_t *bottom, uint64_t *top);
 /* Makes an already-mapped page inaccessible (guards); returns 0 or -1. */
 int mm_unmap_page(uint64_t va);
+/*
+ * Maps device memory [pa, pa+size) uncached (PCD|PWT: UC whatever the MTRRs
+ * say), writable, never executable, with 4 KiB pages, and returns its
+ * address (the identity map's: phys_to_virt(pa)). Inside the RAM-sized
+ * identity map it replaces the cached mapping there; above it, it adds new
+ * tables. Every CPU's TLB is flushed of the old mapping before it returns.
+ * NULL when the range overlaps RAM, lies beyond the CPU's physical address
+ * width, or page tables run out. Call with interrupts enabled (the other
+ * CPUs are asked to flush by IPI).
+ */
+void *mm_map_mmio(uint64_t pa, uint64_t size);
 
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);

@@ -65,6 +65,8 @@ struct pci_cfg {
 	void *ctx;
 	uint16_t max_offset; /* 0x1000 with ECAM, 0x100 with CF8/CFC */
 	uint8_t bus_start, bus_end; /* the buses this access method reaches */
+	/* where pci_enumerate reports what it skips (one line, no newline); NULL: silent */
+	void (*log)(void *ctx, const char *line);
 };
 
 struct pci_bar {
@@ -120,12 +122,16 @@ void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
 /*
  * Walks the buses reachable through cfg from bus_start down through every
  * bridge (secondary buses as the firmware numbered them; a bridge whose
- * secondary bus is 0 or not above its own bus is reported and not walked,
- * and no bus is walked twice). Multi-function devices are found (function 0's
- * header bit 7). Fills up to max entries of out, sizes every BAR (decoding
- * off while it probes, restored afterwards) and records the capabilities.
- * Returns how many devices it found (more than max: the rest are counted,
- * not stored).
+ * secondary bus is 0 or not above its own bus, outside cfg's buses, or
+ * already claimed by another bridge is reported through cfg->log, marked in
+ * its status and not walked, so no bus is walked twice). Then every other
+ * bus in cfg's range that lies behind no bridge and answers is walked the
+ * same way: the peer root buses of multi-socket servers, which no bridge
+ * leads to. Buses are walked in ascending order, so out is sorted by bus.
+ * Multi-function devices are found (function 0's header bit 7). Fills up to
+ * max entries of out, sizes every BAR (decoding off while it probes,
+ * restored afterwards) and records the capabilities. Returns how many
+ * devices it found (more than max: the rest are counted, not stored).
  */
 size_t pci_enumerate(const struct pci_cfg *cfg, uint16_t segment, struct pci_dev *out, size_t max);
 
@@ -152,10 +158,14 @@ bool pci_msi_message(uint32_t apic_id, uint8_t vector, uint64_t *addr, uint32_t 
 
 /* ---- host glue (pci_host.c, pci_msi.c) ---- */
 
+/* The hypervisor's own drivers, tried in order on each device (pci_drivers.c); NULLs skipped. */
+extern const struct pci_driver *const pci_drivers[];
+extern const size_t pci_driver_count;
+
 /*
  * At boot, once, after the CPUs are up: picks the access method (ECAM of
  * each MCFG entry, else CF8/CFC after checking it answers), enumerates,
- * binds drivers (the table in pci_host.c: nvme, ahci) and prints the boot
+ * binds drivers (the table in pci_drivers.c: nvme, ahci) and prints the boot
  * report's PCI lines. acpi may be NULL.
  */
 struct acpi_info;

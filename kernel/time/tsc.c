@@ -137,5 +137,7 @@ void udelay(uint64_t us)
 
 uint64_t uptime_us(void)
 {
-	return (rdtsc() - tsc_at_init) * 1000 / khz;
+	/* whole seconds first: ticks * 1000 would overflow after ~70 days at 3 GHz */
+	uint64_t ticks = rdtsc() - tsc_at_init, per_s = khz * 1000;
+	return ticks / per_s * 1000000 + ticks % per_s * 1000 / khz;
 }

@@ -4,6 +4,10 @@
 #include "guest/virtio/virtio_console.h"
 #include "guest/virtio/virtio_pci.h"
 #include "guest/virtio/virtio_rng.h"
+#include "kernel/blk/disk_claim.h"
+#include "kernel/blk/hostblk.h"
+#include "kernel/blk/hostdisk_ram.h"
+#include "kernel/blk/part_dev.h"
 #include "kernel/blk/ramdisk_module.h"
 #include "kernel/config/vmconfig.h"
 #include "kernel/console/shell.h"
@@ -37,7 +41,10 @@ struct vdev {
 
 struct vdisk {
 	struct vdev v;
-	struct ramdisk rd;
+	struct ramdisk rd;     /* a boot module's bytes ... */
+	struct part_dev part;  /* ... or a window on a host disk (host) */
+	int host_claim;        /* the window's claim (disk_claim.h), -1 */
+	bool host;
 	bool attached;
 	char vdev[8];
 	struct virtio_blk blk; /* large: the request slots */
@@ -222,14 +229,63 @@ static void vdev_reset(struct vdev *d)
 
 /* ---- devices ---- */
 
-static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err, size_t errlen)
+static struct blkdev *vdisk_dev(struct vdisk *d)
 {
-	struct vm *vm = vv->vm;
+	return d->host ? &d->part.dev : &d->rd.dev;
+}
+
+/*
+ * A host disk target: resolved to a partition or whole disk, claimed by
+ * its sector range (one writer), and opened as a window on it, read-only
+ * when the VM file says access=ro.
+ */
+static int attach_host(struct vdisk *d, const struct vm_disk *disk, const char *vm_name, char *err,
+		       size_t errlen)
+{
+	struct hostblk_target t;
+	char why[200];
+	if (hostblk_resolve(disk->target, &t, why, sizeof(why)) < 0) {
+		format(err, errlen, "disk %s: %s", disk->vdev, why);
+		return -1;
+	}
+	if (!t.sectors) {
+		format(err, errlen, "disk %s: %s has no sectors", disk->vdev, t.canonical);
+		return -1;
+	}
+	int claim = disk_claim_take_range(&disk_claims_host, t.canonical, t.hb->name,
+					  t.first_sector, t.sectors, vm_name, !disk->read_only, why,
+					  sizeof(why));
+	if (claim < 0) {
+		format(err, errlen, "disk %s: %s", disk->vdev, why);
+		return -1;
+	}
+	d->host_claim = claim;
+	d->host = true;
+	part_dev_init(&d->part, t.hb->dev, t.first_sector, t.sectors, disk->read_only, t.canonical);
+	return 0;
+}
+
+static int attach_module(struct vdisk *d, const struct vm_disk *disk, const char *vm_name,
+			 char *err, size_t errlen)
+{
 	const struct boot_module *m = vmm_find_module(disk->target);
 	if (!m) {
 		format(err, errlen, "disk %s: boot module %s not found", disk->vdev, disk->target);
 		return -1;
 	}
+	/* its bytes are a host disk's: only through it, under its partitions' claims */
+	const char *host = hostdisk_ram_of_module(disk->target);
+	if (host) {
+		format(err, errlen, "disk %s: boot module %s is host disk %s: name %s or one of its "
+		       "partitions instead", disk->vdev, disk->target, host, host);
+		return -1;
+	}
+	return ramdisk_attach(&d->rd, disk, m, vm_name, err, errlen);
+}
+
+static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err, size_t errlen)
+{
+	struct vm *vm = vv->vm;
 	if (disk->index >= 32 - VM_VIRTIO_SLOT_DISK0) {
 		format(err, errlen, "disk %s: only %u disks per VM (xvda-xvd%c)", disk->vdev,
 		       32 - VM_VIRTIO_SLOT_DISK0, 'a' + 32 - VM_VIRTIO_SLOT_DISK0 - 1);
@@ -240,12 +296,15 @@ static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err,
 		format(err, errlen, "disk %s: out of memory", disk->vdev);
 		return -1;
 	}
+	d->host_claim = -1;
 	vv->disks[vv->ndisks++] = d;
 	strlcpy_hv(d->vdev, disk->vdev, sizeof(d->vdev));
-	if (ramdisk_attach(&d->rd, disk, m, vm->name, err, errlen) < 0)
+	int rc = diskspec_is_host_disk(disk->target) ? attach_host(d, disk, vm->name, err, errlen)
+						     : attach_module(d, disk, vm->name, err, errlen);
+	if (rc < 0)
 		return -1;
 	d->attached = true;
-	virtio_blk_init(&d->blk, &d->rd.dev, NULL, &vv->mem);
+	virtio_blk_init(&d->blk, vdisk_dev(d), NULL, &vv->mem);
 	d->blk.poll_mode = true;
 	d->blk.lock_ops = &vblk_locking;
 	d->blk.lock_ctx = &d->v;
@@ -406,8 +465,11 @@ void vm_virtio_free(struct vm *vm)
 		return;
 	vm_virtio_report(vm);
 	for (unsigned i = 0; i < vv->ndisks; i++) {
-		if (vv->disks[i]->attached)
-			ramdisk_detach(&vv->disks[i]->rd);
+		struct vdisk *d = vv->disks[i];
+		if (d->attached && d->host)
+			disk_claim_release(&disk_claims_host, d->host_claim);
+		else if (d->attached)
+			ramdisk_detach(&d->rd);
 		kfree(vv->disks[i]);
 	}
 	kfree(vv->console);
@@ -449,8 +511,9 @@ static void human_size(char *buf, size_t len, uint64_t bytes)
 void vm_virtio_block_list(struct vm *vm)
 {
 	struct vm_virtio *vv = vm->virtio;
-	console_print("%-6s %-4s %-8s %10s %-3s %9s %9s %10s %10s %6s  %s\n", "Vdev", "Slot", "State",
-		      "Size", "RW", "Reads", "Writes", "Read", "Written", "Errors", "Backend");
+	console_print("%-6s %-4s %-8s %10s %-3s %9s %9s %10s %10s %6s %9s  %s\n", "Vdev", "Slot",
+		      "State", "Size", "RW", "Reads", "Writes", "Read", "Written", "Errors", "In-flight",
+		      "Backend");
 	if (!vv || !vv->ndisks)
 		return;
 	for (unsigned i = 0; i < vv->ndisks; i++) {
@@ -461,8 +524,9 @@ void vm_virtio_block_list(struct vm *vm)
 		struct virtio_blk_stats s = d->blk.stats;
 		uint8_t status = d->blk.dev.status;
 		const char *failure = d->blk.dev.failure;
+		unsigned in_flight = virtio_blk_in_flight(&d->blk);
 		vdev_unlock(&d->v);
-		const struct blkdev *b = &d->rd.dev;
+		const struct blkdev *b = vdisk_dev(d);
 		char size[16], rd[16], wr[16];
 		human_size(size, sizeof(size), b->sectors * BLK_SECTOR_SIZE);
 		human_size(rd, sizeof(rd), s.bytes_read);
@@ -471,10 +535,10 @@ void vm_virtio_block_list(struct vm *vm)
 				    : status & VIRTIO_STATUS_DRIVER_OK ? "active"
 				    : status			  ? "setup"
 								  : "idle";
-		console_print("%-6s 00:%02x %-8s %10s %-3s %9llu %9llu %10s %10s %6llu  %s\n", d->vdev,
-			      d->v.pci.func.slot, state, size, b->read_only ? "ro" : "rw",
+		console_print("%-6s 00:%02x %-8s %10s %-3s %9llu %9llu %10s %10s %6llu %9u  %s\n",
+			      d->vdev, d->v.pci.func.slot, state, size, b->read_only ? "ro" : "rw",
 			      (unsigned long long)s.reads, (unsigned long long)s.writes, rd, wr,
-			      (unsigned long long)(s.errors + s.unsupported), b->name);
+			      (unsigned long long)(s.errors + s.unsupported), in_flight, b->name);
 		if (failure)
 			console_print("       needs reset: %s\n", failure);
 	}

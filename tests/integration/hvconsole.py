@@ -13,8 +13,10 @@ ESC_UP = "\x1b[A"
 ESC_LEFT = "\x1b[D"
 
 
-def boot(vms, smp=4, debug_exit=True):
-    """Boots an ISO with these (cfg, kernel) pairs; returns the pexpect child on COM1."""
+def boot(vms, smp=4, debug_exit=True, extra_args=()):
+    """Boots an ISO with these (cfg, kernel) pairs; returns the pexpect child on COM1.
+
+    extra_args go to QEMU as they are (devices for the host, say)."""
     modules = []
     for cfg, kernel in vms:
         for m in (cfg, kernel):
@@ -27,7 +29,7 @@ def boot(vms, smp=4, debug_exit=True):
             # COM1 on stdio, with ^C and ^] passed to the guest instead of QEMU
             "-chardev", "stdio,id=com1,signal=off", "-serial", "chardev:com1",
             "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_PORT,
-            "-cdrom", iso, "-boot", "d"]
+            "-cdrom", iso, "-boot", "d"] + list(extra_args)
     child = pexpect.spawn("qemu-system-x86_64", args, encoding="utf-8",
                           codec_errors="replace", timeout=60)
     child.logfile_read = open(os.path.join(os.path.dirname(iso), "console-test.log"), "w")

@@ -255,6 +255,74 @@ static void test_sharing_rule(void **state)
 	assert_string_equal(err, "disk target /boot/ro.img: too many disks attached (at most 128)");
 }
 
+/* Host disks: claims are sector ranges on a device, conflicting only where they overlap. */
+static void test_claims_overlap_by_range(void **state)
+{
+	static struct disk_claims t;
+	char err[160], users[80];
+	int p2, p3, whole;
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	/* nvme0n1p2 = sectors 2048..4095, nvme0n1p3 = 4096..8191 */
+	p2 = disk_claim_take_range(&t, "nvme0n1p2", "nvme0n1", 2048, 2048, "web", true, err,
+				   sizeof(err));
+	assert_true(p2 >= 0);
+	p3 = disk_claim_take_range(&t, "nvme0n1p3", "nvme0n1", 4096, 4096, "db", true, err,
+				   sizeof(err));
+	assert_true(p3 >= 0); /* touching, not overlapping */
+	assert_int_equal(disk_claim_take_range(&t, "nvme0n1p2", "nvme0n1", 2048, 2048, "db2",
+					       false, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "disk target nvme0n1p2 is in use read-write by VM web");
+	/* the whole disk overlaps both; even read-only it is refused while they write */
+	assert_int_equal(disk_claim_take_range(&t, "nvme0n1", "nvme0n1", 0, 1u << 20, "backup",
+					       false, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "disk target nvme0n1 overlaps nvme0n1p2, in use read-write by VM "
+				 "web");
+	/* the same sectors on another disk are another disk's */
+	assert_true(disk_claim_take_range(&t, "sda2", "sda", 2048, 2048, "web", true, err,
+					  sizeof(err)) >= 0);
+	/* a range ending at 2^64 - 1 and one wrapping past it still meet */
+	assert_true(disk_claim_take_range(&t, "weird2", "nvme0n1", UINT64_MAX - 5, 5, "y", true, err,
+					  sizeof(err)) >= 0);
+	assert_int_equal(disk_claim_take_range(&t, "weird", "nvme0n1", UINT64_MAX - 1, 10, "x",
+					       true, err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "disk target weird overlaps weird2, in use read-write by VM y");
+	/* an empty range meets nothing */
+	assert_true(disk_claim_take_range(&t, "none", "nvme0n1", 3000, 0, "z", true, err,
+					  sizeof(err)) >= 0);
+
+	assert_int_equal(disk_claim_users(&t, "nvme0n1", 0, UINT64_MAX, users, sizeof(users)), 3);
+	assert_string_equal(users, "web (rw), db (rw), y (rw)");
+	assert_int_equal(disk_claim_users(&t, "nvme0n1", 4000, 96, users, sizeof(users)), 1);
+	assert_string_equal(users, "web (rw)");
+	assert_int_equal(disk_claim_users(&t, "nvme0n1", 9000, 10, users, sizeof(users)), 0);
+	assert_string_equal(users, "");
+	assert_int_equal(disk_claim_users(&t, "nvme0n1", 0, UINT64_MAX, users, 10), 3);
+	assert_string_equal(users, "web (rw),"); /* cut to fit */
+
+	/* both released: the whole disk is free for a reader, then readers share */
+	disk_claim_release(&t, p2);
+	disk_claim_release(&t, p3);
+	whole = disk_claim_take_range(&t, "nvme0n1", "nvme0n1", 0, 1u << 20, "backup", false, err,
+				      sizeof(err));
+	assert_true(whole >= 0);
+	assert_true(disk_claim_take_range(&t, "nvme0n1p2", "nvme0n1", 2048, 2048, "ro-vm", false,
+					  err, sizeof(err)) >= 0);
+	assert_int_equal(disk_claim_take_range(&t, "nvme0n1p3", "nvme0n1", 4096, 4096, "db", true,
+					       err, sizeof(err)),
+			 -1);
+	assert_string_equal(err, "disk target nvme0n1p3 overlaps nvme0n1, in use read-only by VM "
+				 "backup");
+	/* a boot module's claim is its whole path, as before */
+	assert_true(disk_claim_take(&t, "/boot/x.img", "a", true, err, sizeof(err)) >= 0);
+	assert_int_equal(disk_claim_take(&t, "/boot/x.img", "b", false, err, sizeof(err)), -1);
+	assert_string_equal(err, "disk target /boot/x.img is in use read-write by VM a");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +333,7 @@ int main(void)
 		cmocka_unit_test_setup(test_read_only, setup),
 		cmocka_unit_test_setup(test_flush_discard_write_zeroes, setup),
 		cmocka_unit_test(test_sharing_rule),
+		cmocka_unit_test(test_claims_overlap_by_range),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,33 +164,64 @@ static void test_missing_and_wrong_vdev_and_target(void **state)
 		       "vdev=xvda1: partitions are not supported (name a whole disk, e.g. xvda)");
 	expect_refused("'vdev=disk0, target=/boot/root.img'",
 		       "vdev=disk0 is not a disk name (xvdX, hdX, sdX or vdX)");
-	expect_refused("'vdev=xvda'", "missing target (a boot module's path)");
-	expect_refused("'vdev=xvda, target='", "missing target (a boot module's path)");
-	expect_refused("',,xvda'", "missing target (a boot module's path)");
+	expect_refused("'vdev=xvda'", "missing target (a boot module's path or a host disk)");
+	expect_refused("'vdev=xvda, target='", "missing target (a boot module's path or a host disk)");
+	expect_refused("',,xvda'", "missing target (a boot module's path or a host disk)");
 	expect_refused("'vdev=xvda, target=/boot/nope.img'",
 		       "boot module \"/boot/nope.img\" not found");
 	/* spaces around an item are not part of it (xl's own examples put one after commas) */
 	expect_disk("' /boot/root.img , , xvda '", "xvda", 0, false, "/boot/root.img");
 }
 
-static void test_host_disks_not_yet(void **state)
+static void test_host_disk_targets(void **state)
 {
 	(void)state;
-	expect_refused("'vdev=xvda, target=partlabel:root'",
-		       "target partlabel:root: host disks are not supported yet (name a boot "
-		       "module)");
+	/* the forms, accepted as written: whether the disk exists is judged at VM create */
+	expect_disk("'vdev=xvda, target=partlabel:vm-alpha'", "xvda", 0, false,
+		    "partlabel:vm-alpha");
+	expect_disk("'vdev=xvda, access=ro, target=partuuid:0FC63DAF-8483-4772-8e79-3d69d8477de4'",
+		    "xvda", 0, true, "partuuid:0FC63DAF-8483-4772-8e79-3d69d8477de4");
+	expect_disk("'nvme0n1p3,raw,xvda'", "xvda", 0, false, "nvme0n1p3");
+	expect_disk("'vdev=xvdb, target=/dev/sda2'", "xvdb", 1, false, "/dev/sda2");
+	expect_disk("'vdev=xvda, target=sdb'", "xvda", 0, false, "sdb");
+	expect_disk("'vdev=xvda, target=nvme0n1'", "xvda", 0, false, "nvme0n1");
+	expect_disk("'vdev=xvda, target=ram0p1'", "xvda", 0, false, "ram0p1");
+	expect_disk("'vdev=xvda, target=/dev/disk/by-partlabel/web'", "xvda", 0, false,
+		    "/dev/disk/by-partlabel/web");
+	expect_disk("'vdev=xvda, target=/dev/disk/by-partuuid/0fc63daf-8483-4772-8e79-3d69d8477de4'",
+		    "xvda", 0, false, "/dev/disk/by-partuuid/0fc63daf-8483-4772-8e79-3d69d8477de4");
+	/* a label may hold commas: target= takes the rest */
+	expect_disk("'vdev=xvda, target=partlabel:a,b'", "xvda", 0, false, "partlabel:a,b");
+
+	/* malformed host targets */
+	expect_refused("'vdev=xvda, target=partlabel:'", "target partlabel: names no partition label");
+	expect_refused("'vdev=xvda, target=partlabel:0123456789012345678901234567890123456'",
+		       "target partlabel:0123456789012345678901234567890123456: a GPT partition "
+		       "label has at most 36 characters");
 	expect_refused("'vdev=xvda, target=partuuid:0b8e7e1c-01'",
-		       "target partuuid:0b8e7e1c-01: host disks are not supported yet (name a boot "
-		       "module)");
-	expect_refused("'nvme0n1p3,raw,xvda'",
-		       "target nvme0n1p3: host disks are not supported yet (name a boot module)");
-	expect_refused("'vdev=xvda, target=/dev/sda2'",
-		       "target /dev/sda2: host disks are not supported yet (name a boot module)");
-	expect_refused("'vdev=xvda, target=sdb'",
-		       "target sdb: host disks are not supported yet (name a boot module)");
+		       "target partuuid:0b8e7e1c-01: not a GPT partition UUID (like "
+		       "0fc63daf-8483-4772-8e79-3d69d8477de4; MBR partitions are not supported)");
+	expect_refused("'vdev=xvda, target=partuuid:0fc63daf-8483-4772-8e79-3d69d8477de4x'",
+		       "target partuuid:0fc63daf-8483-4772-8e79-3d69d8477de4x: not a GPT partition "
+		       "UUID (like 0fc63daf-8483-4772-8e79-3d69d8477de4; MBR partitions are not "
+		       "supported)");
+	expect_refused("'vdev=xvda, target=/dev/mapper/vg-root'",
+		       "target /dev/mapper/vg-root is not a host disk name (nvme0n1p2, sda2, "
+		       "partlabel:NAME or partuuid:UUID)");
+	/* xl's deprecated prefix forms stay refused */
 	expect_refused("'raw:/boot/root.img,xvda,w'",
 		       "target raw:/boot/root.img: the deprecated \"format:path\" form is not "
 		       "supported (write format=raw, target=PATH)");
+	expect_refused("'vdev=xvda, target=phy:/dev/sda2'",
+		       "target phy:/dev/sda2: the deprecated \"format:path\" form is not "
+		       "supported (write format=raw, target=PATH)");
+	/* one host disk twice in a VM, one of them writable */
+	assert_false(check("'partlabel:web,,xvda', 'partlabel:web,,xvdb,ro'"));
+	assert_int_equal(errs.count, 1);
+	assert_string_equal(error_text(0), "vm.cfg:4:33: disk: target partlabel:web is already "
+					   "vdev xvda's, and one of them is writable");
+	assert_true(check("'partlabel:web,,xvda,ro', 'partlabel:web,,xvdb,ro', '/boot/root.img,,xvdc'"));
+	assert_int_equal(vm.disk_count, 3);
 }
 
 static void test_disks_of_one_vm(void **state)
@@ -226,7 +257,7 @@ int main(void)
 		cmocka_unit_test(test_vdev_index),
 		cmocka_unit_test(test_refused_parameters),
 		cmocka_unit_test(test_missing_and_wrong_vdev_and_target),
-		cmocka_unit_test(test_host_disks_not_yet),
+		cmocka_unit_test(test_host_disk_targets),
 		cmocka_unit_test(test_disks_of_one_vm),
 	};
 

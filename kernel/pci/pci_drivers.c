@@ -1,0 +1,15 @@
+/*
+ * The hypervisor's own PCI drivers, bound at boot by pci_host_init: the
+ * first whose match() takes a device probes it: NVMe (drivers/nvme); the
+ * AHCI driver (drivers/ahci) is added here as `&ahci_pci_driver` when it
+ * lands.
+ */
+#include "kernel/pci/pci.h"
+
+#include "drivers/nvme/nvme.h"
+
+const struct pci_driver *const pci_drivers[] = {
+    &nvme_pci_driver,
+};
+
+const size_t pci_driver_count = sizeof(pci_drivers) / sizeof(pci_drivers[0]);
