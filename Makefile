@@ -57,7 +57,7 @@ iso: $(BUILD)/hv.iso
 $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
 	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
 
-$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linux-guest.sh
+$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linux-guest.sh scripts/linux-guest/blkread.c
 	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest
 
 # The disks the Linux guest checks its virtio block devices against (an ext4
@@ -66,7 +66,7 @@ $(BUILD)/linux-guest/disk.img $(BUILD)/linux-guest/data.img: scripts/build-disk-
 	@scripts/build-disk-images.sh $(BUILD)/linux-guest
 
 # The generic kernel every Debian server runs (machine checks, more drivers).
-$(BUILD)/linux-guest-generic/vmlinuz $(BUILD)/linux-guest-generic/initrd.img: scripts/build-linux-guest.sh
+$(BUILD)/linux-guest-generic/vmlinuz $(BUILD)/linux-guest-generic/initrd.img: scripts/build-linux-guest.sh scripts/linux-guest/blkread.c
 	@scripts/build-linux-guest.sh generic $(BUILD)/linux-guest-generic
 
 deps:
@@ -144,6 +144,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench.py sched
 	$(PYTHON) scripts/bench_virtio.py
+	$(PYTHON) scripts/bench_storage.py
 
 # Fuzzes the VM file parser, the virtqueue, virtio-blk and the GPT reader (libFuzzer, installed on demand;
 # FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|gpt picks one, FUZZ_RUNS=N); not part of `make test`.

@@ -30,6 +30,9 @@
 #     virtio*, five names a line, N on each)
 #   LINUX-GUEST-BLK none|ok files=<N> write=ok|refused|fail <why> (/dev/vda:
 #     the ext4 disk.img of scripts/build-disk-images.sh)
+#   DISKTEST write|verify ok <sha256> files=<N> bytes=<B> | DISKTEST FAIL <why>
+#     (instead of LINUX-GUEST-BLK, only with hv.disktest=write|verify: /dev/vda
+#     a partition of scripts/build-gpt-disk.sh's disk; see disk_test in /init)
 #   LINUX-GUEST-BLK2 size=<bytes> ro=0|1 sha=<sha256 of the first MiB>
 #     tag=<what its first line says> (only with a /dev/vdb)
 #   LINUX-GUEST-HWRNG ok|fail|none bytes=<N> rng=<hw_random's current>
@@ -37,6 +40,9 @@
 #     where a shell then runs)
 #   LINUX-GUEST-DDBENCH bytes=<N> ns=<elapsed> bs=<B> jobs=<J> clock=timer_list|uptime
 #     iflag=direct|cached (only with hv.ddbench: 64 MiB read from /dev/vdb)
+#   LINUX-GUEST-BLKBENCH mode=seq|rand dev=<name> bytes=<N> ns=<elapsed>
+#     reads=<device read requests> bs=<B> clock=... | LINUX-GUEST-BLKBENCH FAIL <why>
+#     (only with hv.blkbench=seq|rand, no LINUX-GUEST-BLK then: see /init)
 #   LINUX-GUEST-DONE
 # then `poweroff -f` (or, with hv.shell on the kernel command line, a shell).
 set -euo pipefail
@@ -135,6 +141,11 @@ root=$work/root
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp"
 cp "$work/busybox/bin/busybox" "$root/bin/busybox"
 chmod 0755 "$root/bin/busybox"
+# blkread: timed O_DIRECT random reads for hv.blkbench (no libc: raw syscalls)
+command -v gcc >/dev/null 2>&1 || die "needs gcc"
+gcc -static -nostdlib -O2 -Wall -Wextra -Werror -ffreestanding -fno-builtin -fno-stack-protector \
+	-fno-pie -no-pie -fcf-protection=none -Wl,--build-id=none -s \
+	-o "$root/bin/blkread" "$(dirname "$0")/linux-guest/blkread.c" || die "cannot build blkread"
 # pvpanic (a module in this kernel): a panic reaches the hypervisor, whose
 # on_crash then acts; the guest's DSDT describes the device (QEMU0001)
 mkdir -p "$root/lib/modules" "$root/etc/acpi/PWRF"
@@ -380,7 +391,88 @@ blk_check() {
 	fi
 	umount /mnt/vda
 }
-blk_check
+# hv.X=VALUE on the kernel command line: VALUE (nothing when absent)
+hv_opt() {
+	for w in $(cat /proc/cmdline); do
+		case "$w" in "hv.$1="*) echo "${w#*=}" ;; esac
+	done
+}
+
+# hv.disktest=write|verify: the persistent-disk test (issue 13), in place of
+# the LINUX-GUEST-BLK check. /dev/vda is a host partition the VM sees as a
+# whole disk holding ext4 (scripts/build-gpt-disk.sh). Both modes mount it and
+# check every file of /MANIFEST.sha256. write: N MiB from /dev/urandom into
+# /written[-TAG].bin and its sha256 into /written[-TAG].sha256, sync, unmount,
+# drop the caches, mount read-only and check the file came back from the
+# device. verify: check the file an earlier boot wrote against its sha256.
+# Prints DISKTEST write ok <sha256> files=<N> bytes=<B>, DISKTEST verify ok
+# <sha256> files=<N> bytes=<B>, or DISKTEST FAIL <reason>. Options:
+# hv.disktag=TAG (two VMs' files get different names), hv.diskmib=N (default
+# 4), hv.diskdev=NAME (default vda).
+disk_test() {
+	mode=$1
+	dev=/dev/$(hv_opt diskdev)
+	[ "$dev" = /dev/ ] && dev=/dev/vda
+	tag=$(hv_opt disktag)
+	name=written${tag:+-$tag}
+	mib=$(hv_opt diskmib)
+	mib=${mib:-4}
+	case "$mode" in write | verify) ;; *)
+		echo "DISKTEST FAIL unknown mode '$mode' (write or verify)"
+		return
+		;;
+	esac
+	# the device node may come a moment after the driver's probe
+	i=0
+	while [ ! -b "$dev" ] && [ $i -lt 50 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	[ -b "$dev" ] || { echo "DISKTEST FAIL no $dev"; return; }
+	mkdir -p /mnt/disk
+	opts=rw
+	[ "$mode" = verify ] && opts=ro
+	mount -t ext4 -o $opts "$dev" /mnt/disk || { echo "DISKTEST FAIL mount $dev $opts"; return; }
+	files=$(grep -c . /mnt/disk/MANIFEST.sha256 2>/dev/null)
+	if ! (cd /mnt/disk && sha256sum -c -s MANIFEST.sha256); then
+		umount /mnt/disk
+		echo "DISKTEST FAIL manifest files=${files:-0}"
+		return
+	fi
+	if [ "$mode" = write ]; then
+		if ! dd if=/dev/urandom of=/mnt/disk/$name.bin bs=1M count=$mib 2>/dev/null ||
+			! (cd /mnt/disk && sha256sum $name.bin >$name.sha256); then
+			umount /mnt/disk
+			echo "DISKTEST FAIL write $name.bin"
+			return
+		fi
+		sync
+		umount /mnt/disk || { echo "DISKTEST FAIL umount"; return; }
+		echo 3 >/proc/sys/vm/drop_caches
+		mount -t ext4 -o ro "$dev" /mnt/disk || { echo "DISKTEST FAIL remount"; return; }
+	fi
+	if [ ! -e /mnt/disk/$name.sha256 ]; then
+		umount /mnt/disk
+		echo "DISKTEST FAIL no /$name.sha256"
+		return
+	fi
+	if ! (cd /mnt/disk && sha256sum -c -s $name.sha256); then
+		umount /mnt/disk
+		echo "DISKTEST FAIL corrupt /$name.bin"
+		return
+	fi
+	sha=$(cut -d' ' -f1 /mnt/disk/$name.sha256)
+	bytes=$(wc -c </mnt/disk/$name.bin)
+	umount /mnt/disk || { echo "DISKTEST FAIL umount"; return; }
+	echo "DISKTEST $mode ok $sha files=$files bytes=$bytes"
+}
+disktest=$(hv_opt disktest)
+if [ -n "$disktest" ]; then
+	disk_test "$disktest"
+elif [ -z "$(hv_opt blkbench)" ]; then
+	# (the storage benchmark leaves its disk alone until it reads it)
+	blk_check
+fi
 # /dev/vdb: a raw image (data.img): its size, read-only flag, the name its
 # first sector carries and the sha256 of its first MiB (two VMs given
 # different images must each see their own)
@@ -457,6 +549,56 @@ if grep -q 'hv.ddbench' /proc/cmdline; then
 		echo "LINUX-GUEST-DDBENCH bytes=$bytes ns=$((t1 - t0)) bs=$bs jobs=$jobs clock=$clock ${direct:-cached}"
 	else
 		echo "LINUX-GUEST-DDBENCH none"
+	fi
+fi
+
+# hv.blkbench=seq|rand|none: read throughput of /dev/$hv.blkdev (default vda)
+# past the page cache, timed by the guest's clock (under QEMU -icount it counts
+# instructions). seq: hv.blkmib MiB (default 48) by dd bs=1M iflag=direct;
+# rand: hv.blkreads (default 2048) 4 KiB reads at pseudo-random aligned
+# offsets over the device (blkread, O_DIRECT, one process); none: nothing
+# (a baseline run that boots the same way). reads= is the device's completed
+# read requests over the run (its sysfs stat), the rest is the block layer's.
+blkbench=$(hv_opt blkbench)
+if [ -n "$blkbench" ] && [ "$blkbench" != none ]; then
+	dev=$(hv_opt blkdev)
+	dev=${dev:-vda}
+	i=0
+	while [ ! -b /dev/$dev ] && [ $i -lt 50 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	clock=uptime
+	[ -n "$(now_ns)" ] && [ -r /proc/timer_list ] && clock=timer_list
+	stat_reads() { awk '{ print $1 }' /sys/class/block/$dev/stat; }
+	if [ ! -b /dev/$dev ]; then
+		echo "LINUX-GUEST-BLKBENCH FAIL no /dev/$dev"
+	elif [ "$blkbench" = seq ]; then
+		mib=$(hv_opt blkmib)
+		mib=${mib:-48}
+		echo 3 >/proc/sys/vm/drop_caches
+		r0=$(stat_reads)
+		t0=$(now_ns)
+		dd if=/dev/$dev of=/dev/null bs=1M count=$mib iflag=direct >/tmp/dd.out 2>&1
+		t1=$(now_ns)
+		r1=$(stat_reads)
+		rec=$(sed -n 's/^\([0-9]*\)+\([0-9]*\) records in.*/\1/p' /tmp/dd.out)
+		if [ "${rec:-0}" = "$mib" ]; then
+			echo "LINUX-GUEST-BLKBENCH mode=seq dev=$dev bytes=$((mib * 1048576)) ns=$((t1 - t0)) reads=$((r1 - r0)) bs=1048576 clock=$clock"
+		else
+			echo "LINUX-GUEST-BLKBENCH FAIL seq: $(head -n 1 /tmp/dd.out)"
+		fi
+	elif [ "$blkbench" = rand ]; then
+		n=$(hv_opt blkreads)
+		r0=$(stat_reads)
+		out=$(blkread /dev/$dev rand 4096 ${n:-2048})
+		r1=$(stat_reads)
+		case "$out" in
+		bytes=*) echo "LINUX-GUEST-BLKBENCH mode=rand dev=$dev ${out% reads=*} reads=$((r1 - r0)) bs=4096 clock=monotonic" ;;
+		*) echo "LINUX-GUEST-BLKBENCH FAIL rand: $out" ;;
+		esac
+	else
+		echo "LINUX-GUEST-BLKBENCH FAIL unknown mode $blkbench"
 	fi
 fi
 

@@ -20,6 +20,12 @@
  *   ro         the disk must be read-only: the device offers VIRTIO_BLK_F_RO,
  *              a write completes with IOERR and changes nothing
  *   tail       a read past the end must complete with IOERR
+ *   tailwrite  writes past the end must complete with IOERR and change
+ *              nothing: one sector at the capacity, two straddling it (its
+ *              in-bounds half must not land either), eight far beyond it,
+ *              and two at a sector whose end wraps 64 bits; the last sector
+ *              reads back as before (the disk of a partition view: what
+ *              lies past its end is the neighbouring partition)
  * Exit code 0 when every step behaved.
  */
 #include "guest.h"
@@ -95,6 +101,24 @@ static void write_test(struct vdev *d, struct vq *q, uint64_t cap, bool ro)
 	       (unsigned long long)s + 7);
 }
 
+static void tail_write_test(struct vq *q, uint64_t cap)
+{
+	/* save is the last sector as it was; pattern is what must not land */
+	if (!rw(q, VBLK_T_IN, cap - 1, save, VBLK_SECTOR, VBLK_S_OK))
+		return;
+	for (uint32_t i = 0; i < sizeof(pattern); i++)
+		pattern[i] = (uint8_t)(i * 13 + 0xa5) ^ save[i % VBLK_SECTOR];
+	rw(q, VBLK_T_OUT, cap, pattern, VBLK_SECTOR, VBLK_S_IOERR);
+	rw(q, VBLK_T_OUT, cap - 1, pattern, 2 * VBLK_SECTOR, VBLK_S_IOERR);
+	rw(q, VBLK_T_OUT, cap + 2048, pattern, 8 * VBLK_SECTOR, VBLK_S_IOERR);
+	rw(q, VBLK_T_OUT, 0xffffffffffffffffull, pattern, 2 * VBLK_SECTOR, VBLK_S_IOERR);
+	rw(q, VBLK_T_IN, cap - 1, back, VBLK_SECTOR, VBLK_S_OK);
+	check(same(back, save, VBLK_SECTOR), "a refused write past the end changed the last sector");
+	check(!(virtio_status(q->d) & VIRTIO_S_NEEDS_RESET),
+	      "a well-formed write past the end broke the device");
+	printf("vblk: writes past the end refused, the last sector unchanged\n");
+}
+
 void guest_main(void)
 {
 	struct vdev d;
@@ -149,6 +173,8 @@ void guest_main(void)
 		      "a well-formed request past the end broke the device");
 		printf("vblk: reads past the end refused\n");
 	}
+	if (opt_present("tailwrite"))
+		tail_write_test(&q, cap);
 	if (opt_present("write") || ro)
 		write_test(&d, &q, cap, ro);
 	check(!(virtio_status(&d) & VIRTIO_S_NEEDS_RESET), "NEEDS_RESET at the end");
