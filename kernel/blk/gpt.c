@@ -409,17 +409,6 @@ void gpt_guid_format(const uint8_t g[16], char *buf, size_t len)
 	       rd16(g + 4), rd16(g + 6), g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool gpt_guid_parse(const char *s, uint8_t guid[16])
 {
 	/* text position of each byte's first digit, in the text's order */
@@ -431,7 +420,7 @@ bool gpt_guid_parse(const char *s, uint8_t guid[16])
 	if (strnlen(s, 37) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
 		return false;
 	for (int i = 0; i < 16; i++) {
-		int hi = hex_digit(s[pos[i]]), lo = hex_digit(s[pos[i] + 1]);
+		int hi = hex_digit_value(s[pos[i]]), lo = hex_digit_value(s[pos[i] + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

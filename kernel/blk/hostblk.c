@@ -403,16 +403,6 @@ static int resolve_search(const char *what, const char *label, const uint8_t *uu
 	return -1;
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* nvme0n1, nvme0n1p3, sda, sda2, ram0p1: a disk by name, and a partition slot. */
 static int resolve_name(const char *name, struct hostblk_target *out, char *err, size_t errlen)
 {
@@ -429,7 +419,7 @@ static int resolve_name(const char *name, struct hostblk_target *out, char *err,
 		if (*rest) {
 			if (ends_with_digit(hb->name) && *rest++ != 'p')
 				continue;
-			if (!all_digits(rest))
+			if (!str_all_digits(rest))
 				continue;
 			if (strlen(rest) > 3)
 				return fail(err, errlen, "%s has no partition %s", hb->name, rest);

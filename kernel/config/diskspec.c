@@ -175,16 +175,6 @@ int diskspec_vdev_index(const char *vdev)
 	return index - 1;
 }
 
-static bool all_digits(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* nvme0n1, nvme0n1p3 */
 static bool is_nvme_name(const char *s)
 {
@@ -199,7 +189,7 @@ static bool is_nvme_name(const char *s)
 		return false;
 	while (*s >= '0' && *s <= '9')
 		s++;
-	return *s == 0 || (*s == 'p' && all_digits(s + 1));
+	return *s == 0 || (*s == 'p' && str_all_digits(s + 1));
 }
 
 /* sda, sda2, hdb1, vdc (a host's name for a whole disk or a partition) */
@@ -212,7 +202,7 @@ static bool is_sd_name(const char *s)
 		return false;
 	while (*s >= 'a' && *s <= 'z')
 		s++;
-	return *s == 0 || all_digits(s);
+	return *s == 0 || str_all_digits(s);
 }
 
 /* ram0, ram0p1: a boot module given to the host as a disk (hostdisk=) */
@@ -225,7 +215,7 @@ static bool is_ram_name(const char *s)
 		return false;
 	while (*s >= '0' && *s <= '9')
 		s++;
-	return *s == 0 || (*s == 'p' && all_digits(s + 1));
+	return *s == 0 || (*s == 'p' && str_all_digits(s + 1));
 }
 
 static bool is_device_name(const char *s)

@@ -218,3 +218,15 @@ int format(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 	return n;
 }
+
+void format_append(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+	if (!size || *n >= size - 1)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = format_v(buf + *n, size - *n, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		*n += (size_t)w < size - 1 - *n ? (size_t)w : size - 1 - *n;
+}

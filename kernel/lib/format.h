@@ -13,5 +13,11 @@
  */
 int format_v(char *buf, size_t size, const char *fmt, va_list ap);
 int format(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Appends to buf[*n..size) and moves *n past what was written (at most to
+ * size - 1, so a truncated line stays terminated and later appends do nothing).
+ */
+void format_append(char *buf, size_t size, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

@@ -95,7 +95,7 @@ char *strchr(const char *s, int c)
 }
 #endif
 
-static int digit_value(char c)
+int hex_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -118,7 +118,7 @@ size_t parse_u64(const char *s, size_t len, uint64_t *out)
 	}
 	size_t start = i;
 	for (; i < len; i++) {
-		int d = digit_value(s[i]);
+		int d = hex_digit_value(s[i]);
 		if (d < 0 || (unsigned)d >= base)
 			break;
 		if (v > (UINT64_MAX - (uint64_t)d) / base)
@@ -140,4 +140,14 @@ size_t strlcpy_hv(char *d, const char *s, size_t size)
 		d[c] = 0;
 	}
 	return n;
+}
+
+bool str_all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
 }

@@ -2,6 +2,7 @@
 #ifndef HV_LIB_STRING_H
 #define HV_LIB_STRING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,5 +24,9 @@ char *strchr(const char *s, int c);
 size_t parse_u64(const char *s, size_t len, uint64_t *out);
 /* Copies at most size-1 chars and always terminates (if size > 0). */
 size_t strlcpy_hv(char *d, const char *s, size_t size);
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit_value(char c);
+/* Whether s is one or more decimal digits and nothing else. */
+bool str_all_digits(const char *s);
 
 #endif

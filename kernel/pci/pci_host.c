@@ -304,20 +304,6 @@ static void size_text(uint64_t size, char *buf, size_t len)
 		format(buf, len, "%llu%c", (unsigned long long)size, units[u]);
 }
 
-static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	if (*n >= len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = format_v(buf + *n, len - *n, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		*n += (size_t)w;
-}
-
 void pci_host_list(void)
 {
 	if (!nsegments) {
@@ -329,11 +315,11 @@ void pci_host_list(void)
 		char name[16], line[400];
 		size_t n = 0;
 		pci_dev_name(d, name, sizeof(name));
-		append(line, sizeof(line), &n, "%s %04x:%04x class %02x%02x%02x %s", name, d->vendor,
+		format_append(line, sizeof(line), &n, "%s %04x:%04x class %02x%02x%02x %s", name, d->vendor,
 		       d->device, d->class_base, d->class_sub, d->prog_if,
 		       pci_class_name(d->class_base, d->class_sub, d->prog_if));
 		if ((d->header_type & 0x7f) == 1)
-			append(line, sizeof(line), &n, " bus %02x-%02x", d->secondary_bus,
+			format_append(line, sizeof(line), &n, " bus %02x-%02x", d->secondary_bus,
 			       d->subordinate_bus);
 		for (unsigned b = 0; b < PCI_MAX_BARS; b++) {
 			const struct pci_bar *bar = &d->bar[b];
@@ -341,21 +327,21 @@ void pci_host_list(void)
 				continue;
 			char sz[16];
 			size_text(bar->size, sz, sizeof(sz));
-			append(line, sizeof(line), &n, "; bar%u %s %#llx+%s%s", b,
+			format_append(line, sizeof(line), &n, "; bar%u %s %#llx+%s%s", b,
 			       bar->io ? "io" : bar->is64 ? "mem64" : "mem",
 			       (unsigned long long)bar->base, sz, bar->prefetch ? " pref" : "");
 		}
 		if (d->cap_msix)
-			append(line, sizeof(line), &n, "; msix %u",
+			format_append(line, sizeof(line), &n, "; msix %u",
 			       (pci_read16(d, d->cap_msix + 2) & 0x7ffu) + 1);
 		if (d->cap_msi)
-			append(line, sizeof(line), &n, "; msi");
+			format_append(line, sizeof(line), &n, "; msi");
 		if (d->driver)
-			append(line, sizeof(line), &n, "; driver %s", d->driver->name);
+			format_append(line, sizeof(line), &n, "; driver %s", d->driver->name);
 		else
-			append(line, sizeof(line), &n, "; no driver");
+			format_append(line, sizeof(line), &n, "; no driver");
 		if (d->status)
-			append(line, sizeof(line), &n, ": %s", d->status);
+			format_append(line, sizeof(line), &n, ": %s", d->status);
 		console_print("%s\n", line);
 	}
 	unsigned segs = count_segments();

@@ -277,20 +277,6 @@ static const char *bar_type_name(const struct vpci_bar *bar)
 	}
 }
 
-/* Appends to buf[*n..len). */
-static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void put(char *buf, size_t len, size_t *n, const char *fmt, ...)
-{
-	if (*n >= len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = format_v(buf + *n, len - *n, fmt, ap);
-	va_end(ap);
-	*n += (size_t)w < len - *n ? (size_t)w : len - *n - 1;
-}
-
 bool vm_pci_describe(struct vm *vm, unsigned slot, char *buf, size_t len)
 {
 	struct vm_pci *p = pci_of(vm);
@@ -307,7 +293,7 @@ bool vm_pci_describe(struct vm *vm, unsigned slot, char *buf, size_t len)
 	uint16_t cmd = (uint16_t)(c[PCI_COMMAND] | c[PCI_COMMAND + 1] << 8);
 	uint32_t class_code = (uint32_t)(c[0x09] | c[0x0a] << 8 | c[0x0b] << 16);
 	buf[0] = 0;
-	put(buf, len, &n, "00:%02x.0 %04x:%04x class %06x %s", slot,
+	format_append(buf, len, &n, "00:%02x.0 %04x:%04x class %06x %s", slot,
 	    c[PCI_VENDOR_ID] | c[PCI_VENDOR_ID + 1] << 8, c[PCI_DEVICE_ID] | c[PCI_DEVICE_ID + 1] << 8,
 	    class_code, f->name ? f->name : "?");
 	for (unsigned i = 0; i < 6; i++) {
@@ -315,11 +301,11 @@ bool vm_pci_describe(struct vm *vm, unsigned slot, char *buf, size_t len)
 		if (bar->type == VPCI_BAR_NONE)
 			continue;
 		bool on = cmd & (bar->type == VPCI_BAR_IO ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY);
-		put(buf, len, &n, "  BAR%u %s 0x%llx+0x%llx [%s]", i, bar_type_name(bar),
+		format_append(buf, len, &n, "  BAR%u %s 0x%llx+0x%llx [%s]", i, bar_type_name(bar),
 		    (unsigned long long)bar->addr, (unsigned long long)bar->size, on ? "on" : "off");
 	}
 	if (f->intx_pin)
-		put(buf, len, &n, "  IRQ INT%c->GSI%u%s%s", 'A' + f->intx_pin - 1,
+		format_append(buf, len, &n, "  IRQ INT%c->GSI%u%s%s", 'A' + f->intx_pin - 1,
 		    vpci_intx_gsi(slot, f->intx_pin), f->intx_level ? " asserted" : "",
 		    cmd & PCI_COMMAND_INTX_DISABLE ? " (disabled)" : "");
 	if (f->msix.cap) {
@@ -327,15 +313,15 @@ bool vm_pci_describe(struct vm *vm, unsigned slot, char *buf, size_t len)
 		for (unsigned v = 0; v < f->msix.nvec; v++)
 			unmasked += !(f->msix.entries[v].ctrl & 1);
 		uint16_t mc = (uint16_t)(c[f->msix.cap + 2] | c[f->msix.cap + 3] << 8);
-		put(buf, len, &n, "  MSI-X %u/%u %s", unmasked, f->msix.nvec,
+		format_append(buf, len, &n, "  MSI-X %u/%u %s", unmasked, f->msix.nvec,
 		    !(mc & 0x8000) ? "disabled" : (mc & 0x4000) ? "function-masked" : "enabled");
 		if (f->msix.pending)
-			put(buf, len, &n, " pending 0x%llx", (unsigned long long)f->msix.pending);
+			format_append(buf, len, &n, " pending 0x%llx", (unsigned long long)f->msix.pending);
 	}
 	if (f->msi_cap)
-		put(buf, len, &n, "  MSI %s", vpci_msi_enabled(f) ? "enabled" : "disabled");
+		format_append(buf, len, &n, "  MSI %s", vpci_msi_enabled(f) ? "enabled" : "disabled");
 	if (f->msix.cap || f->msi_cap)
-		put(buf, len, &n, "  msgs %llu sent %llu held", (unsigned long long)f->msi_sent,
+		format_append(buf, len, &n, "  msgs %llu sent %llu held", (unsigned long long)f->msi_sent,
 		    (unsigned long long)f->msi_masked);
 	spin_unlock(&p->lock);
 	return true;
