@@ -62,7 +62,7 @@ $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linu
 
 # The disks the Linux guest checks its virtio block devices against (an ext4
 # image with a manifest, a raw data image); both kernels use the same pair.
-$(BUILD)/linux-guest/disk.img $(BUILD)/linux-guest/data.img: scripts/build-disk-images.sh
+$(BUILD)/linux-guest/disk.img $(BUILD)/linux-guest/data.img: scripts/build-disk-images.sh scripts/mke2fs.conf
 	@scripts/build-disk-images.sh $(BUILD)/linux-guest
 
 # The generic kernel every Debian server runs (machine checks, more drivers).

@@ -13,8 +13,8 @@
 #
 # Both are reproducible: byte-identical on every run and every host with the
 # same e2fsprogs (fixed content from SHAKE-256 of a fixed seed, timestamps at
-# the epoch, fixed UUID and directory hash seed, mke2fs settings from a
-# config written here rather than the host's /etc/mke2fs.conf).
+# the epoch, fixed UUID and directory hash seed, mke2fs settings from
+# scripts/mke2fs.conf rather than the host's /etc/mke2fs.conf).
 # No root is needed (mke2fs -d fills the file system from a directory).
 set -euo pipefail
 
@@ -88,24 +88,12 @@ find "$tree" -exec touch -h -d @0 {} +
 chmod -R u=rwX,go=rX "$tree"
 
 # ---- the ext4 image ----
-# Our own mke2fs.conf: the host's decides features and block size otherwise
-# (a 24 MiB file system is "small": 1 KiB blocks), so images would differ
-# between e2fsprogs packagings.
-cat >"$work/mke2fs.conf" <<'CONF'
-[defaults]
-	base_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr
-	default_mntopts = acl,user_xattr
-	enable_periodic_fsck = 0
-	blocksize = 4096
-	inode_size = 256
-	inode_ratio = 16384
-[fs_types]
-	ext4 = {
-		features = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
-	}
-CONF
+# Our own mke2fs.conf (scripts/mke2fs.conf): the host's decides features and
+# block size otherwise (a 24 MiB file system is "small": 1 KiB blocks), so
+# images would differ between e2fsprogs packagings.
+mke2fs_conf=$(cd "$(dirname "$0")" && pwd)/mke2fs.conf
 rm -f "$work/disk.img"
-MKE2FS_CONFIG=$work/mke2fs.conf E2FSPROGS_FAKE_TIME=1 \
+MKE2FS_CONFIG=$mke2fs_conf E2FSPROGS_FAKE_TIME=1 \
 	mke2fs -q -F -t ext4 -T ext4 -b 4096 -L hv-test-disk \
 	-U 5f1d3a62-7c4e-4b8a-9d2f-0a1b2c3d4e5f \
 	-E hash_seed=0c7e9b1a-2d3f-4e5a-8b6c-7d8e9f0a1b2c,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0 \

@@ -25,7 +25,7 @@
 #                       `sha256sum -c` on it; scripts/build-linux-guest.sh's
 #                       hv.disktest)
 # The image is reproducible (fixed content, UUIDs, hash seeds and times, and
-# mke2fs settings from a config written here), so a test can compare a
+# mke2fs settings from scripts/mke2fs.conf), so a test can compare a
 # partition byte for byte with a fresh build. No root is needed: sgdisk
 # works on a file, mke2fs -d fills a file system from a directory.
 # Nothing built here is committed: tests build it into a temporary folder.
@@ -58,21 +58,8 @@ seeds=(7e1a2b3c-4d5e-4f60-8172-839405a6b701 7e1a2b3c-4d5e-4f60-8172-839405a6b702
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# The same mke2fs settings on every host (the host's /etc/mke2fs.conf would
-# otherwise decide features and, for a small file system, the block size).
-cat >"$work/mke2fs.conf" <<'CONF'
-[defaults]
-	base_features = sparse_super,large_file,filetype,resize_inode,dir_index,ext_attr
-	default_mntopts = acl,user_xattr
-	enable_periodic_fsck = 0
-	blocksize = 4096
-	inode_size = 256
-	inode_ratio = 16384
-[fs_types]
-	ext4 = {
-		features = has_journal,extent,huge_file,flex_bg,metadata_csum,64bit,dir_nlink,extra_isize
-	}
-CONF
+# The same mke2fs settings on every host: scripts/mke2fs.conf, not the host's.
+mke2fs_conf=$(cd "$(dirname "$0")" && pwd)/mke2fs.conf
 
 # ---- the partition table ----
 truncate -s "${total}M" "$work/disk.img"
@@ -105,7 +92,7 @@ PY
 	find "$tree" -exec touch -h -d @0 {} +
 	chmod -R u=rwX,go=rX "$tree"
 	fs=$work/$label.ext4
-	MKE2FS_CONFIG=$work/mke2fs.conf E2FSPROGS_FAKE_TIME=1 \
+	MKE2FS_CONFIG=$mke2fs_conf E2FSPROGS_FAKE_TIME=1 \
 		mke2fs -q -F -t ext4 -T ext4 -b 4096 -L "$label" -U "${fs_uuids[$i]}" \
 		-E "hash_seed=${seeds[$i]},root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0" \
 		-d "$tree" "$fs" "${part}M" >"$work/mke2fs.log" 2>&1 || { cat "$work/mke2fs.log" >&2; die "mke2fs $label failed"; }
