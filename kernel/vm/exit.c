@@ -229,9 +229,19 @@ static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
+/* What the operator needs to find a guest's triple fault: where it was and in which mode. */
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 {
 	(void)e;
+	struct vcpu_control_state c;
+	hvm->vcpu_get_control(v, &c);
+	const uint64_t *g = v->regs.gpr;
+	printk("vm %s vcpu %u: triple fault at rip %#llx rsp %#llx rflags %#llx cr0 %#llx cr3 %#llx "
+	       "cr4 %#llx efer %#llx cpl %u\n",
+	       v->vm->name, v->id, (unsigned long long)v->regs.rip,
+	       (unsigned long long)g[X86_RSP], (unsigned long long)v->regs.rflags,
+	       (unsigned long long)c.cr0, (unsigned long long)c.cr3, (unsigned long long)c.cr4,
+	       (unsigned long long)c.efer, c.cpl);
 	vm_stop(v->vm, VM_STOP_TRIPLE_FAULT, 0);
 }
 
