@@ -150,9 +150,11 @@ static uint64_t poll_ticks(void)
 static void poll_arm(struct vm *vm)
 {
 	uint64_t want = rdtsc() + poll_ticks();
-	uint64_t due = __atomic_load_n(&vm->io_poll_due, __ATOMIC_RELAXED);
+	/* the disk's `polling` store is seen before this load (vm_virtio_poll's re-check) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	uint64_t due = __atomic_load_n(&vm->io_poll_due, __ATOMIC_SEQ_CST);
 	if (!due || due > want)
-		__atomic_store_n(&vm->io_poll_due, want, __ATOMIC_RELAXED);
+		__atomic_store_n(&vm->io_poll_due, want, __ATOMIC_SEQ_CST);
 }
 
 static void vdev_leave(void *ctx)
@@ -187,7 +189,22 @@ void vm_virtio_poll(struct vcpu *v)
 		polling |= d->blk.polling;
 		vdev_unlock(&d->v);
 	}
-	__atomic_store_n(&vm->io_poll_due, polling ? rdtsc() + poll_ticks() : 0, __ATOMIC_RELAXED);
+	if (polling) {
+		__atomic_store_n(&vm->io_poll_due, rdtsc() + poll_ticks(), __ATOMIC_SEQ_CST);
+		return;
+	}
+	__atomic_store_n(&vm->io_poll_due, 0, __ATOMIC_SEQ_CST);
+	/*
+	 * A disk's completion on another core (deferred work) may have turned
+	 * its polling on and armed the due time just before that store wiped
+	 * it: look again, or its kicks stay off with no one polling.
+	 */
+	for (unsigned i = 0; i < vv->ndisks; i++)
+		if (vv->disks[i]->v.plugged &&
+		    __atomic_load_n(&vv->disks[i]->blk.polling, __ATOMIC_SEQ_CST)) {
+			poll_arm(vm);
+			return;
+		}
 }
 
 static bool vdev_msix_notify(void *ctx, struct vpci_func *f, unsigned vec)
