@@ -15,6 +15,7 @@ struct checker {
 	const char *key; /* being checked, to prefix messages */
 	unsigned vcpus;	 /* the VM's vCPU count, or 0 when `vcpus` is itself wrong */
 	unsigned errors;
+	struct xlcfg_pos vif_pos[VM_MAX_VIFS]; /* where each vif stands, for the MAC check */
 };
 
 static void cerr(struct checker *c, struct xlcfg_pos pos, const char *fmt, ...)
@@ -502,21 +503,59 @@ static void check_pci(struct checker *c, const struct xlcfg_value *v)
 	}
 }
 
-/* vif: xl's spec strings, kept as written for the device code to read. */
-static void check_specs(struct checker *c, const struct xlcfg_value *v, unsigned max,
-			char (*dst)[VM_DEVSPEC_MAX + 1], unsigned *count)
+/* vif: xl's VIFSPEC strings (vifspec.h), kept as written and parsed into vifs[]. */
+static void check_vif(struct checker *c, const struct xlcfg_value *v)
 {
-	if (!want_list(c, v, max, "entries"))
+	struct vm_config *out = c->out;
+
+	if (!want_list(c, v, VM_MAX_VIFS, "entries"))
 		return;
 	for (unsigned i = 0; i < v->count; i++) {
-		if (want_string(c, xlcfg_item(c->cfg, v, i), VM_DEVSPEC_MAX, dst[*count]))
-			(*count)++;
+		const struct xlcfg_value *item = xlcfg_item(c->cfg, v, i);
+		char spec[VM_DEVSPEC_MAX + 1], why[XLCFG_REASON_LEN];
+		struct vm_vif vif;
+
+		/* '' is a vif with every default (xl's too) */
+		if (item->type == XLCFG_STRING && item->len == 0)
+			spec[0] = 0;
+		else if (!want_string(c, item, VM_DEVSPEC_MAX, spec))
+			continue;
+		if (!vifspec_parse(spec, &vif, why, sizeof(why))) {
+			cerr(c, item->pos, "%s", why);
+			continue;
+		}
+		memcpy(out->vif[out->vif_count], spec, sizeof(spec));
+		c->vif_pos[out->vif_count] = item->pos;
+		out->vifs[out->vif_count++] = vif;
 	}
 }
 
-static void check_vif(struct checker *c, const struct xlcfg_value *v)
+/*
+ * Once the name is known (it may stand after `vif`): the derived MACs, and
+ * no MAC twice in one VM (the switch would refuse the second port anyway,
+ * but the file is where to say so). A vif's index is its place in the list.
+ */
+static void finish_vifs(struct checker *c)
 {
-	check_specs(c, v, VM_MAX_VIFS, c->out->vif, &c->out->vif_count);
+	struct vm_config *out = c->out;
+
+	for (unsigned i = 0; i < out->vif_count; i++) {
+		struct vm_vif *a = &out->vifs[i];
+
+		if (!a->mac_given)
+			vifspec_derive_mac(out->name, i, a->mac);
+		for (unsigned j = 0; j < i; j++) {
+			const uint8_t *m = out->vifs[j].mac;
+
+			if (memcmp(out->vifs[j].mac, a->mac, 6) != 0)
+				continue;
+			c->key = "vif";
+			cerr(c, c->vif_pos[i], "MAC %02x:%02x:%02x:%02x:%02x:%02x is already vif %u's%s",
+			     m[0], m[1], m[2], m[3], m[4], m[5], j,
+			     a->mac_given && out->vifs[j].mac_given ? "" : " (derived from the name)");
+			break;
+		}
+	}
 }
 
 /* One DISKSPEC, judged against the host's modules and the VM's disks so far. */
@@ -699,6 +738,8 @@ bool vmconfig_from_xlcfg(const struct xlcfg *cfg, const struct vmconfig_context 
 		else
 			cerr(&c, e->key_pos, "unknown key");
 	}
+	if (out->name[0])
+		finish_vifs(&c);
 	for (size_t i = 0; i < ARRAY_LEN(key_rules); i++) {
 		if (key_rules[i].required && !xlcfg_find(cfg, key_rules[i].key)) {
 			c.key = key_rules[i].key;

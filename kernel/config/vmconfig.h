@@ -19,7 +19,9 @@
  *   exclusive 0                0 or 1 (ours; xl uses cpupools): each vCPU owns a core of its
  *                              `cpus` that no other vCPU is on; nothing else runs there
  *   pci       ["03:00.0"]      devices to pass through, "BB:DD.F" (optional "0000:")
- *   vif       ["bridge=br0"]   network interfaces, xl's spec strings, kept as written
+ *   vif       ["bridge=br0"]   virtio-net NICs in xl's VIFSPEC syntax (vifspec.h), kept as
+ *                              written and parsed into vifs[] (a missing MAC derived from
+ *                              the name); two NICs of a VM never share a MAC
  *   disk      ["format=raw, vdev=xvda, access=rw, target=/boot/vms/root.img"]
  *                              virtio-blk disks in xl's DISKSPEC syntax (diskspec.h): the
  *                              target is a boot module, its bytes the disk (a RAM disk);
@@ -39,6 +41,7 @@
 #include <stdint.h>
 
 #include "kernel/config/diskspec.h"
+#include "kernel/config/vifspec.h"
 #include "kernel/config/xlcfg.h"
 
 #define VM_NAME_MAX 31
@@ -91,6 +94,7 @@ struct vm_config {
 	struct vm_pci_addr pci[VM_MAX_PCI];
 	unsigned vif_count;
 	char vif[VM_MAX_VIFS][VM_DEVSPEC_MAX + 1];
+	struct vm_vif vifs[VM_MAX_VIFS]; /* vif[] parsed; mac is set (given or derived) */
 	unsigned disk_count;
 	struct vm_disk disks[VM_MAX_DISKS]; /* in file order; see diskspec.h */
 	bool virtio_console;

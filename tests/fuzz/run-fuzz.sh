@@ -49,7 +49,7 @@ mkdir -p "$OUT"
 sources() {
 	case $1 in
 	vmconfig)
-		echo "$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c" \
+		echo "$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c $ROOT/kernel/config/vifspec.c" \
 			"$ROOT/kernel/config/xlcfg.c $ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
 		;;
 	virtqueue)

@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vmconfig.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
 /*
  * VM files checked against a host, as an operator writes them: a good file gives the VM it
  * describes, and every mistake gives the message (file:line:col: reason) the operator reads.
@@ -411,6 +411,45 @@ static void test_vif_and_disk(void **state)
 	expect_error(text, "vm.cfg:4:8: vif: \"vvvvvvvvvvvvvvvvvvvv...\" is 256 characters, more than 255");
 }
 
+/* vif entries are VIFSPECs (vifspec.h): parsed, refused with file:line, MACs unique per VM. */
+static void test_vif_specs(void **state)
+{
+	uint8_t mac[6];
+
+	(void)state;
+	expect_ok(BASE "vif = [ 'mac=00:16:3e:00:00:01, bridge=lab', '', 'bridge=lab' ]\n");
+	assert_int_equal(vm.vif_count, 3);
+	assert_string_equal(vm.vif[1], "");
+	assert_true(vm.vifs[0].mac_given);
+	assert_string_equal(vm.vifs[0].bridge, "lab");
+	assert_string_equal(vm.vifs[1].bridge, "uplink");
+	/* a missing MAC is derived from the name and the index, even with `name` after `vif` */
+	vifspec_derive_mac("web", 2, mac);
+	assert_false(vm.vifs[2].mac_given);
+	assert_memory_equal(vm.vifs[2].mac, mac, 6);
+	expect_ok("vif = [ 'bridge=lab' ]\nname = 'late'\nmemory = 512\nkernel = '/boot/vmlinuz'\n");
+	vifspec_derive_mac("late", 0, mac);
+	assert_memory_equal(vm.vifs[0].mac, mac, 6);
+
+	expect_error(BASE "vif = [ 'bridge=lab', 'model=e1000' ]\n",
+		     "vm.cfg:4:23: vif: model=e1000 is not supported: every vif is a virtio-net "
+		     "device (model=virtio-net)");
+	expect_error(BASE "vif = [ 'mac=01:16:3e:00:00:01' ]\n",
+		     "vm.cfg:4:9: vif: mac=01:16:3e:00:00:01 is a multicast address (bit 0 of the "
+		     "first octet is set)");
+	expect_error(BASE "vif = [ 'ip=10.0.0.1' ]\n", "vm.cfg:4:9: vif: ip= is not supported");
+	expect_error(BASE "vif = [ 'mac=00:16:3e:00:00:01', 'mac=00:16:3E:00:00:01, bridge=lab' ]\n",
+		     "vm.cfg:4:34: vif: MAC 00:16:3e:00:00:01 is already vif 0's");
+	char text[256];
+	vifspec_derive_mac("web", 0, mac);
+	snprintf(text, sizeof(text), BASE "vif = [ '', 'mac=%02x:%02x:%02x:%02x:%02x:%02x' ]\n",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	char want[200];
+	snprintf(want, sizeof(want), "vm.cfg:4:13: vif: MAC %02x:%02x:%02x:%02x:%02x:%02x is already "
+		 "vif 0's (derived from the name)", mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	expect_error(text, want);
+}
+
 static void test_unsupported_and_unknown_keys(void **state)
 {
 	(void)state;
@@ -565,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_pinning),
 		cmocka_unit_test(test_pci_passthrough),
 		cmocka_unit_test(test_vif_and_disk),
+		cmocka_unit_test(test_vif_specs),
 		cmocka_unit_test(test_unsupported_and_unknown_keys),
 		cmocka_unit_test(test_required_keys),
 		cmocka_unit_test(test_duplicate_key),
