@@ -146,8 +146,8 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench_virtio.py
 	$(PYTHON) scripts/bench_storage.py
 
-# Fuzzes the VM file parser, the virtqueue, virtio-blk and the GPT reader (libFuzzer, installed on demand;
-# FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|gpt picks one, FUZZ_RUNS=N); not part of `make test`.
+# Fuzzes the VM file parser, the virtqueue, virtio-blk, virtio-net and the GPT reader (libFuzzer, installed on demand;
+# FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt picks one, FUZZ_RUNS=N); not part of `make test`.
 fuzz:
 	tests/fuzz/run-fuzz.sh $(or $(FUZZ_TARGET),all) $(FUZZ_RUNS)
 
@@ -158,7 +158,7 @@ help:
 	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
 	@echo "make test  - unit and integration tests"
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
-	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk and the GPT reader (FUZZ_TARGET=, FUZZ_RUNS=N)"
+	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net and the GPT reader (FUZZ_TARGET=, FUZZ_RUNS=N)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)

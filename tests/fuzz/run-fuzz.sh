@@ -4,6 +4,7 @@
 #   vmconfig    the VM file parser and checker (kernel/config/)
 #   virtqueue   the split virtqueue (guest/virtio/virtqueue.c)
 #   virtio_blk  virtio-blk over a RAM disk (guest/virtio/virtio_blk.c and the core under it)
+#   virtio_net  virtio-net as a switch port (guest/virtio/virtio_net.c and the core under it)
 #   gpt         the GPT reader (kernel/blk/gpt.c) on sparse disks
 #
 #   tests/fuzz/run-fuzz.sh [TARGET|all] [runs]   default: all targets, 200000 runs each
@@ -27,12 +28,12 @@ case ${1:-} in
 esac
 RUNS=${1:-200000}
 case $RUNS in
-'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|gpt|all] [runs]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|virtio_net|gpt|all] [runs]" >&2; exit 2 ;;
 esac
 case $TARGET in
-all) TARGETS="vmconfig virtqueue virtio_blk gpt" ;;
-vmconfig | virtqueue | virtio_blk | gpt) TARGETS=$TARGET ;;
-*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, gpt, all)" >&2; exit 2 ;;
+all) TARGETS="vmconfig virtqueue virtio_blk virtio_net gpt" ;;
+vmconfig | virtqueue | virtio_blk | virtio_net | gpt) TARGETS=$TARGET ;;
+*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, virtio_net, gpt, all)" >&2; exit 2 ;;
 esac
 FUZZ_TIME=${FUZZ_TIME:-55}
 case $FUZZ_TIME in
@@ -59,6 +60,11 @@ sources() {
 		echo "$ROOT/tests/fuzz/fuzz_virtio_blk.c $ROOT/guest/virtio/virtio_blk.c" \
 			"$ROOT/guest/virtio/virtio_dev.c $ROOT/guest/virtio/virtqueue.c" \
 			"$ROOT/kernel/blk/blk_check.c"
+		;;
+	virtio_net)
+		echo "$ROOT/tests/fuzz/fuzz_virtio_net.c $ROOT/guest/virtio/virtio_net.c" \
+			"$ROOT/guest/virtio/virtio_dev.c $ROOT/guest/virtio/virtqueue.c" \
+			"$ROOT/kernel/lib/string.c"
 		;;
 	gpt)
 		echo "$ROOT/tests/fuzz/fuzz_gpt.c $ROOT/kernel/blk/gpt.c $ROOT/kernel/lib/string.c" \
