@@ -43,6 +43,16 @@
 #   LINUX-GUEST-BLKBENCH mode=seq|rand dev=<name> bytes=<N> ns=<elapsed>
 #     reads=<device read requests> bs=<B> clock=... | LINUX-GUEST-BLKBENCH FAIL <why>
 #     (only with hv.blkbench=seq|rand, no LINUX-GUEST-BLK then: see /init)
+#   LINUX-GUEST-NET ok eth0 mac=<MAC> ip=<IP/PREFIX> | LINUX-GUEST-NET FAIL <why>
+#     (only with hv.net=IP/PREFIX or hv.net=dhcp (also hvnet=): eth0 configured;
+#     hv.netmac=MAC first gives eth0 that MAC, which the device does not know)
+#   LINUX-GUEST-PING ok|fail <IP> sent=<N> recv=<M> (hv.ping=IP; waits for the peer
+#     up to hv.pingwait seconds, default 120)
+#   LINUX-GUEST-NCRECV ok bytes=<N> sha=<sha256> | FAIL <why> (hv.ncrecv=PORT:
+#     one TCP stream received with busybox nc)
+#   LINUX-GUEST-NCSEND ok bytes=<N> sha=<sha256> ns=<elapsed> clock=... | FAIL <why>
+#     (hv.ncsend=IP:PORT:MIB: MIB MiB of /dev/urandom sent with busybox nc)
+#   LINUX-GUEST-NETSTAT rx_packets=<N> tx_packets=<N> rx_bytes=<N> tx_bytes=<N> (eth0's)
 #   LINUX-GUEST-DONE
 # then `poweroff -f` (or, with hv.shell on the kernel command line, a shell).
 set -euo pipefail
@@ -224,11 +234,33 @@ add_module() {
 	echo "$name" >>"$work/modorder"
 }
 : >"$work/modorder"
-for m in virtio_pci virtio_blk virtio_console virtio_rng ext4 crc32c_generic; do
+for m in virtio_pci virtio_blk virtio_console virtio_rng virtio_net ext4 crc32c_generic; do
 	add_module "$m" 1
 done
 cp "$work/modorder" "$root/lib/modules/virtio/order"
 say "virtio modules: $(tr '\n' ' ' <"$work/modorder")"
+
+# udhcpc's script (busybox's default path): the lease's address and router on eth0
+mkdir -p "$root/usr/share/udhcpc"
+cat >"$root/usr/share/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+deconfig)
+	ip addr flush dev "$interface"
+	ip link set "$interface" up
+	;;
+bound | renew)
+	ifconfig "$interface" "$ip" netmask "${subnet:-255.255.255.0}"
+	for r in $router; do
+		ip route replace default via "$r" dev "$interface"
+		break
+	done
+	echo "$ip/${mask:-24}" >/tmp/udhcpc.lease
+	;;
+esac
+exit 0
+DHCP
+chmod 0755 "$root/usr/share/udhcpc/default.script"
 
 # The kernel's built-in initramfs (Debian builds with an empty
 # CONFIG_INITRAMFS_SOURCE) already holds /dev/console, so init's stdio is the
@@ -600,6 +632,113 @@ if [ -n "$blkbench" ] && [ "$blkbench" != none ]; then
 	else
 		echo "LINUX-GUEST-BLKBENCH FAIL unknown mode $blkbench"
 	fi
+fi
+
+# ---- the network: eth0 (virtio-net) ----
+# hv.net=IP/PREFIX or hv.net=dhcp (hvnet= too) configures eth0; hv.netmac=MAC
+# first changes its MAC (a spoofing guest: the device keeps its own);
+# hv.ping=IP pings a peer (waiting hv.pingwait seconds for it to come up);
+# hv.ncrecv=PORT receives one TCP stream, hv.ncsend=IP:PORT:MIB sends one
+# (busybox nc; both print the stream's sha256).
+net=$(hv_opt net)
+for w in $(cat /proc/cmdline); do
+	case "$w" in hvnet=*) [ -n "$net" ] || net=${w#hvnet=} ;; esac
+done
+ncrecv_pid=""
+if [ -n "$net" ]; then
+	i=0
+	while [ ! -e /sys/class/net/eth0 ] && [ $i -lt 50 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	netmac=$(hv_opt netmac)
+	if [ ! -e /sys/class/net/eth0 ]; then
+		echo "LINUX-GUEST-NET FAIL no eth0"
+	elif [ -n "$netmac" ] && ! ip link set eth0 address "$netmac"; then
+		echo "LINUX-GUEST-NET FAIL cannot set mac $netmac"
+	else
+		ip link set lo up
+		ip link set eth0 up
+		addr=""
+		if [ "$net" = dhcp ]; then
+			udhcpc -i eth0 -s /usr/share/udhcpc/default.script -q -n -t 10 -T 2 >/tmp/udhcpc.log 2>&1 &&
+				addr=$(cat /tmp/udhcpc.lease 2>/dev/null)
+		elif ip addr add "$net" dev eth0; then
+			addr=$net
+		fi
+		if [ -n "$addr" ]; then
+			echo "LINUX-GUEST-NET ok eth0 mac=$(cat /sys/class/net/eth0/address) ip=$addr"
+		else
+			echo "LINUX-GUEST-NET FAIL address $net: $(tail -n 1 /tmp/udhcpc.log 2>/dev/null)"
+		fi
+	fi
+	# the receiver listens first: its peer may be sending as soon as it can ping
+	port=$(hv_opt ncrecv)
+	if [ -n "$port" ]; then
+		# nc quits when its stdin ends: a FIFO held open keeps it listening
+		mkfifo /tmp/nc.hold
+		nc -l -p "$port" </tmp/nc.hold >/tmp/nc.rx 2>/tmp/nc.err &
+		ncrecv_pid=$!
+		exec 3>/tmp/nc.hold
+	fi
+	peer=$(hv_opt ping)
+	if [ -n "$peer" ]; then
+		wait_s=$(hv_opt pingwait)
+		wait_s=${wait_s:-120}
+		i=0
+		while ! ping -c 1 -W 1 "$peer" >/dev/null 2>&1 && [ $i -lt "$wait_s" ]; do
+			i=$((i + 1))
+		done
+		out=$(ping -c 5 -i 0.2 -W 2 "$peer" 2>&1 | sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) packets received.*/sent=\1 recv=\2/p')
+		case "$out" in
+		"sent="*" recv=0" | "") echo "LINUX-GUEST-PING fail $peer ${out:-sent=0 recv=0}" ;;
+		*) echo "LINUX-GUEST-PING ok $peer $out" ;;
+		esac
+	fi
+	send=$(hv_opt ncsend)
+	if [ -n "$send" ]; then
+		ip=${send%%:*}
+		rest=${send#*:}
+		port=${rest%%:*}
+		mib=${rest#*:}
+		clock=uptime
+		[ -r /proc/timer_list ] && clock=timer_list
+		if ! dd if=/dev/urandom of=/tmp/nc.tx bs=1M count="$mib" 2>/dev/null; then
+			echo "LINUX-GUEST-NCSEND FAIL no data"
+		else
+			sha=$(sha256sum /tmp/nc.tx | cut -d' ' -f1)
+			i=0
+			t0=$(now_ns)
+			# the listener may not be up yet: connection refused, try again
+			until nc "$ip" "$port" </tmp/nc.tx >/dev/null 2>/tmp/nc.err; do
+				i=$((i + 1))
+				[ $i -ge 60 ] && break
+				sleep 1
+				t0=$(now_ns)
+			done
+			t1=$(now_ns)
+			if [ $i -ge 60 ]; then
+				echo "LINUX-GUEST-NCSEND FAIL $(head -n 1 /tmp/nc.err)"
+			else
+				echo "LINUX-GUEST-NCSEND ok bytes=$(wc -c </tmp/nc.tx) sha=$sha ns=$((t1 - t0)) clock=$clock"
+			fi
+			rm -f /tmp/nc.tx
+		fi
+	fi
+	if [ -n "$ncrecv_pid" ]; then
+		wait "$ncrecv_pid"
+		rc=$?
+		exec 3>&-
+		if [ $rc = 0 ]; then
+			echo "LINUX-GUEST-NCRECV ok bytes=$(wc -c </tmp/nc.rx) sha=$(sha256sum /tmp/nc.rx | cut -d' ' -f1)"
+		else
+			echo "LINUX-GUEST-NCRECV FAIL rc=$rc $(head -n 1 /tmp/nc.err)"
+		fi
+		rm -f /tmp/nc.rx
+	fi
+	# the interface's own counters, as the guest saw them
+	st=/sys/class/net/eth0/statistics
+	[ -d $st ] && echo "LINUX-GUEST-NETSTAT rx_packets=$(cat $st/rx_packets) tx_packets=$(cat $st/tx_packets) rx_bytes=$(cat $st/rx_bytes) tx_bytes=$(cat $st/tx_bytes)"
 fi
 
 echo "LINUX-GUEST-DONE"
