@@ -20,6 +20,7 @@
 #include "kernel/hvexit.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/net/netdev.h"
 #include "kernel/mm/mm.h"
 #include "kernel/net/uplink.h"
 #include "kernel/panic.h"
@@ -199,6 +200,7 @@ void kmain(uint32_t magic, uint32_t info)
 		shell_run(vmm_all_stopped);
 		bool ok = vmm_report();
 		hostblk_shutdown_all(); /* the harness powers off: disks shut down as on host-poweroff */
+		netdev_shutdown_all();
 		hv_exit_status(ok ? 0 : 1);
 		if (vm_count == 0)
 			printk("hv: nothing to run; idle\n");
