@@ -119,7 +119,8 @@ static int parse_tcp(const struct net_frame *f, struct tcp_layout *o)
 	} else {
 		return -1;
 	}
-	if (len < l4 + 20)
+	/* the IPv4 total length, the IPv6 payload length: 16 bits */
+	if (len - l3 - (o->v6 ? 40 : 0) > 0xffff || len < l4 + 20)
 		return -1;
 	uint32_t doff = (uint32_t)(f->data[l4 + 12] >> 4) * 4;
 	if (doff < 20 || len <= l4 + doff) /* headers, and at least one payload byte */
@@ -206,9 +207,6 @@ int net_offload_segment(const struct net_frame *f, uint8_t *scratch, size_t scra
 	uint32_t payload = f->len - t.hdr, mss = f->off.gso_size;
 	uint32_t first = payload < mss ? payload : mss;
 	if (scratch_len < (size_t)t.hdr + first)
-		return -1;
-	/* an IPv4 total length, an IPv6 payload length: 16 bits */
-	if (t.hdr + first - t.l3 > 0xffff)
 		return -1;
 
 	const uint8_t *tcp0 = f->data + t.l4;
