@@ -70,6 +70,10 @@ void uplink_init(const char *nic_name)
 	char err[128];
 	struct netdev *nd;
 
+	if (uplink_nd) {
+		printk("net: uplink: already on %s\n", uplink_nd->name);
+		return;
+	}
 	if (netdev_count() == 0) {
 		printk("net: no NIC: uplink has no wire\n");
 		return;
