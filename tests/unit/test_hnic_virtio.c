@@ -1,4 +1,4 @@
-// SOURCES: drivers/net/virtio_ring_drv.c
+// SOURCES: drivers/net/virtio_ring_drv.c drivers/net/virtio_pci_caps.c kernel/pci/pci_cfg.c
 /*
  * The host virtio-net driver's split virtqueue (drivers/net/virtio_ring_drv.c)
  * over fake device memory, with the test playing the device: buffers go
@@ -7,7 +7,8 @@
  * are suppressed as asked, and a misbehaving device (ids out of range or
  * returned twice, lengths beyond the buffer, a used index running ahead)
  * is counted or stops the queue without the driver touching anything it
- * did not hand over.
+ * did not hand over. And the modern device's register blocks are found in
+ * a fake configuration space, with bad capabilities skipped and loops ended.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "drivers/net/virtio_pci_caps.h"
 #include "drivers/net/virtio_ring_drv.h"
 
 struct fake {
@@ -330,6 +332,137 @@ static void test_rx_refill_many_rounds(void **state)
 	fake_free(f);
 }
 
+/* ---- the modern device's capabilities ---- */
+
+static uint8_t cfgspace[256];
+
+static uint32_t cfg_read32(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off)
+{
+	(void)ctx, (void)bus, (void)dev, (void)fn;
+	uint32_t v;
+	memcpy(&v, cfgspace + off, 4);
+	return v;
+}
+
+static void cfg_write32(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
+{
+	(void)ctx, (void)bus, (void)dev, (void)fn;
+	memcpy(cfgspace + off, &v, 4);
+}
+
+static const struct pci_cfg fake_cfg = {
+    .read32 = cfg_read32, .write32 = cfg_write32, .max_offset = 0x100, .bus_end = 0};
+
+static void vcap(uint8_t off, uint8_t next, uint8_t type, uint8_t bar, uint32_t offset, uint32_t len,
+		 uint8_t caplen)
+{
+	cfgspace[off] = PCI_CAP_ID_VNDR;
+	cfgspace[off + 1] = next;
+	cfgspace[off + 2] = caplen;
+	cfgspace[off + 3] = type;
+	cfgspace[off + 4] = bar;
+	memcpy(cfgspace + off + 8, &offset, 4);
+	memcpy(cfgspace + off + 12, &len, 4);
+}
+
+/* QEMU's layout: MSI-X, then common, ISR, device, notify and PCI-config windows into BAR4. */
+static struct pci_dev qemu_like(void)
+{
+	memset(cfgspace, 0, sizeof(cfgspace));
+	cfgspace[PCI_STATUS] = PCI_STATUS_CAP_LIST;
+	cfgspace[PCI_CAP_PTR] = 0x98;
+	cfgspace[0x98] = PCI_CAP_ID_MSIX;
+	cfgspace[0x99] = 0x88;
+	vcap(0x88, 0x78, VIRTIO_PCI_CAP_COMMON, 4, 0x0000, 0x1000, 16);
+	vcap(0x78, 0x68, VIRTIO_PCI_CAP_ISR, 4, 0x1000, 0x1000, 16);
+	vcap(0x68, 0x54, VIRTIO_PCI_CAP_DEVICE, 4, 0x2000, 0x1000, 16);
+	vcap(0x54, 0x40, VIRTIO_PCI_CAP_NOTIFY, 4, 0x3000, 0x1000, 20);
+	uint32_t mult = 4;
+	memcpy(cfgspace + 0x54 + 16, &mult, 4);
+	vcap(0x40, 0x00, 5 /* PCI config access */, 0, 0, 0, 20);
+	struct pci_dev d = {.cfg = &fake_cfg};
+	d.bar[1] = (struct pci_bar){.base = 0xfebd0000, .size = 0x1000};
+	d.bar[4] = (struct pci_bar){.base = 0xfe000000, .size = 0x4000, .is64 = true, .prefetch = true};
+	return d;
+}
+
+static void test_caps_qemu_layout(void **state)
+{
+	(void)state;
+	struct pci_dev d = qemu_like();
+	struct virtio_pci_caps c;
+	const char *why;
+	assert_true(virtio_pci_find_caps(&d, &c, &why));
+	assert_null(why);
+	assert_true(c.common.present && c.common.bar == 4 && c.common.offset == 0 &&
+		    c.common.length == 0x1000);
+	assert_true(c.isr.present && c.isr.offset == 0x1000);
+	assert_true(c.device.present && c.device.offset == 0x2000);
+	assert_true(c.notify.present && c.notify.offset == 0x3000);
+	assert_int_equal(c.notify_off_multiplier, 4);
+}
+
+static void test_caps_bad_ones_skipped(void **state)
+{
+	(void)state;
+	struct pci_dev d = qemu_like();
+	struct virtio_pci_caps c;
+	const char *why;
+	/* a second common block is an alternative: the first stays */
+	vcap(0x40, 0x00, VIRTIO_PCI_CAP_COMMON, 1, 0, 0x100, 16);
+	assert_true(virtio_pci_find_caps(&d, &c, &why));
+	assert_int_equal(c.common.bar, 4);
+
+	/* the common block reaching past its BAR, or in an I/O BAR, or in BAR 7: not taken */
+	d = qemu_like();
+	vcap(0x88, 0x78, VIRTIO_PCI_CAP_COMMON, 4, 0x3800, 0x1000, 16);
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	assert_string_equal(why, "no virtio 1.x common configuration capability");
+	d = qemu_like();
+	d.bar[4].io = true;
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	d = qemu_like();
+	vcap(0x88, 0x78, VIRTIO_PCI_CAP_COMMON, 7, 0, 0x100, 16);
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+
+	/* a common block too short for the queue registers */
+	d = qemu_like();
+	vcap(0x88, 0x78, VIRTIO_PCI_CAP_COMMON, 4, 0, 0x20, 16);
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	assert_string_equal(why, "virtio common configuration block too short");
+
+	/* a notify capability too short to hold its multiplier */
+	d = qemu_like();
+	vcap(0x54, 0x40, VIRTIO_PCI_CAP_NOTIFY, 4, 0x3000, 0x1000, 16);
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	assert_string_equal(why, "no virtio 1.x notification capability");
+}
+
+static void test_caps_legacy_and_loops(void **state)
+{
+	(void)state;
+	struct pci_dev d = qemu_like();
+	struct virtio_pci_caps c;
+	const char *why;
+	/* legacy-only: MSI-X and nothing else */
+	cfgspace[0x99] = 0;
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	assert_string_equal(why, "no virtio 1.x common configuration capability");
+	/* no list at all */
+	cfgspace[PCI_STATUS] = 0;
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	assert_string_equal(why, "no capability list");
+	/* a list that loops ends, with what it found before */
+	d = qemu_like();
+	cfgspace[0x41] = 0x88; /* the last points back to the common one */
+	assert_true(virtio_pci_find_caps(&d, &c, &why));
+	/* a device-configuration block missing */
+	d = qemu_like();
+	cfgspace[0x68 + 3] = 0x7f;
+	assert_false(virtio_pci_find_caps(&d, &c, &why));
+	assert_string_equal(why, "no virtio 1.x device configuration capability");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +475,9 @@ int main(void)
 		cmocka_unit_test(test_bad_len_returns_the_buffer),
 		cmocka_unit_test(test_used_index_running_ahead_breaks_the_queue),
 		cmocka_unit_test(test_rx_refill_many_rounds),
+		cmocka_unit_test(test_caps_qemu_layout),
+		cmocka_unit_test(test_caps_bad_ones_skipped),
+		cmocka_unit_test(test_caps_legacy_and_loops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
