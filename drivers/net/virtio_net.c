@@ -679,7 +679,7 @@ static int vnet_probe(struct pci_dev *d, char *err, size_t errlen)
 	v->tx_lock = (spinlock_t)SPINLOCK_INIT;
 	v->ctrl_lock = (spinlock_t)SPINLOCK_INIT;
 	v->vec_config = v->vec_queues = -1;
-	v->work = (struct deferred){.name = "virtio-net", .fn = vnet_work, .arg = v};
+	v->work = (struct deferred){.name = v->name, .fn = vnet_work, .arg = v};
 	deferred_register(&v->work);
 
 	volatile uint8_t *bars[PCI_MAX_BARS] = {0};
