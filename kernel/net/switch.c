@@ -333,11 +333,17 @@ static unsigned vm_ports(const struct net_switch *sw)
 	return n;
 }
 
-/* Promiscuous mode follows the VMs on `uplink` (called with the lock held, so in order). */
-static void vm_ports_changed(const struct net_switch *sw, const struct net_port *p)
+/*
+ * Ports join and leave one at a time (attach_lock, taken before a switch's
+ * lock), so that the uplink hears of VM ports in order; it is told after
+ * the switch's lock is dropped, as setting the NIC's mode may wait for the
+ * device.
+ */
+static spinlock_t attach_lock = SPINLOCK_INIT;
+
+static bool drives_promisc(const struct net_switch *sw, const struct net_port *p)
 {
-	if (p->kind == NET_PORT_VM && strcmp(sw->name, NET_SWITCH_UPLINK) == 0)
-		uplink_vm_ports_changed(vm_ports(sw));
+	return p->kind == NET_PORT_VM && strcmp(sw->name, NET_SWITCH_UPLINK) == 0;
 }
 
 int net_switch_attach(struct net_switch *sw, struct net_port *p, char *err, size_t errlen)
@@ -348,8 +354,10 @@ int net_switch_attach(struct net_switch *sw, struct net_port *p, char *err, size
 		format(err, errlen, "port %s has no deliver()", p ? p->name : "?");
 		return -1;
 	}
+	spin_lock(&attach_lock);
 	if (p->sw) {
 		format(err, errlen, "port %s is already on switch %s", p->name, p->sw->name);
+		spin_unlock(&attach_lock);
 		return -1;
 	}
 	spin_lock(&sw->lock);
@@ -366,12 +374,14 @@ int net_switch_attach(struct net_switch *sw, struct net_port *p, char *err, size
 			format(err, errlen, "MAC %s is already used by port %s on switch %s", mac,
 			       o->name, sw->name);
 			spin_unlock(&sw->lock);
+			spin_unlock(&attach_lock);
 			return -1;
 		}
 	}
 	if (slot == NET_SWITCH_PORTS) {
 		format(err, errlen, "switch %s is full (%u ports)", sw->name, NET_SWITCH_PORTS);
 		spin_unlock(&sw->lock);
+		spin_unlock(&attach_lock);
 		return -1;
 	}
 	p->sw = sw;
@@ -380,24 +390,34 @@ int net_switch_attach(struct net_switch *sw, struct net_port *p, char *err, size
 	sw->port_macs[slot] = 0;
 	sw->ports[slot] = p;
 	sw->port_mask |= 1ull << slot;
-	vm_ports_changed(sw, p);
+	unsigned vms = vm_ports(sw);
 	spin_unlock(&sw->lock);
+	if (drives_promisc(sw, p))
+		uplink_vm_ports_changed(vms);
+	spin_unlock(&attach_lock);
 	return 0;
 }
 
 void net_switch_detach(struct net_port *p)
 {
-	struct net_switch *sw = p ? p->sw : NULL;
-
-	if (!sw)
+	if (!p)
 		return;
+	spin_lock(&attach_lock);
+	struct net_switch *sw = p->sw;
+	if (!sw) {
+		spin_unlock(&attach_lock);
+		return;
+	}
 	spin_lock(&sw->lock);
 	table_remove_if(sw, drop_port, p->index);
 	sw->ports[p->index] = NULL;
 	sw->port_mask &= ~(1ull << p->index);
-	vm_ports_changed(sw, p);
+	unsigned vms = vm_ports(sw);
 	spin_unlock(&sw->lock);
 	p->sw = NULL;
+	if (drives_promisc(sw, p))
+		uplink_vm_ports_changed(vms);
+	spin_unlock(&attach_lock);
 }
 
 /* ---- forwarding ---- */
