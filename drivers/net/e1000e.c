@@ -320,7 +320,7 @@ static void rx_work(struct e1000e *c)
 			if (rx)
 				rx(&c->nd, c->rx_ptrs, n);
 			else
-				c->nd.stats.rx_drops += n;
+				stat_add(&c->nd.stats.rx_drops, n);
 		}
 		e1000e_rx_refill(&c->rx);
 		more = b == E1000E_RX_BATCHES - 1;

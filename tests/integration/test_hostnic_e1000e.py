@@ -10,6 +10,8 @@ refuse it, so only MSI-X is exercised under QEMU.
 """
 
 import re
+import socket
+import time
 
 from hvconsole import PROMPT, boot, command
 from hvrun import qemu
@@ -70,5 +72,34 @@ def test_e1000e_in_pci_list():
         out = command(child, "pci-list")
         assert re.search(r"^0000:00:04\.0 8086:10d3 class 020000 Ethernet controller; .*; msix 5; "
                          r"msi; driver e1000e: eth0\r*$", out, re.M), out
+    finally:
+        child.terminate(force=True)
+
+
+def monitor(path, line):
+    """One human-monitor command over QEMU's unix socket."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        for _ in range(50):
+            try:
+                s.connect(path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.1)
+        s.sendall((line + "\n").encode())
+        time.sleep(0.5)
+
+
+def test_e1000e_link_changes(tmp_path):
+    """The cable pulled and put back (QEMU's set_link): LSC through the "other" MSI-X vector."""
+    sock = str(tmp_path / "mon.sock")
+    args = nic(",addr=4") + ["-monitor", "unix:%s,server=on,wait=off" % sock]
+    child = boot([], smp=2, debug_exit=False, extra_args=args)
+    try:
+        child.expect_exact(PROMPT, timeout=60)
+        monitor(sock, "set_link n0 off")
+        child.expect_exact("net: eth0: link down", timeout=20)
+        monitor(sock, "set_link n0 on")
+        child.expect_exact("net: eth0: link up", timeout=20)
     finally:
         child.terminate(force=True)
