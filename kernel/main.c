@@ -20,7 +20,9 @@
 #include "kernel/hvexit.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/net/netdev.h"
 #include "kernel/mm/mm.h"
+#include "kernel/net/uplink.h"
 #include "kernel/panic.h"
 #include "kernel/pci/pci.h"
 #include "kernel/report.h"
@@ -173,6 +175,8 @@ void kmain(uint32_t magic, uint32_t info)
 	wait_for_ap_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
 	pci_host_init(acpi_ok ? &acpi : NULL);
+	char nic[16]; /* the NICs the drivers found: one bridged to the `uplink` switch */
+	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);
 
 	cpu_features_detect(&host_cpu);
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
@@ -196,6 +200,7 @@ void kmain(uint32_t magic, uint32_t info)
 		shell_run(vmm_all_stopped);
 		bool ok = vmm_report();
 		hostblk_shutdown_all(); /* the harness powers off: disks shut down as on host-poweroff */
+		netdev_shutdown_all();
 		hv_exit_status(ok ? 0 : 1);
 		if (vm_count == 0)
 			printk("hv: nothing to run; idle\n");

@@ -7,6 +7,7 @@
 #include "kernel/cpu/smp.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/net/net_selftest.h"
 #include "kernel/pci/pci_selftest.h"
 #include "kernel/time/tsc.h"
 
@@ -54,6 +55,7 @@ void selftest_run(const char *cmdline)
 
 	pci_selftest(cmdline);
 	nvme_selftest(cmdline);
+	net_selftest(cmdline);
 	if (!cmdline_get_str(cmdline, "test_fault", fault_kind, sizeof(fault_kind)))
 		return;
 	cmdline_get_u64(cmdline, "test_fault_cpu", &cpu);

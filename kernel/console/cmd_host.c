@@ -7,6 +7,7 @@
 #include "kernel/cpu/smp.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
+#include "kernel/net/netdev.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/hvm.h"
@@ -90,6 +91,7 @@ void cmd_host_reboot(int argc, char **argv)
 	}
 	printk("hv: host reboot requested from the console\n");
 	hostblk_shutdown_all(); /* flush and shut the disk controllers down first */
+	netdev_shutdown_all(); /* no NIC DMA into memory the next boot uses */
 	host_reboot(shell_acpi());
 }
 
@@ -109,6 +111,7 @@ void cmd_host_poweroff(int argc, char **argv)
 	}
 	printk("hv: host power-off requested from the console (ACPI S5)\n");
 	hostblk_shutdown_all(); /* flush and shut the disk controllers down first */
+	netdev_shutdown_all(); /* no NIC DMA into memory the next boot uses */
 	host_poweroff(&s5);
 	shell_error("the machine is still on: ACPI S5 did not take");
 }
