@@ -340,3 +340,17 @@ void cmd_block_list(int argc, char **argv)
 	}
 	vm_virtio_block_list(vm);
 }
+
+/* A VM's NICs: a line each, with what its switch port counted. */
+void cmd_nic_list(int argc, char **argv)
+{
+	(void)argc;
+	struct vm *vm = vm_named(argv[0]);
+	if (!vm)
+		return;
+	if (!vm->virtio) {
+		shell_error("vm %s has no devices now (stopped and released)", vm->name);
+		return;
+	}
+	vm_virtio_nic_list(vm);
+}

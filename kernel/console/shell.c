@@ -54,6 +54,8 @@ static const struct shell_cmd commands[] = {
      cmd_pci_list},
     {"block-list", "[NAME]", "host disks and partitions, or a VM's disks and their I/O", 0, 1,
      cmd_block_list},
+    {"nic-list", "NAME", "a VM's NICs: MAC, switch, port, frames and drops", 1, 1,
+     cmd_nic_list},
     {"net-list", "", "virtual switches: ports, their counters, learned MACs", 0, 0, cmd_net_list},
     {"dmesg", "", "the hypervisor's log", 0, 0, cmd_dmesg},
     {"host-reboot", "", "reset the machine (asks first)", 0, 0, cmd_host_reboot},

@@ -2,6 +2,7 @@
 
 #include "guest/virtio/virtio_blk.h"
 #include "guest/virtio/virtio_console.h"
+#include "guest/virtio/virtio_net.h"
 #include "guest/virtio/virtio_pci.h"
 #include "guest/virtio/virtio_rng.h"
 #include "kernel/blk/disk_claim.h"
@@ -19,6 +20,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/net/switch.h"
 #include "kernel/time/tsc.h"
 #include "include/x86.h"
 #include "kernel/vm/vm_pci.h"
@@ -34,6 +36,7 @@ struct vdev {
 	int owner; /* the CPU holding lock, or -1: async disk completions ask */
 	struct vm *vm;
 	struct virtio_blk *blk; /* a disk's model (polled); NULL for the others */
+	struct virtio_net *net; /* a NIC's model (polled, sends after the lock); NULL for the others */
 	struct virtio_pci pci;
 	struct virtio_pci_host host;
 	bool plugged;
@@ -48,6 +51,14 @@ struct vdisk {
 	bool attached;
 	char vdev[8];
 	struct virtio_blk blk; /* large: the request slots */
+};
+
+struct vnic {
+	struct vdev v;
+	unsigned index;	       /* its place in the VM file's vif list */
+	bool attached;	       /* its port is on the switch */
+	char bridge[VIF_BRIDGE_MAX + 1];
+	struct virtio_net net; /* large: the transmit buffer and the backlog */
 };
 
 struct vconsole {
@@ -65,6 +76,8 @@ struct vm_virtio {
 	struct vq_mem mem;
 	unsigned ndisks;
 	struct vdisk *disks[VM_MAX_DISKS];
+	unsigned nnics;
+	struct vnic *nics[VM_MAX_VIFS];
 	struct vconsole *console;
 	struct vrng *rng;
 	bool reported; /* the disks' figures were printed (vm_virtio_report) */
@@ -161,10 +174,29 @@ static void vdev_leave(void *ctx)
 {
 	struct vdev *d = ctx;
 	bool polling = d->blk && d->blk->polling;
+	bool send = d->net && d->net->tx_kicked;
 	vdev_unlock(d);
+	/* a transmit kick: the frames go to the switch with the device's lock dropped */
+	if (send) {
+		virtio_net_tx_run(d->net);
+		polling = __atomic_load_n(&d->net->polling, __ATOMIC_SEQ_CST);
+	}
 	if (polling)
 		poll_arm(d->vm);
 }
+
+/* A NIC takes its lock itself around what it does outside the transport (switch.h). */
+static void vnet_lock(void *ctx)
+{
+	vdev_lock(ctx);
+}
+
+static void vnet_unlock(void *ctx)
+{
+	vdev_unlock(ctx);
+}
+
+static const struct vnet_lock_ops vnet_locking = {vnet_lock, vnet_unlock};
 
 void vm_virtio_poll(struct vcpu *v)
 {
@@ -189,6 +221,13 @@ void vm_virtio_poll(struct vcpu *v)
 		polling |= d->blk.polling;
 		vdev_unlock(&d->v);
 	}
+	for (unsigned i = 0; i < vv->nnics; i++) {
+		struct vnic *n = vv->nics[i];
+		if (!n->v.plugged || !__atomic_load_n(&n->net.polling, __ATOMIC_RELAXED))
+			continue;
+		virtio_net_poll(&n->net, true); /* it takes the lock itself */
+		polling |= __atomic_load_n(&n->net.polling, __ATOMIC_SEQ_CST);
+	}
 	if (polling) {
 		__atomic_store_n(&vm->io_poll_due, rdtsc() + poll_ticks(), __ATOMIC_SEQ_CST);
 		return;
@@ -202,6 +241,12 @@ void vm_virtio_poll(struct vcpu *v)
 	for (unsigned i = 0; i < vv->ndisks; i++)
 		if (vv->disks[i]->v.plugged &&
 		    __atomic_load_n(&vv->disks[i]->blk.polling, __ATOMIC_SEQ_CST)) {
+			poll_arm(vm);
+			return;
+		}
+	for (unsigned i = 0; i < vv->nnics; i++)
+		if (vv->nics[i]->v.plugged &&
+		    __atomic_load_n(&vv->nics[i]->net.polling, __ATOMIC_SEQ_CST)) {
 			poll_arm(vm);
 			return;
 		}
@@ -303,9 +348,10 @@ static int attach_module(struct vdisk *d, const struct vm_disk *disk, const char
 static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err, size_t errlen)
 {
 	struct vm *vm = vv->vm;
-	if (disk->index >= 32 - VM_VIRTIO_SLOT_DISK0) {
+	if (disk->index >= VM_VIRTIO_SLOT_NIC0 - VM_VIRTIO_SLOT_DISK0) {
 		format(err, errlen, "disk %s: only %u disks per VM (xvda-xvd%c)", disk->vdev,
-		       32 - VM_VIRTIO_SLOT_DISK0, 'a' + 32 - VM_VIRTIO_SLOT_DISK0 - 1);
+		       VM_VIRTIO_SLOT_NIC0 - VM_VIRTIO_SLOT_DISK0,
+		       'a' + VM_VIRTIO_SLOT_NIC0 - VM_VIRTIO_SLOT_DISK0 - 1);
 		return -1;
 	}
 	struct vdisk *d = kzalloc(sizeof(*d));
@@ -331,6 +377,58 @@ static int add_disk(struct vm_virtio *vv, const struct vm_disk *disk, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * vif n: a virtio-net at slot VM_VIRTIO_SLOT_NIC0 + n, its port (vifname, or
+ * NAME.n) on the switch the vif names, with the vif's MAC (given or derived
+ * by vmconfig). A switch that refuses the port refuses the VM.
+ */
+static int add_nic(struct vm_virtio *vv, unsigned index, const struct vm_vif *vif, char *err,
+		   size_t errlen)
+{
+	struct vm *vm = vv->vm;
+	char port[sizeof(((struct net_port *)0)->name)], why[160];
+	struct vnic *n = kzalloc(sizeof(*n));
+	if (!n) {
+		format(err, errlen, "vif %u: out of memory", index);
+		return -1;
+	}
+	vv->nics[vv->nnics++] = n;
+	n->index = index;
+	strlcpy_hv(n->bridge, vif->bridge, sizeof(n->bridge));
+	if (vif->vifname[0])
+		strlcpy_hv(port, vif->vifname, sizeof(port));
+	else
+		format(port, sizeof(port), "%s.%u", vm->name, index);
+	virtio_net_init(&n->net, port, vif->mac, &vv->mem);
+	n->net.poll_mode = true;
+	n->net.lock_ops = &vnet_locking;
+	n->net.lock_ctx = &n->v;
+	n->v.net = &n->net;
+	if (vdev_plug(&n->v, vm, &n->net.dev, VM_VIRTIO_SLOT_NIC0 + index) < 0) {
+		format(err, errlen, "vif %u: no room on the VM's PCI bus", index);
+		return -1;
+	}
+	struct net_switch *sw = net_switch_get(vif->bridge, why, sizeof(why));
+	if (!sw || net_switch_attach(sw, &n->net.port, why, sizeof(why)) < 0) {
+		format(err, errlen, "vif %u (bridge=%s): %s", index, vif->bridge, why);
+		return -1;
+	}
+	n->attached = true;
+	return 0;
+}
+
+/* Takes the VM's NICs off their switches: no frame reaches its RAM after this. */
+static void detach_nics(struct vm_virtio *vv)
+{
+	for (unsigned i = 0; i < vv->nnics; i++) {
+		struct vnic *n = vv->nics[i];
+		if (!n->attached)
+			continue;
+		net_switch_detach(&n->net.port);
+		n->attached = false;
+	}
 }
 
 static void console_output(void *ctx, const uint8_t *buf, size_t n)
@@ -398,6 +496,9 @@ int vm_virtio_init(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; i < cfg->disk_count; i++)
 		if (add_disk(vv, &cfg->disks[i], err, errlen) < 0)
 			return -1;
+	for (unsigned i = 0; i < cfg->vif_count; i++)
+		if (add_nic(vv, i, &cfg->vifs[i], err, errlen) < 0)
+			return -1;
 	if (cfg->virtio_console && add_console(vv, err, errlen) < 0)
 		return -1;
 	/* entropy only when the host has a generator: no device beats a device that gives nothing */
@@ -414,6 +515,9 @@ void vm_virtio_reset(struct vm *vm)
 	for (unsigned i = 0; i < vv->ndisks; i++)
 		if (vv->disks[i]->v.plugged)
 			vdev_reset(&vv->disks[i]->v);
+	for (unsigned i = 0; i < vv->nnics; i++)
+		if (vv->nics[i]->v.plugged)
+			vdev_reset(&vv->nics[i]->v);
 	if (vv->console && vv->console->v.plugged)
 		vdev_reset(&vv->console->v);
 	if (vv->rng && vv->rng->v.plugged)
@@ -425,6 +529,7 @@ bool vm_virtio_quiesce(struct vm *vm)
 	struct vm_virtio *vv = vm->virtio;
 	if (!vv)
 		return true;
+	detach_nics(vv);
 	vm_virtio_reset(vm);
 	/* the host drivers fail a request back within their own timeouts; wait a while longer */
 	uint64_t deadline = rdtsc() + tsc_khz() * VM_VIRTIO_QUIESCE_MS;
@@ -464,6 +569,25 @@ static void report_disk(const struct vm *vm, const struct vdisk *d)
 	       (unsigned long long)d->blk.polls);
 }
 
+/* What a NIC moved, when its VM goes: the figures the network benchmark reads. */
+static void report_nic(const struct vm *vm, const struct vnic *n)
+{
+	const struct virtio_net_stats *s = &n->net.stats;
+	const struct net_port_stats *p = &n->net.port.stats;
+	const struct virtio_pci *t = &n->v.pci;
+	uint64_t per10 = t->notifies ? s->tx_frames * 10 / t->notifies : 0;
+	printk("vm %s nic %s: tx %llu frames %llu bytes (%llu dropped, %llu spoofed), rx %llu frames "
+	       "%llu bytes (%llu dropped), %llu notifies (%llu.%llu frames each), %llu interrupts, "
+	       "%llu found by %llu polls\n",
+	       vm->name, n->net.port.name, (unsigned long long)s->tx_frames,
+	       (unsigned long long)s->tx_bytes, (unsigned long long)(s->tx_dropped + p->in_errors),
+	       (unsigned long long)p->spoofed, (unsigned long long)s->rx_frames,
+	       (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_dropped,
+	       (unsigned long long)t->notifies, (unsigned long long)(per10 / 10),
+	       (unsigned long long)(per10 % 10), (unsigned long long)t->interrupts,
+	       (unsigned long long)n->net.polled, (unsigned long long)n->net.polls);
+}
+
 void vm_virtio_report(const struct vm *vm)
 {
 	struct vm_virtio *vv = vm->virtio;
@@ -473,6 +597,9 @@ void vm_virtio_report(const struct vm *vm)
 	for (unsigned i = 0; i < vv->ndisks; i++)
 		if (vv->disks[i]->v.plugged)
 			report_disk(vm, vv->disks[i]);
+	for (unsigned i = 0; i < vv->nnics; i++)
+		if (vv->nics[i]->v.plugged)
+			report_nic(vm, vv->nics[i]);
 }
 
 void vm_virtio_free(struct vm *vm)
@@ -489,6 +616,9 @@ void vm_virtio_free(struct vm *vm)
 			ramdisk_detach(&d->rd);
 		kfree(vv->disks[i]);
 	}
+	detach_nics(vv); /* (quiesce did, unless the VM never got that far) */
+	for (unsigned i = 0; i < vv->nnics; i++)
+		kfree(vv->nics[i]);
 	kfree(vv->console);
 	kfree(vv->rng);
 	kfree(vv);
@@ -558,5 +688,42 @@ void vm_virtio_block_list(struct vm *vm)
 			      (unsigned long long)(s.errors + s.unsupported), in_flight, b->name);
 		if (failure)
 			console_print("       needs reset: %s\n", failure);
+	}
+}
+
+void vm_virtio_nic_list(struct vm *vm)
+{
+	struct vm_virtio *vv = vm->virtio;
+	console_print("%-4s %-4s %-8s %-17s %-15s %-15s %10s %10s %8s %8s %8s %7s\n", "Vif", "Slot",
+		      "State", "MAC", "Bridge", "Port", "TX", "RX", "TX-drop", "Spoofed", "RX-drop",
+		      "Backlog");
+	if (!vv)
+		return;
+	for (unsigned i = 0; i < vv->nnics; i++) {
+		struct vnic *n = vv->nics[i];
+		if (!n->v.plugged)
+			continue;
+		vdev_lock(&n->v);
+		struct virtio_net_stats s = n->net.stats;
+		struct net_port_stats ps = n->net.port.stats;
+		uint8_t status = n->net.dev.status;
+		const char *failure = n->net.dev.failure;
+		unsigned backlog = virtio_net_backlog(&n->net);
+		vdev_unlock(&n->v);
+		const uint8_t *m = n->net.port.mac;
+		const char *state = failure				  ? "broken"
+				    : !n->attached			  ? "detached"
+				    : status & VIRTIO_STATUS_DRIVER_OK ? "active"
+				    : status			  ? "setup"
+								  : "idle";
+		console_print("%-4u 00:%02x %-8s %02x:%02x:%02x:%02x:%02x:%02x %-15s %-15s %10llu %10llu "
+			      "%8llu %8llu %8llu %7u\n",
+			      n->index, n->v.pci.func.slot, state, m[0], m[1], m[2], m[3], m[4], m[5],
+			      n->bridge, n->net.port.name, (unsigned long long)s.tx_frames,
+			      (unsigned long long)s.rx_frames,
+			      (unsigned long long)(s.tx_dropped + ps.in_errors),
+			      (unsigned long long)ps.spoofed, (unsigned long long)s.rx_dropped, backlog);
+		if (failure)
+			console_print("     needs reset: %s\n", failure);
 	}
 }

@@ -1,12 +1,20 @@
 /*
  * A VM's virtio devices, served by the hypervisor (no dom0, no service VM):
- * one virtio-blk per `disk` of its VM file, a virtio-console when it says
- * `virtio_console = 1`, a virtio-rng fed by RDSEED/RDRAND when the host has
- * either (and `virtio_rng` is not 0). Each is a modern virtio-pci function
- * on the VM's PCI bus at a fixed slot, so a guest finds the same device at
- * the same address on every boot:
- *   00:03.0 virtio-console   00:04.0 virtio-rng   00:08.0 + n  disk n
- * (n: the vdev's index, xvda = 0).
+ * one virtio-blk per `disk` of its VM file, one virtio-net per `vif`, a
+ * virtio-console when it says `virtio_console = 1`, a virtio-rng fed by
+ * RDSEED/RDRAND when the host has either (and `virtio_rng` is not 0). Each
+ * is a modern virtio-pci function on the VM's PCI bus at a fixed slot, so a
+ * guest finds the same device at the same address on every boot:
+ *   00:03.0 virtio-console   00:04.0 virtio-rng
+ *   00:08.0 + n  disk n (n: the vdev's index, xvda = 0 ... xvdp = 15)
+ *   00:18.0 + n  NIC n  (n: the vif's place in the list, 0 ... 7)
+ *
+ * A NIC is a port of the switch its vif names (kernel/net/switch.h): named
+ * by the vif's vifname, or NAME.n; with the vif's MAC (given, or derived
+ * from the VM's name); anti-spoofing on. A vif whose port the switch
+ * refuses (full, its MAC already on it) refuses the VM. The port leaves the
+ * switch when the VM is quiesced (stop, destroy), before its RAM goes; a
+ * reboot only resets the device.
  *
  * Every entry into a device (a BAR access from a vCPU, bytes typed at the
  * console, a disk's completion) holds the VM's PCI lock (vm_pci.h), so a
@@ -23,6 +31,7 @@
 #define VM_VIRTIO_SLOT_CONSOLE 3
 #define VM_VIRTIO_SLOT_RNG 4
 #define VM_VIRTIO_SLOT_DISK0 8
+#define VM_VIRTIO_SLOT_NIC0 24
 
 /*
  * Polling (guest/virtio/virtio_blk.h, poll mode): after a kick has been
@@ -44,8 +53,10 @@ int vm_virtio_init(struct vm *vm, char *err, size_t errlen);
 void vm_virtio_reset(struct vm *vm);
 /*
  * Prints each disk's figures once ("vm NAME disk xvdb: N requests (...), N
- * notifies, N interrupts, N isr reads"): when the VM's accounting is
- * printed, or else when it is released.
+ * notifies, N interrupts, N isr reads") and each NIC's ("vm NAME nic PORT:
+ * tx N frames ... (N dropped, N spoofed), rx ..., N notifies (F frames
+ * each), ..."): when the VM's accounting is printed, or else when it is
+ * released.
  */
 void vm_virtio_report(const struct vm *vm);
 /* Gives the devices and their disks back (reporting first); the VM's vCPUs have left. */
@@ -61,5 +72,7 @@ bool vm_virtio_quiesce(struct vm *vm);
 size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n);
 /* `block-list NAME`: the VM's disks, one line each. */
 void vm_virtio_block_list(struct vm *vm);
+/* `nic-list NAME`: the VM's NICs, one line each (MAC, switch, port, counters). */
+void vm_virtio_nic_list(struct vm *vm);
 
 #endif

@@ -678,9 +678,10 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 		format(err, errlen, "vm %s stopped while rebooting", vm->name);
 		return -1;
 	}
+	/* devices first: a NIC's frame from another VM must not land in the zeroed RAM */
+	vm_virtio_reset(vm);
 	gpa_zero(&vm->map, 0, vm->ram_bytes);
 	vm_devices_reset(vm);
-	vm_virtio_reset(vm);
 	vplatform_reset(vm); /* a restarted kernel finds its chips as at power-on */
 	for (unsigned i = 0; i < VM_CONSOLES; i++)
 		vm->out[i].line.len = 0;
