@@ -527,6 +527,10 @@ static void vnet_queue_notify(struct virtio_dev *d, unsigned q)
 {
 	struct virtio_net *vn = to_net(d);
 
+	if (q == VNET_TXQ)
+		vn->stats.tx_kicks++;
+	else if (q == VNET_RXQ)
+		vn->stats.rx_kicks++;
 	if (q == VNET_TXQ) {
 		vn->tx_kicked = true; /* sent by virtio_net_tx_run, once the lock is dropped */
 	} else if (q == VNET_RXQ && vn->bl_count && virtio_queue_ready(d, VNET_RXQ)) {

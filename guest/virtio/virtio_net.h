@@ -100,6 +100,7 @@ struct vnet_lock_ops {
 
 struct virtio_net_stats {
 	uint64_t tx_frames, tx_bytes, tx_batches;
+	uint64_t tx_kicks, rx_kicks; /* the driver's notifies, per queue */
 	uint64_t tx_dropped;   /* malformed: short, too long, a header not negotiated */
 	uint64_t rx_frames, rx_bytes, rx_buffers;
 	uint64_t rx_dropped;   /* delivered but not taken (also in port.stats.out_drops) */

@@ -37,6 +37,7 @@ struct vdev {
 	struct vm *vm;
 	struct virtio_blk *blk; /* a disk's model (polled); NULL for the others */
 	struct virtio_net *net; /* a NIC's model (polled, sends after the lock); NULL for the others */
+	uint64_t net_busy_tsc;	/* a NIC's transmit last found frames (kick or poll) */
 	struct virtio_pci pci;
 	struct virtio_pci_host host;
 	bool plugged;
@@ -159,6 +160,11 @@ static uint64_t poll_ticks(void)
 	return tsc_khz() * VM_VIRTIO_POLL_US / 1000 + 1;
 }
 
+static uint64_t net_window_ticks(void)
+{
+	return tsc_khz() * VM_VIRTIO_NET_POLL_US / 1000;
+}
+
 /* A disk left its kicks off: the VM's exits look at it until it turns them on again. */
 static void poll_arm(struct vm *vm)
 {
@@ -178,7 +184,8 @@ static void vdev_leave(void *ctx)
 	vdev_unlock(d);
 	/* a transmit kick: the frames go to the switch with the device's lock dropped */
 	if (send) {
-		virtio_net_tx_run(d->net);
+		if (virtio_net_tx_run(d->net))
+			__atomic_store_n(&d->net_busy_tsc, rdtsc(), __ATOMIC_RELAXED);
 		polling = __atomic_load_n(&d->net->polling, __ATOMIC_SEQ_CST);
 	}
 	if (polling)
@@ -225,7 +232,11 @@ void vm_virtio_poll(struct vcpu *v)
 		struct vnic *n = vv->nics[i];
 		if (!n->v.plugged || !__atomic_load_n(&n->net.polling, __ATOMIC_RELAXED))
 			continue;
-		virtio_net_poll(&n->net, true); /* it takes the lock itself */
+		/* kicks stay off while frames came within the window (see vm_virtio.h) */
+		uint64_t now = rdtsc();
+		uint64_t busy = __atomic_load_n(&n->v.net_busy_tsc, __ATOMIC_RELAXED);
+		if (virtio_net_poll(&n->net, now - busy >= net_window_ticks())) /* takes the lock */
+			__atomic_store_n(&n->v.net_busy_tsc, now, __ATOMIC_RELAXED);
 		polling |= __atomic_load_n(&n->net.polling, __ATOMIC_SEQ_CST);
 	}
 	if (polling) {
@@ -575,15 +586,16 @@ static void report_nic(const struct vm *vm, const struct vnic *n)
 	const struct virtio_net_stats *s = &n->net.stats;
 	const struct net_port_stats *p = &n->net.port.stats;
 	const struct virtio_pci *t = &n->v.pci;
-	uint64_t per10 = t->notifies ? s->tx_frames * 10 / t->notifies : 0;
+	uint64_t per10 = s->tx_kicks ? s->tx_frames * 10 / s->tx_kicks : 0;
 	printk("vm %s nic %s: tx %llu frames %llu bytes (%llu dropped, %llu spoofed), rx %llu frames "
-	       "%llu bytes (%llu dropped), %llu notifies (%llu.%llu frames each), %llu interrupts, "
-	       "%llu found by %llu polls\n",
+	       "%llu bytes (%llu dropped), %llu notifies (%llu transmit: %llu.%llu frames each), %llu "
+	       "interrupts, %llu found by %llu polls\n",
 	       vm->name, n->net.port.name, (unsigned long long)s->tx_frames,
 	       (unsigned long long)s->tx_bytes, (unsigned long long)(s->tx_dropped + p->in_errors),
 	       (unsigned long long)p->spoofed, (unsigned long long)s->rx_frames,
 	       (unsigned long long)s->rx_bytes, (unsigned long long)s->rx_dropped,
-	       (unsigned long long)t->notifies, (unsigned long long)(per10 / 10),
+	       (unsigned long long)t->notifies, (unsigned long long)s->tx_kicks,
+	       (unsigned long long)(per10 / 10),
 	       (unsigned long long)(per10 % 10), (unsigned long long)t->interrupts,
 	       (unsigned long long)n->net.polled, (unsigned long long)n->net.polls);
 }
