@@ -188,3 +188,32 @@ int mgmt_config_parse(const char *cmdline, struct mgmt_config *cfg, char *err, s
 		parse_syslog(v, len, cfg, err, errlen, &errors);
 	return errors;
 }
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'; /* as cmdline_find splits */
+}
+
+void mgmt_redact_cmdline(char *out, size_t size, const char *cmdline)
+{
+	static const char key[] = "mgmt_token=";
+	size_t n = 0;
+
+	if (!size)
+		return;
+	for (const char *p = cmdline ? cmdline : ""; *p && n + 1 < size;) {
+		bool token_start = p == cmdline || is_space(p[-1]);
+		if (token_start && strncmp(p, key, sizeof(key) - 1) == 0) {
+			for (size_t i = 0; i < sizeof(key) - 1 && n + 1 < size; i++)
+				out[n++] = key[i];
+			for (size_t i = 0; i < 3 && n + 1 < size; i++)
+				out[n++] = '*';
+			p += sizeof(key) - 1;
+			while (*p && !is_space(*p))
+				p++;
+			continue;
+		}
+		out[n++] = *p++;
+	}
+	out[n] = 0;
+}

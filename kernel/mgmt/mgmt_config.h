@@ -50,4 +50,7 @@ int mgmt_mask_prefix(uint32_t mask);
 void mgmt_format_addr(char *out, size_t size, uint32_t addr, unsigned prefix, uint32_t gw,
 		      const char *how);
 
+/* The command line with mgmt_token='s value as "***": for the boot report and the log. */
+void mgmt_redact_cmdline(char *out, size_t size, const char *cmdline);
+
 #endif

@@ -224,6 +224,24 @@ static void test_format_addr(void **state)
 	assert_string_equal(out, "192.168.1");
 }
 
+static void test_redact(void **state)
+{
+	(void)state;
+	char out[128];
+	mgmt_redact_cmdline(out, sizeof(out), "console=com1 mgmt_token=s3cret mgmt=dhcp");
+	assert_string_equal(out, "console=com1 mgmt_token=*** mgmt=dhcp");
+	mgmt_redact_cmdline(out, sizeof(out), "mgmt_token=a\tmgmt_token= xmgmt_token=keep");
+	assert_string_equal(out, "mgmt_token=***\tmgmt_token=*** xmgmt_token=keep");
+	mgmt_redact_cmdline(out, sizeof(out), "");
+	assert_string_equal(out, "");
+	mgmt_redact_cmdline(out, sizeof(out), NULL);
+	assert_string_equal(out, "");
+	mgmt_redact_cmdline(out, 16, "mgmt_token=s3cret");
+	assert_string_equal(out, "mgmt_token=***");
+	mgmt_redact_cmdline(out, 13, "mgmt_token=s3cret");
+	assert_string_equal(out, "mgmt_token=*");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +255,7 @@ int main(void)
 		cmocka_unit_test(test_first_error_kept),
 		cmocka_unit_test(test_ipv4_and_masks),
 		cmocka_unit_test(test_format_addr),
+		cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
