@@ -22,7 +22,6 @@
 #include "kernel/log.h"
 #include "kernel/mgmt/mgmt.h"
 #include "kernel/net/netdev.h"
-#include "kernel/net/uplink.h"
 #include "kernel/mm/mm.h"
 #include "kernel/panic.h"
 #include "kernel/pci/pci.h"
@@ -176,14 +175,9 @@ void kmain(uint32_t magic, uint32_t info)
 	wait_for_ap_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
 	pci_host_init(acpi_ok ? &acpi : NULL);
-	/* the `uplink` switch on a NIC, and the management interface on it (the report shows its address) */
-	char uplink_nic[16];
-	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", uplink_nic, sizeof(uplink_nic))
-			    ? uplink_nic
-			    : NULL);
-	mgmt_init(boot_info.cmdline);
 
 	cpu_features_detect(&host_cpu);
+	mgmt_init(boot_info.cmdline); /* on the uplink NIC; the report shows its address */
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
 
 	selftest_run(boot_info.cmdline);

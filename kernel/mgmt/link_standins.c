@@ -11,11 +11,6 @@
 
 #define WEAK __attribute__((weak))
 
-WEAK void uplink_init(const char *nic_name)
-{
-	(void)nic_name;
-}
-
 WEAK struct netdev *uplink_netdev(void)
 {
 	return NULL;
