@@ -20,9 +20,9 @@
 #define LWIP_NETIF_API 0
 #define LWIP_ALTCP 0
 
-/* Memory: a 256 KiB heap for outgoing data and fixed pools, all in .bss. */
+/* Memory: a 128 KiB heap (outgoing data: 4 connections × TCP_SND_BUF, syslog datagrams) and fixed pools, all in .bss. */
 #define MEM_ALIGNMENT 8
-#define MEM_SIZE (256 * 1024)
+#define MEM_SIZE (128 * 1024)
 #define MEM_LIBC_MALLOC 0
 #define MEMP_MEM_MALLOC 0
 #define MEMP_NUM_PBUF 32
@@ -32,7 +32,7 @@
 #define MEMP_NUM_TCP_PCB_LISTEN 1
 #define MEMP_NUM_TCP_SEG 128
 #define MEMP_NUM_ARP_QUEUE 16
-#define PBUF_POOL_SIZE 96 /* received frames in flight inside lwIP */
+#define PBUF_POOL_SIZE 64 /* received frames held inside lwIP: the windows of 4 connections, and more */
 #define TCP_LISTEN_BACKLOG 1
 
 /* Protocols */
