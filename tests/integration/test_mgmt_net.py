@@ -1,4 +1,4 @@
-"""The management endpoint on lwIP, under QEMU's user network with an e1000e.
+"""The management endpoint on lwIP, under QEMU's user network (e1000e, virtio-net).
 
 The hypervisor gets its address by DHCP from QEMU (10.0.2.15/24, gateway
 10.0.2.2) and logs it; `info` shows it; its log reaches a syslog listener
@@ -10,6 +10,8 @@ tested in test_mgmt_api.py.
 import re
 import socket
 import time
+
+import pytest
 
 from hvconsole import boot, command
 from hvrun import qemu
@@ -27,10 +29,10 @@ def free_tcp_port():
         return s.getsockname()[1]
 
 
-def nic(hostfwd_port):
+def nic(hostfwd_port, device="e1000e"):
     return ["-nic", "none",
             "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:8080" % hostfwd_port,
-            "-device", "e1000e,netdev=n0"]
+            "-device", "%s,netdev=n0" % device]
 
 
 def http_get(port, path, token=None, timeout=30):
@@ -68,12 +70,13 @@ def collect(sock, seconds, until=None):
     return out
 
 
-def test_dhcp_info_syslog_and_http():
+@pytest.mark.parametrize("device", ["e1000e", "virtio-net-pci"])
+def test_dhcp_info_syslog_and_http(device):
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     syslog_port = udp.getsockname()[1]
     http_port = free_tcp_port()
-    child = boot([], smp=2, debug_exit=False, extra_args=nic(http_port),
+    child = boot([], smp=2, debug_exit=False, extra_args=nic(http_port, device),
                  cmdline="mgmt_token=%s syslog=10.0.2.2:%d" % (TOKEN, syslog_port))
     try:
         child.expect(r"mgmt: waiting for dhcp on eth0", timeout=90)
