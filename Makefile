@@ -48,6 +48,9 @@ $(BUILD)/obj/%.o: %.c
 # Third-party code: the kernel's flags, its warnings shown but not fatal.
 $(LWIP_STAMP):
 	@scripts/fetch-lwip.sh $(LWIP_SRC_CACHE)
+# (objects' dependency files name lwIP's sources: a cache removed since is fetched again)
+$(LWIP_SRC_CACHE)/src/%.c: | $(LWIP_STAMP)
+	@:
 
 $(LWIP_OBJ): $(BUILD)/obj/lwip/%.o: | $(LWIP_STAMP)
 	@mkdir -p $(dir $@)

@@ -24,6 +24,8 @@ fi
 
 command -v dpkg-source >/dev/null 2>&1 || {
 	echo "fetch-lwip: installing dpkg-dev (apt-get source needs dpkg-source)"
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
 	$SUDO apt-get install -y -q --no-install-recommends dpkg-dev
 }
 
