@@ -23,6 +23,7 @@
 #include "kernel/mgmt/mgmt.h"
 #include "kernel/net/netdev.h"
 #include "kernel/mm/mm.h"
+#include "kernel/net/uplink.h"
 #include "kernel/panic.h"
 #include "kernel/pci/pci.h"
 #include "kernel/report.h"
@@ -175,6 +176,8 @@ void kmain(uint32_t magic, uint32_t info)
 	wait_for_ap_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
 	pci_host_init(acpi_ok ? &acpi : NULL);
+	char nic[16]; /* the NICs the drivers found: one bridged to the `uplink` switch */
+	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);
 
 	cpu_features_detect(&host_cpu);
 	mgmt_init(boot_info.cmdline); /* on the uplink NIC; the report shows its address */

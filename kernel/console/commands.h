@@ -22,6 +22,9 @@ void cmd_sched_credit(int argc, char **argv);
 void cmd_pci_list(int argc, char **argv);
 void cmd_block_list(int argc, char **argv);
 
+/* networking (cmd_net.c) */
+void cmd_net_list(int argc, char **argv);
+
 /* the host */
 void cmd_info(int argc, char **argv);
 void cmd_dmesg(int argc, char **argv);

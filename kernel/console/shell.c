@@ -55,6 +55,7 @@ static const struct shell_cmd commands[] = {
      cmd_pci_list},
     {"block-list", "[NAME]", "host disks and partitions, or a VM's disks and their I/O", 0, 1,
      cmd_block_list},
+    {"net-list", "", "virtual switches: ports, their counters, learned MACs", 0, 0, cmd_net_list},
     {"dmesg", "", "the hypervisor's log", 0, 0, cmd_dmesg},
     {"host-reboot", "", "reset the machine (asks first)", 0, 0, cmd_host_reboot},
     {"host-poweroff", "", "power the machine off (asks first)", 0, 0, cmd_host_poweroff},

@@ -1,8 +1,8 @@
 /*
  * The host's network interfaces: the hypervisor's own NIC drivers
  * (drivers/net: virtio-net, e1000e) register each NIC they bring up, named
- * eth0, eth1, ... in PCI order. The uplink (uplink.h) takes the first one
- * with a link and bridges it to the `uplink` switch.
+ * eth0, eth1, ... in PCI order. The uplink (uplink.h) takes the one
+ * `uplink_nic=` names, else eth0, and bridges it to the `uplink` switch.
  *
  * The interface is batched (after BitVisor's netapi): xmit() takes several
  * frames, and received frames are handed to nd->rx() several at a time.

@@ -124,5 +124,9 @@ void net_switch_for_each_port(void (*fn)(void *ctx, const struct net_switch *sw,
 
 /* For the hosted tests: the clock the table ages by (default: uptime in ms). */
 void net_switch_set_clock(uint64_t (*now_ms)(void));
+#ifdef HV_HOSTED
+/* For the hosted tests: forgets every switch (no port may be attached) and the clock. */
+void net_switch_reset(void);
+#endif
 
 #endif

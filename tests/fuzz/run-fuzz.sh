@@ -5,6 +5,7 @@
 #   virtqueue   the split virtqueue (guest/virtio/virtqueue.c)
 #   virtio_blk  virtio-blk over a RAM disk (guest/virtio/virtio_blk.c and the core under it)
 #   gpt         the GPT reader (kernel/blk/gpt.c) on sparse disks
+#   net_offload the software offloads (kernel/net/net_offload.c) on guests' frames
 #
 #   tests/fuzz/run-fuzz.sh [TARGET|all] [runs]   default: all targets, 200000 runs each
 #   tests/fuzz/run-fuzz.sh [runs]                the same, all targets
@@ -27,12 +28,12 @@ case ${1:-} in
 esac
 RUNS=${1:-200000}
 case $RUNS in
-'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|gpt|all] [runs]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|gpt|net_offload|all] [runs]" >&2; exit 2 ;;
 esac
 case $TARGET in
-all) TARGETS="vmconfig virtqueue virtio_blk gpt" ;;
-vmconfig | virtqueue | virtio_blk | gpt) TARGETS=$TARGET ;;
-*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, gpt, all)" >&2; exit 2 ;;
+all) TARGETS="vmconfig virtqueue virtio_blk gpt net_offload" ;;
+vmconfig | virtqueue | virtio_blk | gpt | net_offload) TARGETS=$TARGET ;;
+*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, gpt, net_offload, all)" >&2; exit 2 ;;
 esac
 FUZZ_TIME=${FUZZ_TIME:-55}
 case $FUZZ_TIME in
@@ -63,6 +64,9 @@ sources() {
 	gpt)
 		echo "$ROOT/tests/fuzz/fuzz_gpt.c $ROOT/kernel/blk/gpt.c $ROOT/kernel/lib/string.c" \
 			"$ROOT/kernel/lib/format.c"
+		;;
+	net_offload)
+		echo "$ROOT/tests/fuzz/fuzz_net_offload.c $ROOT/kernel/net/net_offload.c"
 		;;
 	esac
 }

@@ -50,7 +50,7 @@ def test_ecam_finds_devices_behind_a_root_port(disk):
     assert devs["0000:00:04.0"] == ("1b36:0010", "NVM Express controller", "driver nvme: nvme0"), run
     assert devs["0000:00:05.0"] == ("1b36:000c", "PCI bridge to bus 01-01", "no driver"), run
     assert devs["0000:00:06.0"] == ("1b36:000c", "PCI bridge to bus 02-02", "no driver"), run
-    assert devs["0000:01:00.0"] == ("8086:10d3", "Ethernet controller", "no driver"), run
+    assert devs["0000:01:00.0"] == ("8086:10d3", "Ethernet controller", "driver e1000e: eth0"), run
     assert devs["0000:02:00.0"][0] == "1234:11e8", run
     assert devs["0000:00:00.0"][:2] == ("8086:29c0", "host bridge"), run
     assert devs["0000:00:1f.2"][1] == "SATA controller (AHCI)", run
@@ -105,7 +105,7 @@ def test_pci_list_lists_the_host(disk):
         assert re.search(r"^0000:01:00\.0 8086:10d3 class 020000 Ethernet controller; "
                          r"bar0 mem 0x[0-9a-f]+\+128K; bar1 mem 0x[0-9a-f]+\+128K; "
                          r"bar2 io 0x[0-9a-f]+\+32; bar3 mem 0x[0-9a-f]+\+16K; msix 5; msi; "
-                         r"no driver\r*$", out, re.M), out
+                         r"driver e1000e: eth0\r*$", out, re.M), out
         assert re.search(r"^\d+ devices on 1 segment \(ECAM\)\r*$", out, re.M), out
         # with a name it is still the VM's list
         assert "error: no VM named 'nosuch'" in command(child, "pci-list nosuch")
