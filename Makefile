@@ -10,6 +10,22 @@ KERNEL_C := $(shell find $(KERNEL_DIRS) -name '*.c' 2>/dev/null | sort)
 KERNEL_S := $(shell find $(KERNEL_DIRS) -name '*.S' 2>/dev/null | sort)
 KERNEL_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(KERNEL_C)) $(patsubst %.S,$(BUILD)/obj/%.o,$(KERNEL_S))
 
+# lwIP 2.1.3, the management interface's TCP/IP stack: Debian's source
+# package, unpacked into $(LWIP_SRC_CACHE) by scripts/fetch-lwip.sh on the
+# first build (never committed), compiled freestanding with our
+# kernel/mgmt/lwip/lwipopts.h and arch/cc.h. The files of lwIP 2.1.3's
+# src/core, src/core/ipv4 and src/netif/ethernet.c (what the options turn
+# off compiles to nothing).
+LWIP_SRC_CACHE ?= $(BUILD)/lwip-src
+LWIP_STAMP := $(LWIP_SRC_CACHE)/src/include/lwip/init.h
+LWIP_FILES := $(addprefix core/,altcp.c altcp_alloc.c altcp_tcp.c def.c dns.c inet_chksum.c init.c \
+	ip.c mem.c memp.c netif.c pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c) \
+	$(addprefix core/ipv4/,autoip.c dhcp.c etharp.c icmp.c igmp.c ip4.c ip4_addr.c ip4_frag.c) \
+	netif/ethernet.c
+LWIP_OBJ := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_FILES))
+LWIP_INC := -Ikernel/mgmt/lwip -Ikernel/mgmt/lwip/libc -I$(LWIP_SRC_CACHE)/src/include
+KERNEL_OBJ += $(LWIP_OBJ)
+
 # Freestanding, no SSE/x87 state in the host kernel, frame pointers for backtraces.
 KCFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding -fno-builtin -nostdinc \
 	-isystem $(shell $(CC) -print-file-name=include) -I. \
@@ -28,6 +44,23 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(KCFLAGS) -c $< -o $@
+
+# Third-party code: the kernel's flags, its warnings shown but not fatal.
+$(LWIP_STAMP):
+	@scripts/fetch-lwip.sh $(LWIP_SRC_CACHE)
+# (objects' dependency files name lwIP's sources: a cache removed since is fetched again)
+$(LWIP_SRC_CACHE)/src/%.c: | $(LWIP_STAMP)
+	@:
+
+$(LWIP_OBJ): $(BUILD)/obj/lwip/%.o: | $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      lwip/$*.c"
+	@$(CC) $(filter-out -Werror,$(KCFLAGS)) $(LWIP_INC) -c $(LWIP_SRC_CACHE)/src/$*.c -o $@
+
+# The management glue includes lwIP's headers.
+MGMT_OBJ := $(filter $(BUILD)/obj/kernel/mgmt/%,$(KERNEL_OBJ))
+$(MGMT_OBJ): KCFLAGS += $(LWIP_INC)
+$(MGMT_OBJ): | $(LWIP_STAMP)
 
 $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(dir $@)

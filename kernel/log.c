@@ -11,6 +11,7 @@ static spinlock_t log_lock = SPINLOCK_INIT;
 static char ring[LOG_RING_SIZE];
 static size_t ring_head; /* total bytes ever written */
 static volatile int lock_broken;
+static void (*log_sink)(const char *s, size_t n);
 
 /* The console screen as the shell left it (all under log_lock). */
 static void (*prompt_redraw)(void *ctx);
@@ -85,9 +86,18 @@ void vprintk(const char *fmt, va_list ap)
 	for (int i = 0; i < n; i++)
 		ring[(ring_head + (size_t)i) % LOG_RING_SIZE] = buf[i];
 	ring_head += (size_t)n;
+	if (log_sink)
+		log_sink(buf, (size_t)n);
 	prompt_hide();
 	console_write_unlocked(buf, (size_t)n);
 	prompt_show();
+	unlock(flags);
+}
+
+void log_set_sink(void (*sink)(const char *s, size_t n))
+{
+	uint64_t flags = lock();
+	log_sink = sink;
 	unlock(flags);
 }
 

@@ -21,6 +21,12 @@ void console_write_unlocked(const char *s, size_t n);
 size_t log_read_ring(char *buf, size_t size);
 /* Makes printk take no lock: called once every other CPU has stopped. */
 void log_break_lock(void);
+/*
+ * A copy of the text of every log line (remote syslog): sink() runs inside
+ * printk with the log lock held and interrupts off, on any core; it must
+ * only copy (never print, never wait). NULL: none.
+ */
+void log_set_sink(void (*sink)(const char *s, size_t n));
 
 /* Text for the console only (not the log ring), '\n' sent as CR LF. */
 void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

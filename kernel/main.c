@@ -20,6 +20,7 @@
 #include "kernel/hvexit.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/mgmt/mgmt.h"
 #include "kernel/net/netdev.h"
 #include "kernel/mm/mm.h"
 #include "kernel/net/uplink.h"
@@ -179,6 +180,7 @@ void kmain(uint32_t magic, uint32_t info)
 	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);
 
 	cpu_features_detect(&host_cpu);
+	mgmt_init(boot_info.cmdline); /* on the uplink NIC; the report shows its address */
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
 
 	selftest_run(boot_info.cmdline);

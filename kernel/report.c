@@ -7,6 +7,8 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/mgmt/mgmt.h"
+#include "kernel/mgmt/mgmt_config.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
@@ -106,7 +108,12 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 	printk("boot loader: %s (multiboot%d)\n", bi->loader_name[0] ? bi->loader_name : "unknown",
 	       bi->protocol);
 	printk("boot modules: %zu\n", bi->nmodules);
-	printk("command line: %s\n", bi->cmdline);
+	char line[sizeof(bi->cmdline) + 8];
+	mgmt_redact_cmdline(line, sizeof(line), bi->cmdline); /* the API token stays off the log */
+	printk("command line: %s\n", line);
+	char mgmt[96];
+	mgmt_describe(mgmt, sizeof(mgmt));
+	printk("management: %s\n", mgmt);
 	printk("uptime: %llu ms\n", (unsigned long long)(uptime_us() / 1000));
 	printk("hv: boot report end\n");
 }

@@ -27,6 +27,7 @@ bochs:bochs
 /usr/share/bochs/BIOS-bochs-latest:bochsbios
 /usr/share/vgabios/vgabios.bin:vgabios
 iasl:acpica-tools
+dpkg-source:dpkg-dev
 
 "
 

@@ -7,6 +7,7 @@
 #include "kernel/cpu/smp.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
+#include "kernel/mgmt/mgmt.h"
 #include "kernel/net/netdev.h"
 #include "kernel/mm/mm.h"
 #include "kernel/time/tsc.h"
@@ -66,6 +67,9 @@ void cmd_info(int argc, char **argv)
 	console_print("tsc:            %llu kHz\n", (unsigned long long)tsc_khz());
 	console_print("vms:            %u running, %u paused, %u stopped\n", running, paused,
 		      stopped);
+	char mgmt[96];
+	mgmt_describe(mgmt, sizeof(mgmt));
+	console_print("management:     %s\n", mgmt);
 	console_print("uptime:         %llu:%02llu:%02llu\n", (unsigned long long)(up / 3600),
 		      (unsigned long long)(up / 60 % 60), (unsigned long long)(up % 60));
 }

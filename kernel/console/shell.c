@@ -14,6 +14,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/mgmt/mgmt.h"
 #include "kernel/time/timer.h"
 #include "kernel/vm/vm_devices.h"
 #include "kernel/vm/vmm.h"
@@ -233,6 +234,7 @@ void shell_run(bool (*until)(void))
 {
 	for (;;) {
 		vmm_poll();
+		mgmt_poll(); /* the management network runs here, never in an interrupt */
 		if (attached)
 			attached_poll();
 		if (until && until()) {
@@ -266,6 +268,7 @@ bool shell_confirm(const char *question)
 	enum le_result r = LE_MORE;
 	while (r == LE_MORE) {
 		vmm_poll();
+		mgmt_poll(); /* the management network runs here, never in an interrupt */
 		int c = uart_getc();
 		if (c < 0) {
 			sleep_a_little();

@@ -13,16 +13,18 @@ ESC_UP = "\x1b[A"
 ESC_LEFT = "\x1b[D"
 
 
-def boot(vms, smp=4, debug_exit=True, extra_args=()):
+def boot(vms, smp=4, debug_exit=True, extra_args=(), cmdline=""):
     """Boots an ISO with these (cfg, kernel) pairs; returns the pexpect child on COM1.
 
-    extra_args go to QEMU as they are (devices for the host, say)."""
+    extra_args go to QEMU as they are (devices for the host, say); cmdline
+    is added to the hypervisor's command line."""
     modules = []
     for cfg, kernel in vms:
         for m in (cfg, kernel):
             if m not in modules:
                 modules.append(m)
-    cmdline = ("debug_exit=0x%x" % DEBUG_EXIT_PORT) if debug_exit else ""
+    if debug_exit:
+        cmdline = ("debug_exit=0x%x " % DEBUG_EXIT_PORT + cmdline).strip()
     iso = make_iso(cmdline, modules)
     args = ["-machine", "q35,accel=tcg", "-cpu", "max", "-smp", str(smp), "-m", "1G",
             "-display", "none", "-no-reboot", "-monitor", "none",
