@@ -178,6 +178,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench.py sched
 	$(PYTHON) scripts/bench_virtio.py
 	$(PYTHON) scripts/bench_storage.py
+	$(PYTHON) scripts/bench_net.py
 
 # Fuzzes the VM file parser, the virtqueue, virtio-blk, virtio-net and the GPT reader (libFuzzer, installed on demand;
 # FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt picks one, FUZZ_RUNS=N); not part of `make test`.
