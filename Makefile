@@ -85,10 +85,18 @@ $(BUILD)/hv.elf: $(KERNEL_OBJ) $(BUILD)/ksyms.o linker.ld
 # The image carries the demo VMs: the Linux guest (from Debian's packages)
 # and a small test guest; GRUB's first entry starts them.
 DEMO_VMS := scripts/demo-vms/linux.cfg scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf \
-	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img $(BUILD)/linux-guest/disk.img
+	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img $(BUILD)/linux-guest/disk.img \
+	$(BUILD)/mgmt.token
 iso: $(BUILD)/hv.iso
 $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
 	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
+
+# The management API's token for the image's demo entry (mgmt_token_file=):
+# random, made once per build tree, never committed. hvctl and curl use it.
+$(BUILD)/mgmt.token:
+	@mkdir -p $(dir $@)
+	@od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >$@.tmp && echo >>$@.tmp && mv $@.tmp $@
+	@echo "  TOKEN   $@ (the demo's management API token)"
 
 $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img: scripts/build-linux-guest.sh scripts/linux-guest/blkread.c
 	@scripts/build-linux-guest.sh cloud $(BUILD)/linux-guest

@@ -180,7 +180,7 @@ void kmain(uint32_t magic, uint32_t info)
 	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);
 
 	cpu_features_detect(&host_cpu);
-	mgmt_init(boot_info.cmdline); /* on the uplink NIC; the report shows its address */
+	mgmt_init(&boot_info); /* on the uplink NIC; the report shows its address */
 	boot_report(&boot_info, acpi_ok ? &acpi : NULL);
 
 	selftest_run(boot_info.cmdline);

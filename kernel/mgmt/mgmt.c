@@ -11,9 +11,11 @@
 #include "lwip/netif.h"
 #include "lwip/timeouts.h"
 
+#include "kernel/boot/bootinfo.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/mm/mm.h"
 #include "kernel/mgmt/http_conn.h"
 #include "kernel/mgmt/lwip_netif.h"
 #include "kernel/mgmt/mgmt_config.h"
@@ -78,13 +80,36 @@ static void set_static(void)
 	netif_set_addr(&hv_netif, &a, &m, &g);
 }
 
-void mgmt_init(const char *cmdline)
+/* mgmt_token_file=PATH: the token is the first line of that boot module. */
+static void token_from_module(const struct boot_info *bi)
+{
+	size_t n = strlen(cfg.token_file);
+	for (size_t i = 0; i < bi->nmodules; i++) {
+		const struct boot_module *m = &bi->modules[i];
+		if (strncmp(m->cmdline, cfg.token_file, n) != 0 ||
+		    (m->cmdline[n] != 0 && m->cmdline[n] != ' '))
+			continue;
+		if (mgmt_token_from_text(phys_to_virt(m->start), (size_t)(m->end - m->start),
+					 cfg.token, sizeof(cfg.token)) < 0) {
+			cfg.token[0] = 0;
+			printk("mgmt: mgmt_token_file=%s: its first line is no token (1 to 128 "
+			       "printable characters, no spaces)\n",
+			       cfg.token_file);
+		}
+		return;
+	}
+	printk("mgmt: mgmt_token_file=%s: no such boot module\n", cfg.token_file);
+}
+
+void mgmt_init(const struct boot_info *bi)
 {
 	char err[128];
 
-	int bad = mgmt_config_parse(cmdline, &cfg, err, sizeof(err));
+	int bad = mgmt_config_parse(bi->cmdline, &cfg, err, sizeof(err));
 	if (bad)
 		printk("mgmt: %s%s\n", err, bad > 1 ? " (and more)" : "");
+	if (!cfg.token[0] && cfg.token_file[0])
+		token_from_module(bi);
 	http_set_token(cfg.token[0] ? cfg.token : NULL);
 
 	struct netdev *nd = uplink_netdev();

@@ -184,6 +184,13 @@ int mgmt_config_parse(const char *cmdline, struct mgmt_config *cfg, char *err, s
 			memcpy(cfg->token, v, len);
 	}
 
+	if (cmdline_find(cmdline, "mgmt_token_file", &v, &len)) {
+		if (len == 0 || len >= sizeof(cfg->token_file))
+			fail(err, errlen, &errors, "mgmt_token_file=%.*s: a boot module's path", v, len);
+		else
+			memcpy(cfg->token_file, v, len);
+	}
+
 	if (cmdline_find(cmdline, "syslog", &v, &len))
 		parse_syslog(v, len, cfg, err, errlen, &errors);
 	return errors;
@@ -216,4 +223,25 @@ void mgmt_redact_cmdline(char *out, size_t size, const char *cmdline)
 		out[n++] = *p++;
 	}
 	out[n] = 0;
+}
+
+int mgmt_token_from_text(const char *text, size_t len, char *out, size_t outlen)
+{
+	size_t start = 0, end;
+	while (start < len && (text[start] == ' ' || text[start] == '\t'))
+		start++;
+	end = start;
+	while (end < len && text[end] != '\n' && text[end] != '\r')
+		end++;
+	while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t'))
+		end--;
+	size_t n = end - start;
+	if (n == 0 || n > MGMT_TOKEN_MAX || n + 1 > outlen)
+		return -1;
+	for (size_t i = start; i < end; i++)
+		if (text[i] <= ' ' || text[i] >= 0x7f)
+			return -1;
+	memcpy(out, text + start, n);
+	out[n] = 0;
+	return 0;
 }

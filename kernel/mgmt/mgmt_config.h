@@ -23,13 +23,15 @@ struct mgmt_config {
 	unsigned prefix;   /* 1..32 */
 	uint16_t port;
 	char token[MGMT_TOKEN_MAX + 1]; /* "" when none was given */
+	char token_file[128];		/* mgmt_token_file=: a boot module holding it; "" when none */
 	bool syslog;
 	uint32_t syslog_addr;
 	uint16_t syslog_port;
 };
 
 /*
- * Reads mgmt=, mgmt_port=, mgmt_token= and syslog= from the command line.
+ * Reads mgmt=, mgmt_port=, mgmt_token=, mgmt_token_file= and syslog= from
+ * the command line.
  * Returns the number of malformed options; err holds the first one's reason
  * ("mgmt=10.0.0.5: no /PREFIX"). What is malformed is left out: a bad mgmt=
  * turns the interface off (an address other than the one asked for would
@@ -37,6 +39,13 @@ struct mgmt_config {
  * bad syslog= sends nothing.
  */
 int mgmt_config_parse(const char *cmdline, struct mgmt_config *cfg, char *err, size_t errlen);
+
+/*
+ * The token from a token file's bytes (mgmt_token_file=, a boot module):
+ * its first line, without surrounding blanks, by the rules of mgmt_token=.
+ * 0, or -1 (empty, too long, or not printable).
+ */
+int mgmt_token_from_text(const char *text, size_t len, char *out, size_t outlen);
 
 /* "a.b.c.d" exactly (each part 0..255, no leading zeros beyond "0"); false otherwise. */
 bool mgmt_parse_ipv4(const char *s, size_t len, uint32_t *out);

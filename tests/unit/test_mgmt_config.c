@@ -242,6 +242,30 @@ static void test_redact(void **state)
 	assert_string_equal(out, "mgmt_token=*");
 }
 
+static void test_token_file(void **state)
+{
+	(void)state;
+	char out[MGMT_TOKEN_MAX + 1], err[128];
+	struct mgmt_config cfg;
+	assert_int_equal(parse("mgmt_token_file=/boot/vms/mgmt.token", &cfg, err), 0);
+	assert_string_equal(cfg.token_file, "/boot/vms/mgmt.token");
+	assert_string_equal(cfg.token, "");
+	assert_int_equal(mgmt_token_from_text("  s3cret-42 \nsecond line\n", 25, out, sizeof(out)), 0);
+	assert_string_equal(out, "s3cret-42");
+	assert_int_equal(mgmt_token_from_text("abc\r\n", 5, out, sizeof(out)), 0);
+	assert_string_equal(out, "abc");
+	assert_int_equal(mgmt_token_from_text("abc", 3, out, sizeof(out)), 0); /* no newline */
+	assert_string_equal(out, "abc");
+	assert_int_equal(mgmt_token_from_text("\nabc\n", 5, out, sizeof(out)), -1); /* empty first line */
+	assert_int_equal(mgmt_token_from_text("a b\n", 4, out, sizeof(out)), -1);
+	assert_int_equal(mgmt_token_from_text("a\x01b\n", 4, out, sizeof(out)), -1);
+	assert_int_equal(mgmt_token_from_text("", 0, out, sizeof(out)), -1);
+	char big[MGMT_TOKEN_MAX + 2];
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(mgmt_token_from_text(big, sizeof(big), out, sizeof(out)), -1);
+	assert_int_equal(mgmt_token_from_text(big, MGMT_TOKEN_MAX, out, sizeof(out)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4_and_masks),
 		cmocka_unit_test(test_format_addr),
 		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_token_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
