@@ -114,3 +114,58 @@ def test_a_foreign_source_mac_is_dropped_and_counted():
     assert n["spoof.0"]["spoofed"] > 0 and n["spoof.0"]["spoofed"] == n["spoof.0"]["tx"], n
     assert n["peer.0"]["rx"] == 0, n  # nothing of the spoofer's got through
     assert "spoofed" in run.log
+
+
+@pytest.mark.parametrize("nic", ["e1000e", "virtio-net-pci,disable-legacy=on"])
+def test_a_vm_on_uplink_gets_a_dhcp_lease_and_reaches_the_gateway(nic):
+    """A VM whose vif is on `uplink` is bridged through the host NIC (QEMU's
+    e1000e, or its virtio-net as when nested under KVM) to QEMU's user
+    network: it gets a lease from its DHCP server and sends 1 MiB to
+    10.0.2.2, which QEMU hands to a listener of this test on the host; the
+    bytes arrive intact. The hypervisor's own interface is on the same
+    switch and gets its lease too."""
+    import hashlib
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(400)
+    port = srv.getsockname()[1]
+    got = {}
+
+    def receive():
+        try:
+            conn, _ = srv.accept()
+            data = b""
+            conn.settimeout(120)
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            got["bytes"], got["sha"] = len(data), hashlib.sha256(data).hexdigest()
+        except OSError as e:
+            got["error"] = str(e)
+
+    t = threading.Thread(target=receive, daemon=True)
+    t.start()
+    try:
+        run = qemu(smp=2, mem="1G", timeout=400, cmdline="mgmt=dhcp", modules=[
+            net_vm("up", "hv.net=dhcp hv.ncsend=10.0.2.2:%d:1" % port, vifs=("bridge=uplink",)),
+            KERNEL, INITRD],
+            extra_args=("-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic))
+    finally:
+        srv.close()
+    t.join(5)
+    assert vm_stops(run.log).get("up") == ("poweroff", 0), run
+    m = marks(run.log, "up")
+    assert re.match(r"ok eth0 mac=00:16:3e:[0-9a-f:]{8} ip=10\.0\.2\.\d+/24$",
+                    m["LINUX-GUEST-NET"][0]), m
+    assert m["LINUX-GUEST-NCSEND"][0].startswith("ok bytes=1048576 "), m
+    sent = dict(kv.split("=", 1) for kv in m["LINUX-GUEST-NCSEND"][0].split()[1:])
+    assert got.get("bytes") == 1 << 20 and got.get("sha") == sent["sha"], (got, sent)
+    assert re.search(r"^mgmt: 10\.0\.2\.\d+/24 gw 10\.0\.2\.2 \(dhcp\)", run.log, re.M), run
+    n = nics(run.log)
+    assert n["up.0"]["spoofed"] == 0 and n["up.0"]["tx_bytes"] >= 1 << 20, n
