@@ -121,28 +121,6 @@ void cmd_console(int argc, char **argv)
 	shell_attach(vm);
 }
 
-static const char *vcpu_state(const struct vcpu *v)
-{
-	if (v->vm->state == VM_STOPPED)
-		return "stopped";
-	if (!v->active)
-		return "offline";
-	if (v->waiting_sipi)
-		return v->id ? "offline" : "halted"; /* a guest AP not started yet */
-	switch (v->se.state) {
-	case SCHED_RUNNING:
-		return "running";
-	case SCHED_RUNNABLE:
-		return "runnable";
-	case SCHED_BLOCKED:
-		return "blocked";
-	case SCHED_PAUSED:
-		return "paused";
-	default:
-		return "offline";
-	}
-}
-
 /* A core mask as a list: "0-3,6"; "all" for every core. */
 static void cpu_list(char *buf, size_t size, uint64_t mask)
 {
@@ -184,7 +162,7 @@ void cmd_vcpu_list(int argc, char **argv)
 			cpu_list(aff, sizeof(aff), v->se.affinity);
 			cpu_list(ran, sizeof(ran), v->se.ran_on);
 			console_print(HEADER_NAME " %4u %4u %4s %-8s %10s %10s  %-8s %s\n", vm->name,
-				      vm->id, i, cpu, vcpu_state(v), t, st, aff,
+				      vm->id, i, cpu, vm_vcpu_state_name(v), t, st, aff,
 				      v->se.ran_on ? ran : "-");
 		}
 	}

@@ -49,6 +49,11 @@ enum verb_result vm_verb_create(const char *path, char *err, size_t errlen);
 /* A VM's CPU time: the sum of its vCPUs', in milliseconds. */
 struct vm;
 uint64_t vm_verb_time_ms(const struct vm *vm);
+/* A vCPU's state as `vcpu-list` shows it: running, runnable, blocked, paused, halted, offline, stopped. */
+struct vcpu;
+const char *vm_vcpu_state_name(const struct vcpu *v);
+/* The host's virtualization features as `info` shows them. */
+void host_virt_features(char *buf, size_t size);
 /* `list`'s last column for a stopped VM: "poweroff code=0"; "" for others. */
 void vm_verb_last_stop(const struct vm *vm, char *buf, size_t size);
 
