@@ -46,6 +46,8 @@ static void fill_vm(const struct vm *vm, struct api_vm *out)
 	uint64_t exits[EXIT_REASON_COUNT] = {0};
 	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
 		const struct vcpu *v = vm->vcpus[i];
+		if (!v)
+			continue;
 		if (i < API_VCPUS) {
 			struct api_vcpu *a = &out->vcpu[i];
 			a->state = vm_vcpu_state_name(v);
