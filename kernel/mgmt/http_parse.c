@@ -324,6 +324,8 @@ bool http_query_param(struct http_str query, const char *name, struct http_str *
 {
 	size_t nl = strlen(name);
 	size_t start = 0;
+	if (!query.p)
+		return false; /* no query: nothing to offset from */
 	for (size_t i = 0; i <= query.len; i++) {
 		if (i < query.len && query.p[i] != '&')
 			continue;

@@ -47,6 +47,10 @@ static void simple_get(void **state)
 	assert_true(http_query_param(req.query, "x", &v));
 	assert_int_equal(v.len, 0);
 	assert_false(http_query_param(req.query, "sinc", &v));
+	/* no query at all (found by the http fuzz target: no offset from NULL) */
+	assert_int_equal(parse("GET /v1/vms HTTP/1.1\r\n\r\n"), HTTP_PARSE_OK);
+	assert_null(req.query.p);
+	assert_false(http_query_param(req.query, "since", &v));
 }
 
 static void body_and_pipelining(void **state)
