@@ -200,7 +200,7 @@ help:
 	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
 	@echo "make test  - unit and integration tests"
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
-	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader and the net offloads (FUZZ_TARGET=, FUZZ_RUNS=N)"
+	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP and JSON (FUZZ_TARGET=, FUZZ_RUNS=N)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)

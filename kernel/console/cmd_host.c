@@ -2,6 +2,7 @@
 #include "kernel/blk/hostblk.h"
 #include "kernel/console/commands.h"
 #include "kernel/console/host_power.h"
+#include "kernel/console/verbs.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
@@ -14,31 +15,6 @@
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vmm.h"
 
-static void features(char *buf, size_t size)
-{
-	const struct cpu_features *f = &host_cpu;
-	size_t n = 0;
-#define ADD(cond, text)                                                                            \
-	do {                                                                                       \
-		if ((cond) && n < size)                                                            \
-			n += (size_t)format(buf + n, size - n, "%s", text);                        \
-	} while (0)
-	ADD(f->svm, "AMD-V (SVM)");
-	ADD(f->svm_firmware_disabled, " disabled-by-firmware");
-	ADD(f->npt, " npt");
-	ADD(f->nrip_save, " nrip-save");
-	ADD(f->decode_assists, " decode-assists");
-	ADD(f->flush_by_asid, " flush-by-asid");
-	ADD(f->vmx, "Intel VT-x (VMX)");
-	ADD(f->vmx_firmware_disabled, " disabled-by-firmware");
-	ADD(f->ept, " ept");
-	ADD(f->vpid, " vpid");
-	ADD(f->unrestricted_guest, " unrestricted-guest");
-	ADD(!f->svm && !f->vmx, "none");
-	ADD(f->running_nested, "; nested under another hypervisor");
-#undef ADD
-}
-
 void cmd_info(int argc, char **argv)
 {
 	(void)argc;
@@ -48,7 +24,7 @@ void cmd_info(int argc, char **argv)
 	unsigned running = 0, paused = 0, stopped = 0;
 
 	mm_get_stats(&ms);
-	features(feat, sizeof(feat));
+	host_virt_features(feat, sizeof(feat));
 	for (unsigned k = 0; k < vm_count; k++) {
 		running += vms[k]->state == VM_RUNNING || vms[k]->state == VM_REBOOTING;
 		paused += vms[k]->state == VM_PAUSED;

@@ -1,6 +1,7 @@
 /* The shell's VM verbs, after xl's: list, create, destroy, ... (xl(1)). */
 #include "kernel/blk/hostblk.h"
 #include "kernel/console/commands.h"
+#include "kernel/console/verbs.h"
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
 #include "kernel/cpu/percpu.h"
@@ -20,7 +21,7 @@ static struct vm *vm_named(const char *name)
 {
 	struct vm *vm = vmm_find(name);
 	if (!vm)
-		shell_error("no VM named '%.40s' (`list` shows them)", name);
+		shell_error(VERB_NO_VM_FMT, name);
 	return vm;
 }
 
@@ -29,14 +30,6 @@ static void seconds(char *buf, size_t size, uint64_t ms)
 {
 	format(buf, size, "%llu.%03llu", (unsigned long long)(ms / 1000),
 	       (unsigned long long)(ms % 1000));
-}
-
-static uint64_t vm_time_ms(const struct vm *vm)
-{
-	uint64_t ms = 0;
-	for (unsigned i = 0; i < vm->nvcpus; i++)
-		ms += vmm_vcpu_time_ms(vm->vcpus[i]);
-	return ms;
 }
 
 void cmd_list(int argc, char **argv)
@@ -48,11 +41,9 @@ void cmd_list(int argc, char **argv)
 		      "Mem(MiB)", "Time(s)", "Last stop");
 	for (unsigned k = 0; k < vm_count; k++) {
 		const struct vm *vm = vms[k];
-		seconds(t, sizeof(t), vm_time_ms(vm));
-		char why[40] = "";
-		if (vm->state == VM_STOPPED)
-			format(why, sizeof(why), "%s code=%llu", vm_stop_reason_name(vm->stop_reason),
-			       (unsigned long long)vm->exit_code);
+		seconds(t, sizeof(t), vm_verb_time_ms(vm));
+		char why[40];
+		vm_verb_last_stop(vm, why, sizeof(why));
 		console_print(HEADER_NAME " %4u %-9s %5u %8llu %9s  %s\n", vm->name, vm->id,
 			      vmm_state_name(vm), vm->nvcpus,
 			      (unsigned long long)(vm->ram_bytes >> 20), t, why);
@@ -72,56 +63,48 @@ void cmd_create(int argc, char **argv)
 {
 	(void)argc;
 	char err[200];
-	if (vmm_create(argv[0], err, sizeof(err)) < 0)
+	if (vm_verb_create(argv[0], err, sizeof(err)) != VERB_OK)
 		shell_error("%s", err);
 }
 
-/* The verbs that take one VM name and call one vmm function. */
-static void on_vm(const char *name, int (*fn)(struct vm *, char *, size_t), const char *done)
+/* The verbs that take one VM name (verbs.c: the same layer as the management API's). */
+static void on_vm(const char *name, enum vm_verb v)
 {
-	struct vm *vm = vm_named(name);
-	if (!vm)
-		return;
 	char err[200];
-	if (fn(vm, err, sizeof(err)) < 0)
+	if (vm_verb_run(name, v, err, sizeof(err)) != VERB_OK)
 		shell_error("%s", err);
-	else if (done)
-		console_print("vm %s %s\n", vm->name, done);
+	else if (vm_verb_done(v))
+		console_print("vm %s %s\n", name, vm_verb_done(v));
 }
 
 void cmd_destroy(int argc, char **argv)
 {
 	(void)argc;
-	on_vm(argv[0], vmm_destroy, NULL); /* vm_stop says "stopped: destroyed" */
-}
-
-static int shutdown_default(struct vm *vm, char *err, size_t errlen)
-{
-	return vmm_shutdown(vm, SHELL_SHUTDOWN_TIMEOUT_MS, err, errlen);
+	on_vm(argv[0], VM_VERB_DESTROY); /* vm_stop says "stopped: destroyed" */
 }
 
 void cmd_shutdown(int argc, char **argv)
 {
 	(void)argc;
-	on_vm(argv[0], shutdown_default, NULL);
+	on_vm(argv[0], VM_VERB_SHUTDOWN);
 }
 
 void cmd_reboot(int argc, char **argv)
 {
 	(void)argc;
-	on_vm(argv[0], vmm_reboot, "restarted");
+	on_vm(argv[0], VM_VERB_REBOOT);
 }
 
 void cmd_pause(int argc, char **argv)
 {
 	(void)argc;
-	on_vm(argv[0], vmm_pause, "paused");
+	on_vm(argv[0], VM_VERB_PAUSE);
 }
 
 void cmd_unpause(int argc, char **argv)
 {
 	(void)argc;
-	on_vm(argv[0], vmm_unpause, "unpaused");
+	on_vm(argv[0], VM_VERB_UNPAUSE);
 }
 
 void cmd_console(int argc, char **argv)
@@ -136,28 +119,6 @@ void cmd_console(int argc, char **argv)
 		return;
 	}
 	shell_attach(vm);
-}
-
-static const char *vcpu_state(const struct vcpu *v)
-{
-	if (v->vm->state == VM_STOPPED)
-		return "stopped";
-	if (!v->active)
-		return "offline";
-	if (v->waiting_sipi)
-		return v->id ? "offline" : "halted"; /* a guest AP not started yet */
-	switch (v->se.state) {
-	case SCHED_RUNNING:
-		return "running";
-	case SCHED_RUNNABLE:
-		return "runnable";
-	case SCHED_BLOCKED:
-		return "blocked";
-	case SCHED_PAUSED:
-		return "paused";
-	default:
-		return "offline";
-	}
 }
 
 /* A core mask as a list: "0-3,6"; "all" for every core. */
@@ -201,7 +162,7 @@ void cmd_vcpu_list(int argc, char **argv)
 			cpu_list(aff, sizeof(aff), v->se.affinity);
 			cpu_list(ran, sizeof(ran), v->se.ran_on);
 			console_print(HEADER_NAME " %4u %4u %4s %-8s %10s %10s  %-8s %s\n", vm->name,
-				      vm->id, i, cpu, vcpu_state(v), t, st, aff,
+				      vm->id, i, cpu, vm_vcpu_state_name(v), t, st, aff,
 				      v->se.ran_on ? ran : "-");
 		}
 	}
@@ -242,7 +203,7 @@ static void sched_show(void)
 		      "Time(s)", "Cores");
 	for (unsigned k = 0; k < vm_count; k++) {
 		const struct vm *vm = vms[k];
-		seconds(t, sizeof(t), vm_time_ms(vm));
+		seconds(t, sizeof(t), vm_verb_time_ms(vm));
 		console_print(HEADER_NAME " %4u %6u %4u %10s  %s\n", vm->name, vm->id,
 			      vm->share.weight, vm->share.cap, t, vm->exclusive ? "owned" : "shared");
 	}

@@ -36,11 +36,21 @@ struct http_conn {
 	size_t out_len;
 	uint32_t peer_ip; /* IPv4, network order: for the log of failed logins */
 	uint64_t requests;
+	/* http_conn.c's */
+	size_t scanned;	  /* how far the search for the head's end got */
+	bool pending;	  /* a response is out, not yet sent */
+	bool closing;	  /* the response out is the last */
+	bool overflowed;  /* pipelined bytes beyond in[] were dropped */
 };
 
 /* 0, or -1 (no memory for the response buffer). */
 int http_conn_open(struct http_conn *c, uint32_t peer_ip);
-/* Bytes that arrived; may be called with a partial request, or more than one. */
+/*
+ * Bytes that arrived; may be called with a partial request, or more than
+ * one, and while a response is out (they wait, then: pipelining). What does
+ * not fit in in[] then is dropped, and once the requests before it are
+ * answered the connection gets a 503 and is closed.
+ */
 enum http_conn_result http_conn_input(struct http_conn *c, const uint8_t *data, size_t len);
 /* The response was sent: the next pipelined request (if any) is looked at; same results. */
 enum http_conn_result http_conn_sent(struct http_conn *c);

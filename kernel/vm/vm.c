@@ -122,6 +122,24 @@ void vm_console_attach(struct vm *vm)
 	console_unlock(flags);
 }
 
+size_t vm_console_read(struct vm *vm, uint64_t since, char *buf, size_t size, uint64_t *from,
+		       uint64_t *total)
+{
+	const struct vm_output *o = &vm->out[attached_console(vm)];
+	spin_lock(&vm->output_lock);
+	uint64_t end = o->total;
+	uint64_t start = end > VM_OUTPUT_RING ? end - VM_OUTPUT_RING : 0;
+	if (since > start)
+		start = since < end ? since : end;
+	size_t n = (size_t)(end - start) < size ? (size_t)(end - start) : size;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = o->ring[(start + i) % VM_OUTPUT_RING];
+	spin_unlock(&vm->output_lock);
+	*from = start;
+	*total = end;
+	return n;
+}
+
 struct vm *vm_console_attached(void)
 {
 	return __atomic_load_n(&attached, __ATOMIC_ACQUIRE);

@@ -169,6 +169,15 @@ void vm_hvc_putc(struct vm *vm, char c);
  */
 void vm_console_attach(struct vm *vm);
 struct vm *vm_console_attached(void);
+/*
+ * The VM's recent console output (the console `console NAME` attaches to)
+ * from byte offset `since` of everything it ever wrote: copies what the
+ * ring still holds, at most size bytes, into buf and returns how many;
+ * *from is the offset of buf[0] (later than since when the ring has moved
+ * on), *total the offset of the next byte the guest writes.
+ */
+size_t vm_console_read(struct vm *vm, uint64_t since, char *buf, size_t size, uint64_t *from,
+		       uint64_t *total);
 /* Makes each of the VM's vCPUs' cores look at it again (an IPI to each other core). */
 void vm_kick(struct vm *vm);
 

@@ -600,6 +600,27 @@ static void report_nic(const struct vm *vm, const struct vnic *n)
 	       (unsigned long long)n->net.polled, (unsigned long long)n->net.polls);
 }
 
+unsigned vm_virtio_disk_stats(const struct vm *vm, struct vm_disk_stats *out, unsigned max)
+{
+	const struct vm_virtio *vv = vm->virtio;
+	unsigned n = 0;
+	for (unsigned i = 0; vv && i < vv->ndisks && n < max; i++) {
+		const struct vdisk *d = vv->disks[i];
+		const struct virtio_blk_stats *s = &d->blk.stats;
+		struct vm_disk_stats *o = &out[n++];
+		memcpy(o->vdev, d->vdev, sizeof(o->vdev));
+		o->vdev[sizeof(o->vdev) - 1] = 0;
+		o->requests = s->requests;
+		o->reads = s->reads;
+		o->writes = s->writes;
+		o->flushes = s->flushes;
+		o->bytes_read = s->bytes_read;
+		o->bytes_written = s->bytes_written;
+		o->errors = s->errors + s->unsupported;
+	}
+	return n;
+}
+
 void vm_virtio_report(const struct vm *vm)
 {
 	struct vm_virtio *vv = vm->virtio;

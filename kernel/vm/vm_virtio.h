@@ -81,6 +81,13 @@ void vm_virtio_free(struct vm *vm);
 bool vm_virtio_quiesce(struct vm *vm);
 /* Bytes typed at `console NAME` for hvc0; returns how many the guest had room for. */
 size_t vm_virtio_console_input(struct vm *vm, const uint8_t *bytes, size_t n);
+/* A disk's name and counters, for the management API's metrics. */
+struct vm_disk_stats {
+	char vdev[8];
+	uint64_t requests, reads, writes, flushes, bytes_read, bytes_written, errors;
+};
+/* Fills out[] with up to max of the VM's disks (read without the lock: counters may lag); how many. */
+unsigned vm_virtio_disk_stats(const struct vm *vm, struct vm_disk_stats *out, unsigned max);
 /* `block-list NAME`: the VM's disks, one line each. */
 void vm_virtio_block_list(struct vm *vm);
 /* `nic-list NAME`: the VM's NICs, one line each (MAC, switch, port, counters). */

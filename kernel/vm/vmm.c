@@ -330,8 +330,12 @@ static bool name_taken(const char *const *names, size_t n, const char *name)
 	return false;
 }
 
-/* Parses and checks the VM file at module idx; prints every error. */
-static bool check_file(size_t idx, bool at_boot, struct vm_config *cfg)
+/*
+ * Parses and checks a VM file (file_name: for the messages); prints every
+ * error, and copies the first (with how many more there are) into first.
+ */
+static bool check_text(const char *file_name, const char *text, size_t len, bool at_boot,
+		       struct vm_config *cfg, char *first, size_t firstlen)
 {
 	static struct xlcfg work;
 	static struct xlcfg_errors errs;
@@ -354,16 +358,31 @@ static bool check_file(size_t idx, bool at_boot, struct vm_config *cfg)
 	    .vm_names = names,
 	    .vm_count = n,
 	};
-	const struct boot_module *m = &boot->modules[idx];
-	if (vmconfig_parse(module_paths[idx], phys_to_virt(m->start), m->end - m->start, &ctx,
-			   &work, cfg, &errs))
+	if (vmconfig_parse(file_name, text, len, &ctx, &work, cfg, &errs))
 		return true;
 	for (unsigned i = 0; i < errs.count; i++) {
 		xlcfg_error_format(&errs, i, line, sizeof(line));
 		printk("hv: %s\n", line);
+		if (i == 0 && first) {
+			unsigned more = errs.count - 1 + errs.dropped;
+			if (more)
+				format(first, firstlen, "%s (and %u more error%s in the log)", line,
+				       more, more == 1 ? "" : "s");
+			else
+				format(first, firstlen, "%s", line);
+		}
 	}
-	printk("hv: %s: VM not started\n", module_paths[idx]);
+	printk("hv: %s: VM not started\n", file_name);
 	return false;
+}
+
+/* The VM file at module idx. */
+static bool check_file(size_t idx, bool at_boot, struct vm_config *cfg, char *first,
+		       size_t firstlen)
+{
+	const struct boot_module *m = &boot->modules[idx];
+	return check_text(module_paths[idx], phys_to_virt(m->start), m->end - m->start, at_boot,
+			  cfg, first, firstlen);
 }
 
 static void remember_defined(const struct vm_config *cfg, const char *path)
@@ -394,7 +413,7 @@ static void create_at_boot(size_t idx)
 	static struct vm_config cfg;
 	char err[160];
 
-	if (!check_file(idx, true, &cfg)) {
+	if (!check_file(idx, true, &cfg, NULL, 0)) {
 		failed_files++;
 		return;
 	}
@@ -569,9 +588,35 @@ static int slot_for(const char *name, char *err, size_t errlen)
 	return reuse;
 }
 
+/* Creates and starts the VM of a checked file; path: where it came from (for `list`), or NULL. */
+static int create_checked(struct vm_config *cfg, const char *path, const char *label, char *err,
+			  size_t errlen)
+{
+	int slot = slot_for(cfg->name, err, errlen);
+	if (slot < 0)
+		return -1;
+	char why[160];
+	struct vm *vm = vm_create(cfg, label, why, sizeof(why));
+	if (!vm) {
+		format(err, errlen, "vm %s not started: %s", cfg->name, why);
+		return -1;
+	}
+	if ((unsigned)slot < vm_count)
+		vm_free(vms[slot]);
+	vms[slot] = vm;
+	if ((unsigned)slot == vm_count)
+		vm_count++;
+	if (path)
+		remember_defined(cfg, path);
+	announce(vm);
+	start_vm(vm);
+	return 0;
+}
+
 int vmm_create(const char *path, char *err, size_t errlen)
 {
 	static struct vm_config cfg;
+	char first[200];
 
 	if (!vms_possible) {
 		format(err, errlen, "no VM can run: %s", no_vms_why);
@@ -586,28 +631,30 @@ int vmm_create(const char *path, char *err, size_t errlen)
 		format(err, errlen, "%s: not a VM file (its name must end in .cfg)", path);
 		return -1;
 	}
-	if (!check_file((size_t)idx, false, &cfg)) {
-		format(err, errlen, "%s: not created (errors above)", path);
+	if (!check_file((size_t)idx, false, &cfg, first, sizeof(first))) {
+		format(err, errlen, "%s: not created: %s", path, first);
 		return -1;
 	}
-	int slot = slot_for(cfg.name, err, errlen);
-	if (slot < 0)
-		return -1;
-	char why[160];
-	struct vm *vm = vm_create(&cfg, path, why, sizeof(why));
-	if (!vm) {
-		format(err, errlen, "vm %s not started: %s", cfg.name, why);
+	return create_checked(&cfg, path, path, err, errlen);
+}
+
+int vmm_create_text(const char *label, const char *text, size_t len, char *name, size_t namelen,
+		    char *err, size_t errlen)
+{
+	static struct vm_config cfg;
+	char first[200];
+
+	if (!vms_possible) {
+		format(err, errlen, "no VM can run: %s", no_vms_why);
 		return -1;
 	}
-	if ((unsigned)slot < vm_count)
-		vm_free(vms[slot]);
-	vms[slot] = vm;
-	if ((unsigned)slot == vm_count)
-		vm_count++;
-	remember_defined(&cfg, path);
-	announce(vm);
-	start_vm(vm);
-	return 0;
+	if (!check_text(label, text, len, false, &cfg, first, sizeof(first))) {
+		format(err, errlen, "%s: not created: %s", label, first);
+		return -1;
+	}
+	if (name)
+		strlcpy_hv(name, cfg.name, namelen);
+	return create_checked(&cfg, NULL, label, err, errlen);
 }
 
 static bool live(struct vm *vm, char *err, size_t errlen)

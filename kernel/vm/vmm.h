@@ -36,6 +36,14 @@ struct vm *vmm_find(const char *name);
 const struct boot_module *vmm_find_module(const char *path);
 /* Creates and starts a VM from the boot module at path (errors are printed). */
 int vmm_create(const char *path, char *err, size_t errlen);
+/*
+ * Creates and starts a VM from the text of a VM file that is not a boot
+ * module (the management API's POST /v1/vms); label names it in messages
+ * ("api:web.cfg"). Its name goes to name. It is not remembered for `list`
+ * once gone, as a boot module's VM is.
+ */
+int vmm_create_text(const char *label, const char *text, size_t len, char *name, size_t namelen,
+		    char *err, size_t errlen);
 int vmm_destroy(struct vm *vm, char *err, size_t errlen);
 /* Asks the guest to power off; forces it off after timeout_ms. */
 int vmm_shutdown(struct vm *vm, unsigned timeout_ms, char *err, size_t errlen);

@@ -7,6 +7,8 @@
 #   virtio_net  virtio-net as a switch port (guest/virtio/virtio_net.c and the core under it)
 #   gpt         the GPT reader (kernel/blk/gpt.c) on sparse disks
 #   net_offload the software offloads (kernel/net/net_offload.c) on guests' frames
+#   http        the management API's HTTP connection, parser and routes (kernel/mgmt/)
+#   json        the management API's JSON parser and writer (kernel/mgmt/json.c)
 #
 #   tests/fuzz/run-fuzz.sh [TARGET|all] [runs]   default: all targets, 200000 runs each
 #   tests/fuzz/run-fuzz.sh [runs]                the same, all targets
@@ -29,12 +31,12 @@ case ${1:-} in
 esac
 RUNS=${1:-200000}
 case $RUNS in
-'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|all] [runs]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|http|json|all] [runs]" >&2; exit 2 ;;
 esac
 case $TARGET in
-all) TARGETS="vmconfig virtqueue virtio_blk virtio_net gpt net_offload" ;;
-vmconfig | virtqueue | virtio_blk | virtio_net | gpt | net_offload) TARGETS=$TARGET ;;
-*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, virtio_net, gpt, net_offload, all)" >&2; exit 2 ;;
+all) TARGETS="vmconfig virtqueue virtio_blk virtio_net gpt net_offload http json" ;;
+vmconfig | virtqueue | virtio_blk | virtio_net | gpt | net_offload | http | json) TARGETS=$TARGET ;;
+*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, virtio_net, gpt, net_offload, http, json, all)" >&2; exit 2 ;;
 esac
 FUZZ_TIME=${FUZZ_TIME:-55}
 case $FUZZ_TIME in
@@ -73,6 +75,14 @@ sources() {
 		;;
 	net_offload)
 		echo "$ROOT/tests/fuzz/fuzz_net_offload.c $ROOT/kernel/net/net_offload.c"
+		;;
+	http)
+		echo "$ROOT/tests/fuzz/fuzz_http.c $ROOT/kernel/mgmt/http_conn.c" \
+			"$ROOT/kernel/mgmt/http_parse.c $ROOT/kernel/mgmt/api.c $ROOT/kernel/mgmt/json.c" \
+			"$ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
+		;;
+	json)
+		echo "$ROOT/tests/fuzz/fuzz_json.c $ROOT/kernel/mgmt/json.c $ROOT/kernel/lib/string.c"
 		;;
 	esac
 }
@@ -185,6 +195,58 @@ EOF
 EOF
 }
 
+# Tokens for the management API's targets.
+mgmt_dicts() {
+	cat >"$OUT/http.dict" <<'EOF2'
+"GET "
+"POST "
+" HTTP/1.1\x0d\x0a"
+" HTTP/1.0\x0d\x0a"
+"\x0d\x0a"
+"\x0d\x0a\x0d\x0a"
+"Authorization: Bearer s3cret\x0d\x0a"
+"Content-Length: "
+"Content-Type: application/json\x0d\x0a"
+"Content-Type: text/plain\x0d\x0a"
+"Transfer-Encoding: chunked\x0d\x0a"
+"Connection: close\x0d\x0a"
+"/v1/vms"
+"/v1/vms/web"
+"/v1/host"
+"/metrics"
+"/console?since="
+"/shutdown"
+"/destroy"
+"/reboot"
+"/pause"
+"/unpause"
+"{\"module\": \""
+"{\"config\": \""
+"%2f"
+"\\u00e9"
+"\\ud83d\\ude00"
+EOF2
+	cat >"$OUT/json.dict" <<'EOF2'
+"{"
+"}"
+"["
+"]"
+":"
+","
+"\""
+"\\u"
+"\\ud800"
+"\\udc00"
+"true"
+"false"
+"null"
+"-0.5e+3"
+"\xc3\xa9"
+"\xf0\x9f\x98\x80"
+"\xed\xa0\x80"
+EOF2
+}
+
 # One target: build, seed, run; stops the script on a finding.
 fuzz_one() {
 	t=$1
@@ -208,7 +270,14 @@ fuzz_one() {
 		# shellcheck disable=SC2046
 		gcc $CFLAGS -DFUZZ_SEEDS -o "$OUT/fuzz_${t}_seeds" $(sources "$t")
 		"$OUT/fuzz_${t}_seeds" "$seeds"
-		set -- "$@" -max_len=16384
+		if [ "$t" = http ] || [ "$t" = json ]; then
+			# Short inputs keep 10^7 runs affordable; the size limits
+			# (8 KiB heads, 64 KiB bodies) are unit-tested instead.
+			mgmt_dicts
+			set -- "$@" -max_len=2048 -dict="$OUT/$t.dict"
+		else
+			set -- "$@" -max_len=16384
+		fi
 	fi
 	echo "run-fuzz: $t: libFuzzer, $RUNS runs (log: $log)"
 	start=$(date +%s)
