@@ -27,6 +27,8 @@ bochs:bochs
 /usr/share/bochs/BIOS-bochs-latest:bochsbios
 /usr/share/vgabios/vgabios.bin:vgabios
 iasl:acpica-tools
+curl:curl
+/usr/lib/python3/dist-packages/prometheus_client/__init__.py:python3-prometheus-client
 dpkg-source:dpkg-dev
 
 "
