@@ -503,16 +503,9 @@ static int e1000e_probe(struct pci_dev *d, char *err, size_t errlen)
 		format(err, errlen, "not a part this driver knows");
 		return -1;
 	}
-	if (d->bar[0].io || d->bar[0].size < E1000E_BAR0_MIN || !d->bar[0].base) {
-		format(err, errlen, "BAR0 is not a memory BAR of at least 128 KiB");
+	volatile uint8_t *regs = pci_probe_mmio_bar(d, 0, E1000E_BAR0_MIN, err, errlen);
+	if (!regs)
 		return -1;
-	}
-	pci_enable(d, true, false, true);
-	volatile uint8_t *regs = (volatile uint8_t *)pci_bar_map(d, 0);
-	if (!regs) {
-		format(err, errlen, "cannot map BAR0");
-		return -1;
-	}
 	struct e1000e *c = kzalloc(sizeof(*c));
 	if (!c) {
 		format(err, errlen, "out of memory");

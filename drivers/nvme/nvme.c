@@ -1365,16 +1365,9 @@ static int probe_fail(struct nvme_ctrl *c, char *err, size_t errlen, const char 
 
 static int nvme_probe(struct pci_dev *d, char *err, size_t errlen)
 {
-	if (d->bar[0].io || d->bar[0].size < 0x2000 || !d->bar[0].base) {
-		format(err, errlen, "BAR0 is not a memory BAR of at least 8 KiB");
+	volatile uint8_t *regs = pci_probe_mmio_bar(d, 0, 0x2000, err, errlen);
+	if (!regs)
 		return -1;
-	}
-	pci_enable(d, true, false, true);
-	volatile uint8_t *regs = (volatile uint8_t *)pci_bar_map(d, 0);
-	if (!regs) {
-		format(err, errlen, "cannot map BAR0");
-		return -1;
-	}
 	struct nvme_ctrl *c = kzalloc(sizeof(*c));
 	if (!c) {
 		format(err, errlen, "out of memory");

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 
+#include "kernel/config/specparse.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 
@@ -29,42 +30,15 @@ struct spec {
 	char value[P_COUNT][DISK_TARGET_MAX + 1];
 };
 
-static bool fail(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	format_v(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static bool is_space(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-#define IN_LIST(s, list) in_list(s, list, sizeof(list) / sizeof((list)[0]))
 
 /* Records param p = value (an empty value: the default, but it counts as given). */
 static bool set_param(struct spec *sp, enum param p, const char *value, size_t len, char *why,
 		      size_t whylen)
 {
 	if (sp->given[p])
-		return fail(why, whylen, "%s is given twice", param_names[p]);
+		return spec_fail(why, whylen, "%s is given twice", param_names[p]);
 	if (len > DISK_TARGET_MAX)
-		return fail(why, whylen, "%s is %zu characters, more than %d", param_names[p], len,
+		return spec_fail(why, whylen, "%s is %zu characters, more than %d", param_names[p], len,
 			    DISK_TARGET_MAX);
 	sp->given[p] = true;
 	memcpy(sp->value[p], value, len);
@@ -83,7 +57,7 @@ static bool split(const char *spec, struct spec *sp, char *why, size_t whylen)
 		char item[ITEM_MAX + 1];
 		size_t len;
 
-		while (is_space(*p))
+		while (spec_is_space(*p))
 			p++;
 		if (strncmp(p, "target=", 7) == 0) /* the rest of the string, commas and all */
 			return set_param(sp, P_TARGET, p + 7, strlen(p + 7), why, whylen);
@@ -91,7 +65,7 @@ static bool split(const char *spec, struct spec *sp, char *why, size_t whylen)
 		while (*p && *p != ',')
 			p++;
 		end = p;
-		while (end > start && is_space(end[-1]))
+		while (end > start && spec_is_space(end[-1]))
 			end--;
 		len = (size_t)(end - start);
 		eq = NULL;
@@ -110,9 +84,9 @@ static bool split(const char *spec, struct spec *sp, char *why, size_t whylen)
 				if (strcmp(item, param_names[i]) == 0)
 					k = (enum param)i;
 			if (k == P_COUNT) {
-				if (IN_LIST(item, xl_keys))
-					return fail(why, whylen, "%s= is not supported", item);
-				return fail(why, whylen, "unknown key \"%.40s\"", item);
+				if (SPEC_IN_LIST(item, xl_keys))
+					return spec_fail(why, whylen, "%s= is not supported", item);
+				return spec_fail(why, whylen, "unknown key \"%.40s\"", item);
 			}
 			if (!set_param(sp, k, eq + 1, (size_t)(end - eq - 1), why, whylen))
 				return false;
@@ -124,14 +98,14 @@ static bool split(const char *spec, struct spec *sp, char *why, size_t whylen)
 			if (len && strcmp(item, "cdrom") == 0) {
 				if (!set_param(sp, P_DEVTYPE, "cdrom", 5, why, whylen))
 					return false;
-			} else if (len && IN_LIST(item, xl_flags)) {
-				return fail(why, whylen, "the %s flag is not supported", item);
+			} else if (len && SPEC_IN_LIST(item, xl_flags)) {
+				return spec_fail(why, whylen, "the %s flag is not supported", item);
 			} else {
 				/* the next positional parameter not yet given by name */
 				while (next_positional <= P_ACCESS && sp->given[next_positional])
 					next_positional++;
 				if (next_positional > P_ACCESS)
-					return fail(why, whylen,
+					return spec_fail(why, whylen,
 						    "\"%.40s\": too many positional parameters "
 						    "(target, format, vdev, access)",
 						    item);
@@ -262,21 +236,21 @@ static bool check_host_target(const char *t, char *why, size_t whylen)
 		uuid = t + strlen(BY_PARTUUID);
 	if (label) {
 		if (!*label)
-			return fail(why, whylen, "target %.60s names no partition label", t);
+			return spec_fail(why, whylen, "target %.60s names no partition label", t);
 		if (strlen(label) > DISK_LABEL_MAX)
-			return fail(why, whylen, "target %.60s: a GPT partition label has at most %d "
+			return spec_fail(why, whylen, "target %.60s: a GPT partition label has at most %d "
 				    "characters", t, DISK_LABEL_MAX);
 		return true;
 	}
 	if (uuid) {
 		if (!is_guid_text(uuid))
-			return fail(why, whylen, "target %.60s: not a GPT partition UUID (like "
+			return spec_fail(why, whylen, "target %.60s: not a GPT partition UUID (like "
 				    "0fc63daf-8483-4772-8e79-3d69d8477de4; MBR partitions are not "
 				    "supported)", t);
 		return true;
 	}
 	if (!is_device_name(strncmp(t, "/dev/", 5) == 0 ? t + 5 : t))
-		return fail(why, whylen, "target %.60s is not a host disk name (nvme0n1p2, sda2, "
+		return spec_fail(why, whylen, "target %.60s is not a host disk name (nvme0n1p2, sda2, "
 			    "partlabel:NAME or partuuid:UUID)", t);
 	return true;
 }
@@ -307,26 +281,26 @@ bool diskspec_parse(const char *spec, struct vm_disk *out, char *why, size_t why
 	const char *target = sp->value[P_TARGET];
 
 	if (is_prefix_form(target)) /* its other items shift: judge nothing else */
-		return fail(why, whylen,
+		return spec_fail(why, whylen,
 			    "target %.60s: the deprecated \"format:path\" form is not supported "
 			    "(write format=raw, target=PATH)",
 			    target);
 	if (format[0] && strcmp(format, "raw") != 0)
-		return fail(why, whylen, "format=%.40s is not supported: only raw", format);
+		return spec_fail(why, whylen, "format=%.40s is not supported: only raw", format);
 	if (devtype[0] && strcmp(devtype, "disk") != 0) {
 		if (strcmp(devtype, "cdrom") == 0)
-			return fail(why, whylen, "devtype=cdrom is not supported: only disk");
-		return fail(why, whylen, "unknown devtype=%.40s (only disk)", devtype);
+			return spec_fail(why, whylen, "devtype=cdrom is not supported: only disk");
+		return spec_fail(why, whylen, "unknown devtype=%.40s (only disk)", devtype);
 	}
 	if (!access[0] || strcmp(access, "rw") == 0 || strcmp(access, "w") == 0)
 		out->read_only = false;
 	else if (strcmp(access, "ro") == 0 || strcmp(access, "r") == 0)
 		out->read_only = true;
 	else
-		return fail(why, whylen, "access=%.40s: expected rw, w, ro or r", access);
+		return spec_fail(why, whylen, "access=%.40s: expected rw, w, ro or r", access);
 
 	if (!vdev[0])
-		return fail(why, whylen, "missing vdev (the disk's name, e.g. vdev=xvda)");
+		return spec_fail(why, whylen, "missing vdev (the disk's name, e.g. vdev=xvda)");
 	index = diskspec_vdev_index(vdev);
 	if (index < 0) {
 		char whole[DISK_TARGET_MAX + 1];
@@ -336,18 +310,18 @@ bool diskspec_parse(const char *spec, struct vm_disk *out, char *why, size_t why
 		while (n && whole[n - 1] >= '0' && whole[n - 1] <= '9')
 			whole[--n] = 0;
 		if (n < strlen(vdev) && diskspec_vdev_index(whole) >= 0)
-			return fail(why, whylen,
+			return spec_fail(why, whylen,
 				    "vdev=%.40s: partitions are not supported (name a whole disk, "
 				    "e.g. xvda)",
 				    vdev);
-		return fail(why, whylen, "vdev=%.40s is not a disk name (xvdX, hdX, sdX or vdX)",
+		return spec_fail(why, whylen, "vdev=%.40s is not a disk name (xvdX, hdX, sdX or vdX)",
 			    vdev);
 	}
 	memcpy(out->vdev, vdev, strlen(vdev) + 1); /* at most "xvdzz" */
 	out->index = (unsigned)index;
 
 	if (!target[0])
-		return fail(why, whylen, "missing target (a boot module's path or a host disk)");
+		return spec_fail(why, whylen, "missing target (a boot module's path or a host disk)");
 	if (diskspec_is_host_disk(target) && !check_host_target(target, why, whylen))
 		return false;
 	memcpy(out->target, target, strlen(target) + 1);

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 
+#include "kernel/config/specparse.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 
@@ -21,44 +22,6 @@ static const char *const other_models[] = { "e1000", "rtl8139", "ne2k_pci", "pcn
 enum key { K_MAC, K_BRIDGE, K_MODEL, K_VIFNAME, K_COUNT };
 static const char *const key_names[K_COUNT] = { "mac", "bridge", "model", "vifname" };
 
-static bool fail(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool fail(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	format_v(why, whylen, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static bool is_space(char ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return true;
-	return false;
-}
-
-#define IN_LIST(s, list) in_list(s, list, sizeof(list) / sizeof((list)[0]))
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* "00:16:3e:01:02:03" (or with '-'): two hex digits per octet, one separator throughout. */
 static bool parse_mac(const char *s, uint8_t mac[6], char *why, size_t whylen)
@@ -69,18 +32,18 @@ static bool parse_mac(const char *s, uint8_t mac[6], char *why, size_t whylen)
 		sep = ':';
 	for (int i = 0; i < 6; i++) {
 		const char *o = s + 3 * i;
-		int hi = hex_digit(o[0]), lo = hi < 0 ? -1 : hex_digit(o[1]);
+		int hi = hex_digit_value(o[0]), lo = hi < 0 ? -1 : hex_digit_value(o[1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 ? o[2] != sep : o[2] != 0))
-			return fail(why, whylen, "mac=%.40s: expected six hex octets like "
+			return spec_fail(why, whylen, "mac=%.40s: expected six hex octets like "
 				    "00:16:3e:01:02:03", s);
 		mac[i] = (uint8_t)(hi << 4 | lo);
 	}
 	if (mac[0] & 1)
-		return fail(why, whylen, "mac=%.40s is a multicast address (bit 0 of the first "
+		return spec_fail(why, whylen, "mac=%.40s is a multicast address (bit 0 of the first "
 			    "octet is set)", s);
 	if ((mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
-		return fail(why, whylen, "mac=%.40s is all zero", s);
+		return spec_fail(why, whylen, "mac=%.40s is all zero", s);
 	return true;
 }
 
@@ -114,34 +77,34 @@ static bool item(const char *start, size_t len, struct vm_vif *out, bool *given,
 		if (start[i] == '=')
 			eq = start + i;
 	klen = eq ? (size_t)(eq - start) : len;
-	while (klen && is_space(start[klen - 1]))
+	while (klen && spec_is_space(start[klen - 1]))
 		klen--;
 	if (klen > VALUE_MAX)
 		klen = VALUE_MAX;
 	memcpy(key, start, klen);
 	key[klen] = 0;
 	if (!eq) {
-		if (IN_LIST(key, xl_flags))
-			return fail(why, whylen, "the %s flag is not supported", key);
-		return fail(why, whylen, "\"%.40s\": expected key=value", key);
+		if (SPEC_IN_LIST(key, xl_flags))
+			return spec_fail(why, whylen, "the %s flag is not supported", key);
+		return spec_fail(why, whylen, "\"%.40s\": expected key=value", key);
 	}
 	for (unsigned i = 0; i < K_COUNT; i++)
 		if (strcmp(key, key_names[i]) == 0)
 			k = (enum key)i;
 	if (k == K_COUNT) {
-		if (IN_LIST(key, xl_keys))
-			return fail(why, whylen, "%s= is not supported", key);
-		return fail(why, whylen, "unknown key \"%.40s\"", key);
+		if (SPEC_IN_LIST(key, xl_keys))
+			return spec_fail(why, whylen, "%s= is not supported", key);
+		return spec_fail(why, whylen, "unknown key \"%.40s\"", key);
 	}
 	if (given[k])
-		return fail(why, whylen, "%s is given twice", key);
+		return spec_fail(why, whylen, "%s is given twice", key);
 	given[k] = true;
 	eq++;
-	while (is_space(*eq) && eq < start + len)
+	while (spec_is_space(*eq) && eq < start + len)
 		eq++;
 	vlen = (size_t)(start + len - eq);
 	if (vlen > VALUE_MAX)
-		return fail(why, whylen, "%s= is %zu characters, too long", key, vlen);
+		return spec_fail(why, whylen, "%s= is %zu characters, too long", key, vlen);
 	memcpy(value, eq, vlen);
 	value[vlen] = 0;
 
@@ -153,20 +116,20 @@ static bool item(const char *start, size_t len, struct vm_vif *out, bool *given,
 		return true;
 	case K_BRIDGE:
 		if (!good_name(value, VIF_BRIDGE_MAX))
-			return fail(why, whylen, "bridge=%.40s: a switch name is 1 to %d letters, "
+			return spec_fail(why, whylen, "bridge=%.40s: a switch name is 1 to %d letters, "
 				    "digits, '-', '_' or '.'", value, VIF_BRIDGE_MAX);
 		strlcpy_hv(out->bridge, value, sizeof(out->bridge));
 		return true;
 	case K_MODEL:
 		if (strcmp(value, "virtio-net") == 0 || strcmp(value, "virtio") == 0)
 			return true;
-		if (IN_LIST(value, other_models))
-			return fail(why, whylen, "model=%.40s is not supported: every vif is a "
+		if (SPEC_IN_LIST(value, other_models))
+			return spec_fail(why, whylen, "model=%.40s is not supported: every vif is a "
 				    "virtio-net device (model=virtio-net)", value);
-		return fail(why, whylen, "unknown model=%.40s (only virtio-net)", value);
+		return spec_fail(why, whylen, "unknown model=%.40s (only virtio-net)", value);
 	case K_VIFNAME:
 		if (!good_name(value, VIF_NAME_MAX))
-			return fail(why, whylen, "vifname=%.40s: 1 to %d letters, digits, '-', '_' "
+			return spec_fail(why, whylen, "vifname=%.40s: 1 to %d letters, digits, '-', '_' "
 				    "or '.'", value, VIF_NAME_MAX);
 		strlcpy_hv(out->vifname, value, sizeof(out->vifname));
 		return true;
@@ -187,13 +150,13 @@ bool vifspec_parse(const char *spec, struct vm_vif *out, char *why, size_t whyle
 	for (;;) {
 		const char *start, *end;
 
-		while (is_space(*p))
+		while (spec_is_space(*p))
 			p++;
 		start = p;
 		while (*p && *p != ',')
 			p++;
 		end = p;
-		while (end > start && is_space(end[-1]))
+		while (end > start && spec_is_space(end[-1]))
 			end--;
 		if (end > start && !item(start, (size_t)(end - start), out, given, why, whylen))
 			return false;

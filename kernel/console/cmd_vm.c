@@ -282,6 +282,17 @@ void cmd_pci_list(int argc, char **argv)
 		      (unsigned long long)vplatform_msi_dropped(vm));
 }
 
+/* The VM named so, if it still has its devices (else an error, and NULL). */
+static struct vm *vm_with_devices(const char *name)
+{
+	struct vm *vm = vm_named(name);
+	if (vm && !vm->virtio) {
+		shell_error("vm %s has no devices now (stopped and released)", vm->name);
+		return NULL;
+	}
+	return vm;
+}
+
 /*
  * Without a name: the host's disks and partitions, with the VMs using them. With one: a
  * line per disk of the VM: where it comes from, its size, what the guest did with it.
@@ -292,26 +303,16 @@ void cmd_block_list(int argc, char **argv)
 		hostblk_list();
 		return;
 	}
-	struct vm *vm = vm_named(argv[0]);
-	if (!vm)
-		return;
-	if (!vm->virtio) {
-		shell_error("vm %s has no devices now (stopped and released)", vm->name);
-		return;
-	}
-	vm_virtio_block_list(vm);
+	struct vm *vm = vm_with_devices(argv[0]);
+	if (vm)
+		vm_virtio_block_list(vm);
 }
 
 /* A VM's NICs: a line each, with what its switch port counted. */
 void cmd_nic_list(int argc, char **argv)
 {
 	(void)argc;
-	struct vm *vm = vm_named(argv[0]);
-	if (!vm)
-		return;
-	if (!vm->virtio) {
-		shell_error("vm %s has no devices now (stopped and released)", vm->name);
-		return;
-	}
-	vm_virtio_nic_list(vm);
+	struct vm *vm = vm_with_devices(argv[0]);
+	if (vm)
+		vm_virtio_nic_list(vm);
 }

@@ -187,6 +187,15 @@ void pci_enable(struct pci_dev *d, bool mem, bool io, bool master);
 volatile void *pci_bar_map(struct pci_dev *d, unsigned i);
 
 /*
+ * A driver's probe of a device with registers in memory BAR i: checks the
+ * BAR is memory, assigned and at least min_size bytes, turns on memory
+ * decoding and bus mastering, and maps it. NULL with err set ("BAR0 is not
+ * a memory BAR of at least 8 KiB", "cannot map BAR0").
+ */
+volatile uint8_t *pci_probe_mmio_bar(struct pci_dev *d, unsigned i, uint64_t min_size, char *err,
+				     size_t errlen);
+
+/*
  * MSI-X: maps the table, masks every vector, enables MSI-X with the
  * function masked, and returns how many vectors the device has (0: no
  * MSI-X). Then pci_msix_set() programs vector idx and unmasks it, and

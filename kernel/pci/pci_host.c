@@ -369,3 +369,22 @@ volatile void *pci_bar_map(struct pci_dev *d, unsigned i)
 		return NULL;
 	return mm_map_mmio(b->base, b->size);
 }
+
+volatile uint8_t *pci_probe_mmio_bar(struct pci_dev *d, unsigned i, uint64_t min_size, char *err,
+				     size_t errlen)
+{
+	const struct pci_bar *b = i < PCI_MAX_BARS ? &d->bar[i] : NULL;
+	if (!b || b->io || b->size < min_size || !b->base) {
+		if (min_size >= 1024)
+			format(err, errlen, "BAR%u is not a memory BAR of at least %llu KiB", i,
+			       (unsigned long long)(min_size >> 10));
+		else
+			format(err, errlen, "BAR%u is not a memory BAR", i);
+		return NULL;
+	}
+	pci_enable(d, true, false, true);
+	volatile uint8_t *regs = (volatile uint8_t *)pci_bar_map(d, i);
+	if (!regs)
+		format(err, errlen, "cannot map BAR%u", i);
+	return regs;
+}

@@ -53,7 +53,7 @@ mkdir -p "$OUT"
 sources() {
 	case $1 in
 	vmconfig)
-		echo "$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c $ROOT/kernel/config/vifspec.c" \
+		echo "$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c $ROOT/kernel/config/vifspec.c $ROOT/kernel/config/specparse.c" \
 			"$ROOT/kernel/config/xlcfg.c $ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
 		;;
 	virtqueue)

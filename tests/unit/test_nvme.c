@@ -243,6 +243,19 @@ volatile void *pci_bar_map(struct pci_dev *d, unsigned i)
 	return i == 0 ? bar_regs() : NULL;
 }
 
+/* As kernel/pci/pci_host.c's, over the fake BAR. */
+volatile uint8_t *pci_probe_mmio_bar(struct pci_dev *d, unsigned i, uint64_t min_size, char *err,
+				     size_t errlen)
+{
+	if (d->bar[i].io || d->bar[i].size < min_size || !d->bar[i].base) {
+		snprintf(err, errlen, "BAR%u is not a memory BAR of at least %llu KiB", i,
+			 (unsigned long long)(min_size >> 10));
+		return NULL;
+	}
+	pci_enable(d, true, false, true);
+	return pci_bar_map(d, i);
+}
+
 unsigned pci_msix_enable(struct pci_dev *d)
 {
 	(void)d;

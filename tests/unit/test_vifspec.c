@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vifspec.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vifspec.c kernel/config/specparse.c kernel/lib/string.c kernel/lib/format.c
 /*
  * xl's VIFSPEC (xl-network-configuration(5)) as an operator writes it: the
  * keys we take (mac, bridge, model, vifname) with their defaults, and every

@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
 /*
  * VM files checked against a host, as an operator writes them: a good file gives the VM it
  * describes, and every mistake gives the message (file:line:col: reason) the operator reads.
