@@ -1,0 +1,87 @@
+/*
+ * The host's IOMMU (Intel VT-d), as the rest of the hypervisor sees it:
+ * which devices can be given to VMs, DMA domains, and interrupt remapping.
+ * The VT-d specifics (DMAR parsing, root/context tables, queued
+ * invalidation, the fault handler, IRTEs) live behind this header in
+ * kernel/iommu/; device assignment (kernel/vm/passthrough, guest config
+ * space) uses only what is declared here.
+ *
+ * Domains:
+ *   - the blocking domain: a context entry that is not present (or a
+ *     domain with no mappings); every DMA faults. Devices nobody uses, and
+ *     devices handed back from a VM (quarantine), sit here.
+ *   - a VM domain: second-level tables that translate the VM's
+ *     guest-physical addresses to the host frames backing its RAM, written
+ *     from the VM's gpa_map (ept/gpa_map.h); nothing else is mapped, so a
+ *     device given to a VM can reach that VM's RAM and nothing more.
+ *   - the hypervisor domain: for the devices the hypervisor drives itself
+ *     (NVMe, AHCI, NICs).
+ *
+ * Locking: every function here may sleep-free spin on the IOMMU's own
+ * lock; none may be called from an interrupt handler.
+ */
+#ifndef HV_KERNEL_IOMMU_IOMMU_H
+#define HV_KERNEL_IOMMU_IOMMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pci_dev;
+struct gpa_map;
+struct iommu_domain;
+
+/* At boot, after ACPI and host PCI, before drivers bind: finds and enables the units. */
+void iommu_init(void);
+
+/*
+ * True when DMA remapping is on and covers `d` (a DRHD scope or
+ * INCLUDE_PCI_ALL). Otherwise false, with the reason in words in `why`
+ * ("no DMAR table: the firmware has VT-d off or the machine has none").
+ * d == NULL asks about the host as a whole.
+ */
+bool iommu_covers(const struct pci_dev *d, char *why, size_t whylen);
+/* True when interrupt remapping is on for `d`'s unit. */
+bool iommu_intremap(const struct pci_dev *d);
+
+/*
+ * A domain for a VM: second-level tables for every RAM run of `map`
+ * (read/write), and nothing else. NULL, with the reason in `err`, when
+ * memory or the units' capabilities (address width, page sizes) do not
+ * allow it. `name` is the VM's, for fault messages.
+ */
+struct iommu_domain *iommu_domain_create(const struct gpa_map *map, const char *name, char *err,
+					 size_t errlen);
+/* Detaches every device still attached (to the blocking domain), flushes, frees. */
+void iommu_domain_destroy(struct iommu_domain *dom);
+
+/*
+ * Puts `d` in `dom` (context entry, context-cache and IOTLB invalidation
+ * for its source-id). Devices behind a PCIe-to-PCI bridge share its
+ * source-id and go together. 0, or -1 with the reason.
+ */
+int iommu_attach(struct iommu_domain *dom, struct pci_dev *d, char *err, size_t errlen);
+/* Back to the blocking domain (quarantine), with the invalidations it needs. */
+void iommu_block(struct pci_dev *d);
+
+/*
+ * Interrupt remapping for one MSI/MSI-X vector of `d`: programs the IRTE
+ * for (host vector, destination APIC ID), with source-id checking for `d`,
+ * and gives the remappable-format address/data to write into the device.
+ * `slot` names the vector within the device (MSI-X entry index, or 0 for
+ * MSI); the same (d, slot) reuses its IRTE. -1 when remapping is off for
+ * `d`'s unit: the caller then composes a compatibility-format message
+ * itself (pci_msi_message).
+ */
+int iommu_msi_remap(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t apic_id,
+		    uint64_t *addr, uint32_t *data);
+/* Frees every IRTE of `d` (its MSIs are off). */
+void iommu_msi_release(struct pci_dev *d);
+
+/* Who is using `d`'s DMA, for faults: the VM's name, "hv", or NULL. Set by attach. */
+const char *iommu_owner(const struct pci_dev *d);
+
+/* `iommu` verb / boot report: one line per unit and what it supports. */
+void iommu_report(void (*line)(void *ctx, const char *s), void *ctx);
+
+#endif
