@@ -37,8 +37,8 @@ KASFLAGS := -g -I. -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
 	-Wl,--build-id=none -Wl,-z,noexecstack
 
-.PHONY: all iso run test test-slow unit integration bench fuzz deps clean help
-all: $(BUILD)/hv.elf
+.PHONY: all iso usb-esp run test test-slow unit integration bench fuzz deps clean help
+all: $(BUILD)/hv.elf $(BUILD)/hvboot.efi
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +81,41 @@ $(BUILD)/hv.elf: $(KERNEL_OBJ) $(BUILD)/ksyms.o linker.ld
 	@echo "  LD      $@"
 	@$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(BUILD)/ksyms.o -lgcc
 	@scripts/check-image.sh $@ $(BUILD)/hv-nosyms.elf
+
+# hvboot.efi, the UEFI loader (loader/): built against Debian's gnu-efi
+# (scripts/install-deps.sh installs it; nothing of it is committed). A
+# position-independent ELF shared object linked with gnu-efi's start code and
+# script, then turned into a PE32+ application by objcopy (gnu-efi README).
+GNUEFI_LDS := /usr/lib/elf_x86_64_efi.lds
+GNUEFI_CRT0 := /usr/lib/crt0-efi-x86_64.o
+EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -I. -I/usr/include/efi -I/usr/include/efi/x86_64 \
+	-ffreestanding -fpic -fshort-wchar -mno-red-zone -fno-stack-protector -fno-strict-aliasing \
+	-maccumulate-outgoing-args -mgeneral-regs-only -fcf-protection=none \
+	-Wno-unused-parameter -MMD -MP
+EFI_OBJ := $(BUILD)/efi/hvboot.o $(BUILD)/efi/hvcfg.o $(BUILD)/efi/mb2info.o $(BUILD)/efi/handover.o
+
+$(BUILD)/efi/%.o: loader/%.c | $(GNUEFI_LDS)
+	@mkdir -p $(dir $@)
+	@echo "  CCEFI   $<"
+	@$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/%.o: loader/%.S
+	@mkdir -p $(dir $@)
+	@echo "  ASEFI   $<"
+	@$(CC) -c $< -o $@
+
+$(GNUEFI_LDS):
+	@scripts/install-deps.sh
+
+$(BUILD)/hvboot.so: $(EFI_OBJ)
+	@echo "  LDEFI   $@"
+	@ld -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T $(GNUEFI_LDS) \
+		$(GNUEFI_CRT0) $(EFI_OBJ) -o $@ -L/usr/lib -lefi -lgnuefi
+
+$(BUILD)/hvboot.efi: $(BUILD)/hvboot.so
+	@echo "  EFI     $@"
+	@objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* \
+		-j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
 
 # The image carries the demo VMs: the Linux guest (from Debian's packages)
 # and a small test guest; GRUB's first entry starts them.
@@ -203,4 +238,4 @@ help:
 	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP, JSON and hv.cfg (FUZZ_TARGET=, FUZZ_RUNS=N)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
--include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)
+-include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d $(BUILD)/efi/*.d)
