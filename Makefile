@@ -126,6 +126,13 @@ iso: $(BUILD)/hv.iso
 $(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
 	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
 
+# A disk image for a USB stick that boots on UEFI without GRUB: one EFI
+# system partition with hvboot.efi as \EFI\BOOT\BOOTX64.EFI, hv.cfg, hv.elf
+# and the demo VMs (mtools and sgdisk; see the README).
+usb-esp: $(BUILD)/hv-esp.img
+$(BUILD)/hv-esp.img: $(BUILD)/hvboot.efi $(BUILD)/hv.elf scripts/hv.cfg scripts/mkesp.sh $(DEMO_VMS)
+	scripts/mkesp.sh $@ $(BUILD)/hvboot.efi $(BUILD)/hv.elf scripts/hv.cfg $(DEMO_VMS)
+
 # The management API's token for the image's demo entry (mgmt_token_file=):
 # random, made once per build tree, never committed. hvctl and curl use it.
 $(BUILD)/mgmt.token:
@@ -235,6 +242,7 @@ help:
 	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
 	@echo "make test  - unit and integration tests"
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
+	@echo "make usb-esp - build/hv-esp.img, a UEFI USB stick image without GRUB (hvboot.efi)"
 	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP, JSON and hv.cfg (FUZZ_TARGET=, FUZZ_RUNS=N)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -82,6 +82,9 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 	else
 		printk("apic timer: one-shot, %llu Hz\n", (unsigned long long)timer_apic_hz());
 	printk("apic timer working: %u of %u cores\n", smp_timer_ok_count(), cpus_online());
+	if (bi->rsdp_len)
+		printk("acpi rsdp: ACPI %s, %s\n", bi->rsdp_len >= 36 && bi->rsdp[15] >= 2 ? "2.0+" : "1.0",
+		       bi->rsdp_from_loader ? "from the boot loader" : "found in BIOS memory");
 	if (acpi) {
 		char sigs[ACPI_MAX_TABLES * 5 + 1];
 		size_t n = 0;

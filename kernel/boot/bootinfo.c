@@ -156,6 +156,7 @@ int bootinfo_parse_mb2(struct boot_info *bi, const void *info, uint64_t info_phy
 			if (type == MB2_TAG_ACPI_NEW || bi->rsdp_len == 0) {
 				memcpy(bi->rsdp, tag + 8, n);
 				bi->rsdp_len = n;
+				bi->rsdp_from_loader = true;
 			}
 			break;
 		}

@@ -65,6 +65,7 @@ struct boot_info {
 	size_t nmodules;
 	uint8_t rsdp[36]; /* copy of the RSDP the loader handed over, if any */
 	size_t rsdp_len;
+	bool rsdp_from_loader; /* else found in BIOS memory */
 	bool efi; /* booted from UEFI firmware */
 	struct boot_framebuffer fb;
 	uint64_t info_start; /* the loader's structure, physical [start, end) */

@@ -87,12 +87,16 @@ def make_iso(cmdline, modules=()):
 
 
 def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=(),
-         timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True):
+         timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True,
+         esp=None):
     """Boots under QEMU TCG (-cpu max: AMD-V with NPT) and waits for the exit port.
 
     kernel_direct boots hv.elf through QEMU's own multiboot1 loader (-kernel)
     instead of GRUB. `until` is a regex: stop as soon as the log matches it.
     debug_exit=False leaves the exit port unconfigured, as on a real server.
+    esp: a directory (or FAT image) holding an EFI system partition, booted
+    by OVMF with no GRUB involved (cmdline and modules then come from its
+    hv.cfg).
     """
     work = tempfile.mkdtemp(prefix="hvtest-")
     log_path = os.path.join(work, "serial.log")
@@ -101,7 +105,12 @@ def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=()
             "-serial", "file:" + log_path, "-monitor", "none",
             "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_PORT]
     full_cmdline = (("debug_exit=0x%x " % DEBUG_EXIT_PORT) if debug_exit else "") + cmdline
-    if kernel_direct:
+    if esp:
+        firmware = "uefi"
+        # a directory as a FAT disk (QEMU's vvfat; IDE disks cannot be read-only), or an image
+        drive = "file=" + ("fat:rw:" + esp if os.path.isdir(esp) else esp)
+        args += ["-drive", "format=raw,if=ide,media=disk," + drive]
+    elif kernel_direct:
         args += ["-kernel", HV_ELF, "-append", full_cmdline]
     else:
         args += ["-cdrom", make_iso(full_cmdline, modules), "-boot", "d"]
