@@ -1,6 +1,8 @@
 #include "kernel/report.h"
 
+#include "drivers/i8042.h"
 #include "drivers/lapic.h"
+#include "kernel/console/screen.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
@@ -111,6 +113,10 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 	printk("boot loader: %s (multiboot%d)\n", bi->loader_name[0] ? bi->loader_name : "unknown",
 	       bi->protocol);
 	printk("boot modules: %zu\n", bi->nmodules);
+	char screen[96];
+	screen_describe(screen, sizeof(screen));
+	printk("screen console: %s\n", screen);
+	printk("keyboard: %s\n", i8042_present() ? "i8042" : "none");
 	char line[sizeof(bi->cmdline) + 8];
 	mgmt_redact_cmdline(line, sizeof(line), bi->cmdline); /* the API token stays off the log */
 	printk("command line: %s\n", line);
