@@ -122,9 +122,18 @@ $(BUILD)/hvboot.efi: $(BUILD)/hvboot.so
 DEMO_VMS := scripts/demo-vms/linux.cfg scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf \
 	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img $(BUILD)/linux-guest/disk.img \
 	$(BUILD)/mgmt.token
+# Its EFI system partition also holds hvboot.efi with scripts/hv-iso.cfg,
+# hv.elf and the small echo VM under \EFI\hv\ (GRUB's menu chainloads it).
+ISO_ESP_FILES := $(BUILD)/hvboot.efi $(BUILD)/hv.elf scripts/hv-iso.cfg $(BUILD)/mgmt.token \
+	scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf
 iso: $(BUILD)/hv.iso
-$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
-	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
+$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/xorriso-esp.sh scripts/grub.cfg $(DEMO_VMS) \
+		$(ISO_ESP_FILES)
+	@rm -rf $(BUILD)/iso-esp && mkdir -p $(BUILD)/iso-esp/EFI/hv/vms
+	@cp $(BUILD)/hvboot.efi $(BUILD)/hv.elf $(BUILD)/iso-esp/EFI/hv/
+	@cp scripts/hv-iso.cfg $(BUILD)/iso-esp/EFI/hv/hv.cfg
+	@cp $(BUILD)/mgmt.token scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf $(BUILD)/iso-esp/EFI/hv/vms/
+	HV_ESP_EXTRA=$(BUILD)/iso-esp scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
 
 # A disk image for a USB stick that boots on UEFI without GRUB: one EFI
 # system partition with hvboot.efi as \EFI\BOOT\BOOTX64.EFI, hv.cfg, hv.elf

@@ -396,6 +396,45 @@ static EFI_STATUS find_dir(EFI_LOADED_IMAGE *li)
 	return EFI_SUCCESS;
 }
 
+/*
+ * The volume holding the loader's directory and hv.cfg: its own, or, when
+ * GRUB chainloaded it from a CD's ISO 9660 tree (which UEFI cannot read),
+ * the FAT volume that has the same directory with an hv.cfg (the ISO's ESP).
+ */
+static EFI_FILE_HANDLE find_root(EFI_HANDLE own)
+{
+	CHAR16 path[1024];
+	EFI_FILE_HANDLE r, fh;
+	if (!make_path(path, sizeof(path) / sizeof(path[0]), CFG_NAME))
+		return NULL;
+	r = own ? LibOpenRoot(own) : NULL;
+	if (r) {
+		if (!EFI_ERROR(uefi_call_wrapper(r->Open, 5, r, &fh, path, EFI_FILE_MODE_READ, 0))) {
+			uefi_call_wrapper(fh->Close, 1, fh);
+			return r;
+		}
+		uefi_call_wrapper(r->Close, 1, r);
+	}
+	UINTN n = 0;
+	EFI_HANDLE *handles = NULL;
+	if (EFI_ERROR(LibLocateHandle(ByProtocol, &FileSystemProtocol, NULL, &n, &handles)))
+		return NULL;
+	for (UINTN i = 0; i < n; i++) {
+		if (handles[i] == own || !(r = LibOpenRoot(handles[i])))
+			continue;
+		if (!EFI_ERROR(uefi_call_wrapper(r->Open, 5, r, &fh, path, EFI_FILE_MODE_READ, 0))) {
+			uefi_call_wrapper(fh->Close, 1, fh);
+			Print(L"hvboot: %s is not on this loader's volume: using another one's\n",
+			      path);
+			FreePool(handles);
+			return r;
+		}
+		uefi_call_wrapper(r->Close, 1, r);
+	}
+	FreePool(handles);
+	return NULL;
+}
+
 static EFI_STATUS boot(void)
 {
 	EFI_LOADED_IMAGE *li;
@@ -405,13 +444,13 @@ static EFI_STATUS boot(void)
 		Print(L"hvboot: the firmware does not say where this loader came from: %r\n", st);
 		return st;
 	}
-	root = LibOpenRoot(li->DeviceHandle);
-	if (!root) {
-		Print(L"hvboot: cannot open the volume this loader came from\n");
-		return EFI_NOT_FOUND;
-	}
 	if (EFI_ERROR(find_dir(li))) {
 		Print(L"hvboot: cannot tell this loader's directory\n");
+		return EFI_NOT_FOUND;
+	}
+	root = find_root(li->DeviceHandle);
+	if (!root) {
+		Print(L"hvboot: no FAT volume has %s" CFG_NAME L" (the loader's directory)\n", dir);
 		return EFI_NOT_FOUND;
 	}
 	Print(L"hvboot: reading %s" CFG_NAME L"\n", dir);

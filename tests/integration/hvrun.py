@@ -88,7 +88,7 @@ def make_iso(cmdline, modules=()):
 
 def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=(),
          timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True,
-         esp=None):
+         esp=None, iso=None, iso_as_disk=False):
     """Boots under QEMU TCG (-cpu max: AMD-V with NPT) and waits for the exit port.
 
     kernel_direct boots hv.elf through QEMU's own multiboot1 loader (-kernel)
@@ -96,7 +96,8 @@ def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=()
     debug_exit=False leaves the exit port unconfigured, as on a real server.
     esp: a directory (or FAT image) holding an EFI system partition, booted
     by OVMF with no GRUB involved (cmdline and modules then come from its
-    hv.cfg).
+    hv.cfg). iso: boot this image instead of one made for cmdline and modules
+    (iso_as_disk: as a hard disk, the way a USB stick holding it looks).
     """
     work = tempfile.mkdtemp(prefix="hvtest-")
     log_path = os.path.join(work, "serial.log")
@@ -110,6 +111,9 @@ def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=()
         # a directory as a FAT disk (QEMU's vvfat; IDE disks cannot be read-only), or an image
         drive = "file=" + ("fat:rw:" + esp if os.path.isdir(esp) else esp)
         args += ["-drive", "format=raw,if=ide,media=disk," + drive]
+    elif iso:
+        args += (["-drive", "format=raw,if=ide,media=disk,file=" + iso] if iso_as_disk
+                 else ["-cdrom", iso, "-boot", "d"])
     elif kernel_direct:
         args += ["-kernel", HV_ELF, "-append", full_cmdline]
     else:

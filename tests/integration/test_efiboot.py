@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from hvrun import BUILD, HV_ELF, ROOT, guest, qemu, vm_stops
+from hvrun import BUILD, GRUB_CFG, HV_ELF, ROOT, guest, qemu, vm_stops
 
 HVBOOT = os.path.join(BUILD, "hvboot.efi")
 
@@ -120,3 +120,33 @@ def test_broken_config_is_reported_and_waits(esp, case):
         assert w in log, run
     assert "Press a key to return to the firmware" in log, run
     assert "hv: x86-64 hypervisor starting" not in log, run
+
+
+@pytest.mark.parametrize("medium", ["cd", "disk"])
+def test_grub_menu_of_the_iso_chainloads_hvboot(esp, medium):
+    """The image mkiso.sh builds: GRUB's hvboot entry (from scripts/grub.cfg) chainloads
+    hvboot.efi, which reads its hv.cfg from the ESP: from a CD (GRUB cannot see the
+    El Torito ESP; hvboot finds it) and as a disk (a USB stick: GRUB finds the ESP)."""
+    with open(os.path.join(ROOT, "scripts", "grub.cfg")) as f:
+        entry = re.search(r'^if \[ "\$grub_platform" = "efi" \]; then\n.*?^fi\n', f.read(),
+                          re.S | re.M).group(0)
+    serial_lines = GRUB_CFG.split("menuentry")[0]
+    work = tempfile.mkdtemp(prefix="hviso-")
+    try:
+        extra = os.path.join(work, "esp")
+        hv = os.path.join(extra, "EFI", "hv")
+        shutil.copytree(os.path.join(esp, "EFI", "BOOT"), hv)
+        os.unlink(os.path.join(hv, "BOOTX64.EFI"))
+        shutil.copy(HVBOOT, os.path.join(hv, "hvboot.efi"))
+        with open(os.path.join(hv, "hv.cfg"), "w") as f:
+            f.write(CFG.format(options=""))
+        cfg = os.path.join(work, "grub.cfg")
+        with open(cfg, "w") as f:
+            f.write(serial_lines + entry)
+        iso = os.path.join(work, "hv.iso")
+        subprocess.run([os.path.join(ROOT, "scripts", "mkiso.sh"), iso, HV_ELF, cfg], check=True,
+                       env=dict(os.environ, HV_ESP_EXTRA=extra))
+        run = qemu(firmware="uefi", iso=iso, iso_as_disk=medium == "disk", timeout=300)
+        check_booted(run)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
