@@ -165,9 +165,7 @@ static void entry_key(struct hvcfg *cfg, struct hvcfg_section *sec, unsigned lin
 
 bool hvcfg_parse(struct hvcfg *cfg, const char *text, size_t len)
 {
-	/* clear by hand: no memset without libc */
-	for (size_t i = 0; i < sizeof(*cfg); i++)
-		((volatile char *)cfg)[i] = 0;
+	*cfg = (struct hvcfg){0};
 	cfg->default_index = -1;
 
 	enum { NONE, GLOBAL, ENTRY, SKIP } where = NONE;

@@ -21,7 +21,7 @@ static struct textgrid grid;
 static char drawn[TG_MAX_ROWS][TG_MAX_COLS]; /* what the screen shows now */
 static unsigned drawn_cx = ~0u, drawn_cy = ~0u; /* where the cursor was drawn */
 static bool pending;			       /* the grid has changes not drawn */
-static uint64_t last_draw;
+static uint64_t next_draw;		       /* TSC: no draw before */
 
 /* the framebuffer */
 static uint8_t *fb;
@@ -120,15 +120,28 @@ static void draw(void)
 	drawn_cx = cx;
 	drawn_cy = cy;
 	pending = false;
-	last_draw = rdtsc();
 }
 
-static bool draw_due(void)
+/*
+ * Draws, then holds the next draw back by SCREEN_FLUSH_MS or four times
+ * what this one took, whichever is longer: a slow (uncached) framebuffer
+ * gets at most a fifth of the time, and the serial port the rest.
+ */
+static void draw_paced(void)
 {
 	uint64_t khz = tsc_khz();
 	if (!khz)
 		khz = 2000000; /* before calibration: assume 2 GHz */
-	return rdtsc() - last_draw >= khz * SCREEN_FLUSH_MS;
+	uint64_t start = rdtsc();
+	draw();
+	uint64_t end = rdtsc(), took = 4 * (end - start);
+	uint64_t min = khz * SCREEN_FLUSH_MS;
+	next_draw = end + (took > min ? took : min);
+}
+
+static bool draw_due(void)
+{
+	return (int64_t)(rdtsc() - next_draw) >= 0;
 }
 
 bool screen_active(void)
@@ -147,7 +160,7 @@ void screen_write_locked(const char *s, size_t n, bool crlf)
 	}
 	pending = true;
 	if (draw_due())
-		draw();
+		draw_paced();
 }
 
 void screen_poll(void)
@@ -156,7 +169,7 @@ void screen_poll(void)
 		return;
 	uint64_t f = console_lock();
 	if (pending)
-		draw();
+		draw_paced();
 	console_unlock(f);
 }
 

@@ -5,9 +5,9 @@
  * BIOS machine without one.
  *
  * Writing only updates a text grid in memory (console lock held); the grid
- * is drawn at most every SCREEN_FLUSH_MS from the write path and from the
- * shell's loop, and at once on a panic, so the serial console never waits
- * for the screen.
+ * is drawn at most every SCREEN_FLUSH_MS (longer when drawing is slow: at
+ * most a fifth of the time) from the write path and from the shell's loop,
+ * and at once on a panic, so the serial console never waits on the screen.
  */
 #ifndef HV_CONSOLE_SCREEN_H
 #define HV_CONSOLE_SCREEN_H
