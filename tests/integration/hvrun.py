@@ -24,6 +24,7 @@ DEBUG_EXIT_PORT = 0xF4
 GRUB_CFG = """serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
 terminal_input serial
 terminal_output serial
+insmod all_video
 set timeout=0
 set default=0
 menuentry "hv under test" {{

@@ -66,8 +66,9 @@ def boot(firmware, work, esp=None, iso=None, timeout=300):
     if firmware == "uefi":
         shutil.copy(OVMF_VARS, os.path.join(work, "vars.fd"))
         args += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
-                 "-drive", "if=pflash,format=raw,file=" + os.path.join(work, "vars.fd"),
-                 "-drive", "format=raw,if=ide,media=disk,file=fat:rw:" + esp]
+                 "-drive", "if=pflash,format=raw,file=" + os.path.join(work, "vars.fd")]
+    if esp:
+        args += ["-drive", "format=raw,if=ide,media=disk,file=fat:rw:" + esp]
     else:
         args += ["-cdrom", iso, "-boot", "d"]
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -149,6 +150,45 @@ def sendkeys(mon, text):
         time.sleep(0.05)
 
 
+def check_framebuffer(work, log, mon, loader):
+    """The screendump shows the boot report, read back cell by cell with the font."""
+    text = serial(log)
+    assert READY in text, text[-3000:]
+    assert re.search(r"screen console: framebuffer \d+x\d+x(?:24|32) at 0x[0-9a-f]+, \d+x\d+ text",
+                     text), text[-3000:]
+    time.sleep(1)  # one more draw from the shell's loop
+    dump = os.path.join(work, "screen.ppm")
+    mon.cmd("screendump " + dump)
+    w, h, px = read_ppm(dump)
+    screen = read_screen(w, h, px)
+    shown = [l for l in screen if l.strip()]
+    # every line on the screen is one the serial port printed
+    for line in shown:
+        if "\0" not in line and not line.startswith("hv>"):
+            assert line in text, (line, screen)
+    for want in ("boot loader: " + loader, "firmware: UEFI",
+                 "acpi rsdp: ACPI 2.0+, from the boot loader", "hv: boot report end"):
+        assert want in screen, (want, screen)
+    assert len(shown) >= 30, screen
+
+
+def test_grub_framebuffer_under_ovmf():
+    """UEFI -> GRUB -> hv: GRUB's GOP mode, handed over in the multiboot2 framebuffer tag."""
+    work = tempfile.mkdtemp(prefix="hvscreen-")
+    try:
+        proc, log, mon = boot("uefi", work, iso=make_iso("console=com1,vga mgmt=off"))
+        try:
+            text = serial(log)
+            m = re.search(r"boot loader: (GRUB [^\n]*)", text)
+            assert m, text[-3000:]
+            check_framebuffer(work, log, mon, m.group(1))
+        finally:
+            mon.cmd("quit")
+            proc.wait(30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def test_gop_framebuffer_under_ovmf_shows_the_boot_report_and_takes_keys():
     assert os.path.exists(HVBOOT), "missing %s: run make" % HVBOOT
     work = tempfile.mkdtemp(prefix="hvscreen-")
@@ -162,25 +202,8 @@ def test_gop_framebuffer_under_ovmf_shows_the_boot_report_and_takes_keys():
             f.write("[hv]\noptions=console=com1,vga mgmt=off\n")
         proc, log, mon = boot("uefi", work, esp=esp)
         try:
-            text = serial(log)
-            assert READY in text, text[-3000:]
-            assert re.search(r"screen console: framebuffer \d+x\d+x32 at 0x[0-9a-f]+, \d+x\d+ text",
-                             text), text[-3000:]
-            assert "keyboard: i8042" in text
-            time.sleep(1)  # one more draw from the shell's loop
-            dump = os.path.join(work, "screen.ppm")
-            mon.cmd("screendump " + dump)
-            w, h, px = read_ppm(dump)
-            screen = read_screen(w, h, px)
-            shown = [l for l in screen if l.strip()]
-            # every line on the screen is one the serial port printed
-            for line in shown:
-                if "\0" not in line and not line.startswith("hv>"):
-                    assert line in text, (line, screen)
-            for want in ("boot loader: hvboot.efi (multiboot2)", "firmware: UEFI",
-                         "acpi rsdp: ACPI 2.0+, from the boot loader", "hv: boot report end"):
-                assert want in screen, (want, screen)
-            assert len(shown) >= 30, screen
+            check_framebuffer(work, log, mon, "hvboot.efi (multiboot2)")
+            assert "keyboard: i8042" in serial(log)
 
             sendkeys(mon, "help info\n")
             deadline = time.monotonic() + 60
