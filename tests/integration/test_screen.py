@@ -57,12 +57,13 @@ class Monitor:
         return self._until_prompt()
 
 
-def boot(firmware, work, esp=None, iso=None, timeout=300):
+def boot(firmware, work, esp=None, iso=None, timeout=300, serial_port=True):
     log = os.path.join(work, "serial.log")
     mon = os.path.join(work, "mon.sock")
     args = ["qemu-system-x86_64", "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2",
             "-m", "1G", "-display", "none", "-vga", "std", "-no-reboot",
-            "-serial", "file:" + log, "-monitor", "unix:%s,server,nowait" % mon]
+            "-serial", ("file:" + log) if serial_port else "none",
+            "-monitor", "unix:%s,server,nowait" % mon]
     if firmware == "uefi":
         shutil.copy(OVMF_VARS, os.path.join(work, "vars.fd"))
         args += ["-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
@@ -74,11 +75,21 @@ def boot(firmware, work, esp=None, iso=None, timeout=300):
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
+    while serial_port and time.monotonic() - start < timeout:
         if READY in serial(log) or proc.poll() is not None:
             break
         time.sleep(0.5)
     return proc, log, Monitor(mon)
+
+
+def vga_text(mon):
+    """The 80x25 text in the VGA memory at 0xb8000, one string per row."""
+    out = mon.cmd("xp /2000hx 0xb8000")
+    words = [int(v, 16) for line in re.findall(r"^[0-9a-f]+: (.*)$", out, re.M)
+             for v in re.findall(r"0x([0-9a-f]{4})\b", line)]
+    assert len(words) == 2000, out[:500]
+    return ["".join(chr(c & 0xff) for c in words[r * 80:(r + 1) * 80]).rstrip()
+            for r in range(25)]
 
 
 def serial(log):
@@ -229,12 +240,7 @@ def test_vga_text_mode_under_bios():
             assert re.search(r"screen console: text mode 80x25 at 0xb8000", text), text[-3000:]
             time.sleep(1)
             # the text itself, from the VGA memory: 80x25 cells of character and attribute
-            out = mon.cmd("xp /2000hx 0xb8000")
-            words = [int(v, 16) for line in re.findall(r"^[0-9a-f]+: (.*)$", out, re.M)
-                     for v in re.findall(r"0x([0-9a-f]{4})\b", line)]
-            assert len(words) == 2000, out[:500]
-            rows = ["".join(chr(c & 0xff) for c in words[r * 80:(r + 1) * 80]).rstrip()
-                    for r in range(25)]
+            rows = vga_text(mon)
             assert "hv: boot report end" in rows, rows
             assert any(r.startswith("boot loader: GRUB") for r in rows), rows
             assert any(r.startswith("screen console: text mode 80x25") for r in rows), rows
@@ -250,6 +256,38 @@ def test_vga_text_mode_under_bios():
             drawn = sum(1 for r in range(25) if any(lit[r * cell_h:(r + 1) * cell_h]))
             assert drawn == sum(1 for r in rows if r.strip()), (drawn, rows)
             assert drawn >= 20, rows
+        finally:
+            mon.cmd("quit")
+            proc.wait(30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_no_serial_port_falls_back_to_the_screen():
+    """No UART at all (-serial none): the console is the screen, though console= said com1."""
+    work = tempfile.mkdtemp(prefix="hvscreen-")
+    try:
+        proc, log, mon = boot("bios", work, iso=make_iso("console=com1 mgmt=off"),
+                              serial_port=False)
+        try:
+            rows = []
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not any(r.startswith("hv>") for r in rows):
+                time.sleep(1)
+                rows = vga_text(mon)
+            assert any(r.startswith("hv>") for r in rows), rows
+            assert "screen console: text mode 80x25 at 0xb8000" in rows, rows
+            assert "hv: boot report end" in rows, rows
+            # console=com1 alone: the screen is on because no UART answered
+            # and the keyboard drives the shell there
+            sendkeys(mon, "help info\n")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                rows = vga_text(mon)
+                if any("the host: cores, memory" in r for r in rows):
+                    break
+                time.sleep(1)
+            assert any("the host: cores, memory, virtualization, uptime" in r for r in rows), rows
         finally:
             mon.cmd("quit")
             proc.wait(30)
