@@ -26,6 +26,7 @@ static uint64_t next_draw;		       /* TSC: no draw before */
 /* the framebuffer */
 static uint8_t *fb;
 static uint32_t pitch, bytes_pp;
+static unsigned scale = 1; /* each font pixel as scale x scale (very large screens) */
 static uint32_t fg_pixel, bg_pixel;
 static struct boot_framebuffer fbinfo;
 
@@ -60,20 +61,31 @@ static void put_pixel(uint8_t *p, uint32_t v)
 static void fb_cell(unsigned cx, unsigned cy, char c, bool cursor)
 {
 	const uint8_t *g = font_glyph(c);
-	uint8_t *base = fb + (uint64_t)cy * CELL_H * pitch + (uint64_t)cx * CELL_W * bytes_pp;
-	for (unsigned py = 0; py < CELL_H; py++) {
+	unsigned w = CELL_W * scale, h = CELL_H * scale;
+	uint8_t *base = fb + (uint64_t)cy * h * pitch + (uint64_t)cx * w * bytes_pp;
+	for (unsigned sy = 0; sy < h; sy++) {
+		unsigned py = sy / scale;
 		uint8_t bits = 0;
 		if (py >= 1 && py < 1 + 2 * FONT_ROWS)
 			bits = g[(py - 1) / 2];
 		bool underline = cursor && py >= CELL_H - 2;
-		uint8_t *row = base + (uint64_t)py * pitch;
-		for (unsigned px = 0; px < CELL_W; px++) {
+		uint8_t *row = base + (uint64_t)sy * pitch;
+		for (unsigned sx = 0; sx < w; sx++) {
+			unsigned px = sx / scale;
 			bool on = underline ? px < CELL_W - 1
 					    : (px >= 1 && px <= FONT_COLS &&
 					       (bits & (1u << (FONT_COLS - px))));
-			put_pixel(row + px * bytes_pp, on ? fg_pixel : bg_pixel);
+			put_pixel(row + sx * bytes_pp, on ? fg_pixel : bg_pixel);
 		}
 	}
+}
+
+/* The whole framebuffer to the background: the margins the cells leave, too. */
+static void fb_clear(void)
+{
+	for (uint32_t y = 0; y < fbinfo.height; y++)
+		for (uint32_t x = 0; x < fbinfo.width; x++)
+			put_pixel(fb + (uint64_t)y * pitch + (uint64_t)x * bytes_pp, bg_pixel);
 }
 
 static void text_cell(unsigned cx, unsigned cy, char c)
@@ -219,7 +231,13 @@ static bool setup(const struct boot_info *bi)
 		   channel(fbinfo.green_pos, fbinfo.green_size, 0xff) |
 		   channel(fbinfo.blue_pos, fbinfo.blue_size, 0xff);
 	bg_pixel = 0;
-	tg_init(&grid, fbinfo.width / CELL_W, fbinfo.height / CELL_H);
+	/* the font grows on screens too large for the grid (4K: 16x32 cells) */
+	scale = 1;
+	while (fbinfo.width / (CELL_W * scale) > TG_MAX_COLS ||
+	       fbinfo.height / (CELL_H * scale) > TG_MAX_ROWS)
+		scale++;
+	tg_init(&grid, fbinfo.width / (CELL_W * scale), fbinfo.height / (CELL_H * scale));
+	fb_clear();
 	kind = SCREEN_FB;
 	return true;
 }
@@ -247,9 +265,9 @@ bool screen_init(const struct boot_info *bi)
 void screen_describe(char *out, size_t size)
 {
 	if (kind == SCREEN_FB)
-		format(out, size, "framebuffer %ux%ux%u at %#llx, %ux%u text", fbinfo.width,
+		format(out, size, "framebuffer %ux%ux%u at %#llx, %ux%u text%s", fbinfo.width,
 		       fbinfo.height, fbinfo.bpp, (unsigned long long)fbinfo.addr, grid.cols,
-		       grid.rows);
+		       grid.rows, scale > 1 ? " (font scaled)" : "");
 	else if (kind == SCREEN_TEXT)
 		format(out, size, "text mode %ux%u at %#llx", grid.cols, grid.rows,
 		       (unsigned long long)fbinfo.addr);
