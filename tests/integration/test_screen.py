@@ -167,11 +167,16 @@ def check_framebuffer(work, log, mon, loader):
     assert READY in text, text[-3000:]
     assert re.search(r"screen console: framebuffer \d+x\d+x(?:24|32) at 0x[0-9a-f]+, \d+x\d+ text",
                      text), text[-3000:]
-    time.sleep(1)  # one more draw from the shell's loop
+    # the screen is drawn at its own pace: look again until the report's end is there
     dump = os.path.join(work, "screen.ppm")
-    mon.cmd("screendump " + dump)
-    w, h, px = read_ppm(dump)
-    screen = read_screen(w, h, px)
+    deadline = time.monotonic() + 90
+    while True:
+        time.sleep(1)
+        mon.cmd("screendump " + dump)
+        w, h, px = read_ppm(dump)
+        screen = read_screen(w, h, px)
+        if "hv: boot report end" in screen or time.monotonic() > deadline:
+            break
     shown = [l for l in screen if l.strip()]
     # every line on the screen is one the serial port printed
     for line in shown:
@@ -238,9 +243,13 @@ def test_vga_text_mode_under_bios():
             text = serial(log)
             assert READY in text, text[-3000:]
             assert re.search(r"screen console: text mode 80x25 at 0xb8000", text), text[-3000:]
-            time.sleep(1)
             # the text itself, from the VGA memory: 80x25 cells of character and attribute
-            rows = vga_text(mon)
+            deadline = time.monotonic() + 90
+            while True:
+                time.sleep(1)
+                rows = vga_text(mon)
+                if "hv: boot report end" in rows or time.monotonic() > deadline:
+                    break
             assert "hv: boot report end" in rows, rows
             assert any(r.startswith("boot loader: GRUB") for r in rows), rows
             assert any(r.startswith("screen console: text mode 80x25") for r in rows), rows
