@@ -92,7 +92,8 @@ EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -I. -I/usr/include/efi -I/usr
 	-ffreestanding -fpic -fshort-wchar -mno-red-zone -fno-stack-protector -fno-strict-aliasing \
 	-maccumulate-outgoing-args -mgeneral-regs-only -fcf-protection=none \
 	-Wno-unused-parameter -MMD -MP
-EFI_OBJ := $(BUILD)/efi/hvboot.o $(BUILD)/efi/hvcfg.o $(BUILD)/efi/mb2info.o $(BUILD)/efi/handover.o
+EFI_OBJ := $(BUILD)/efi/hvboot.o $(BUILD)/efi/hvcfg.o $(BUILD)/efi/mb2info.o $(BUILD)/efi/elfimage.o \
+	$(BUILD)/efi/handover.o
 
 $(BUILD)/efi/%.o: loader/%.c | $(GNUEFI_LDS)
 	@mkdir -p $(dir $@)

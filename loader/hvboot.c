@@ -17,33 +17,14 @@
 #include <efi.h>
 #include <efilib.h>
 
+#include "loader/elfimage.h"
 #include "loader/hvcfg.h"
 #include "loader/mb2info.h"
 
 #define LOADER_NAME "hvboot.efi"
 #define CFG_NAME "hv.cfg"
-#define MB2_HEADER_MAGIC 0xe85250d6u
 #define MB2_LOADER_MAGIC 0x36d76289u
 #define BELOW_4G 0xffffffffull
-
-/* ELF-64 (System V gABI): only what loading an executable needs. */
-struct elf64_ehdr {
-	uint8_t ident[16];
-	uint16_t type, machine;
-	uint32_t version;
-	uint64_t entry, phoff, shoff;
-	uint32_t flags;
-	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
-};
-
-struct elf64_phdr {
-	uint32_t type, flags;
-	uint64_t offset, vaddr, paddr, filesz, memsz, align;
-};
-
-#define PT_LOAD 1
-#define ET_EXEC 2
-#define EM_X86_64 62
 
 /* handover.S: copied below 4 GiB and called there. */
 extern char handover_start[], handover_end[];
@@ -191,17 +172,6 @@ static EFI_STATUS load_module(const struct hvcfg_module *m, struct mb2_module_in
 	return st;
 }
 
-static BOOLEAN has_mb2_header(const UINT8 *img, UINT64 size)
-{
-	/* Multiboot2 spec §3.1.1: 8-aligned, within the first 32 KiB */
-	for (UINT64 off = 0; off + 16 <= size && off < 32768; off += 8) {
-		const UINT32 *h = (const UINT32 *)(img + off);
-		if (h[0] == MB2_HEADER_MAGIC && h[1] == 0 && (UINT32)(h[0] + h[1] + h[2] + h[3]) == 0)
-			return TRUE;
-	}
-	return FALSE;
-}
-
 /*
  * hv.elf's loadable segments at their physical addresses: the image is
  * linked to run there. Memory already taken is an error in words.
@@ -210,50 +180,40 @@ static EFI_STATUS load_kernel(const char *rel, UINT32 *entry)
 {
 	void *file;
 	UINT64 size;
+	static struct elfimage img;
 	EFI_STATUS st = load_pool(rel, &file, &size);
 	if (EFI_ERROR(st))
 		return st;
-	const struct elf64_ehdr *eh = file;
-	if (size < sizeof(*eh) || eh->ident[0] != 0x7f || eh->ident[1] != 'E' ||
-	    eh->ident[2] != 'L' || eh->ident[3] != 'F' || eh->ident[4] != 2 ||
-	    eh->machine != EM_X86_64 || eh->type != ET_EXEC) {
-		Print(L"hvboot: %a is not an x86-64 ELF executable\n", rel);
+	const char *why = elfimage_check(file, size, &img);
+	if (why) {
+		Print(L"hvboot: %a %a\n", rel, why);
 		return EFI_LOAD_ERROR;
 	}
-	if (!has_mb2_header(file, size)) {
-		Print(L"hvboot: %a has no multiboot2 header: not a hypervisor image\n", rel);
-		return EFI_LOAD_ERROR;
-	}
-	if (eh->phentsize != sizeof(struct elf64_phdr) || eh->phoff > size ||
-	    (UINT64)eh->phnum * sizeof(struct elf64_phdr) > size - eh->phoff ||
-	    eh->entry > BELOW_4G) {
-		Print(L"hvboot: %a has a malformed ELF header\n", rel);
-		return EFI_LOAD_ERROR;
-	}
-	const struct elf64_phdr *ph = (const void *)((UINT8 *)file + eh->phoff);
-	for (UINTN i = 0; i < eh->phnum; i++) {
-		const struct elf64_phdr *p = &ph[i];
-		if (p->type != PT_LOAD || p->memsz == 0)
-			continue;
-		if (p->filesz > p->memsz || p->offset > size || p->filesz > size - p->offset ||
-		    p->paddr > BELOW_4G || p->memsz > BELOW_4G - p->paddr) {
-			Print(L"hvboot: %a: segment %d is malformed\n", rel, i);
-			return EFI_LOAD_ERROR;
-		}
+	EFI_PHYSICAL_ADDRESS taken_end = 0; /* pages this image already has (segments may share one) */
+	for (unsigned i = 0; i < img.nseg; i++) {
+		const struct elfimage_segment *p = &img.seg[i];
 		EFI_PHYSICAL_ADDRESS base = p->paddr & ~0xfffull;
-		UINT64 bytes = p->paddr + p->memsz - base;
-		st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
-				       EFI_SIZE_TO_PAGES(bytes), &base);
-		if (EFI_ERROR(st)) {
-			Print(L"hvboot: %a needs memory at %lx-%lx, which the firmware uses (%r);\n"
-			      L"        this machine cannot run this image (it is not relocatable)\n",
-			      rel, p->paddr, p->paddr + p->memsz - 1, st);
-			return st;
+		EFI_PHYSICAL_ADDRESS end = (p->paddr + p->memsz + 0xfff) & ~0xfffull;
+		if (base < taken_end && end > base)
+			base = taken_end < end ? taken_end : end;
+		if (end > base) {
+			EFI_PHYSICAL_ADDRESS at = base;
+			st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress, EfiLoaderData,
+					       EFI_SIZE_TO_PAGES(end - base), &at);
+			if (EFI_ERROR(st)) {
+				Print(L"hvboot: %a needs memory at %lx-%lx, which the firmware uses "
+				      L"(%r);\n        this machine cannot run this image (it is not "
+				      L"relocatable)\n",
+				      rel, p->paddr, p->paddr + p->memsz - 1, st);
+				return st;
+			}
 		}
+		if (end > taken_end)
+			taken_end = end;
 		CopyMem((void *)(UINTN)p->paddr, (UINT8 *)file + p->offset, p->filesz);
 		ZeroMem((void *)(UINTN)(p->paddr + p->filesz), p->memsz - p->filesz);
 	}
-	*entry = (UINT32)eh->entry;
+	*entry = img.entry;
 	FreePool(file);
 	return EFI_SUCCESS;
 }
