@@ -9,6 +9,7 @@ QEMU's standard VGA, with a monitor socket for `screendump`, `xp` and
 - SeaBIOS + GRUB: VGA text mode. The text is read from the VGA memory at
   0xb8000, and the dump must show that many rows of text.
 - Keys typed into the VM's keyboard reach the shell.
+- With no serial port at all the console is on the screen; a panic reaches it.
 """
 
 import os
@@ -57,7 +58,7 @@ class Monitor:
         return self._until_prompt()
 
 
-def boot(firmware, work, esp=None, iso=None, timeout=300, serial_port=True):
+def boot(firmware, work, esp=None, iso=None, timeout=300, serial_port=True, ready=READY):
     log = os.path.join(work, "serial.log")
     mon = os.path.join(work, "mon.sock")
     args = ["qemu-system-x86_64", "-machine", "q35,accel=tcg", "-cpu", "max", "-smp", "2",
@@ -76,7 +77,7 @@ def boot(firmware, work, esp=None, iso=None, timeout=300, serial_port=True):
                             stderr=subprocess.DEVNULL)
     start = time.monotonic()
     while serial_port and time.monotonic() - start < timeout:
-        if READY in serial(log) or proc.poll() is not None:
+        if ready in serial(log) or proc.poll() is not None:
             break
         time.sleep(0.5)
     return proc, log, Monitor(mon)
@@ -297,6 +298,25 @@ def test_no_serial_port_falls_back_to_the_screen():
                     break
                 time.sleep(1)
             assert any("the host: cores, memory, virtualization, uptime" in r for r in rows), rows
+        finally:
+            mon.cmd("quit")
+            proc.wait(30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def test_panic_is_on_the_screen():
+    """A fatal exception's dump reaches the screen before the CPUs stop."""
+    work = tempfile.mkdtemp(prefix="hvscreen-")
+    try:
+        proc, log, mon = boot("bios", work, iso=make_iso("console=com1,vga mgmt=off test_fault=ud"),
+                              ready="hv: all CPUs stopped")
+        try:
+            assert "hv: all CPUs stopped" in serial(log), serial(log)[-3000:]
+            rows = vga_text(mon)
+            shown = [r for r in rows if r]
+            assert shown[-1] == "hv: all CPUs stopped", rows
+            assert "backtrace:" in rows, rows
         finally:
             mon.cmd("quit")
             proc.wait(30)
