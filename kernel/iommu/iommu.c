@@ -482,8 +482,9 @@ void iommu_init(const struct acpi_info *acpi)
 		}
 		char desc[200];
 		vtd_describe(u->cap, u->ecap, desc, sizeof(desc));
-		printk("vt-d: unit %u at %#llx (version %u.%u)%s: %s\n", i, (unsigned long long)u->base,
-		       (u->ver >> 4) & 0xf, u->ver & 0xf,
+		printk("vt-d: unit %u at %#llx (version %u.%u, cap %#llx, ecap %#llx)%s: %s\n", i,
+		       (unsigned long long)u->base, (u->ver >> 4) & 0xf, u->ver & 0xf,
+		       (unsigned long long)u->cap, (unsigned long long)u->ecap,
 		       dmar.drhd[i].include_all ? ", all other devices" : "", desc);
 		up++;
 	}
