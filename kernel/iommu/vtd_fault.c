@@ -12,6 +12,7 @@
 
 #include "kernel/cpu/irqvec.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/pci/pci.h"
 #include "kernel/time/tsc.h"
@@ -41,10 +42,12 @@ static void log_fault(struct vtd_unit *u, uint64_t lo, uint64_t hi)
 	const char *owner = vtd_sid_owner(u->segment, sid);
 	bool intr = fr >= 0x20;
 	char who[48];
-	if (owner)
+	if (owner && strcmp(owner, "hv") == 0)
+		format(who, sizeof(who), "the hypervisor's");
+	else if (owner)
 		format(who, sizeof(who), "VM %s", owner);
 	else
-		format(who, sizeof(who), "no VM");
+		format(who, sizeof(who), "unassigned, blocked");
 	if (intr)
 		printk("vt-d: interrupt fault: device %04x:%02x:%02x.%u (%s), interrupt index %llu: "
 		       "%s\n",
