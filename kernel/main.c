@@ -25,6 +25,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/net/uplink.h"
 #include "kernel/panic.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/pci/pci.h"
 #include "kernel/report.h"
 #include "kernel/time/wallclock.h"
@@ -175,6 +176,7 @@ void kmain(uint32_t magic, uint32_t info)
 		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
 	wait_for_ap_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
+	iommu_options(boot_info.cmdline); /* pci_host_init sets the IOMMU up before drivers bind */
 	pci_host_init(acpi_ok ? &acpi : NULL);
 	char nic[16]; /* the NICs the drivers found: one bridged to the `uplink` switch */
 	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);

@@ -39,6 +39,7 @@
 #include "ept/gpa_map.h"
 #include "ept/vtd_slpt.h"
 #include "kernel/acpi/acpi.h"
+#include "kernel/cmdline.h"
 #include "kernel/iommu/dmar.h"
 #include "kernel/iommu/vtd.h"
 #include "kernel/lib/format.h"
@@ -378,6 +379,34 @@ static void block_locked(struct pci_dev *d)
 
 /* ---- boot ---- */
 
+static bool opt_off, opt_no_qi, opt_no_ir;
+
+static bool opt_has(const char *v, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && v[j] != ',')
+			j++;
+		if (j - i == wl && memcmp(v + i, word, wl) == 0)
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+void iommu_options(const char *cmdline)
+{
+	const char *v;
+	size_t len;
+	if (!cmdline || !cmdline_find(cmdline, "iommu", &v, &len))
+		return;
+	opt_off = opt_has(v, len, "off") || opt_has(v, len, "0") || opt_has(v, len, "no") ||
+		  opt_has(v, len, "false");
+	opt_no_qi = opt_has(v, len, "no-qinval");
+	opt_no_ir = opt_has(v, len, "no-intremap");
+}
+
 struct hv_map_ctx {
 	int err;
 	bool need3;
@@ -448,6 +477,13 @@ void iommu_init(const struct acpi_info *acpi)
 {
 	char err[96];
 	const struct acpi_table_ref *t = acpi ? acpi_table(acpi, "DMAR") : NULL;
+	if (t && opt_off) {
+		strlcpy_hv(host_why, "VT-d is turned off on the command line (iommu=off)",
+			   sizeof(host_why));
+		printk("vt-d: %s; device DMA is not checked and no device can be given to a VM\n",
+		       host_why);
+		return;
+	}
 	if (!t) {
 		strlcpy_hv(host_why,
 			   acpi && acpi->dmar_address
@@ -474,6 +510,8 @@ void iommu_init(const struct acpi_info *acpi)
 		u->index = (int)i;
 		u->base = dmar.drhd[i].base;
 		u->segment = dmar.drhd[i].segment;
+		u->no_qi = opt_no_qi;
+		u->no_ir = opt_no_ir;
 		if (vtd_unit_setup(u) < 0) {
 			printk("vt-d: unit %u at %#llx: left off: %s\n", i, (unsigned long long)u->base,
 			       u->why);
@@ -539,8 +577,12 @@ void iommu_init(const struct acpi_info *acpi)
 					       : "interrupt remapping on (xAPIC format)")
 		       : u->irt ? "interrupt remapping off"
 		       : !(u->ecap & VTD_ECAP_IR) ? "no interrupt remapping (the unit has none)"
-		       : !u->qi		    ? "no interrupt remapping (it needs queued invalidation)"
-					    : "interrupt remapping off");
+		       : u->no_ir ? "interrupt remapping off (iommu=no-intremap)"
+		       : !u->qi   ? "no interrupt remapping (it needs queued invalidation)"
+				  : "interrupt remapping off");
+		if (!u->qi)
+			printk("vt-d: unit %u: invalidation through the registers%s\n", i,
+			       u->no_qi ? " (iommu=no-qinval)" : " (the unit has no queue)");
 	}
 	printk("vt-d: hypervisor domain: identity over %llu MiB of RAM%s; other devices blocked\n",
 	       (unsigned long long)(hv_mapped_bytes >> 20),

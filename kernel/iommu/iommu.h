@@ -37,6 +37,13 @@ struct iommu_domain;
  */
 struct acpi_info;
 void iommu_init(const struct acpi_info *acpi);
+/*
+ * The command line's `iommu=` (Xen's spelling, comma-separated): "off" (or
+ * "0", "no"): VT-d left off; "no-qinval": invalidation through the
+ * registers only (bring-up; also turns interrupt remapping off, which
+ * needs the queue); "no-intremap": DMA remapping only. Before iommu_init.
+ */
+void iommu_options(const char *cmdline);
 
 /*
  * For pci_host_init's binding: puts `d`, about to be driven by one of the

@@ -33,6 +33,7 @@ struct vtd_unit {
 	bool ir;       /* interrupt remapping on */
 	bool x2apic;   /* IRTEs in the x2APIC format (EIM) */
 	bool te;       /* DMA remapping on */
+	bool no_qi, no_ir; /* the command line's iommu=no-qinval / no-intremap */
 	char why[96];  /* what is off and why, for the report ("" when all is on) */
 
 	spinlock_t lock; /* tables, queue and registers of this unit */

@@ -313,7 +313,7 @@ int vtd_unit_setup(struct vtd_unit *u)
 	if (!gcmd_oneshot(u, VTD_GCMD_SRTP))
 		return fail(u, "did not take its root table (SRTP)");
 
-	if (u->ecap & VTD_ECAP_QI) {
+	if ((u->ecap & VTD_ECAP_QI) && !u->no_qi) {
 		u->iq_pa = frame_alloc_zeroed(1);
 		u->wait_pa = frame_alloc_zeroed(1);
 		if (!u->iq_pa || !u->wait_pa)
@@ -328,7 +328,7 @@ int vtd_unit_setup(struct vtd_unit *u)
 		u->qi = true;
 	}
 
-	if ((u->ecap & VTD_ECAP_IR) && u->qi) {
+	if ((u->ecap & VTD_ECAP_IR) && u->qi && !u->no_ir) {
 		u->irt_pa = frame_alloc_zeroed(1);
 		if (!u->irt_pa)
 			return fail(u, "no memory for its interrupt-remapping table");

@@ -96,3 +96,32 @@ def test_selftest_says_why_without_an_iommu():
     assert run.status == 0, run
     assert ("iommu selftest: skipped: no DMAR table: the firmware has VT-d off or the machine "
             "has none") in run.log, run
+
+
+def test_register_based_invalidation(tmp_path):
+    """iommu=no-qinval: the bring-up path (CCMD and IOTLB registers). Interrupt
+    remapping needs the queue, so it is off and the MSIs are plain; DMA remapping,
+    blocking and the drivers work the same (QEMU caches context entries, so a
+    missing invalidation would let the blocked write through)."""
+    args = IOMMU + nic() + disks(tmp_path) + ["-device", "edu,dma_mask=0xffffffff"]
+    run = qemu(smp=2, machine=MACHINE, cmdline="iommu=no-qinval test_iommu test_nvme test_net=8 "
+               "mgmt=off", extra_args=args, timeout=240, until=DONE)
+    assert run.status == 0, run
+    assert ("vt-d: unit 0: DMA remapping on; interrupt remapping off (iommu=no-intremap)"
+            not in run.log), run
+    assert ("vt-d: unit 0: DMA remapping on; no interrupt remapping (it needs queued "
+            "invalidation)") in run.log, run
+    assert "vt-d: unit 0: invalidation through the registers (iommu=no-qinval)" in run.log, run
+    assert "iommu selftest: DMA write by a blocked device: blocked, memory unchanged" in run.log
+    assert "iommu selftest: interrupt remapping is off for edu; MSI not checked" in run.log, run
+    assert "iommu selftest: ok" in run.log, run
+    assert "nvme selftest: nvme0n1: ok" in run.log, run
+    assert "net-test: eth0: 8 of 8 ARP round trips ok" in run.log, run
+
+
+def test_iommu_off_on_the_command_line():
+    run = qemu(smp=1, machine=MACHINE, cmdline="iommu=off test_iommu",
+               extra_args=IOMMU + ["-nic", "none", "-device", "edu"], timeout=120, until=DONE)
+    assert run.status == 0, run
+    assert "vt-d: VT-d is turned off on the command line (iommu=off)" in run.log, run
+    assert "iommu selftest: skipped: VT-d is turned off on the command line" in run.log, run
