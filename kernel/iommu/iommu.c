@@ -829,3 +829,43 @@ void iommu_report(void (*line)(void *ctx, const char *s), void *ctx)
 		line(ctx, buf);
 	}
 }
+
+void iommu_report_devices(void (*line)(void *ctx, const char *s), void *ctx)
+{
+	if (!remapping_on)
+		return;
+	for (size_t i = 0; i < pci_device_count; i++) {
+		const struct pci_dev *d = &pci_devices[i];
+		struct vtd_unit *u = unit_for(d);
+		char name[16], buf[160];
+		size_t n = 0;
+		pci_dev_name(d, name, sizeof(name));
+		format_append(buf, sizeof(buf), &n, "%s: ", name);
+		if (!u || !u->te) {
+			format_append(buf, sizeof(buf), &n, "not behind an active unit (DMA unchecked)");
+			line(ctx, buf);
+			continue;
+		}
+		const struct devstate *s = &devs[i];
+		if (!s->dom)
+			format_append(buf, sizeof(buf), &n, "unit %d, blocked", u->index);
+		else if (s->dom == &hv_dom)
+			format_append(buf, sizeof(buf), &n, "unit %d, hypervisor domain", u->index);
+		else
+			format_append(buf, sizeof(buf), &n, "unit %d, domain %u of VM %s", u->index,
+				      s->dom->did, s->dom->name);
+		uint16_t alias = dma_alias(d);
+		if (alias != sid_of(d))
+			format_append(buf, sizeof(buf), &n, ", DMA as %02x:%02x.%u", alias >> 8,
+				      (alias >> 3) & 31, alias & 7);
+		if (has_rmrr(d))
+			format_append(buf, sizeof(buf), &n, ", RMRR");
+		unsigned nirte = 0;
+		for (unsigned k = 0; u->ir && k < VTD_IRT_ENTRIES; k++)
+			nirte += irtes[u->index][k].used && irtes[u->index][k].d == d;
+		if (nirte)
+			format_append(buf, sizeof(buf), &n, ", %u remapped interrupt%s", nirte,
+				      nirte == 1 ? "" : "s");
+		line(ctx, buf);
+	}
+}

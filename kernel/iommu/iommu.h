@@ -102,5 +102,7 @@ const char *iommu_owner(const struct pci_dev *d);
 
 /* `iommu` verb / boot report: one line per unit and what it supports. */
 void iommu_report(void (*line)(void *ctx, const char *s), void *ctx);
+/* `iommu` verb: one line per PCI device: its unit, its domain (or blocked), its IRTEs. */
+void iommu_report_devices(void (*line)(void *ctx, const char *s), void *ctx);
 
 #endif

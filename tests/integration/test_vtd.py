@@ -125,3 +125,23 @@ def test_iommu_off_on_the_command_line():
     assert run.status == 0, run
     assert "vt-d: VT-d is turned off on the command line (iommu=off)" in run.log, run
     assert "iommu selftest: skipped: VT-d is turned off on the command line" in run.log, run
+
+
+def test_iommu_verb():
+    from hvconsole import PROMPT, boot, command
+    child = boot([], smp=2, debug_exit=False, cmdline="mgmt=off",
+                 extra_args=IOMMU + nic() + ["-device", "edu,addr=6"])
+    try:
+        child.expect_exact(PROMPT, timeout=90)
+        out = command(child, "iommu")
+        assert re.search(r"^iommu: VT-d, DMA remapping on \(1 of 1 unit\), interrupt remapping on; "
+                         r"2 devices in the hypervisor domain, 0 in VMs, the rest blocked\r*$",
+                         out, re.M), out
+        assert re.search(r"^iommu unit 0: at 0xfed90000, 48-bit tables .*; IRTEs xAPIC; 0 faults\r*$",
+                         out, re.M), out
+        # e1000e: hypervisor domain, its MSI-X vectors remapped; edu: nobody's, blocked
+        assert re.search(r"^0000:00:05\.0: unit 0, hypervisor domain, \d+ remapped interrupts\r*$",
+                         out, re.M), out
+        assert re.search(r"^0000:00:06\.0: unit 0, blocked\r*$", out, re.M), out
+    finally:
+        child.terminate(force=True)
