@@ -1,6 +1,7 @@
 /* See iommu_selftest.h. QEMU's edu device: docs/specs/edu.rst in QEMU's tree. */
 #include "kernel/iommu/iommu_selftest.h"
 
+#include "ept/gpa_map.h"
 #include "include/x86.h"
 #include "kernel/cmdline.h"
 #include "kernel/cpu/deferred.h"
@@ -105,6 +106,71 @@ static bool got_irq(void)
 	return interrupts > irqs_before;
 }
 
+#define VM_CHUNKS 2 /* 4 MiB of "guest RAM" */
+
+static uint64_t chunk_alloc(void *ctx)
+{
+	(void)ctx;
+	return frame_alloc_contig(&host_frames, GPA_CHUNK_SIZE / FRAME_SIZE, GPA_CHUNK_SIZE);
+}
+
+static void chunk_free(void *ctx, uint64_t hpa)
+{
+	(void)ctx;
+	frame_free_contig(&host_frames, hpa, GPA_CHUNK_SIZE / FRAME_SIZE);
+}
+
+static bool vm_domain_check(struct pci_dev *d)
+{
+	static uint64_t chunks[VM_CHUNKS];
+	struct gpa_map map;
+	char err[128];
+	if (gpa_map_init(&map, VM_CHUNKS * GPA_CHUNK_SIZE, chunks, chunk_alloc, chunk_free, NULL,
+			 phys_to_virt) < 0) {
+		printk("iommu selftest: no memory for a VM's RAM; VM domain not checked\n");
+		return true;
+	}
+	bool ok = false;
+	struct iommu_domain *dom = iommu_domain_create(&map, "selftest", err, sizeof(err));
+	if (!dom) {
+		printk("iommu selftest: VM domain: %s\n", err);
+		goto out;
+	}
+	if (iommu_attach(dom, d, err, sizeof(err)) < 0) {
+		printk("iommu selftest: VM domain: attach: %s\n", err);
+		iommu_domain_destroy(dom);
+		goto out;
+	}
+	bool owner_ok = iommu_owner(d) && strcmp(iommu_owner(d), "selftest") == 0;
+	/* guest-physical 2 MiB + 0x3000 is the second chunk's fourth page */
+	uint64_t gpa = GPA_CHUNK_SIZE + 0x3000, hpa;
+	gpa_to_hpa(&map, gpa, &hpa);
+	uint8_t *host = phys_to_virt(hpa), *first = phys_to_virt(map.chunk_hpa[0]);
+	memset(host, 0, XFER);
+	for (unsigned i = 0; i < XFER; i++)
+		first[i] = (uint8_t)(i * 7 + 3);
+	faults_before = fault_count();
+	/* guest-physical 0 into the device, and out again to the other chunk */
+	bool done = dma(0, EDU_BUF, XFER, false) && dma(EDU_BUF, gpa, XFER, true);
+	bool landed = true;
+	for (unsigned i = 0; i < XFER; i++)
+		landed &= host[i] == (uint8_t)(i * 7 + 3);
+	bool clean = fault_count() == faults_before;
+	printk("iommu selftest: DMA to guest-physical %#llx in a VM's domain: %s\n",
+	       (unsigned long long)gpa, done && landed && clean && owner_ok ? "ok" : "FAILED");
+	/* past the VM's RAM: faults, naming the VM */
+	faults_before = fault_count();
+	dma(EDU_BUF, VM_CHUNKS * GPA_CHUNK_SIZE, XFER, true);
+	bool faulted = wait_for(new_fault, 2000);
+	printk("iommu selftest: DMA past the VM's RAM: %s\n", faulted ? "blocked" : "NOT BLOCKED");
+	iommu_domain_destroy(dom);
+	bool blocked = iommu_owner(d) == NULL;
+	ok = done && landed && clean && owner_ok && faulted && blocked;
+out:
+	gpa_map_release(&map, chunk_free, NULL);
+	return ok;
+}
+
 void iommu_selftest(const char *cmdline)
 {
 	const char *v;
@@ -169,7 +235,10 @@ void iommu_selftest(const char *cmdline)
 	       faulted ? "blocked" : "NOT BLOCKED", intact ? "unchanged" : "CHANGED");
 	ok &= faulted && intact;
 
-	/* 4. its MSI through an interrupt-remapping entry */
+	/* 4. a VM's domain: guest-physical addresses reach the VM's RAM, nothing past it */
+	ok &= vm_domain_check(d);
+
+	/* 5. its MSI through an interrupt-remapping entry */
 	if (iommu_intremap(d)) {
 		uint32_t apic;
 		int vec = irqvec_alloc(irqvec_pick_cpu(), edu_irq, NULL, &apic);

@@ -120,7 +120,7 @@ const char *vtd_fault_reason(unsigned fr)
 	case 0x4:
 		return "address beyond the domain's width";
 	case 0x5:
-		return "write to a page not mapped writable";
+		return "write to a page not mapped, or mapped read-only";
 	case 0x6:
 		return "read of a page not mapped";
 	case 0x7:

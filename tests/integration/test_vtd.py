@@ -7,7 +7,10 @@ the hypervisor domain) and interrupt remapping on (their MSI-X through
 IRTEs); `test_iommu` has QEMU's edu device copy a page inside the
 hypervisor domain, then read the hypervisor image and, blocked, write a
 host frame: both are refused, logged as DMA faults naming the device, and
-memory is unchanged; edu's MSI arrives through an IRTE. Without
+memory is unchanged; in a VM's domain (made from a guest-physical map as
+device assignment makes them) it copies between guest-physical pages, and a
+write past the VM's RAM faults naming the VM; edu's MSI arrives through an
+IRTE. Without
 intel-iommu the boot says so and everything else runs.
 
 QEMU wants intel-iommu before the other PCI devices on its command line.
@@ -74,6 +77,11 @@ def test_dma_outside_the_domain_is_blocked_and_logged():
                      r"write at 0x[0-9a-f]+: context entry not present \(device blocked\)$",
                      run.log, re.M), run
     assert "iommu selftest: DMA write by a blocked device: blocked, memory unchanged" in run.log
+    # a VM's domain: guest-physical addresses reach its RAM; past it, a fault naming the VM
+    assert "iommu selftest: DMA to guest-physical 0x203000 in a VM's domain: ok" in run.log, run
+    assert re.search(r"^vt-d: DMA fault: device 0000:00:0[0-9a-f]\.0 \(VM selftest\), write at "
+                     r"0x400000: write to a page not mapped, or mapped read-only$", run.log, re.M), run
+    assert "iommu selftest: DMA past the VM's RAM: blocked" in run.log, run
     assert re.search(r"^iommu selftest: edu MSI through an IRTE \(address 0xfee[0-9a-f]{5}\): "
                      r"delivered$", run.log, re.M), run
     assert "iommu selftest: ok" in run.log, run

@@ -143,7 +143,7 @@ static void test_fault_reasons(void **state)
 {
 	(void)state;
 	assert_string_equal(vtd_fault_reason(2), "context entry not present (device blocked)");
-	assert_string_equal(vtd_fault_reason(5), "write to a page not mapped writable");
+	assert_string_equal(vtd_fault_reason(5), "write to a page not mapped, or mapped read-only");
 	assert_string_equal(vtd_fault_reason(6), "read of a page not mapped");
 	assert_string_equal(vtd_fault_reason(0x26), "interrupt from the wrong source-id");
 	assert_string_equal(vtd_fault_reason(0x99), "unknown reason");
