@@ -97,6 +97,21 @@ int iommu_msi_remap(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t a
 /* Frees every IRTE of `d` (its MSIs are off). */
 void iommu_msi_release(struct pci_dev *d);
 
+/*
+ * Interrupt remapping for pin `pin` of the host IOAPIC with ID `ioapic_id`
+ * (INTx of an assigned device): programs an IRTE for (vector, apic_id,
+ * level or edge) that only that IOAPIC (its DMAR scope's source-id) may
+ * use, and gives the remappable-format redirection entry to write (low
+ * dword in bits 31:0, high in 63:32; polarity bit 13 and mask bit 16 are
+ * the caller's to set). 1 when interrupt remapping is off (the caller
+ * writes an ordinary RTE); -1, with the reason, when remapping is on but
+ * cannot serve this IOAPIC (its interrupts would be blocked).
+ */
+int iommu_ioapic_remap(uint8_t ioapic_id, unsigned pin, uint8_t vector, uint32_t apic_id,
+		       bool level, uint64_t *rte, char *err, size_t errlen);
+/* Frees that pin's IRTE (after masking the pin). */
+void iommu_ioapic_release(uint8_t ioapic_id, unsigned pin);
+
 /* Who is using `d`'s DMA, for faults: the VM's name, "hv", or NULL. Set by attach. */
 const char *iommu_owner(const struct pci_dev *d);
 

@@ -93,6 +93,13 @@ struct vtd_entry vtd_irte(uint8_t vector, uint32_t apic_id, bool x2apic, uint16_
 	return (struct vtd_entry){lo, hi};
 }
 
+struct vtd_entry vtd_irte_level(uint8_t vector, uint32_t apic_id, bool x2apic, uint16_t sid)
+{
+	struct vtd_entry e = vtd_irte(vector, apic_id, x2apic, sid);
+	e.lo |= 1u << 4; /* TM */
+	return e;
+}
+
 void vtd_msi_remappable(uint16_t handle, uint64_t *addr, uint32_t *data)
 {
 	/* 0xFEE 31:20, handle[14:0] 19:5, IF 4 = 1, SHV 3 = 0, handle[15] 2 */

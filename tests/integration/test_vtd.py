@@ -77,6 +77,10 @@ def test_dma_outside_the_domain_is_blocked_and_logged():
                      r"write at 0x[0-9a-f]+: context entry not present \(device blocked\)$",
                      run.log, re.M), run
     assert "iommu selftest: DMA write by a blocked device: blocked, memory unchanged" in run.log
+    # a storm: each (device, reason) once per burst, the rest counted when it calms down
+    assert "vt-d: unit 0: 8 more faults in that burst, not logged" in run.log, run
+    assert "iommu selftest: a burst of 8 faults: summed up" in run.log, run
+    assert len(re.findall(r"\(unassigned, blocked\), write at", run.log)) == 1, run
     # a VM's domain: guest-physical addresses reach its RAM; past it, a fault naming the VM
     assert "iommu selftest: DMA to guest-physical 0x203000 in a VM's domain: ok" in run.log, run
     assert re.search(r"^vt-d: DMA fault: device 0000:00:0[0-9a-f]\.0 \(VM selftest\), write at "
