@@ -321,6 +321,10 @@ static int attach_locked(struct iommu_domain *dom, struct pci_dev *d, const char
 		       name);
 		return -1;
 	}
+	if (!dom->hv && d->driver) {
+		format(err, errlen, "%s is driven by the hypervisor (%s)", name, d->driver->name);
+		return -1;
+	}
 	uint16_t sid = sid_of(d), alias = dma_alias(d);
 	if (alias != sid) {
 		/* every device behind the same PCIe-to-PCI bridge shares the alias's domain */
@@ -512,6 +516,7 @@ void iommu_init(const struct acpi_info *acpi)
 		u->segment = dmar.drhd[i].segment;
 		u->no_qi = opt_no_qi;
 		u->no_ir = opt_no_ir;
+		u->no_x2apic = dmar.flags & DMAR_FLAG_X2APIC_OPT_OUT;
 		if (vtd_unit_setup(u) < 0) {
 			printk("vt-d: unit %u at %#llx: left off: %s\n", i, (unsigned long long)u->base,
 			       u->why);

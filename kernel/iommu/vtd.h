@@ -34,6 +34,7 @@ struct vtd_unit {
 	bool x2apic;   /* IRTEs in the x2APIC format (EIM) */
 	bool te;       /* DMA remapping on */
 	bool no_qi, no_ir; /* the command line's iommu=no-qinval / no-intremap */
+	bool no_x2apic;	   /* the DMAR's X2APIC_OPT_OUT: the firmware asks for xAPIC entries */
 	char why[96];  /* what is off and why, for the report ("" when all is on) */
 
 	spinlock_t lock; /* tables, queue and registers of this unit */
