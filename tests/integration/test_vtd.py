@@ -157,3 +157,24 @@ def test_iommu_verb():
         assert re.search(r"^0000:00:06\.0: unit 0, blocked\r*$", out, re.M), out
     finally:
         child.terminate(force=True)
+
+
+def test_nics_behind_bridges():
+    """DMAR sub-hierarchy scopes resolved through the bridges' bus numbers: an e1000e
+    behind a root port, and one behind a PCIe-to-PCI bridge, whose DMA and MSIs arrive
+    with the bridge's source-id (bus 3, devfn 0) and need that context entry too."""
+    args = IOMMU + ["-nic", "none",
+                    "-device", "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5",
+                    "-device", "pcie-root-port,id=rp2,chassis=2,slot=2,addr=6",
+                    "-device", "pcie-pci-bridge,id=br1,bus=rp2",
+                    "-netdev", "user,id=n0", "-device", "e1000e,netdev=n0,bus=rp1",
+                    "-netdev", "user,id=n1", "-device", "e1000e,netdev=n1,bus=br1,addr=3"]
+    run = qemu(smp=2, machine=MACHINE, cmdline="test_net=8 mgmt=off", extra_args=args,
+               timeout=240, until=DONE)
+    assert run.status == 0, run
+    assert "[driver e1000e: eth0]" in run.log and "[driver e1000e: eth1]" in run.log, run
+    assert re.search(r"^net: eth1: e1000e \S+ at 0000:03:03\.0", run.log, re.M), run
+    assert "net-test: eth0: 8 of 8 ARP round trips ok" in run.log, run
+    assert "net-test: eth1: 8 of 8 ARP round trips ok" in run.log, run
+    assert "3 devices in the hypervisor domain" in run.report()["iommu"], run
+    assert "fault" not in run.log.split("hv: boot report end")[1], run
