@@ -83,6 +83,7 @@ static struct devstate devs[PCI_MAX_DEVICES];
 static uint64_t did_used[MAX_DID / 64];
 static struct iommu_domain hv_dom;
 static bool hv_dom_ok;
+static bool booting; /* iommu_init between the units' setup and translation on */
 static uint64_t hv_mapped_bytes;
 static unsigned rmrr_devices;
 static struct irte_use irtes[DMAR_MAX_UNITS][VTD_IRT_ENTRIES];
@@ -310,7 +311,8 @@ static int attach_locked(struct iommu_domain *dom, struct pci_dev *d, const char
 	pci_dev_name(d, name, sizeof(name));
 	int idx = dev_index(d);
 	struct vtd_unit *u = unit_for(d);
-	if (idx < 0 || !u || !u->te) {
+	/* while booting, RMRR devices get their entries before translation is on */
+	if (idx < 0 || !u || !(u->te || (booting && u->regs))) {
 		format(err, errlen, "%s is not behind an active remapping unit", name);
 		return -1;
 	}
@@ -544,6 +546,25 @@ void iommu_init(const struct acpi_info *acpi)
 	}
 	hv_dom_ok = true;
 
+	/*
+	 * Devices with reserved regions (USB legacy buffers, graphics stolen
+	 * memory) keep reaching them without a gap: their context entries
+	 * (hypervisor domain, identity) are in place before translation starts.
+	 */
+	booting = true;
+	uint64_t flags = spin_lock_irqsave(&iommu_lock);
+	for (size_t i = 0; i < pci_device_count; i++) {
+		struct pci_dev *d = &pci_devices[i];
+		if (!has_rmrr(d))
+			continue;
+		if (attach_locked(&hv_dom, d, "hv", err, sizeof(err)) == 0)
+			rmrr_devices++;
+		else
+			printk("vt-d: %s\n", err);
+	}
+	spin_unlock_irqrestore(&iommu_lock, flags);
+	booting = false;
+
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		struct vtd_unit *u = &vtd_units[i];
 		if (!u->regs)
@@ -559,19 +580,6 @@ void iommu_init(const struct acpi_info *acpi)
 			   sizeof(host_why));
 		return;
 	}
-
-	/* devices with reserved regions keep reaching them from the start (identity in hv) */
-	uint64_t flags = spin_lock_irqsave(&iommu_lock);
-	for (size_t i = 0; i < pci_device_count; i++) {
-		struct pci_dev *d = &pci_devices[i];
-		if (!has_rmrr(d))
-			continue;
-		if (attach_locked(&hv_dom, d, "hv", err, sizeof(err)) == 0)
-			rmrr_devices++;
-		else
-			printk("vt-d: %s\n", err);
-	}
-	spin_unlock_irqrestore(&iommu_lock, flags);
 
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		struct vtd_unit *u = &vtd_units[i];
