@@ -73,6 +73,7 @@ struct irte_use {
 
 struct vtd_unit vtd_units[DMAR_MAX_UNITS];
 unsigned vtd_nunits;
+const struct acpi_info *vtd_acpi;
 
 static struct dmar_info dmar;
 static bool have_dmar;
@@ -482,6 +483,7 @@ static void report_dmar(void)
 void iommu_init(const struct acpi_info *acpi)
 {
 	char err[96];
+	vtd_acpi = acpi;
 	const struct acpi_table_ref *t = acpi ? acpi_table(acpi, "DMAR") : NULL;
 	if (t && opt_off) {
 		strlcpy_hv(host_why, "VT-d is turned off on the command line (iommu=off)",

@@ -65,6 +65,8 @@ struct vtd_unit {
 
 extern struct vtd_unit vtd_units[];
 extern unsigned vtd_nunits;
+struct acpi_info;
+extern const struct acpi_info *vtd_acpi; /* what iommu_init was given (the selftest's IOAPIC) */
 
 /* Writes back cache lines of [p, p+len) when the unit's walks do not snoop. */
 void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);

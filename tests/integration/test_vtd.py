@@ -10,7 +10,7 @@ host frame: both are refused, logged as DMA faults naming the device, and
 memory is unchanged; in a VM's domain (made from a guest-physical map as
 device assignment makes them) it copies between guest-physical pages, and a
 write past the VM's RAM faults naming the VM; edu's MSI arrives through an
-IRTE. Without
+IRTE, and its INTx through the host IOAPIC with a remappable RTE. Without
 intel-iommu the boot says so and everything else runs.
 
 QEMU wants intel-iommu before the other PCI devices on its command line.
@@ -88,6 +88,9 @@ def test_dma_outside_the_domain_is_blocked_and_logged():
     assert "iommu selftest: DMA past the VM's RAM: blocked" in run.log, run
     assert re.search(r"^iommu selftest: edu MSI through an IRTE \(address 0xfee[0-9a-f]{5}\): "
                      r"delivered$", run.log, re.M), run
+    # INTx through the host IOAPIC with a remappable, level-triggered RTE; the EOI comes back
+    assert re.search(r"^iommu selftest: edu INTx \(GSI \d+\) through a remappable RTE "
+                     r"\(0x[0-9a-f]+\): 2 of 2 delivered$", run.log, re.M), run
     assert "iommu selftest: ok" in run.log, run
 
 
