@@ -15,7 +15,21 @@
  *     from the VM's gpa_map (ept/gpa_map.h); nothing else is mapped, so a
  *     device given to a VM can reach that VM's RAM and nothing more.
  *   - the hypervisor domain: for the devices the hypervisor drives itself
- *     (NVMe, AHCI, NICs).
+ *     (NVMe, AHCI, NICs): an identity map of the RAM the frame allocator
+ *     hands out (driver buffers, and VMs' RAM that block requests DMA
+ *     into), without the hypervisor image; plus RMRR regions, identity.
+ *     Devices with RMRRs sit there from boot and are never given to VMs.
+ *
+ * VM domains' tables are separate from EPT/NPT (ept/vtd_slpt.c says why)
+ * and written once: a VM's guest-physical map does not change while it
+ * exists, so only detach and destroy need IOTLB invalidations (done here).
+ *
+ * Interrupt remapping, when a unit has it: every MSI/MSI-X of a device
+ * behind it goes through an IRTE with source-id checking (the host's own
+ * through pci_msi.c; an assigned device's through iommu_msi_remap), and
+ * compatibility-format interrupts are blocked (CFI off): the host programs
+ * no IOAPIC pin, and INTx of an assigned device must use
+ * iommu_ioapic_remap's remappable RTE.
  *
  * Locking: every function here may sleep-free spin on the IOMMU's own
  * lock; none may be called from an interrupt handler.
