@@ -60,7 +60,7 @@ struct vtd_unit {
 	uint64_t faults_suppressed; /* not logged (rate limit) */
 	uint64_t last_log_us;
 	unsigned burst_logged;
-	uint32_t burst_keys[4]; /* (source-id, reason) pairs logged in this burst */
+	uint64_t burst_keys[4]; /* (source-id, reason, page) logged in this burst */
 };
 
 extern struct vtd_unit vtd_units[];

@@ -4,8 +4,10 @@
  * fault record, clears it, and logs the device, address, reason in words
  * and the VM that owns the device. A misbehaving device can raise faults
  * without end, so logging is rate-limited per unit: within a burst (faults
- * less than a second apart) each (device, reason) is logged once, at most
- * four of them; the rest are counted and summed up when the burst ends.
+ * less than a second apart) each (device, reason, page) is logged once, at
+ * most four of them; the rest are counted and summed up when the burst
+ * ends. (A device hammering one address gives one line; one probing
+ * several gives the first four.)
  * Nothing here stops the host or the VM; the DMA itself was blocked by
  * the unit.
  */
@@ -18,7 +20,7 @@
 #include "kernel/pci/pci.h"
 #include "kernel/time/tsc.h"
 
-#define BURST_LOGGED 4		 /* distinct (device, reason) lines per burst */
+#define BURST_LOGGED 4		 /* distinct (device, reason, page) lines per burst */
 #define BURST_QUIET_US 1000000ull /* a burst ends after a second without faults */
 
 static uint32_t r32(const struct vtd_unit *u, unsigned off)
@@ -88,7 +90,7 @@ void vtd_fault_poll(struct vtd_unit *u)
 		w32(u, fro + 16 * i + 12, 0x80000000u); /* F is write-1-to-clear */
 		u->faults++;
 		u->last_log_us = now;
-		uint32_t key = (uint32_t)VTD_FRCD_SID(hi) << 8 | VTD_FRCD_FR(hi);
+		uint64_t key = (lo & ~0xfffull) ^ ((uint64_t)VTD_FRCD_SID(hi) << 8 | VTD_FRCD_FR(hi));
 		bool seen = false;
 		for (unsigned k2 = 0; k2 < u->burst_logged; k2++)
 			seen |= u->burst_keys[k2] == key;
