@@ -18,6 +18,8 @@ QEMU wants intel-iommu before the other PCI devices on its command line.
 
 import re
 
+import pytest
+
 from hvrun import qemu
 
 DONE = r"hv: exit status \d+"
@@ -64,10 +66,11 @@ def test_host_drivers_behind_the_iommu(tmp_path):
     assert "fault" not in run.log.split("hv: boot report end")[1], run
 
 
-def test_dma_outside_the_domain_is_blocked_and_logged():
+@pytest.mark.parametrize("firmware", ["bios", "uefi"])
+def test_dma_outside_the_domain_is_blocked_and_logged(firmware):
     args = IOMMU + ["-nic", "none", "-device", "edu,dma_mask=0xffffffff"]
-    run = qemu(smp=2, machine=MACHINE, cmdline="test_iommu", extra_args=args, timeout=240,
-               until=DONE)
+    run = qemu(smp=2, machine=MACHINE, firmware=firmware, cmdline="test_iommu", extra_args=args,
+               timeout=300, until=DONE)
     assert run.status == 0, run
     assert "iommu selftest: DMA in the hypervisor domain: ok" in run.log, run
     assert re.search(r"^vt-d: DMA fault: device 0000:00:0[0-9a-f]\.0 \(the hypervisor's\), read "
