@@ -100,4 +100,16 @@ void vtd_fault_poll(struct vtd_unit *u);
 /* The owner of a source-id, for fault messages (iommu.c). */
 const char *vtd_sid_owner(uint16_t segment, uint16_t sid);
 
+/* iommu.c's view of devices, for iommu_intr.c */
+struct pci_dev;
+struct dmar_info;
+extern struct dmar_info vtd_dmar;
+extern bool vtd_have_dmar;
+/* The unit whose scope covers d (set up or not), or NULL. */
+struct vtd_unit *vtd_unit_of(const struct pci_dev *d);
+/* The source-id d's DMA and MSIs arrive with (a PCIe-to-PCI bridge's, behind one). */
+uint16_t vtd_dma_alias(const struct pci_dev *d);
+/* How many IRTEs of u d holds (iommu_intr.c). */
+unsigned vtd_irtes_of(const struct vtd_unit *u, const struct pci_dev *d);
+
 #endif
