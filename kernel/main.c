@@ -157,6 +157,7 @@ void kmain(uint32_t magic, uint32_t info)
 	if (mm_init(&boot_info, err, sizeof(err)) < 0)
 		panic("memory: %s", err);
 	acpi_init();
+	iommu_options(boot_info.cmdline); /* pci_host_init sets the IOMMU up before drivers bind */
 	i8259_disable();
 	if (!lapic_setup_bsp())
 		panic("this CPU has no local APIC");
@@ -176,7 +177,6 @@ void kmain(uint32_t magic, uint32_t info)
 		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
 	wait_for_ap_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
-	iommu_options(boot_info.cmdline); /* pci_host_init sets the IOMMU up before drivers bind */
 	pci_host_init(acpi_ok ? &acpi : NULL);
 	char nic[16]; /* the NICs the drivers found: one bridged to the `uplink` switch */
 	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);
