@@ -27,6 +27,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/net/uplink.h"
 #include "kernel/panic.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/pci/pci.h"
 #include "kernel/report.h"
 #include "kernel/time/wallclock.h"
@@ -187,6 +188,7 @@ void kmain(uint32_t magic, uint32_t info)
 		panic("memory: %s", err);
 	screen_console_init();
 	acpi_init();
+	iommu_options(boot_info.cmdline); /* pci_host_init sets the IOMMU up before drivers bind */
 	i8259_disable();
 	if (!lapic_setup_bsp())
 		panic("this CPU has no local APIC");
