@@ -31,8 +31,20 @@ struct pci_dev;
 struct gpa_map;
 struct iommu_domain;
 
-/* At boot, after ACPI and host PCI, before drivers bind: finds and enables the units. */
-void iommu_init(void);
+/*
+ * At boot, after ACPI and host PCI enumeration, before drivers bind
+ * (pci_host_init calls it): finds and enables the units. acpi may be NULL.
+ */
+struct acpi_info;
+void iommu_init(const struct acpi_info *acpi);
+
+/*
+ * For pci_host_init's binding: puts `d`, about to be driven by one of the
+ * hypervisor's own drivers, in the hypervisor domain (owner "hv"). 0, or -1
+ * with the reason (the device is then left blocked and must not be bound).
+ * 0 without doing anything when DMA remapping is off.
+ */
+int iommu_attach_hv(struct pci_dev *d, char *err, size_t errlen);
 
 /*
  * True when DMA remapping is on and covers `d` (a DRHD scope or
