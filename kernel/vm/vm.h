@@ -89,6 +89,7 @@ struct vcpu {
 	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
 	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */
+	uint32_t nested_seen; /* vm->nested_gen at its last entry: else its TLB is flushed */
 };
 
 struct vm_line_buffer {
@@ -115,6 +116,8 @@ struct vm {
 	uint64_t ram_bytes;
 	struct gpa_map map;
 	struct pagetable npt;
+	/* bumped after a change to npt that removes or moves a mapping (passed-through BARs) */
+	volatile uint32_t nested_gen;
 
 	struct io_bus pio;
 	struct io_bus mmio;
