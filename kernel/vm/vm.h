@@ -127,6 +127,7 @@ struct vm {
 	/* host TSC by which a vCPU polls its disks (their kicks are off); 0: none */
 	volatile uint64_t io_poll_due;
 	void *pci;	/* its PCI bus (kernel/vm/vm_pci.c) */
+	void *passthru; /* its passed-through host functions (kernel/vm/vm_passthru.c) */
 	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
 	volatile bool restart_pending; /* stopped, and its on_* action says restart */
 	uint32_t *io_counts; /* port I/O exits per port below 0x1000 (accounting), or NULL */
