@@ -4,6 +4,7 @@
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -17,6 +18,12 @@
 static const char *yes_no(bool b)
 {
 	return b ? "yes" : "no";
+}
+
+static void report_line(void *ctx, const char *s)
+{
+	(void)ctx;
+	printk("%s\n", s);
 }
 
 static void report_virtualization(const struct cpu_features *f, const struct acpi_info *acpi)
@@ -46,6 +53,7 @@ static void report_virtualization(const struct cpu_features *f, const struct acp
 		       acpi->dmar_host_address_width);
 	else
 		printk("vt-d: not present\n");
+	iommu_report(report_line, NULL);
 }
 
 void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
