@@ -413,6 +413,14 @@ static void announce(const struct vm *vm)
 	       vm->exclusive ? ", owns its cores" : "");
 }
 
+/* Where the VM's RAM starts in host memory: what a rogue-DMA test aims at (not a secret here). */
+static void announce_ram(const struct vm *vm)
+{
+	if (vm->map.nchunks)
+		printk("hv: vm %s RAM starts at host %#llx\n", vm->name,
+		       (unsigned long long)vm->map.chunk_hpa[0]);
+}
+
 static void create_at_boot(size_t idx)
 {
 	static struct vm_config cfg;
@@ -442,6 +450,7 @@ static void create_at_boot(size_t idx)
 	remember_defined(&cfg, module_paths[idx]);
 	vms[vm_count++] = vm;
 	announce(vm);
+	announce_ram(vm);
 }
 
 unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
@@ -614,6 +623,7 @@ static int create_checked(struct vm_config *cfg, const char *path, const char *l
 	if (path)
 		remember_defined(cfg, path);
 	announce(vm);
+	announce_ram(vm);
 	start_vm(vm);
 	return 0;
 }
