@@ -49,8 +49,9 @@ const char guest_name[] = "edu";
 #define XFER 2048u
 
 #define MSI_VECTOR 0x51
-#define PAGE_A 0x200000u
-#define PAGE_B 0x300000u
+/* two pages past the image (the rogue VM has 2 MiB of RAM: all of it is below 2 MiB) */
+#define PAGE_A ((((uint32_t)(uintptr_t)__image_end + 0xfff) & ~0xfffu) + 0x10000u)
+#define PAGE_B (PAGE_A + 0x1000u)
 
 volatile uint32_t msi_count;
 void msi_stub(void);
