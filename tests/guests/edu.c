@@ -12,6 +12,8 @@
  *     memory, another VM's, past its own end). The IOMMU must block each;
  *     the guest only reports that the device finished ("edu: rogue DMA to
  *     A done"), the test reads the hypervisor's fault lines.
+ * With `stay`, it says whether its checks passed and then waits (halted)
+ * for the host to reboot or destroy it.
  * With `victim`, it is the other VM instead: it fills its RAM above its
  * image with a pattern and checks it again and again ("victim: intact N"),
  * failing at the first byte that changed.
@@ -229,5 +231,12 @@ void guest_main(void)
 		printf("edu: rogue DMA to 0x%llx done\n", (unsigned long long)a);
 		if (*r == ',')
 			r++;
+	}
+	if (arg("stay")) {
+		/* for the reboot/destroy/create loop: the VM stays up until the host acts */
+		printf("edu: %s, staying up\n", check_failures() ? "some checks failed" :
+			"all checks passed");
+		for (;;)
+			__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
 }

@@ -85,3 +85,35 @@ def test_refused_without_iommu():
     assert re.search(r"^hv: vm pt not started: pci: no device can be passed through: .+$",
                      run.log, re.M), run
     assert "victim: intact 2" in run.log, run
+
+
+def test_reboot_destroy_create_loop():
+    """20 rounds of reboot, destroy and create: each time the device is reset, works (DMA
+    and MSI), and no DMA or interrupt fault is ever logged; pci-assignable-list shows it
+    given while the VM has it and assignable once destroyed."""
+    cfg = edu_vm(extra="stay")
+    child = boot([(cfg, guest("edu"))], smp=2, extra_args=IOMMU + EDU, debug_exit=False)
+    try:
+        child.expect("edu: all checks passed, staying up", timeout=300)
+        out = command(child, "pci-list pt")
+        assert re.search(r"00:\w\w\.0 1234:11e8 class 00ff00 passthrough %s .*MSI enabled"
+                         % EDU_BDF, out), out
+        out = command(child, "pci-assignable-list")
+        assert re.search(r"^%s 1234:11e8 .* given to vm pt \(reset: secondary bus reset\)"
+                         % EDU_BDF, out, re.M), out
+        assert re.search(r"^0000:00:02.0 .* not assignable: the hypervisor drives it \(e1000e\)",
+                         out, re.M), out
+        for i in range(20):
+            out = command(child, "reboot pt", expect=r"edu: (all|some) checks \w+", timeout=120)
+            assert "all checks passed" in out, (i, out)
+            command(child, "destroy pt")
+            out = command(child, "pci-assignable-list")
+            assert re.search(r"^%s 1234:11e8 .* assignable \(reset: secondary bus reset\)"
+                             % EDU_BDF, out, re.M), (i, out)
+            out = command(child, "create /boot/vms/pt.cfg", expect=r"edu: (all|some) checks \w+",
+                          timeout=120)
+            assert "all checks passed" in out, (i, out)
+        out = command(child, "dmesg", timeout=60)
+        assert "vt-d: DMA fault" not in out and "vt-d: interrupt fault" not in out, out
+    finally:
+        child.terminate(force=True)
