@@ -11,6 +11,8 @@
 #define CAP_PCIE 0x10
 #define PM_CSR 4
 #define PM_CSR_NO_SOFT_RESET (1u << 3)
+#define MSI_CTRL_ENABLE (1u << 0)
+#define MSI_CTRL_MME (7u << 4)
 #define MSI_CTRL_64BIT (1u << 7)
 #define MSI_CTRL_PVM (1u << 8)
 #define MSIX_ENTRY_SIZE 16
@@ -127,6 +129,28 @@ int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *
 		return -1;
 	vpci_func_snapshot(f);
 	return 0;
+}
+
+void vpt_host_msi_program(const struct pci_dev *h, uint64_t addr, uint32_t data)
+{
+	uint16_t cap = h->cap_msi, ctl = pci_read16(h, cap + 2);
+	pci_write16(h, cap + 2, ctl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME));
+	pci_write32(h, cap + 4, (uint32_t)addr);
+	uint16_t data_reg = cap + 8;
+	if (ctl & MSI_CTRL_64BIT) {
+		pci_write32(h, cap + 8, (uint32_t)(addr >> 32));
+		data_reg = cap + 0xc;
+	}
+	pci_write16(h, data_reg, (uint16_t)data);
+	if (ctl & MSI_CTRL_PVM)
+		pci_write32(h, data_reg + 4, 0); /* the guest's masks are the model's */
+	pci_write16(h, cap + 2, (ctl & ~MSI_CTRL_MME) | MSI_CTRL_ENABLE);
+}
+
+void vpt_host_msi_off(const struct pci_dev *h)
+{
+	uint16_t ctl = pci_read16(h, h->cap_msi + 2);
+	pci_write16(h, h->cap_msi + 2, ctl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME));
 }
 
 void vpt_trap_window(const struct vpci_func *f, unsigned bar, uint64_t *lo, uint64_t *hi)

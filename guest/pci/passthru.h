@@ -57,4 +57,13 @@ void vpt_trap_window(const struct vpci_func *f, unsigned bar, uint64_t *lo, uint
 unsigned vpt_direct_ranges(const struct vpci_func *f, unsigned bar, uint64_t off[2],
 			   uint64_t len[2]);
 
+/*
+ * The host function's MSI capability programmed with the message the
+ * hypervisor chose for it (a host vector, or an interrupt-remapping
+ * handle): disabled while it is written, one vector, the per-vector masks
+ * (if any) clear, then enabled. vpt_host_msi_off disables it again.
+ */
+void vpt_host_msi_program(const struct pci_dev *h, uint64_t addr, uint32_t data);
+void vpt_host_msi_off(const struct pci_dev *h);
+
 #endif

@@ -35,11 +35,6 @@
 #define PT_MSI_BIT 64 /* pending bit of the MSI vector; MSI-X entries are bits 0-63 */
 
 /* MSI / MSI-X capability registers (PCI 3.0 §6.8) */
-#define MSI_CTRL 2
-#define MSI_CTRL_ENABLE (1u << 0)
-#define MSI_CTRL_MME (7u << 4)
-#define MSI_CTRL_64BIT (1u << 7)
-#define MSI_CTRL_PVM (1u << 8)
 #define MSIX_CTRL 2
 #define MSIX_CTRL_MASKALL (1u << 14)
 #define MSIX_CTRL_ENABLE (1u << 15)
@@ -136,10 +131,8 @@ static bool host_message(struct pt_dev *pt, unsigned slot, int vec, uint32_t api
 static void msi_host_off(struct pt_dev *pt)
 {
 	struct pci_dev *h = pt->host;
-	if (h->cap_msi) {
-		uint16_t ctl = pci_read16(h, h->cap_msi + MSI_CTRL);
-		pci_write16(h, h->cap_msi + MSI_CTRL, ctl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME));
-	}
+	if (h->cap_msi)
+		vpt_host_msi_off(h);
 	if (pt->msi_vec >= 0)
 		irqvec_free(pt->msi_vec);
 	pt->msi_vec = -1;
@@ -164,18 +157,7 @@ static void msi_host_on(struct pt_dev *pt)
 		return;
 	}
 	pt->msi_vec = vec;
-	uint16_t cap = h->cap_msi, ctl = pci_read16(h, cap + MSI_CTRL);
-	pci_write16(h, cap + MSI_CTRL, ctl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME));
-	pci_write32(h, cap + 4, (uint32_t)addr);
-	uint16_t data_reg = cap + 8;
-	if (ctl & MSI_CTRL_64BIT) {
-		pci_write32(h, cap + 8, (uint32_t)(addr >> 32));
-		data_reg = cap + 0xc;
-	}
-	pci_write16(h, data_reg, (uint16_t)data);
-	if (ctl & MSI_CTRL_PVM)
-		pci_write32(h, data_reg + 4, 0); /* the guest's masks are the model's */
-	pci_write16(h, cap + MSI_CTRL, (ctl & ~MSI_CTRL_MME) | MSI_CTRL_ENABLE);
+	vpt_host_msi_program(h, addr, data);
 }
 
 static volatile uint32_t *msix_entry(struct pt_dev *pt, unsigned i)

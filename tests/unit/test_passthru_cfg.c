@@ -6,7 +6,9 @@
  * PCIe read-only, MSI with one vector, MSI-X with the host's offsets,
  * vendor-specific dropped), writes to other registers dropped, and which
  * parts of a BAR trap (MSI-X table/PBA pages, sub-page BARs). INTx-only
- * functions and bridges are refused with the reason.
+ * functions and bridges are refused with the reason. MSI translation: the
+ * guest's programming stays the model's (its message, masks and pending
+ * bits), the host capability gets the hypervisor's message.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,10 +33,13 @@ static uint32_t rd(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off
 }
 
 static unsigned host_writes;
+static bool host_writable; /* only the MSI programming writes the host's space */
 static void wr(void *ctx, uint8_t bus, uint8_t dev, uint8_t fn, uint16_t off, uint32_t v)
 {
-	(void)ctx, (void)bus, (void)dev, (void)fn, (void)off, (void)v;
+	(void)ctx, (void)bus, (void)dev, (void)fn;
 	host_writes++; /* building the virtual space never writes the host's */
+	if (host_writable)
+		memcpy(space + off, &v, 4);
 }
 
 static const struct pci_cfg cfg = {.read32 = rd, .write32 = wr, .max_offset = 0x1000,
@@ -180,12 +185,95 @@ static void test_refused(void **state)
 	assert_string_equal(err, "0000:02:03.0 is a bridge: only endpoints can be passed through");
 }
 
+/* What the VM's bus sends out: the guest's own message. */
+static uint64_t sent_addr;
+static uint32_t sent_data;
+static unsigned sent;
+static void bus_msi(void *ctx, uint64_t address, uint32_t data)
+{
+	(void)ctx;
+	sent_addr = address, sent_data = data, sent++;
+}
+
+static struct pci_dev edu_msi64(bool pvm)
+{
+	memset(space, 0, sizeof(space));
+	put16(0, 0x1234), put16(2, 0x11e8);
+	space[0x06] = 0x10, space[0x34] = 0x40;
+	space[0x40] = 0x05, space[0x41] = 0;
+	put16(0x42, 0x0080 | 0x0002 | (pvm ? 0x100 : 0)); /* 64-bit, 2 vectors capable */
+	put32(0x50, 0xffffffff); /* masks all set */
+	struct pci_dev d = {.bus = 1, .vendor = 0x1234, .device = 0x11e8, .cap_msi = 0x40,
+			    .cfg = &cfg};
+	d.bar[0] = (struct pci_bar){.base = 0xfea00000, .size = 1 << 20};
+	return d;
+}
+
+static void test_msi_translation(void **state)
+{
+	(void)state;
+	struct pci_dev d = edu_msi64(true);
+	struct vpci_func f;
+	struct vpci_bus bus;
+	struct vpci_bus_config bc = {.ecam_base = 0xc0000000, .mem32 = {0xc1000000, 0x3dc00000},
+				     .msi = bus_msi};
+	char err[160];
+	assert_int_equal(vpt_func_build(&f, "edu", &d, NULL, NULL, err, sizeof(err)), 0);
+	vpci_bus_init(&bus, &bc);
+	assert_true(vpci_bus_add(&bus, &f, 3) == 3);
+	unsigned msi = cr(&f, 0x34, 1);
+	/* one vector offered, with the host's per-vector masking */
+	assert_int_equal(cr(&f, msi + 2, 2) & 0x10e, 0x100);
+	/* the guest's programming: its APIC 2, vector 0x51 */
+	vpci_func_config_write(&f, msi + 4, 4, 0xfee02000);
+	vpci_func_config_write(&f, msi + 8, 4, 0);
+	vpci_func_config_write(&f, msi + 12, 2, 0x51);
+	sent = 0;
+	assert_false(vpci_msi_notify(&f, 0)); /* not enabled yet: nothing goes out */
+	vpci_func_config_write(&f, msi + 2, 2, 1);
+	assert_true(vpci_msi_notify(&f, 0));
+	assert_int_equal(sent, 1);
+	assert_int_equal(sent_addr, 0xfee02000);
+	assert_int_equal(sent_data, 0x51);
+	/* masked by the guest: held pending, sent when it unmasks */
+	vpci_func_config_write(&f, msi + 16, 4, 1);
+	assert_false(vpci_msi_notify(&f, 0));
+	assert_int_equal(cr(&f, msi + 20, 4) & 1, 1);
+	vpci_func_config_write(&f, msi + 16, 4, 0);
+	assert_int_equal(sent, 2);
+
+	/* the host's capability gets the hypervisor's message (a remapping handle here) */
+	host_writable = true;
+	vpt_host_msi_program(&d, 0xfee00010 | 3 << 5, 0);
+	uint32_t v;
+	memcpy(&v, space + 0x44, 4);
+	assert_int_equal(v, 0xfee00070);
+	memcpy(&v, space + 0x48, 4);
+	assert_int_equal(v, 0);
+	memcpy(&v, space + 0x4c, 4);
+	assert_int_equal(v & 0xffff, 0);
+	memcpy(&v, space + 0x50, 4);
+	assert_int_equal(v, 0); /* its masks clear: the guest's are the model's */
+	assert_int_equal(space[0x42] & 0x71, 0x01); /* enabled, one vector */
+	vpt_host_msi_off(&d);
+	assert_int_equal(space[0x42] & 1, 0);
+
+	/* a 32-bit capability: the data right after the address */
+	d = edu_msi64(false);
+	put16(0x42, 0);
+	vpt_host_msi_program(&d, 0xfee01000, 0x4045);
+	memcpy(&v, space + 0x48, 4);
+	assert_int_equal(v & 0xffff, 0x4045);
+	host_writable = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nvme_like),
 		cmocka_unit_test(test_edu_like),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_msi_translation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
