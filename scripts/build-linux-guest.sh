@@ -44,6 +44,8 @@
 #     reads=<device read requests> bs=<B> clock=... | LINUX-GUEST-BLKBENCH FAIL <why>
 #     (only with hv.blkbench=seq|rand, no LINUX-GUEST-BLK then: see /init)
 #   LINUX-GUEST-NET ok eth0 mac=<MAC> ip=<IP/PREFIX> | LINUX-GUEST-NET FAIL <why>
+#   LINUX-GUEST-NETIRQS <N> <driver> <PCI-MSI(X)-BDF:name>... (after NET ok: eth0's
+#     MSI/MSI-X vectors in /proc/interrupts)
 #     (only with hv.net=IP/PREFIX or hv.net=dhcp (also hvnet=): eth0 configured;
 #     hv.netmac=MAC first gives eth0 that MAC, which the device does not know)
 #   LINUX-GUEST-PING ok|fail <IP> sent=<N> recv=<M> (hv.ping=IP; waits for the peer
@@ -237,6 +239,9 @@ add_module() {
 for m in virtio_pci virtio_blk virtio_console virtio_rng virtio_net ext4 crc32c_generic; do
 	add_module "$m" 1
 done
+# e1000e for a NIC passed through to the VM (device assignment): the generic
+# kernel has it as a module; the cloud kernel has none (skipped there)
+add_module e1000e 0
 cp "$work/modorder" "$root/lib/modules/virtio/order"
 say "virtio modules: $(tr '\n' ' ' <"$work/modorder")"
 
@@ -668,6 +673,10 @@ if [ -n "$net" ]; then
 		fi
 		if [ -n "$addr" ]; then
 			echo "LINUX-GUEST-NET ok eth0 mac=$(cat /sys/class/net/eth0/address) ip=$addr"
+			# how eth0's driver takes its interrupts: MSI/MSI-X vectors (e1000e's
+			# eth0-rx-0, eth0-tx-0, eth0; virtio's are counted above)
+			eirqs=$(awk '/PCI-MSI/ && $NF ~ /^eth0/ { print $(NF-2) ":" $NF }' /proc/interrupts)
+			echo "LINUX-GUEST-NETIRQS $(echo $eirqs | wc -w) $(readlink /sys/class/net/eth0/device/driver | sed 's|.*/||') $eirqs" | cut -c1-140
 		else
 			echo "LINUX-GUEST-NET FAIL address $net: $(tail -n 1 /tmp/udhcpc.log 2>/dev/null)"
 		fi

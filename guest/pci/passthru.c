@@ -153,7 +153,28 @@ void vpt_host_msi_off(const struct pci_dev *h)
 	pci_write16(h, h->cap_msi + 2, ctl & ~(MSI_CTRL_ENABLE | MSI_CTRL_MME));
 }
 
-void vpt_trap_window(const struct vpci_func *f, unsigned bar, uint64_t *lo, uint64_t *hi)
+/* The host's table [t0, t1) and PBA [p0, p1) in the MSI-X BAR. */
+static void host_msix_ranges(const struct vpci_func *f, unsigned host_nvec, uint64_t *t0,
+			     uint64_t *t1, uint64_t *p0, uint64_t *p1)
+{
+	unsigned n = host_nvec > f->msix.nvec ? host_nvec : f->msix.nvec;
+	*t0 = f->msix.table_off, *t1 = *t0 + (uint64_t)n * MSIX_ENTRY_SIZE;
+	*p0 = f->msix.pba_off, *p1 = *p0 + (n + 63u) / 64 * 8;
+}
+
+bool vpt_msix_host_range(const struct vpci_func *f, unsigned bar, unsigned host_nvec,
+			 uint64_t offset, unsigned size)
+{
+	uint64_t t0, t1, p0, p1;
+	if (!f->msix.cap || f->msix.bar != bar)
+		return false;
+	host_msix_ranges(f, host_nvec, &t0, &t1, &p0, &p1);
+	uint64_t end = offset + size;
+	return (offset < t1 && end > t0) || (offset < p1 && end > p0);
+}
+
+void vpt_trap_window(const struct vpci_func *f, unsigned bar, unsigned host_nvec, uint64_t *lo,
+		     uint64_t *hi)
 {
 	const struct vpci_bar *b = &f->bars[bar];
 	*lo = *hi = 0;
@@ -165,8 +186,8 @@ void vpt_trap_window(const struct vpci_func *f, unsigned bar, uint64_t *lo, uint
 	}
 	if (!f->msix.cap || f->msix.bar != bar)
 		return;
-	uint64_t t0 = f->msix.table_off, t1 = t0 + (uint64_t)f->msix.nvec * MSIX_ENTRY_SIZE;
-	uint64_t p0 = f->msix.pba_off, p1 = p0 + (f->msix.nvec + 63u) / 64 * 8;
+	uint64_t t0, t1, p0, p1;
+	host_msix_ranges(f, host_nvec, &t0, &t1, &p0, &p1);
 	uint64_t a = t0 < p0 ? t0 : p0, z = t1 > p1 ? t1 : p1;
 	*lo = a & ~(VPT_PAGE - 1);
 	*hi = (z + VPT_PAGE - 1) & ~(VPT_PAGE - 1);
@@ -174,15 +195,15 @@ void vpt_trap_window(const struct vpci_func *f, unsigned bar, uint64_t *lo, uint
 		*hi = b->size;
 }
 
-unsigned vpt_direct_ranges(const struct vpci_func *f, unsigned bar, uint64_t off[2],
-			   uint64_t len[2])
+unsigned vpt_direct_ranges(const struct vpci_func *f, unsigned bar, unsigned host_nvec,
+			   uint64_t off[2], uint64_t len[2])
 {
 	const struct vpci_bar *b = &f->bars[bar];
 	uint64_t lo, hi;
 	unsigned n = 0;
 	if (b->type != VPCI_BAR_MEM32 && b->type != VPCI_BAR_MEM64)
 		return 0;
-	vpt_trap_window(f, bar, &lo, &hi);
+	vpt_trap_window(f, bar, host_nvec, &lo, &hi);
 	if (lo == hi) {
 		off[0] = 0, len[0] = b->size;
 		return 1;

@@ -46,16 +46,29 @@
 int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *d,
 		   const struct vpci_func_ops *ops, void *opaque, char *err, size_t errlen);
 
-/* The part of memory BAR `bar` that traps, as offsets [*lo, *hi); lo == hi: none. */
-void vpt_trap_window(const struct vpci_func *f, unsigned bar, uint64_t *lo, uint64_t *hi);
+/*
+ * The part of memory BAR `bar` that traps, as offsets [*lo, *hi); lo == hi:
+ * none. host_nvec is the host table's size (the guest may be offered
+ * fewer): every page of the host's table and PBA traps, so the guest never
+ * reaches a host entry directly.
+ */
+void vpt_trap_window(const struct vpci_func *f, unsigned bar, unsigned host_nvec, uint64_t *lo,
+		     uint64_t *hi);
+/*
+ * Whether [offset, offset+size) of BAR `bar` touches the host's MSI-X table
+ * or PBA (host_nvec entries): such accesses the model handles or drops,
+ * they are never forwarded.
+ */
+bool vpt_msix_host_range(const struct vpci_func *f, unsigned bar, unsigned host_nvec,
+			 uint64_t offset, unsigned size);
 
 /*
  * The pieces of memory BAR `bar` to map straight to the host: up to two
  * (before and after the trapped window), as offsets and lengths. Returns
  * how many.
  */
-unsigned vpt_direct_ranges(const struct vpci_func *f, unsigned bar, uint64_t off[2],
-			   uint64_t len[2]);
+unsigned vpt_direct_ranges(const struct vpci_func *f, unsigned bar, unsigned host_nvec,
+			   uint64_t off[2], uint64_t len[2]);
 
 /*
  * The host function's MSI capability programmed with the message the

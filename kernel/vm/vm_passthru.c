@@ -52,6 +52,7 @@ struct pt_dev {
 	enum pci_reset_method reset;
 	char name[40]; /* "passthrough 0000:01:00.0": what pci-list NAME shows */
 	struct vpci_func func;
+	unsigned host_msix_n; /* the host table's entries (the guest may see fewer) */
 	bool plugged; /* on the VM's bus */
 	/* host side */
 	volatile uint8_t *trap_va[PCI_MAX_BARS]; /* the trapped window of each memory BAR */
@@ -232,7 +233,7 @@ static bool bar_unmap(struct pt_dev *pt, unsigned i)
 	if (!pt->mapped[i])
 		return false;
 	uint64_t off[2], len[2];
-	unsigned n = vpt_direct_ranges(&pt->func, i, off, len);
+	unsigned n = vpt_direct_ranges(&pt->func, i, pt->host_msix_n, off, len);
 	spin_lock(&pt_npt_lock);
 	for (unsigned k = 0; k < n; k++)
 		pt_unmap(&pt->vm->npt, pt->mapped_gpa[i] + off[k], len[k]);
@@ -244,7 +245,7 @@ static bool bar_unmap(struct pt_dev *pt, unsigned i)
 static void bar_map(struct pt_dev *pt, unsigned i, uint64_t gpa)
 {
 	uint64_t off[2], len[2];
-	unsigned n = vpt_direct_ranges(&pt->func, i, off, len);
+	unsigned n = vpt_direct_ranges(&pt->func, i, pt->host_msix_n, off, len);
 	if (!n)
 		return;
 	int r = 0;
@@ -329,6 +330,9 @@ static void pt_config_changed(void *opaque)
 static volatile uint8_t *trapped(struct pt_dev *pt, unsigned bar, uint64_t offset, unsigned size)
 {
 	if (!pt->trap_va[bar] || offset < pt->trap_lo[bar] || offset + size > pt->trap_hi[bar])
+		return NULL;
+	/* host table entries the guest is not offered, and the host PBA: never the guest's */
+	if (vpt_msix_host_range(&pt->func, bar, pt->host_msix_n, offset, size))
 		return NULL;
 	return pt->trap_va[bar] + (offset - pt->trap_lo[bar]);
 }
@@ -514,7 +518,7 @@ static int map_trap_windows(struct pt_dev *pt, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < PCI_MAX_BARS; i++) {
 		uint64_t lo, hi;
-		vpt_trap_window(&pt->func, i, &lo, &hi);
+		vpt_trap_window(&pt->func, i, pt->host_msix_n, &lo, &hi);
 		pt->trap_lo[i] = lo;
 		pt->trap_hi[i] = hi;
 		pt->trap_va[i] = NULL;
@@ -624,6 +628,8 @@ int vm_passthru_init(struct vm *vm, char *err, size_t errlen)
 		quiesce(pt);
 		pt_reset_host(pt);
 		int r = vpt_func_build(&pt->func, pt->name, pt->host, &pt_ops, pt, err, errlen);
+		if (r == 0 && pt->host->cap_msix)
+			pt->host_msix_n = (pci_read16(pt->host, pt->host->cap_msix + MSIX_CTRL) & 0x7ffu) + 1;
 		if (r == 0)
 			r = map_trap_windows(pt, err, errlen);
 		if (r == 0 && iommu_attach(p->dom, pt->host, why, sizeof(why)) < 0) {

@@ -16,10 +16,14 @@ edu's dma_mask is widened (QEMU's default clamps DMA addresses to 28 bits),
 so the rogue addresses reach the IOMMU as written.
 """
 
+import os
 import re
 
-from hvconsole import PROMPT, boot, command
-from hvrun import guest, qemu, vm_file
+import pytest
+
+from hvconsole import boot, command
+from hvrun import BUILD, guest, qemu, vm_file, vm_stops
+from test_linux_virtio import copy, marks
 
 EDU_BDF = "0000:01:00.0"
 IOMMU = ["-device", "intel-iommu,intremap=on,aw-bits=48"]
@@ -117,3 +121,39 @@ def test_reboot_destroy_create_loop():
         assert "vt-d: DMA fault" not in out and "vt-d: interrupt fault" not in out, out
     finally:
         child.terminate(force=True)
+
+
+GENERIC = os.path.join(BUILD, "linux-guest-generic")
+G_KERNEL, G_INITRD = os.path.join(GENERIC, "vmlinuz"), os.path.join(GENERIC, "initrd.img")
+
+
+@pytest.mark.skipif(not all(os.path.exists(f) for f in (G_KERNEL, G_INITRD)),
+                    reason="no generic Linux guest: run make linux-guest")
+def test_e1000e_to_linux():
+    """A second e1000e (behind a root port, on its own QEMU user network) kept from the
+    hypervisor's driver with pciback= and given to a Debian VM: the stock e1000e driver
+    binds it, takes MSI-X, gets a DHCP lease and pings 10.0.2.2."""
+    g_kernel, g_initrd = copy(G_KERNEL, "vmlinuz-generic"), copy(G_INITRD, "initrd-generic.img")
+    cfg = vm_file("lnx", g_kernel, memory=192,
+                  extra="console=ttyS0 quiet hv.net=dhcp hv.ping=10.0.2.2",
+                  more='ramdisk = "/boot/vms/initrd-generic.img"\n'
+                       "pci = [ '01:00.0' ]\n")
+    run = qemu(smp=2, mem="1G", timeout=900, machine=MACHINE, cmdline="pciback=01:00.0",
+               modules=[cfg, g_kernel, g_initrd],
+               extra_args=IOMMU + ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5",
+                                   "-netdev", "user,id=pt0",
+                                   "-device", "e1000e,bus=rp1,netdev=pt0"])
+    assert vm_stops(run.log) == {"lnx": ("poweroff", 0)}, run.log[-6000:]
+    assert re.search(r"^pci 0000:01:00.0: 8086:10d3 Ethernet controller \[no driver: kept "
+                     r"for VMs \(pciback=\)\]$", run.log, re.M), run
+    m = marks(run.log, "lnx")
+    assert "LINUX-GUEST-DONE" in m, run.log[-6000:]
+    pci = {line.split()[0]: line.split()[1:] for line in m["LINUX-GUEST-PCI"]}
+    e1000e = [v for v in pci.values() if v[0] == "8086:10d3"]
+    assert e1000e and e1000e[0][2] == "e1000e", pci
+    assert m["LINUX-GUEST-NET"][0].startswith("ok eth0 mac=52:54:00:"), m
+    irqs = m["LINUX-GUEST-NETIRQS"][0].split()
+    assert int(irqs[0]) >= 1 and irqs[1] == "e1000e", irqs
+    assert all(i.startswith("PCI-MSI") for i in irqs[2:]), irqs
+    assert m["LINUX-GUEST-PING"][0].startswith("ok 10.0.2.2"), m
+    assert "vt-d: DMA fault" not in run.log, run

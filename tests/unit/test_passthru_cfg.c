@@ -132,12 +132,21 @@ static void test_nvme_like(void **state)
 	assert_int_equal(cr(&f, 0x0c, 4), 0);
 	/* the MSI-X pages trap, the rest maps straight */
 	uint64_t lo, hi, off[2], len[2];
-	vpt_trap_window(&f, 0, &lo, &hi);
+	vpt_trap_window(&f, 0, 33, &lo, &hi);
 	assert_int_equal(lo, 0x2000);
 	assert_int_equal(hi, 0x4000);
-	assert_int_equal(vpt_direct_ranges(&f, 0, off, len), 1);
+	assert_int_equal(vpt_direct_ranges(&f, 0, 33, off, len), 1);
 	assert_int_equal(off[0], 0);
 	assert_int_equal(len[0], 0x2000);
+	/* the table's entries are the model's, never forwarded; the rest of the page is */
+	assert_true(vpt_msix_host_range(&f, 0, 33, 0x2000, 4));
+	assert_true(vpt_msix_host_range(&f, 0, 33, 0x3000, 8));
+	assert_false(vpt_msix_host_range(&f, 0, 33, 0x2000 + 33 * 16, 4));
+	/* a host table of 300 entries (the guest sees 64): all 5 of its pages trap */
+	vpt_trap_window(&f, 0, 300, &lo, &hi);
+	assert_int_equal(lo, 0x2000);
+	assert_int_equal(hi, 0x4000);
+	assert_true(vpt_msix_host_range(&f, 0, 300, 0x2000 + 200 * 16, 4));
 }
 
 /* edu: 1 MiB BAR0, MSI (64-bit, no per-vector masks), conventional PCI. */
@@ -161,10 +170,10 @@ static void test_edu_like(void **state)
 	assert_int_equal(cr(&f, msi + 1, 1), 0);
 	assert_int_equal(cr(&f, msi + 2, 2) & 0x18e, 0x80); /* 64-bit, 1 vector, no masks */
 	uint64_t off[2], len[2], lo, hi;
-	assert_int_equal(vpt_direct_ranges(&f, 0, off, len), 1);
+	assert_int_equal(vpt_direct_ranges(&f, 0, 0, off, len), 1);
 	assert_int_equal(len[0], 1 << 20);
-	assert_int_equal(vpt_direct_ranges(&f, 1, off, len), 0);
-	vpt_trap_window(&f, 1, &lo, &hi);
+	assert_int_equal(vpt_direct_ranges(&f, 1, 0, off, len), 0);
+	vpt_trap_window(&f, 1, 0, &lo, &hi);
 	assert_int_equal(hi - lo, 0x100);
 }
 
