@@ -44,7 +44,7 @@
 #     reads=<device read requests> bs=<B> clock=... | LINUX-GUEST-BLKBENCH FAIL <why>
 #     (only with hv.blkbench=seq|rand, no LINUX-GUEST-BLK then: see /init)
 #   LINUX-GUEST-NET ok eth0 mac=<MAC> ip=<IP/PREFIX> | LINUX-GUEST-NET FAIL <why>
-#   LINUX-GUEST-NETIRQS <N> <driver> <PCI-MSI(X)-BDF:name>... (after NET ok: eth0's
+#   LINUX-GUEST-NETIRQS <N> <driver> <PCI-MSI:name>... (after NET ok: eth0's
 #     MSI/MSI-X vectors in /proc/interrupts)
 #     (only with hv.net=IP/PREFIX or hv.net=dhcp (also hvnet=): eth0 configured;
 #     hv.netmac=MAC first gives eth0 that MAC, which the device does not know)
@@ -676,7 +676,7 @@ if [ -n "$net" ]; then
 			# how eth0's driver takes its interrupts: MSI/MSI-X vectors (e1000e's
 			# eth0-rx-0, eth0-tx-0, eth0; virtio's are counted above)
 			eirqs=$(awk '/PCI-MSI/ && $NF ~ /^eth0/ { print $(NF-2) ":" $NF }' /proc/interrupts)
-			echo "LINUX-GUEST-NETIRQS $(echo $eirqs | wc -w) $(readlink /sys/class/net/eth0/device/driver | sed 's|.*/||') $eirqs" | cut -c1-140
+			echo "LINUX-GUEST-NETIRQS $(echo $eirqs | wc -w) $(readlink /sys/class/net/eth0/device/driver | sed 's|.*/||') $(echo $eirqs)" | cut -c1-140
 		else
 			echo "LINUX-GUEST-NET FAIL address $net: $(tail -n 1 /tmp/udhcpc.log 2>/dev/null)"
 		fi
