@@ -35,6 +35,7 @@
 #     a partition of scripts/build-gpt-disk.sh's disk; see disk_test in /init)
 #   LINUX-GUEST-BLK2 size=<bytes> ro=0|1 sha=<sha256 of the first MiB>
 #     tag=<what its first line says> (only with a /dev/vdb)
+#   LINUX-GUEST-BLKSHA <dev> size=<bytes> sha=<sha256> | FAIL <why> (hv.blksha=DEV)
 #   LINUX-GUEST-HWRNG ok|fail|none bytes=<N> rng=<hw_random's current>
 #   LINUX-GUEST-HVC ok|none (and LINUX-GUEST-HVC-HELLO on /dev/hvc0 itself,
 #     where a shell then runs)
@@ -239,9 +240,10 @@ add_module() {
 for m in virtio_pci virtio_blk virtio_console virtio_rng virtio_net ext4 crc32c_generic; do
 	add_module "$m" 1
 done
-# e1000e for a NIC passed through to the VM (device assignment): the generic
-# kernel has it as a module; the cloud kernel has none (skipped there)
+# e1000e and nvme for devices passed through to the VM (device assignment):
+# modules on the generic kernel; the cloud kernel has no e1000e (skipped)
 add_module e1000e 0
+add_module nvme 0
 cp "$work/modorder" "$root/lib/modules/virtio/order"
 say "virtio modules: $(tr '\n' ' ' <"$work/modorder")"
 
@@ -518,6 +520,23 @@ if [ -b /dev/vdb ]; then
 	tag=$(dd if=/dev/vdb bs=512 count=1 2>/dev/null | head -n 1 | cut -d' ' -f2 | cut -c1-24 | tr -c 'A-Za-z0-9._\n-' '_')
 	sha=$(dd if=/dev/vdb bs=64k count=16 2>/dev/null | sha256sum | cut -d' ' -f1)
 	echo "LINUX-GUEST-BLK2 size=$(($(cat /sys/block/vdb/size) * 512)) ro=$(cat /sys/block/vdb/ro) sha=$sha tag=$tag"
+fi
+
+# hv.blksha=NAME: a whole block device's size and sha256 (an NVMe namespace
+# passed through: the test knows the image behind it)
+blksha=$(hv_opt blksha)
+if [ -n "$blksha" ]; then
+	i=0
+	while [ ! -b /dev/$blksha ] && [ $i -lt 100 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	if [ -b /dev/$blksha ]; then
+		sha=$(sha256sum </dev/$blksha | cut -d' ' -f1)
+		echo "LINUX-GUEST-BLKSHA $blksha size=$(($(cat /sys/class/block/$blksha/size) * 512)) sha=$sha"
+	else
+		echo "LINUX-GUEST-BLKSHA FAIL no /dev/$blksha"
+	fi
 fi
 
 # the entropy device: 64 bytes through the kernel's hw_random core

@@ -16,6 +16,7 @@ edu's dma_mask is widened (QEMU's default clamps DMA addresses to 28 bits),
 so the rogue addresses reach the IOMMU as written.
 """
 
+import hashlib
 import os
 import re
 
@@ -157,4 +158,34 @@ def test_e1000e_to_linux():
     # e1000e's MSI-X names (MSI would be one vector named eth0)
     assert irqs[2:] == ["PCI-MSI:eth0-rx-0", "PCI-MSI:eth0-tx-0", "PCI-MSI:eth0"], irqs
     assert m["LINUX-GUEST-PING"][0].startswith("ok 10.0.2.2"), m
+    assert "vt-d: DMA fault" not in run.log, run
+
+
+@pytest.mark.skipif(not all(os.path.exists(f) for f in (G_KERNEL, G_INITRD)),
+                    reason="no generic Linux guest: run make linux-guest")
+def test_nvme_to_linux(tmp_path):
+    """An NVMe controller kept from the hypervisor's driver (pciback=) and given to a
+    Debian VM: the stock nvme driver reads the whole 4 MiB namespace back with the
+    image's sha256."""
+    img = tmp_path / "pt-nvme.raw"
+    data = b"".join(hashlib.sha256(b"pt-nvme %d" % i).digest() * 16 for i in range(8192))
+    img.write_bytes(data)
+    g_kernel, g_initrd = copy(G_KERNEL, "vmlinuz-generic"), copy(G_INITRD, "initrd-generic.img")
+    cfg = vm_file("nv", g_kernel, memory=192, extra="console=ttyS0 quiet hv.blksha=nvme0n1",
+                  more='ramdisk = "/boot/vms/initrd-generic.img"\n'
+                       "pci = [ '01:00.0' ]\n")
+    run = qemu(smp=2, mem="1G", timeout=900, machine=MACHINE, cmdline="pciback=01:00.0",
+               modules=[cfg, g_kernel, g_initrd],
+               extra_args=IOMMU + ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5",
+                                   "-drive", "file=%s,if=none,id=pn,format=raw" % img,
+                                   "-device", "nvme,serial=pt1,drive=pn,bus=rp1"])
+    assert vm_stops(run.log) == {"nv": ("poweroff", 0)}, run.log[-6000:]
+    assert re.search(r"^vm nv: passthrough 0000:01:00.0 \(1b36:0010, reset by \S", run.log,
+                     re.M), run
+    m = marks(run.log, "nv")
+    pci = {line.split()[0]: line.split()[1:] for line in m["LINUX-GUEST-PCI"]}
+    nvme = [v for v in pci.values() if v[0] == "1b36:0010"]
+    assert nvme and nvme[0][2] == "nvme", pci
+    assert m["LINUX-GUEST-BLKSHA"] == ["nvme0n1 size=%d sha=%s" % (
+        len(data), hashlib.sha256(data).hexdigest())], m
     assert "vt-d: DMA fault" not in run.log, run
