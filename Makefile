@@ -189,7 +189,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench_net.py
 
 # Fuzzes the VM file parser, the virtqueue, virtio-blk, virtio-net and the GPT reader (libFuzzer, installed on demand;
-# FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt picks one, FUZZ_RUNS=N); not part of `make test`.
+# FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|http|json|dmar picks one, FUZZ_RUNS=N); not part of `make test`.
 fuzz:
 	tests/fuzz/run-fuzz.sh $(or $(FUZZ_TARGET),all) $(FUZZ_RUNS)
 
@@ -200,7 +200,7 @@ help:
 	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
 	@echo "make test  - unit and integration tests"
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
-	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP and JSON (FUZZ_TARGET=, FUZZ_RUNS=N)"
+	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP, JSON and DMAR (FUZZ_TARGET=, FUZZ_RUNS=N)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 -include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)

@@ -25,6 +25,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/net/uplink.h"
 #include "kernel/panic.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/pci/pci.h"
 #include "kernel/report.h"
 #include "kernel/time/wallclock.h"
@@ -156,6 +157,7 @@ void kmain(uint32_t magic, uint32_t info)
 	if (mm_init(&boot_info, err, sizeof(err)) < 0)
 		panic("memory: %s", err);
 	acpi_init();
+	iommu_options(boot_info.cmdline); /* pci_host_init sets the IOMMU up before drivers bind */
 	i8259_disable();
 	if (!lapic_setup_bsp())
 		panic("this CPU has no local APIC");

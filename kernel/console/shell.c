@@ -61,6 +61,7 @@ static const struct shell_cmd commands[] = {
      cmd_nic_list},
     {"net-list", "", "virtual switches: ports, their counters, learned MACs", 0, 0, cmd_net_list},
     {"dmesg", "", "the hypervisor's log", 0, 0, cmd_dmesg},
+    {"iommu", "", "VT-d units, and each PCI device's DMA domain", 0, 0, cmd_iommu},
     {"host-reboot", "", "reset the machine (asks first)", 0, 0, cmd_host_reboot},
     {"host-poweroff", "", "power the machine off (asks first)", 0, 0, cmd_host_poweroff},
 };

@@ -26,19 +26,14 @@
  * Domain IDs are global across units (0 is never used: caching-mode units
  * treat it specially); the hypervisor domain is 1.
  *
- * Interrupt remapping: when a unit has it, every MSI/MSI-X of a device
- * behind it (the host's own, through pci_msi.c, and a VM's, through the
- * device-assignment code) is an IRTE with source-id checking, and
- * compatibility-format interrupts are blocked. The host programs no IOAPIC
- * pin (its timer is the LAPIC's, its devices use MSIs), so blocking them
- * costs nothing; INTx of an assigned device would need a remappable RTE
- * (vtd_ioapic_rte_remappable) from the code that routes it.
+ * Interrupt remapping is in iommu_intr.c.
  */
 #include "kernel/iommu/iommu.h"
 
 #include "ept/gpa_map.h"
 #include "ept/vtd_slpt.h"
 #include "kernel/acpi/acpi.h"
+#include "kernel/cmdline.h"
 #include "kernel/iommu/dmar.h"
 #include "kernel/iommu/vtd.h"
 #include "kernel/lib/format.h"
@@ -64,17 +59,12 @@ struct devstate {
 	const char *owner;
 };
 
-struct irte_use {
-	const struct pci_dev *d;
-	unsigned slot;
-	bool used;
-};
-
 struct vtd_unit vtd_units[DMAR_MAX_UNITS];
 unsigned vtd_nunits;
+const struct acpi_info *vtd_acpi;
 
-static struct dmar_info dmar;
-static bool have_dmar;
+struct dmar_info vtd_dmar;
+bool vtd_have_dmar;
 static bool remapping_on;
 static char host_why[128] = "the IOMMU has not been set up yet";
 static spinlock_t iommu_lock = SPINLOCK_INIT; /* domains, devstate; taken before a unit's lock */
@@ -82,9 +72,9 @@ static struct devstate devs[PCI_MAX_DEVICES];
 static uint64_t did_used[MAX_DID / 64];
 static struct iommu_domain hv_dom;
 static bool hv_dom_ok;
+static bool booting; /* iommu_init between the units' setup and translation on */
 static uint64_t hv_mapped_bytes;
 static unsigned rmrr_devices;
-static struct irte_use irtes[DMAR_MAX_UNITS][VTD_IRT_ENTRIES];
 
 /* ---- devices ---- */
 
@@ -122,7 +112,7 @@ static const struct pci_dev *parent_bridge(const struct pci_dev *d)
  * above it takes ownership of its transactions (PCIe-to-PCI Bridge 1.0
  * §2.3: they carry the bridge's secondary bus and devfn 0).
  */
-static uint16_t dma_alias(const struct pci_dev *d)
+uint16_t vtd_dma_alias(const struct pci_dev *d)
 {
 	uint16_t sid = sid_of(d);
 	for (const struct pci_dev *b = parent_bridge(d); b; b = parent_bridge(b)) {
@@ -132,18 +122,18 @@ static uint16_t dma_alias(const struct pci_dev *d)
 	return sid;
 }
 
-static struct vtd_unit *unit_for(const struct pci_dev *d)
+struct vtd_unit *vtd_unit_of(const struct pci_dev *d)
 {
-	if (!have_dmar || !d)
+	if (!vtd_have_dmar || !d)
 		return NULL;
-	int i = dmar_unit_for(&dmar, d->segment, d->bus, devfn(d));
+	int i = dmar_unit_for(&vtd_dmar, d->segment, d->bus, devfn(d));
 	return i >= 0 && (unsigned)i < vtd_nunits ? &vtd_units[i] : NULL;
 }
 
 static bool has_rmrr(const struct pci_dev *d)
 {
-	for (unsigned i = 0; i < dmar.nrmrr; i++)
-		if (dmar_rmrr_names(&dmar, &dmar.rmrr[i], d->segment, d->bus, devfn(d)))
+	for (unsigned i = 0; i < vtd_dmar.nrmrr; i++)
+		if (dmar_rmrr_names(&vtd_dmar, &vtd_dmar.rmrr[i], d->segment, d->bus, devfn(d)))
 			return true;
 	return false;
 }
@@ -152,7 +142,7 @@ const char *vtd_sid_owner(uint16_t segment, uint16_t sid)
 {
 	for (size_t i = 0; i < pci_device_count; i++) {
 		const struct pci_dev *d = &pci_devices[i];
-		if (d->segment == segment && (sid_of(d) == sid || dma_alias(d) == sid))
+		if (d->segment == segment && (sid_of(d) == sid || vtd_dma_alias(d) == sid))
 			return devs[i].owner;
 	}
 	return NULL;
@@ -308,8 +298,9 @@ static int attach_locked(struct iommu_domain *dom, struct pci_dev *d, const char
 	char name[16];
 	pci_dev_name(d, name, sizeof(name));
 	int idx = dev_index(d);
-	struct vtd_unit *u = unit_for(d);
-	if (idx < 0 || !u || !u->te) {
+	struct vtd_unit *u = vtd_unit_of(d);
+	/* while booting, RMRR devices get their entries before translation is on */
+	if (idx < 0 || !u || !(u->te || (booting && u->regs))) {
 		format(err, errlen, "%s is not behind an active remapping unit", name);
 		return -1;
 	}
@@ -320,12 +311,16 @@ static int attach_locked(struct iommu_domain *dom, struct pci_dev *d, const char
 		       name);
 		return -1;
 	}
-	uint16_t sid = sid_of(d), alias = dma_alias(d);
+	if (!dom->hv && d->driver) {
+		format(err, errlen, "%s is driven by the hypervisor (%s)", name, d->driver->name);
+		return -1;
+	}
+	uint16_t sid = sid_of(d), alias = vtd_dma_alias(d);
 	if (alias != sid) {
 		/* every device behind the same PCIe-to-PCI bridge shares the alias's domain */
 		for (size_t i = 0; i < pci_device_count; i++) {
 			struct pci_dev *o = &pci_devices[i];
-			if (o != d && devs[i].dom && devs[i].dom != dom && dma_alias(o) == alias) {
+			if (o != d && devs[i].dom && devs[i].dom != dom && vtd_dma_alias(o) == alias) {
 				char oname[16];
 				pci_dev_name(o, oname, sizeof(oname));
 				format(err, errlen,
@@ -356,17 +351,17 @@ static int attach_locked(struct iommu_domain *dom, struct pci_dev *d, const char
 static void block_locked(struct pci_dev *d)
 {
 	int idx = dev_index(d);
-	struct vtd_unit *u = unit_for(d);
+	struct vtd_unit *u = vtd_unit_of(d);
 	if (idx < 0 || !u || !u->te)
 		return;
-	uint16_t sid = sid_of(d), alias = dma_alias(d);
+	uint16_t sid = sid_of(d), alias = vtd_dma_alias(d);
 	context_block(u, sid);
 	if (alias != sid) {
 		/* the alias stays while another device behind the bridge is still in the domain */
 		bool shared = false;
 		for (size_t i = 0; i < pci_device_count; i++)
-			shared |= &pci_devices[i] != d && devs[i].dom == devs[idx].dom &&
-				  dma_alias(&pci_devices[i]) == alias;
+			shared |= &pci_devices[i] != d && devs[i].dom && devs[i].dom == devs[idx].dom &&
+				  vtd_dma_alias(&pci_devices[i]) == alias;
 		if (!shared)
 			context_block(u, alias);
 	}
@@ -377,6 +372,49 @@ static void block_locked(struct pci_dev *d)
 }
 
 /* ---- boot ---- */
+
+static bool opt_off, opt_no_qi, opt_no_ir;
+
+static bool opt_has(const char *v, size_t len, const char *word)
+{
+	size_t wl = strlen(word);
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && v[j] != ',')
+			j++;
+		if (j - i == wl && memcmp(v + i, word, wl) == 0)
+			return true;
+		i = j + 1;
+	}
+	return false;
+}
+
+void iommu_options(const char *cmdline)
+{
+	const char *v;
+	size_t len;
+	if (!cmdline || !cmdline_find(cmdline, "iommu", &v, &len))
+		return;
+	opt_off = opt_has(v, len, "off") || opt_has(v, len, "0") || opt_has(v, len, "no") ||
+		  opt_has(v, len, "false");
+	opt_no_qi = opt_has(v, len, "no-qinval");
+	opt_no_ir = opt_has(v, len, "no-intremap");
+	static const char *const known[] = {"off", "0", "no", "false", "no-qinval", "no-intremap",
+					    "on", "1", "yes", "true"};
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && v[j] != ',')
+			j++;
+		bool ok = false;
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			ok |= strlen(known[k]) == j - i && memcmp(v + i, known[k], j - i) == 0;
+		if (!ok)
+			printk("vt-d: iommu=: '%.*s' is not an option this build knows (off, "
+			       "no-qinval, no-intremap); ignored\n",
+			       (int)(j - i), v + i);
+		i = j + 1;
+	}
+}
 
 struct hv_map_ctx {
 	int err;
@@ -412,8 +450,8 @@ static bool build_hv_domain(void)
 	if (domain_tables_init(&hv_dom) < 0)
 		return false;
 	mm_for_each_frame_range(hv_map_range, &c);
-	for (unsigned i = 0; i < dmar.nrmrr && !c.err; i++) {
-		const struct dmar_rmrr *r = &dmar.rmrr[i];
+	for (unsigned i = 0; i < vtd_dmar.nrmrr && !c.err; i++) {
+		const struct dmar_rmrr *r = &vtd_dmar.rmrr[i];
 		if (vtd_slpt_map(&hv_dom.pt, r->base, r->base, r->limit + 1 - r->base, true,
 				 c.largest) < 0)
 			c.err = -1;
@@ -433,21 +471,29 @@ static void report_dmar(void)
 {
 	printk("vt-d: DMAR: %u unit%s, %u reserved region%s (RMRR), %u ATS root-port set%s, "
 	       "%u-bit host addresses%s%s\n",
-	       dmar.ndrhd, dmar.ndrhd == 1 ? "" : "s", dmar.nrmrr, dmar.nrmrr == 1 ? "" : "s",
-	       dmar.natsr, dmar.natsr == 1 ? "" : "s", dmar.haw,
-	       dmar.flags & DMAR_FLAG_INTR_REMAP ? ", interrupt remapping offered" : "",
-	       dmar.flags & DMAR_FLAG_X2APIC_OPT_OUT ? ", firmware asks for no x2APIC remapping"
+	       vtd_dmar.ndrhd, vtd_dmar.ndrhd == 1 ? "" : "s", vtd_dmar.nrmrr, vtd_dmar.nrmrr == 1 ? "" : "s",
+	       vtd_dmar.natsr, vtd_dmar.natsr == 1 ? "" : "s", vtd_dmar.haw,
+	       vtd_dmar.flags & DMAR_FLAG_INTR_REMAP ? ", interrupt remapping offered" : "",
+	       vtd_dmar.flags & DMAR_FLAG_X2APIC_OPT_OUT ? ", firmware asks for no x2APIC remapping"
 						     : "");
-	for (unsigned i = 0; i < dmar.nwarn && i < DMAR_MAX_WARN; i++)
-		printk("vt-d: DMAR: %s\n", dmar.warn[i]);
-	if (dmar.nwarn > DMAR_MAX_WARN)
-		printk("vt-d: DMAR: %u more problems not shown\n", dmar.nwarn - DMAR_MAX_WARN);
+	for (unsigned i = 0; i < vtd_dmar.nwarn && i < DMAR_MAX_WARN; i++)
+		printk("vt-d: DMAR: %s\n", vtd_dmar.warn[i]);
+	if (vtd_dmar.nwarn > DMAR_MAX_WARN)
+		printk("vt-d: DMAR: %u more problems not shown\n", vtd_dmar.nwarn - DMAR_MAX_WARN);
 }
 
 void iommu_init(const struct acpi_info *acpi)
 {
 	char err[96];
+	vtd_acpi = acpi;
 	const struct acpi_table_ref *t = acpi ? acpi_table(acpi, "DMAR") : NULL;
+	if (t && opt_off) {
+		strlcpy_hv(host_why, "VT-d is turned off on the command line (iommu=off)",
+			   sizeof(host_why));
+		printk("vt-d: %s; device DMA is not checked and no device can be given to a VM\n",
+		       host_why);
+		return;
+	}
 	if (!t) {
 		strlcpy_hv(host_why,
 			   acpi && acpi->dmar_address
@@ -458,22 +504,25 @@ void iommu_init(const struct acpi_info *acpi)
 		       host_why);
 		return;
 	}
-	if (dmar_parse(&dmar, phys_to_virt(t->address), t->length, err, sizeof(err)) < 0) {
+	if (dmar_parse(&vtd_dmar, phys_to_virt(t->address), t->length, err, sizeof(err)) < 0) {
 		format(host_why, sizeof(host_why), "VT-d not used: %s", err);
 		printk("vt-d: %s\n", host_why);
 		return;
 	}
-	have_dmar = true;
-	dmar_resolve(&dmar, bridge_buses, NULL);
+	vtd_have_dmar = true;
+	dmar_resolve(&vtd_dmar, bridge_buses, NULL);
 	report_dmar();
 
-	vtd_nunits = dmar.ndrhd;
+	vtd_nunits = vtd_dmar.ndrhd;
 	unsigned up = 0;
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		struct vtd_unit *u = &vtd_units[i];
 		u->index = (int)i;
-		u->base = dmar.drhd[i].base;
-		u->segment = dmar.drhd[i].segment;
+		u->base = vtd_dmar.drhd[i].base;
+		u->segment = vtd_dmar.drhd[i].segment;
+		u->no_qi = opt_no_qi;
+		u->no_ir = opt_no_ir;
+		u->no_x2apic = vtd_dmar.flags & DMAR_FLAG_X2APIC_OPT_OUT;
 		if (vtd_unit_setup(u) < 0) {
 			printk("vt-d: unit %u at %#llx: left off: %s\n", i, (unsigned long long)u->base,
 			       u->why);
@@ -485,7 +534,7 @@ void iommu_init(const struct acpi_info *acpi)
 		printk("vt-d: unit %u at %#llx (version %u.%u, cap %#llx, ecap %#llx)%s: %s\n", i,
 		       (unsigned long long)u->base, (u->ver >> 4) & 0xf, u->ver & 0xf,
 		       (unsigned long long)u->cap, (unsigned long long)u->ecap,
-		       dmar.drhd[i].include_all ? ", all other devices" : "", desc);
+		       vtd_dmar.drhd[i].include_all ? ", all other devices" : "", desc);
 		up++;
 	}
 	if (!up) {
@@ -500,6 +549,25 @@ void iommu_init(const struct acpi_info *acpi)
 		return;
 	}
 	hv_dom_ok = true;
+
+	/*
+	 * Devices with reserved regions (USB legacy buffers, graphics stolen
+	 * memory) keep reaching them without a gap: their context entries
+	 * (hypervisor domain, identity) are in place before translation starts.
+	 */
+	booting = true;
+	uint64_t flags = spin_lock_irqsave(&iommu_lock);
+	for (size_t i = 0; i < pci_device_count; i++) {
+		struct pci_dev *d = &pci_devices[i];
+		if (!has_rmrr(d))
+			continue;
+		if (attach_locked(&hv_dom, d, "hv", err, sizeof(err)) == 0)
+			rmrr_devices++;
+		else
+			printk("vt-d: %s\n", err);
+	}
+	spin_unlock_irqrestore(&iommu_lock, flags);
+	booting = false;
 
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		struct vtd_unit *u = &vtd_units[i];
@@ -517,19 +585,6 @@ void iommu_init(const struct acpi_info *acpi)
 		return;
 	}
 
-	/* devices with reserved regions keep reaching them from the start (identity in hv) */
-	uint64_t flags = spin_lock_irqsave(&iommu_lock);
-	for (size_t i = 0; i < pci_device_count; i++) {
-		struct pci_dev *d = &pci_devices[i];
-		if (!has_rmrr(d))
-			continue;
-		if (attach_locked(&hv_dom, d, "hv", err, sizeof(err)) == 0)
-			rmrr_devices++;
-		else
-			printk("vt-d: %s\n", err);
-	}
-	spin_unlock_irqrestore(&iommu_lock, flags);
-
 	for (unsigned i = 0; i < vtd_nunits; i++) {
 		struct vtd_unit *u = &vtd_units[i];
 		if (!u->te)
@@ -539,8 +594,12 @@ void iommu_init(const struct acpi_info *acpi)
 					       : "interrupt remapping on (xAPIC format)")
 		       : u->irt ? "interrupt remapping off"
 		       : !(u->ecap & VTD_ECAP_IR) ? "no interrupt remapping (the unit has none)"
-		       : !u->qi		    ? "no interrupt remapping (it needs queued invalidation)"
-					    : "interrupt remapping off");
+		       : u->no_ir ? "interrupt remapping off (iommu=no-intremap)"
+		       : !u->qi   ? "no interrupt remapping (it needs queued invalidation)"
+				  : "interrupt remapping off");
+		if (!u->qi)
+			printk("vt-d: unit %u: invalidation through the registers%s\n", i,
+			       u->no_qi ? " (iommu=no-qinval)" : " (the unit has no queue)");
 	}
 	printk("vt-d: hypervisor domain: identity over %llu MiB of RAM%s; other devices blocked\n",
 	       (unsigned long long)(hv_mapped_bytes >> 20),
@@ -559,7 +618,7 @@ bool iommu_covers(const struct pci_dev *d, char *why, size_t whylen)
 	}
 	if (!d)
 		return true;
-	struct vtd_unit *u = unit_for(d);
+	struct vtd_unit *u = vtd_unit_of(d);
 	if (u && u->te)
 		return true;
 	if (why && whylen) {
@@ -573,17 +632,11 @@ bool iommu_covers(const struct pci_dev *d, char *why, size_t whylen)
 	return false;
 }
 
-bool iommu_intremap(const struct pci_dev *d)
-{
-	struct vtd_unit *u = unit_for(d);
-	return u && u->ir;
-}
-
 int iommu_attach_hv(struct pci_dev *d, char *err, size_t errlen)
 {
 	if (!remapping_on || !hv_dom_ok)
 		return 0;
-	struct vtd_unit *u = unit_for(d);
+	struct vtd_unit *u = vtd_unit_of(d);
 	if (!u || !u->te)
 		return 0; /* not covered: its DMA is unchecked, as without VT-d */
 	uint64_t flags = spin_lock_irqsave(&iommu_lock);
@@ -683,66 +736,6 @@ const char *iommu_owner(const struct pci_dev *d)
 	return i < 0 ? NULL : devs[i].owner;
 }
 
-/* ---- interrupt remapping ---- */
-
-int iommu_msi_remap(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t apic_id,
-		    uint64_t *addr, uint32_t *data)
-{
-	struct vtd_unit *u = unit_for(d);
-	if (!u || !u->ir)
-		return -1;
-	if (!u->x2apic && apic_id > 0xff)
-		return -1;
-	struct irte_use *use = irtes[u->index];
-	uint64_t flags = spin_lock_irqsave(&u->lock);
-	int idx = -1, free_idx = -1;
-	for (int i = 0; i < VTD_IRT_ENTRIES; i++) {
-		if (use[i].used && use[i].d == d && use[i].slot == slot) {
-			idx = i;
-			break;
-		}
-		if (!use[i].used && free_idx < 0)
-			free_idx = i;
-	}
-	if (idx < 0)
-		idx = free_idx;
-	if (idx < 0) {
-		spin_unlock_irqrestore(&u->lock, flags);
-		printk("vt-d: unit %d: interrupt-remapping table full\n", u->index);
-		return -1;
-	}
-	use[idx] = (struct irte_use){d, slot, true};
-	struct vtd_entry e = vtd_irte(vector, apic_id, u->x2apic, dma_alias(d));
-	uint64_t *irte = &u->irt[idx * 2];
-	irte[1] = e.hi;
-	__asm__ volatile("" ::: "memory");
-	irte[0] = e.lo;
-	vtd_flush(u, irte, 16);
-	vtd_inv_iec(u, idx);
-	spin_unlock_irqrestore(&u->lock, flags);
-	vtd_msi_remappable((uint16_t)idx, addr, data);
-	return 0;
-}
-
-void iommu_msi_release(struct pci_dev *d)
-{
-	struct vtd_unit *u = unit_for(d);
-	if (!u || !u->ir)
-		return;
-	struct irte_use *use = irtes[u->index];
-	uint64_t flags = spin_lock_irqsave(&u->lock);
-	for (int i = 0; i < VTD_IRT_ENTRIES; i++) {
-		if (!use[i].used || use[i].d != d)
-			continue;
-		use[i].used = false;
-		u->irt[i * 2] = 0;
-		u->irt[i * 2 + 1] = 0;
-		vtd_flush(u, &u->irt[i * 2], 16);
-		vtd_inv_iec(u, i);
-	}
-	spin_unlock_irqrestore(&u->lock, flags);
-}
-
 /* ---- report ---- */
 
 void iommu_report(void (*line)(void *ctx, const char *s), void *ctx)
@@ -784,6 +777,44 @@ void iommu_report(void (*line)(void *ctx, const char *s), void *ctx)
 			       u->ir ? (u->x2apic ? "; IRTEs x2APIC" : "; IRTEs xAPIC") : "",
 			       (unsigned long long)u->faults, u->faults == 1 ? "" : "s");
 		}
+		line(ctx, buf);
+	}
+}
+
+void iommu_report_devices(void (*line)(void *ctx, const char *s), void *ctx)
+{
+	if (!remapping_on)
+		return;
+	for (size_t i = 0; i < pci_device_count; i++) {
+		const struct pci_dev *d = &pci_devices[i];
+		struct vtd_unit *u = vtd_unit_of(d);
+		char name[16], buf[160];
+		size_t n = 0;
+		pci_dev_name(d, name, sizeof(name));
+		format_append(buf, sizeof(buf), &n, "%s: ", name);
+		if (!u || !u->te) {
+			format_append(buf, sizeof(buf), &n, "not behind an active unit (DMA unchecked)");
+			line(ctx, buf);
+			continue;
+		}
+		const struct devstate *s = &devs[i];
+		if (!s->dom)
+			format_append(buf, sizeof(buf), &n, "unit %d, blocked", u->index);
+		else if (s->dom == &hv_dom)
+			format_append(buf, sizeof(buf), &n, "unit %d, hypervisor domain", u->index);
+		else
+			format_append(buf, sizeof(buf), &n, "unit %d, domain %u of VM %s", u->index,
+				      s->dom->did, s->dom->name);
+		uint16_t alias = vtd_dma_alias(d);
+		if (alias != sid_of(d))
+			format_append(buf, sizeof(buf), &n, ", DMA as %02x:%02x.%u", alias >> 8,
+				      (alias >> 3) & 31, alias & 7);
+		if (has_rmrr(d))
+			format_append(buf, sizeof(buf), &n, ", RMRR");
+		unsigned nirte = vtd_irtes_of(u, d);
+		if (nirte)
+			format_append(buf, sizeof(buf), &n, ", %u remapped interrupt%s", nirte,
+				      nirte == 1 ? "" : "s");
 		line(ctx, buf);
 	}
 }

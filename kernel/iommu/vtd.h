@@ -33,6 +33,8 @@ struct vtd_unit {
 	bool ir;       /* interrupt remapping on */
 	bool x2apic;   /* IRTEs in the x2APIC format (EIM) */
 	bool te;       /* DMA remapping on */
+	bool no_qi, no_ir; /* the command line's iommu=no-qinval / no-intremap */
+	bool no_x2apic;	   /* the DMAR's X2APIC_OPT_OUT: the firmware asks for xAPIC entries */
 	char why[96];  /* what is off and why, for the report ("" when all is on) */
 
 	spinlock_t lock; /* tables, queue and registers of this unit */
@@ -58,10 +60,13 @@ struct vtd_unit {
 	uint64_t faults_suppressed; /* not logged (rate limit) */
 	uint64_t last_log_us;
 	unsigned burst_logged;
+	uint64_t burst_keys[4]; /* (source-id, reason, page) logged in this burst */
 };
 
 extern struct vtd_unit vtd_units[];
 extern unsigned vtd_nunits;
+struct acpi_info;
+extern const struct acpi_info *vtd_acpi; /* what iommu_init was given (the selftest's IOAPIC) */
 
 /* Writes back cache lines of [p, p+len) when the unit's walks do not snoop. */
 void vtd_flush(const struct vtd_unit *u, const void *p, size_t len);
@@ -94,5 +99,17 @@ bool vtd_fault_setup(struct vtd_unit *u);
 void vtd_fault_poll(struct vtd_unit *u);
 /* The owner of a source-id, for fault messages (iommu.c). */
 const char *vtd_sid_owner(uint16_t segment, uint16_t sid);
+
+/* iommu.c's view of devices, for iommu_intr.c */
+struct pci_dev;
+struct dmar_info;
+extern struct dmar_info vtd_dmar;
+extern bool vtd_have_dmar;
+/* The unit whose scope covers d (set up or not), or NULL. */
+struct vtd_unit *vtd_unit_of(const struct pci_dev *d);
+/* The source-id d's DMA and MSIs arrive with (a PCIe-to-PCI bridge's, behind one). */
+uint16_t vtd_dma_alias(const struct pci_dev *d);
+/* How many IRTEs of u d holds (iommu_intr.c). */
+unsigned vtd_irtes_of(const struct vtd_unit *u, const struct pci_dev *d);
 
 #endif

@@ -93,6 +93,13 @@ struct vtd_entry vtd_irte(uint8_t vector, uint32_t apic_id, bool x2apic, uint16_
 	return (struct vtd_entry){lo, hi};
 }
 
+struct vtd_entry vtd_irte_level(uint8_t vector, uint32_t apic_id, bool x2apic, uint16_t sid)
+{
+	struct vtd_entry e = vtd_irte(vector, apic_id, x2apic, sid);
+	e.lo |= 1u << 4; /* TM */
+	return e;
+}
+
 void vtd_msi_remappable(uint16_t handle, uint64_t *addr, uint32_t *data)
 {
 	/* 0xFEE 31:20, handle[14:0] 19:5, IF 4 = 1, SHV 3 = 0, handle[15] 2 */
@@ -120,7 +127,7 @@ const char *vtd_fault_reason(unsigned fr)
 	case 0x4:
 		return "address beyond the domain's width";
 	case 0x5:
-		return "write to a page not mapped writable";
+		return "write to a page not mapped, or mapped read-only";
 	case 0x6:
 		return "read of a page not mapped";
 	case 0x7:

@@ -3,8 +3,11 @@
  * vector of the host pool) only raises deferred work; the work reads every
  * fault record, clears it, and logs the device, address, reason in words
  * and the VM that owns the device. A misbehaving device can raise faults
- * without end, so logging is rate-limited per unit: the first few of a
- * burst are logged, the rest counted and summed up when the burst ends.
+ * without end, so logging is rate-limited per unit: within a burst (faults
+ * less than a second apart) each (device, reason, page) is logged once, at
+ * most four of them; the rest are counted and summed up when the burst
+ * ends. (A device hammering one address gives one line; one probing
+ * several gives the first four.)
  * Nothing here stops the host or the VM; the DMA itself was blocked by
  * the unit.
  */
@@ -12,11 +15,12 @@
 
 #include "kernel/cpu/irqvec.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/pci/pci.h"
 #include "kernel/time/tsc.h"
 
-#define BURST_LOGGED 4		 /* records logged per burst */
+#define BURST_LOGGED 4		 /* distinct (device, reason, page) lines per burst */
 #define BURST_QUIET_US 1000000ull /* a burst ends after a second without faults */
 
 static uint32_t r32(const struct vtd_unit *u, unsigned off)
@@ -41,10 +45,12 @@ static void log_fault(struct vtd_unit *u, uint64_t lo, uint64_t hi)
 	const char *owner = vtd_sid_owner(u->segment, sid);
 	bool intr = fr >= 0x20;
 	char who[48];
-	if (owner)
+	if (owner && strcmp(owner, "hv") == 0)
+		format(who, sizeof(who), "the hypervisor's");
+	else if (owner)
 		format(who, sizeof(who), "VM %s", owner);
 	else
-		format(who, sizeof(who), "no VM");
+		format(who, sizeof(who), "unassigned, blocked");
 	if (intr)
 		printk("vt-d: interrupt fault: device %04x:%02x:%02x.%u (%s), interrupt index %llu: "
 		       "%s\n",
@@ -69,6 +75,7 @@ void vtd_fault_poll(struct vtd_unit *u)
 			       (unsigned long long)u->faults_suppressed);
 		u->burst_logged = 0;
 		u->faults_suppressed = 0;
+		deferred_set_poll(&u->fault_work, u->fault_vector < 0 ? BURST_QUIET_US : 0);
 	}
 	unsigned fro = VTD_CAP_FRO(u->cap), nfr = VTD_CAP_NFR(u->cap);
 	uint32_t fsts = r32(u, VTD_FSTS);
@@ -82,15 +89,21 @@ void vtd_fault_poll(struct vtd_unit *u)
 		uint64_t lo = r64(u, fro + 16 * i);
 		w32(u, fro + 16 * i + 12, 0x80000000u); /* F is write-1-to-clear */
 		u->faults++;
-		if (u->burst_logged < BURST_LOGGED) {
+		u->last_log_us = now;
+		uint64_t key = (lo & ~0xfffull) ^ ((uint64_t)VTD_FRCD_SID(hi) << 8 | VTD_FRCD_FR(hi));
+		bool seen = false;
+		for (unsigned k2 = 0; k2 < u->burst_logged; k2++)
+			seen |= u->burst_keys[k2] == key;
+		if (!seen && u->burst_logged < BURST_LOGGED) {
 			log_fault(u, lo, hi);
-			u->burst_logged++;
-			u->last_log_us = now;
+			u->burst_keys[u->burst_logged++] = key;
 		} else {
 			u->faults_suppressed++;
-			u->last_log_us = now;
 		}
 	}
+	/* come back after the quiet time to sum the burst up, even if no fault interrupts */
+	if (u->faults_suppressed)
+		deferred_set_poll(&u->fault_work, BURST_QUIET_US);
 	if (fsts & VTD_FSTS_PFO) {
 		if (u->burst_logged < BURST_LOGGED)
 			printk("vt-d: unit %d: fault records overflowed; some faults were lost\n",

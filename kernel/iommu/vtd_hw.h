@@ -146,6 +146,8 @@ struct vtd_entry vtd_qi_wait(uint32_t status, uint64_t status_addr);
  * 15:8 of the destination field (dest << 8).
  */
 struct vtd_entry vtd_irte(uint8_t vector, uint32_t apic_id, bool x2apic, uint16_t sid);
+/* The same, level-triggered (an IOAPIC pin's INTx: the EOI goes back to the IOAPIC). */
+struct vtd_entry vtd_irte_level(uint8_t vector, uint32_t apic_id, bool x2apic, uint16_t sid);
 /* The remappable-format MSI address/data naming IRTE `handle` (subhandle unused). */
 void vtd_msi_remappable(uint16_t handle, uint64_t *addr, uint32_t *data);
 /* A remappable IOAPIC RTE naming IRTE `handle` for `vector` (its low/high dwords as one qword). */

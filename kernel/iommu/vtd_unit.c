@@ -313,7 +313,7 @@ int vtd_unit_setup(struct vtd_unit *u)
 	if (!gcmd_oneshot(u, VTD_GCMD_SRTP))
 		return fail(u, "did not take its root table (SRTP)");
 
-	if (u->ecap & VTD_ECAP_QI) {
+	if ((u->ecap & VTD_ECAP_QI) && !u->no_qi) {
 		u->iq_pa = frame_alloc_zeroed(1);
 		u->wait_pa = frame_alloc_zeroed(1);
 		if (!u->iq_pa || !u->wait_pa)
@@ -328,14 +328,18 @@ int vtd_unit_setup(struct vtd_unit *u)
 		u->qi = true;
 	}
 
-	if ((u->ecap & VTD_ECAP_IR) && u->qi) {
+	if ((u->ecap & VTD_ECAP_IR) && u->qi && !u->no_ir) {
 		u->irt_pa = frame_alloc_zeroed(1);
 		if (!u->irt_pa)
 			return fail(u, "no memory for its interrupt-remapping table");
 		u->irt = phys_to_virt(u->irt_pa);
 		vtd_flush(u, u->irt, 4096);
 		/* x2APIC IRTEs need EIM, and are only right when the host's APICs run in x2APIC mode */
-		u->x2apic = (u->ecap & VTD_ECAP_EIM) && lapic_x2apic_mode();
+		u->x2apic = (u->ecap & VTD_ECAP_EIM) && lapic_x2apic_mode() && !u->no_x2apic;
+		if (lapic_x2apic_mode() && !u->x2apic)
+			printk("vt-d: unit %d: the host runs x2APIC but entries use the xAPIC format "
+			       "(%s): interrupts reach only APIC IDs up to 255\n",
+			       u->index, u->no_x2apic ? "the firmware opts out" : "no EIM");
 		/* S = 7: 2^(7+1) = 256 entries */
 		w64(u, VTD_IRTA, u->irt_pa | (u->x2apic ? 1u << 11 : 0) | 7);
 		if (!gcmd_oneshot(u, VTD_GCMD_SIRTP)) {

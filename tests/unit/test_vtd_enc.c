@@ -83,6 +83,10 @@ static void test_irte_formats(void **state)
 	assert_int_equal(e.hi, 0x4ff00);
 	/* fixed delivery, physical destination, edge, remapped format, FPD 0 */
 	assert_int_equal(e.lo & 0xfffe, 0);
+	/* an IOAPIC pin: level-triggered (TM, bit 4), from the IOAPIC's source-id */
+	e = vtd_irte_level(0x61, 1, false, 0xff00);
+	assert_int_equal(e.lo, 0x0000010000610011ull);
+	assert_int_equal(e.hi, 0x4ff00);
 }
 
 static void test_remappable_messages(void **state)
@@ -143,7 +147,7 @@ static void test_fault_reasons(void **state)
 {
 	(void)state;
 	assert_string_equal(vtd_fault_reason(2), "context entry not present (device blocked)");
-	assert_string_equal(vtd_fault_reason(5), "write to a page not mapped writable");
+	assert_string_equal(vtd_fault_reason(5), "write to a page not mapped, or mapped read-only");
 	assert_string_equal(vtd_fault_reason(6), "read of a page not mapped");
 	assert_string_equal(vtd_fault_reason(0x26), "interrupt from the wrong source-id");
 	assert_string_equal(vtd_fault_reason(0x99), "unknown reason");
