@@ -533,7 +533,7 @@ static int map_trap_windows(struct pt_dev *pt, char *err, size_t errlen)
 	return 0;
 }
 
-static void pt_release(struct vm *vm, struct pt_dev *pt)
+static void pt_release(struct pt_dev *pt)
 {
 	spin_lock(&pt->lock);
 	quiesce(pt);
@@ -547,7 +547,6 @@ static void pt_release(struct vm *vm, struct pt_dev *pt)
 	spin_lock(&pt_table_lock);
 	pt->vm = NULL;
 	spin_unlock(&pt_table_lock);
-	(void)vm;
 }
 
 int vm_passthru_init(struct vm *vm, char *err, size_t errlen)
@@ -673,7 +672,7 @@ void vm_passthru_free(struct vm *vm)
 	if (!p)
 		return;
 	for (unsigned k = 0; k < p->n; k++)
-		pt_release(vm, p->devs[k]);
+		pt_release(p->devs[k]);
 	if (p->dom)
 		iommu_domain_destroy(p->dom);
 	kfree(p);
