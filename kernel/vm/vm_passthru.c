@@ -565,11 +565,13 @@ int vm_passthru_init(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	vm->passthru = p;
+	spin_lock(&pt_table_lock); /* the shell and the API may build VMs at once */
 	if (!pt_work_registered) {
 		pt_work = (struct deferred){.name = "passthrough", .fn = pt_work_fn};
 		deferred_register(&pt_work);
 		pt_work_registered = true;
 	}
+	spin_unlock(&pt_table_lock);
 
 	/* check and claim every function first: a refusal leaves no device touched */
 	for (unsigned k = 0; k < cfg->pci_count; k++) {
