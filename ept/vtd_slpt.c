@@ -30,6 +30,42 @@ int vtd_slpt_map(struct pagetable *pt, uint64_t iova, uint64_t hpa, uint64_t siz
 	return pt_map(pt, iova, hpa, size, write ? SL_W : 0, largest);
 }
 
+int vtd_slpt_unmap(struct pagetable *pt, uint64_t iova, uint64_t size)
+{
+	return pt_unmap(pt, iova, size);
+}
+
+/* The largest block at addr: aligned, not past end, at most 2^max_am pages. */
+static unsigned block_order(uint64_t addr, uint64_t end, unsigned max_am)
+{
+	unsigned am = 0;
+	while (am < max_am && am < 51) {
+		uint64_t next = 4096ull << (am + 1);
+		if ((addr & (next - 1)) || addr + next > end)
+			break;
+		am++;
+	}
+	return am;
+}
+
+int vtd_psi_blocks(uint64_t addr, uint64_t size, unsigned max_am, unsigned max_blocks,
+		   void (*fn)(void *ctx, uint64_t block, unsigned am), void *ctx)
+{
+	uint64_t start = addr & ~0xfffull, end = (addr + size + 0xfff) & ~0xfffull;
+	if (!size || end <= start)
+		return 0;
+	unsigned n = 0;
+	for (uint64_t a = start; a < end; a += 4096ull << block_order(a, end, max_am))
+		if (++n > max_blocks)
+			return -1;
+	for (uint64_t a = start; a < end;) {
+		unsigned am = block_order(a, end, max_am);
+		fn(ctx, a, am);
+		a += 4096ull << am;
+	}
+	return (int)n;
+}
+
 uint64_t vtd_slpt_root(struct pagetable *pt, unsigned levels)
 {
 	if (levels == 4)

@@ -33,6 +33,18 @@ int vtd_slpt_build(const struct gpa_map *m, struct pagetable *pt, enum page_leve
 int vtd_slpt_map(struct pagetable *pt, uint64_t iova, uint64_t hpa, uint64_t size, bool write,
 		 enum page_level largest);
 
+/* Removes [iova, iova+size) (large pages split as needed). 0 or -1 (no table for a split). */
+int vtd_slpt_unmap(struct pagetable *pt, uint64_t iova, uint64_t size);
+
+/*
+ * Page-selective invalidation of [addr, addr+size) in aligned power-of-two
+ * blocks of at most 2^max_am pages: calls fn(ctx, block, am) per block and
+ * returns how many, or -1 (nothing called) when more than max_blocks would
+ * be needed (then a domain-wide invalidation is cheaper).
+ */
+int vtd_psi_blocks(uint64_t addr, uint64_t size, unsigned max_am, unsigned max_blocks,
+		   void (*fn)(void *ctx, uint64_t block, unsigned am), void *ctx);
+
 /*
  * The table a unit walking `levels` (3 or 4) levels starts from: the PML4
  * itself, or for 3 levels the table under its first entry (made if

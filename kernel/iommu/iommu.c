@@ -705,6 +705,30 @@ void iommu_domain_destroy(struct iommu_domain *dom)
 	kfree(dom);
 }
 
+int iommu_domain_unmap(struct iommu_domain *dom, uint64_t gpa, uint64_t size)
+{
+	if (!dom || dom == &hv_dom || ((gpa | size) & 0xfff))
+		return -1;
+	uint64_t flags = spin_lock_irqsave(&iommu_lock);
+	int r = vtd_slpt_unmap(&dom->pt, gpa, size);
+	for (unsigned i = 0; i < vtd_nunits; i++)
+		if (vtd_units[i].regs && !vtd_units[i].coherent) {
+			vtd_slpt_for_each_table(&dom->pt, flush_table, &vtd_units[i]);
+			break;
+		}
+	/* even after a failed split part of the range may be gone: invalidate all of it */
+	for (unsigned i = 0; i < vtd_nunits; i++) {
+		struct vtd_unit *u = &vtd_units[i];
+		if (!u->te)
+			continue;
+		uint64_t uf = spin_lock_irqsave(&u->lock);
+		vtd_inv_iotlb_range(u, dom->did, gpa, size);
+		spin_unlock_irqrestore(&u->lock, uf);
+	}
+	spin_unlock_irqrestore(&iommu_lock, flags);
+	return r;
+}
+
 int iommu_attach(struct iommu_domain *dom, struct pci_dev *d, char *err, size_t errlen)
 {
 	if (!remapping_on) {

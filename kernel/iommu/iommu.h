@@ -22,7 +22,8 @@
  *
  * VM domains' tables are separate from EPT/NPT (ept/vtd_slpt.c says why)
  * and written once: a VM's guest-physical map does not change while it
- * exists, so only detach and destroy need IOTLB invalidations (done here).
+ * exists, so only detach, destroy and iommu_domain_unmap need IOTLB
+ * invalidations (done here).
  *
  * Interrupt remapping, when a unit has it: every MSI/MSI-X of a device
  * behind it goes through an IRTE with source-id checking (the host's own
@@ -87,6 +88,14 @@ struct iommu_domain *iommu_domain_create(const struct gpa_map *map, const char *
 					 size_t errlen);
 /* Detaches every device still attached (to the blocking domain), flushes, frees. */
 void iommu_domain_destroy(struct iommu_domain *dom);
+/*
+ * Takes [gpa, gpa+size) (4 KiB aligned) out of dom, for a VM whose map
+ * shrinks: the tables change, then every unit's IOTLB is invalidated for
+ * that range (page-selective where the unit can) before it returns, so no
+ * device reaches the old pages afterwards. 0, or -1 (no memory to split a
+ * large page: nothing changed).
+ */
+int iommu_domain_unmap(struct iommu_domain *dom, uint64_t gpa, uint64_t size);
 
 /*
  * Puts `d` in `dom` (context entry, context-cache and IOTLB invalidation

@@ -167,6 +167,20 @@ static bool vm_domain_check(struct pci_dev *d)
 	bool clean = fault_count() == faults_before;
 	printk("iommu selftest: DMA to guest-physical %#llx in a VM's domain: %s\n",
 	       (unsigned long long)gpa, done && landed && clean && owner_ok ? "ok" : "FAILED");
+	/*
+	 * The unit now caches that translation (QEMU keeps an IOTLB): take the
+	 * second chunk out of the domain, and the same DMA must fault and leave
+	 * the page alone, which only holds if the invalidation reached it.
+	 */
+	memset(host, 0xa5, XFER);
+	faults_before = fault_count();
+	bool unmapped = iommu_domain_unmap(dom, GPA_CHUNK_SIZE, GPA_CHUNK_SIZE) == 0;
+	dma(EDU_BUF, gpa, XFER, true);
+	bool stale = !wait_for(new_fault, 2000);
+	for (unsigned i = 0; i < XFER; i++)
+		stale |= host[i] != 0xa5;
+	printk("iommu selftest: DMA after the page left the VM's domain: %s\n",
+	       unmapped && !stale ? "blocked" : "NOT BLOCKED (stale IOTLB)");
 	/* past the VM's RAM: faults, naming the VM */
 	faults_before = fault_count();
 	dma(EDU_BUF, VM_CHUNKS * GPA_CHUNK_SIZE, XFER, true);
@@ -174,7 +188,7 @@ static bool vm_domain_check(struct pci_dev *d)
 	printk("iommu selftest: DMA past the VM's RAM: %s\n", faulted ? "blocked" : "NOT BLOCKED");
 	iommu_domain_destroy(dom);
 	bool blocked = iommu_owner(d) == NULL;
-	ok = done && landed && clean && owner_ok && faulted && blocked;
+	ok = done && landed && clean && owner_ok && unmapped && !stale && faulted && blocked;
 out:
 	gpa_map_release(&map, chunk_free, NULL);
 	return ok;

@@ -91,6 +91,8 @@ int vtd_inv_context_device(struct vtd_unit *u, uint16_t did, uint16_t sid);
 int vtd_inv_context_global(struct vtd_unit *u);
 int vtd_inv_iotlb_domain(struct vtd_unit *u, uint16_t did);
 int vtd_inv_iotlb_global(struct vtd_unit *u);
+/* [addr, addr+size) of domain did: page-selective (PSI) where the unit has it, else the domain. */
+int vtd_inv_iotlb_range(struct vtd_unit *u, uint16_t did, uint64_t addr, uint64_t size);
 int vtd_inv_iec(struct vtd_unit *u, int index); /* index < 0: all */
 
 /* Fault reporting (vtd_fault.c): interrupt and deferred work for u; false if no vector. */

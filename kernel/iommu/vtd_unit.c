@@ -11,6 +11,7 @@
 #include "kernel/iommu/vtd.h"
 
 #include "drivers/lapic.h"
+#include "ept/vtd_slpt.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -199,6 +200,35 @@ int vtd_inv_iotlb_global(struct vtd_unit *u)
 	if (u->qi)
 		return qi_submit(u, vtd_qi_iotlb_global());
 	return iotlb_reg(u, VTD_IOTLB_GLOBAL);
+}
+
+struct psi_ctx {
+	struct vtd_unit *u;
+	uint16_t did;
+	int err;
+};
+
+static void psi_one(void *arg, uint64_t block, unsigned am)
+{
+	struct psi_ctx *c = arg;
+	struct vtd_unit *u = c->u;
+	if (u->qi) {
+		c->err |= qi_submit(u, vtd_qi_iotlb_page(c->did, block, am));
+		return;
+	}
+	/* IVA (at IRO): address, IH 0, AM; then the IOTLB register with page granularity */
+	w64(u, VTD_ECAP_IRO(u->ecap), block | am);
+	c->err |= iotlb_reg(u, VTD_IOTLB_PAGE | VTD_IOTLB_DID(c->did));
+}
+
+int vtd_inv_iotlb_range(struct vtd_unit *u, uint16_t did, uint64_t addr, uint64_t size)
+{
+	struct psi_ctx c = {u, did, 0};
+	/* more than 16 blocks: one domain-wide invalidation costs less */
+	if (!(u->cap & VTD_CAP_PSI) ||
+	    vtd_psi_blocks(addr, size, VTD_CAP_MAMV(u->cap), 16, psi_one, &c) < 0)
+		return vtd_inv_iotlb_domain(u, did);
+	return c.err ? -1 : 0;
 }
 
 int vtd_inv_iec(struct vtd_unit *u, int index)

@@ -89,6 +89,8 @@ def test_dma_outside_the_domain_is_blocked_and_logged(firmware):
     assert re.search(r"^vt-d: DMA fault: device 0000:00:0[0-9a-f]\.0 \(VM selftest\), write at "
                      r"0x400000: write to a page not mapped, or mapped read-only$", run.log, re.M), run
     assert "iommu selftest: DMA past the VM's RAM: blocked" in run.log, run
+    # a page taken out of the domain: the unit's cached translation is invalidated (PSI)
+    assert "iommu selftest: DMA after the page left the VM's domain: blocked" in run.log, run
     assert re.search(r"^iommu selftest: edu MSI through an IRTE \(address 0xfee[0-9a-f]{5}\): "
                      r"delivered$", run.log, re.M), run
     # INTx through the host IOAPIC with a remappable, level-triggered RTE; the EOI comes back
@@ -131,6 +133,7 @@ def test_register_based_invalidation(tmp_path):
             "invalidation)") in run.log, run
     assert "vt-d: unit 0: invalidation through the registers (iommu=no-qinval)" in run.log, run
     assert "iommu selftest: DMA write by a blocked device: blocked, memory unchanged" in run.log
+    assert "iommu selftest: DMA after the page left the VM's domain: blocked" in run.log, run
     assert "iommu selftest: interrupt remapping is off for edu; MSI not checked" in run.log, run
     assert "iommu selftest: ok" in run.log, run
     assert "nvme selftest: nvme0n1: ok" in run.log, run

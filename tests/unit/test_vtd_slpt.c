@@ -7,7 +7,8 @@
  * else set in a table entry; 4-level walks from the PML4 and 3-level walks
  * from the table under its first entry translate alike; the largest page
  * follows what the unit supports (SLLPS); read-only mappings; every table
- * visited once for flushing and freeing.
+ * visited once for flushing and freeing; unmapping (large pages split
+ * around a hole); the page-selective invalidation's blocks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -238,6 +239,63 @@ static void test_out_of_tables(void **state)
 	assert_int_equal(vtd_slpt_root(&fresh, 3), 0);
 }
 
+static uint64_t blocks[64];
+static unsigned ams[64], nblocks;
+
+static void record(void *ctx, uint64_t block, unsigned am)
+{
+	(void)ctx;
+	blocks[nblocks] = block;
+	ams[nblocks++] = am;
+}
+
+static void test_psi_blocks(void **state)
+{
+	(void)state;
+	/* one aligned 2 MiB page: one block of 2^9 pages */
+	nblocks = 0;
+	assert_int_equal(vtd_psi_blocks(0x200000, 0x200000, 18, 16, record, NULL), 1);
+	assert_int_equal(blocks[0], 0x200000);
+	assert_int_equal(ams[0], 9);
+	/* 0x1000-0x5000: 4 KiB at 0x1000, 8 KiB at 0x2000, 4 KiB at 0x4000 */
+	nblocks = 0;
+	assert_int_equal(vtd_psi_blocks(0x1000, 0x4000, 18, 16, record, NULL), 3);
+	assert_int_equal(blocks[0], 0x1000);
+	assert_int_equal(ams[0], 0);
+	assert_int_equal(blocks[1], 0x2000);
+	assert_int_equal(ams[1], 1);
+	assert_int_equal(blocks[2], 0x4000);
+	assert_int_equal(ams[2], 0);
+	/* the unit's MAMV caps the block: 2 MiB at most 2^2 pages each, too many blocks */
+	nblocks = 0;
+	assert_int_equal(vtd_psi_blocks(0x200000, 0x200000, 2, 16, record, NULL), -1);
+	assert_int_equal(nblocks, 0);
+	assert_int_equal(vtd_psi_blocks(0x200000, 0x10000, 2, 16, record, NULL), 4);
+	assert_int_equal(ams[3], 2);
+	assert_int_equal(vtd_psi_blocks(0x200000, 0, 2, 16, record, NULL), 0);
+	/* an unaligned byte range covers the pages it touches */
+	nblocks = 0;
+	assert_int_equal(vtd_psi_blocks(0x1ff8, 0x10, 9, 16, record, NULL), 2);
+	assert_int_equal(blocks[0], 0x1000);
+	assert_int_equal(blocks[1], 0x2000);
+}
+
+static void test_unmap_splits_and_removes(void **state)
+{
+	(void)state;
+	assert_int_equal(vtd_slpt_map(&pt, 0, 0x40000000, 4 * 1024 * 1024, true, PAGE_2M), 0);
+	assert_int_equal(vtd_slpt_unmap(&pt, 0x203000, 0x1000), 0);
+	assert_false(vtd_walk(pt.root, 4, 0x203000).ok);
+	struct walk w = vtd_walk(pt.root, 4, 0x204000);
+	assert_true(w.ok && w.w);
+	assert_int_equal(w.hpa, 0x40204000);
+	assert_int_equal(w.leaf_level, 0); /* the 2 MiB page was split around the hole */
+	assert_int_equal(vtd_walk(pt.root, 4, 0x1000).leaf_level, 1);
+	assert_int_equal(vtd_slpt_unmap(&pt, 0, 0x400000), 0);
+	assert_false(vtd_walk(pt.root, 4, 0x1000).ok);
+	assert_false(vtd_walk(pt.root, 4, 0x3ff000).ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +305,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_only_and_identity, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_table_visited, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_tables, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_psi_blocks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unmap_splits_and_removes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
