@@ -15,6 +15,12 @@ static int ept_emit(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
 		      c->largest);
 }
 
+int ept_map_mmio(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	/* memory type 0 = UC (Vol. 3C §29.3.7); IPAT clear, UC wins over the guest's PAT anyway */
+	return pt_map(pt, gpa, hpa, size, EPT_READ | EPT_WRITE, PAGE_2M);
+}
+
 int ept_build(const struct gpa_map *m, struct pagetable *pt, bool gbpages)
 {
 	struct ept_ctx c = {pt, gbpages ? PAGE_1G : PAGE_2M};

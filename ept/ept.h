@@ -10,5 +10,7 @@
 #include "kernel/mm/pagetable.h"
 
 int ept_build(const struct gpa_map *m, struct pagetable *pt, bool gbpages);
+/* A device's registers at hpa, read/write, not executable, memory type UC (0). 0 or -1. */
+int ept_map_mmio(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size);
 
 #endif

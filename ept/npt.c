@@ -12,6 +12,11 @@ static int npt_emit(void *arg, uint64_t gpa, uint64_t hpa, uint64_t size)
 	return pt_map(c->pt, gpa, hpa, size, PTE_W | PTE_U, c->largest);
 }
 
+int npt_map_mmio(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	return pt_map(pt, gpa, hpa, size, PTE_W | PTE_U | PTE_PCD | PTE_PWT, PAGE_2M);
+}
+
 int npt_build(const struct gpa_map *m, struct pagetable *pt, bool gbpages)
 {
 	struct npt_ctx c = {pt, gbpages ? PAGE_1G : PAGE_2M};

@@ -11,5 +11,11 @@
 
 /* Builds tables for m into pt (already initialised, empty). 0 or -1. */
 int npt_build(const struct gpa_map *m, struct pagetable *pt, bool gbpages);
+/*
+ * Maps [gpa, gpa+size) to a device's registers at hpa (a passed-through
+ * BAR): uncached (PCD|PWT: PAT entry 3, UC in the power-on PAT, which
+ * overrides whatever type the guest asks for). 0 or -1.
+ */
+int npt_map_mmio(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size);
 
 #endif

@@ -208,6 +208,9 @@ void kmain(uint32_t magic, uint32_t info)
 		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
 	wait_for_ap_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
+	char kept[256];
+	if (cmdline_get_str(boot_info.cmdline, "pciback", kept, sizeof(kept)))
+		pci_host_keep_for_vms(kept);
 	pci_host_init(acpi_ok ? &acpi : NULL);
 	char nic[16]; /* the NICs the drivers found: one bridged to the `uplink` switch */
 	uplink_init(cmdline_get_str(boot_info.cmdline, "uplink_nic", nic, sizeof(nic)) ? nic : NULL);

@@ -35,6 +35,7 @@
 #     a partition of scripts/build-gpt-disk.sh's disk; see disk_test in /init)
 #   LINUX-GUEST-BLK2 size=<bytes> ro=0|1 sha=<sha256 of the first MiB>
 #     tag=<what its first line says> (only with a /dev/vdb)
+#   LINUX-GUEST-BLKSHA <dev> size=<bytes> sha=<sha256> | FAIL <why> (hv.blksha=DEV)
 #   LINUX-GUEST-HWRNG ok|fail|none bytes=<N> rng=<hw_random's current>
 #   LINUX-GUEST-HVC ok|none (and LINUX-GUEST-HVC-HELLO on /dev/hvc0 itself,
 #     where a shell then runs)
@@ -44,6 +45,8 @@
 #     reads=<device read requests> bs=<B> clock=... | LINUX-GUEST-BLKBENCH FAIL <why>
 #     (only with hv.blkbench=seq|rand, no LINUX-GUEST-BLK then: see /init)
 #   LINUX-GUEST-NET ok eth0 mac=<MAC> ip=<IP/PREFIX> | LINUX-GUEST-NET FAIL <why>
+#   LINUX-GUEST-NETIRQS <N> <driver> <PCI-MSI:name>... (after NET ok: eth0's
+#     MSI/MSI-X vectors in /proc/interrupts)
 #     (only with hv.net=IP/PREFIX or hv.net=dhcp (also hvnet=): eth0 configured;
 #     hv.netmac=MAC first gives eth0 that MAC, which the device does not know)
 #   LINUX-GUEST-PING ok|fail <IP> sent=<N> recv=<M> (hv.ping=IP; waits for the peer
@@ -237,6 +240,10 @@ add_module() {
 for m in virtio_pci virtio_blk virtio_console virtio_rng virtio_net ext4 crc32c_generic; do
 	add_module "$m" 1
 done
+# e1000e and nvme for devices passed through to the VM (device assignment):
+# modules on the generic kernel; the cloud kernel has no e1000e (skipped)
+add_module e1000e 0
+add_module nvme 0
 cp "$work/modorder" "$root/lib/modules/virtio/order"
 say "virtio modules: $(tr '\n' ' ' <"$work/modorder")"
 
@@ -515,6 +522,23 @@ if [ -b /dev/vdb ]; then
 	echo "LINUX-GUEST-BLK2 size=$(($(cat /sys/block/vdb/size) * 512)) ro=$(cat /sys/block/vdb/ro) sha=$sha tag=$tag"
 fi
 
+# hv.blksha=NAME: a whole block device's size and sha256 (an NVMe namespace
+# passed through: the test knows the image behind it)
+blksha=$(hv_opt blksha)
+if [ -n "$blksha" ]; then
+	i=0
+	while [ ! -b /dev/$blksha ] && [ $i -lt 100 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	if [ -b /dev/$blksha ]; then
+		sha=$(sha256sum </dev/$blksha | cut -d' ' -f1)
+		echo "LINUX-GUEST-BLKSHA $blksha size=$(($(cat /sys/class/block/$blksha/size) * 512)) sha=$sha"
+	else
+		echo "LINUX-GUEST-BLKSHA FAIL no /dev/$blksha"
+	fi
+fi
+
 # the entropy device: 64 bytes through the kernel's hw_random core
 rng=$(cat /sys/class/misc/hw_random/rng_current 2>/dev/null)
 if [ -c /dev/hwrng ] && [ -n "$rng" ] && [ "$rng" != none ]; then
@@ -668,6 +692,10 @@ if [ -n "$net" ]; then
 		fi
 		if [ -n "$addr" ]; then
 			echo "LINUX-GUEST-NET ok eth0 mac=$(cat /sys/class/net/eth0/address) ip=$addr"
+			# how eth0's driver takes its interrupts: MSI/MSI-X vectors (e1000e's
+			# eth0-rx-0, eth0-tx-0, eth0; virtio's are counted above)
+			eirqs=$(awk '/PCI-MSI/ && $NF ~ /^eth0/ { print $(NF-2) ":" $NF }' /proc/interrupts)
+			echo "LINUX-GUEST-NETIRQS $(echo $eirqs | wc -w) $(readlink /sys/class/net/eth0/device/driver | sed 's|.*/||') $(echo $eirqs)" | cut -c1-140
 		else
 			echo "LINUX-GUEST-NET FAIL address $net: $(tail -n 1 /tmp/udhcpc.log 2>/dev/null)"
 		fi

@@ -455,6 +455,11 @@ static int svm_build_nested(const struct gpa_map *m, struct pagetable *pt)
 	return npt_build(m, pt, host_cpu.gbpages);
 }
 
+static int svm_map_mmio(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	return npt_map_mmio(pt, gpa, hpa, size);
+}
+
 static void svm_set_nested_root(struct vcpu *v, uint64_t root)
 {
 	vmcb_write64(sv(v)->vmcb, VMCB_N_CR3, root);
@@ -597,8 +602,11 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	uint8_t *vmcb = s->vmcb;
 
 	/* a vCPU new to this core, or another vCPU here since: start with a clean TLB */
-	if (s->last_cpu != (int)c->index || sc->last_vcpu != s)
+	/* or its nested tables lost or changed a mapping since its last entry (vm->nested_gen) */
+	uint32_t gen = __atomic_load_n(&v->vm->nested_gen, __ATOMIC_ACQUIRE);
+	if (s->last_cpu != (int)c->index || sc->last_vcpu != s || v->nested_seen != gen)
 		vmcb[VMCB_TLB_CONTROL] = host_cpu.flush_by_asid ? 3 : 1; /* this ASID, or all */
+	v->nested_seen = gen;
 	s->last_cpu = (int)c->index;
 	sc->last_vcpu = s;
 
@@ -665,6 +673,7 @@ const struct hvm_ops svm_ops = {
     .nmi_ready = svm_nmi_ready,
     .set_nmi_window = svm_set_nmi_window,
     .build_nested = svm_build_nested,
+    .map_mmio = svm_map_mmio,
     .set_nested_root = svm_set_nested_root,
     .guest_caps = svm_guest_caps,
 };

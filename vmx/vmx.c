@@ -689,6 +689,12 @@ static void make_current(struct vcpu *v)
 			invvpid(invvpid_single ? 1 : 2, x->vpid);
 		x->last_cpu = (int)c->index;
 	}
+	/* the EPT lost or changed a mapping since this vCPU last entered (vm->nested_gen) */
+	uint32_t gen = __atomic_load_n(&v->vm->nested_gen, __ATOMIC_ACQUIRE);
+	if (v->nested_seen != gen) {
+		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
+		v->nested_seen = gen;
+	}
 }
 
 /*
@@ -785,6 +791,11 @@ static int vmx_build_nested(const struct gpa_map *m, struct pagetable *pt)
 	return ept_build(m, pt, host_cpu.ept_1g && host_cpu.gbpages);
 }
 
+static int vmx_map_mmio(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	return ept_map_mmio(pt, gpa, hpa, size);
+}
+
 /*
  * Secondary controls this backend turned on (Vol. 3C §25.6.2): without
  * "enable RDTSCP" RDTSCP and RDPID are #UD, without "enable INVPCID" INVPCID
@@ -823,6 +834,7 @@ const struct hvm_ops vmx_ops = {
     .nmi_ready = vmx_nmi_ready,
     .set_nmi_window = vmx_set_nmi_window,
     .build_nested = vmx_build_nested,
+    .map_mmio = vmx_map_mmio,
     .set_nested_root = vmx_set_nested_root,
     .guest_caps = vmx_guest_caps,
 };

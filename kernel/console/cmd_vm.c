@@ -10,6 +10,7 @@
 #include "kernel/log.h"
 #include "kernel/pci/pci.h"
 #include "kernel/time/tsc.h"
+#include "kernel/vm/vm_passthru.h"
 #include "kernel/vm/vm_pci.h"
 #include "kernel/vm/vm_virtio.h"
 #include "kernel/vm/vmm.h"
@@ -280,6 +281,20 @@ void cmd_pci_list(int argc, char **argv)
 	}
 	console_print("%u function%s; %llu bad MSI messages dropped\n", n, n == 1 ? "" : "s",
 		      (unsigned long long)vplatform_msi_dropped(vm));
+}
+
+static void print_line(void *ctx, const char *s)
+{
+	(void)ctx;
+	console_print("%s\n", s);
+}
+
+/* Every host function: whether a VM can have it (`pci = [...]`), and why not. */
+void cmd_pci_assignable_list(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	vm_passthru_assignable_list(print_line, NULL);
 }
 
 /* The VM named so, if it still has its devices (else an error, and NULL). */

@@ -20,6 +20,7 @@ void cmd_vcpu_list(int argc, char **argv);
 void cmd_vcpu_pin(int argc, char **argv);
 void cmd_sched_credit(int argc, char **argv);
 void cmd_pci_list(int argc, char **argv);
+void cmd_pci_assignable_list(int argc, char **argv);
 void cmd_block_list(int argc, char **argv);
 void cmd_nic_list(int argc, char **argv);
 

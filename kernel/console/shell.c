@@ -55,6 +55,8 @@ static const struct shell_cmd commands[] = {
      cmd_sched_credit},
     {"pci-list", "[NAME]", "the host's PCI devices, or a VM's PCI functions", 0, 1,
      cmd_pci_list},
+    {"pci-assignable-list", "", "host PCI functions a VM can be given, and why not the others",
+     0, 0, cmd_pci_assignable_list},
     {"block-list", "[NAME]", "host disks and partitions, or a VM's disks and their I/O", 0, 1,
      cmd_block_list},
     {"nic-list", "NAME", "a VM's NICs: MAC, switch, port, frames and drops", 1, 1,

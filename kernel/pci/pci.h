@@ -143,6 +143,13 @@ uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id);
 /* Offset of a PCIe extended capability (>= 0x100), or 0. */
 uint16_t pci_find_ext_cap(const struct pci_dev *d, uint16_t id);
 
+/*
+ * Whether the comma-separated list of "BB:DD.F" (or "0000:BB:DD.F")
+ * addresses names d: the `pciback=` list of functions kept for VMs.
+ * Malformed entries name nothing.
+ */
+bool pci_list_has(const char *list, const struct pci_dev *d);
+
 /* "0000:01:00.0" */
 void pci_dev_name(const struct pci_dev *d, char *buf, size_t len);
 /* A short English class name: "NVM Express controller", "SATA controller (AHCI)", ... */
@@ -170,6 +177,13 @@ extern const size_t pci_driver_count;
  */
 struct acpi_info;
 void pci_host_init(const struct acpi_info *acpi);
+
+/*
+ * Before pci_host_init: functions (pci_list_has syntax) no driver of the
+ * hypervisor binds, so that a VM can be given them (`pciback=` on the
+ * command line, as Xen's xen-pciback.hide). They stay blocked by the IOMMU.
+ */
+void pci_host_keep_for_vms(const char *list);
 
 extern struct pci_dev pci_devices[PCI_MAX_DEVICES];
 extern size_t pci_device_count;

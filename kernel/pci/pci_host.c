@@ -196,8 +196,19 @@ static void enumerate_all(void)
 
 /* ---- drivers ---- */
 
+static char kept_for_vms[256];
+
+void pci_host_keep_for_vms(const char *list)
+{
+	strlcpy_hv(kept_for_vms, list, sizeof(kept_for_vms));
+}
+
 static void bind(struct pci_dev *d, size_t index)
 {
+	if (pci_list_has(kept_for_vms, d)) {
+		d->status = "kept for VMs (pciback=)";
+		return; /* no driver: blocked by the IOMMU until a VM is given it */
+	}
 	for (size_t k = 0; k < pci_driver_count; k++) {
 		const struct pci_driver *drv = pci_drivers[k];
 		if (!drv || !drv->match || !drv->match(d))

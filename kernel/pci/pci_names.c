@@ -7,6 +7,48 @@ void pci_dev_name(const struct pci_dev *d, char *buf, size_t len)
 	format(buf, len, "%04x:%02x:%02x.%u", d->segment, d->bus, d->dev, d->fn & 7u);
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* n hex digits at s, or -1 */
+static int hexfield(const char *s, unsigned n)
+{
+	int v = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int d = hexval(s[i]);
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+bool pci_list_has(const char *list, const struct pci_dev *d)
+{
+	const char *s = list;
+	while (s && *s) {
+		const char *e = s;
+		while (*e && *e != ',')
+			e++;
+		const char *p = s;
+		int seg = 0;
+		if (e - s == 12) {
+			seg = hexfield(p, 4);
+			p = p[4] == ':' ? p + 5 : NULL;
+		}
+		if (p && e - p == 7 && p[2] == ':' && p[5] == '.') {
+			int bus = hexfield(p, 2), dev = hexfield(p + 3, 2), fn = hexfield(p + 6, 1);
+			if (seg == d->segment && bus == d->bus && dev == d->dev && fn == d->fn)
+				return true;
+		}
+		s = *e ? e + 1 : e;
+	}
+	return false;
+}
+
 #define ANY 0xffff
 
 struct class_name {

@@ -117,6 +117,8 @@ struct hvm_ops {
 	bool (*set_nmi_window)(struct vcpu *v, bool on);
 	/* Writes the guest-physical map as this backend's second-level tables (NPT, EPT). */
 	int (*build_nested)(const struct gpa_map *m, struct pagetable *pt);
+	/* Maps a device's registers (a passed-through BAR) uncached into those tables. */
+	int (*map_mmio)(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size);
 	/* The second-level table root changed (or was first built). */
 	void (*set_nested_root)(struct vcpu *v, uint64_t root);
 	/* What the guest may execute (after cpu_enable on some core). */

@@ -89,6 +89,7 @@ struct vcpu {
 	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
 	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */
+	uint32_t nested_seen; /* vm->nested_gen at its last entry: else its TLB is flushed */
 };
 
 struct vm_line_buffer {
@@ -115,6 +116,8 @@ struct vm {
 	uint64_t ram_bytes;
 	struct gpa_map map;
 	struct pagetable npt;
+	/* bumped after a change to npt that removes or moves a mapping (passed-through BARs) */
+	volatile uint32_t nested_gen;
 
 	struct io_bus pio;
 	struct io_bus mmio;
@@ -124,6 +127,7 @@ struct vm {
 	/* host TSC by which a vCPU polls its disks (their kicks are off); 0: none */
 	volatile uint64_t io_poll_due;
 	void *pci;	/* its PCI bus (kernel/vm/vm_pci.c) */
+	void *passthru; /* its passed-through host functions (kernel/vm/vm_passthru.c) */
 	uint64_t start_tsc, stop_tsc; /* host TSC when it started and stopped */
 	volatile bool restart_pending; /* stopped, and its on_* action says restart */
 	uint32_t *io_counts; /* port I/O exits per port below 0x1000 (accounting), or NULL */

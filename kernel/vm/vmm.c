@@ -2,6 +2,7 @@
 
 #include "include/x86.h"
 #include "kernel/config/vmconfig.h"
+#include "kernel/vm/vm_passthru.h"
 #include "kernel/vm/vm_virtio.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
@@ -175,6 +176,8 @@ static void vm_free_resources(struct vm *vm)
 		fpu_state_free(&v->fpu);
 	}
 	sched_vm_release(vm);
+	/* passed-through devices quarantined (blocked, reset) before their RAM goes */
+	vm_passthru_free(vm);
 	/* no disk may still DMA into the RAM given back (a stuck one keeps it, leaked) */
 	if (vm_virtio_quiesce(vm))
 		gpa_map_release(&vm->map, free_ram_chunk, NULL);
@@ -244,6 +247,8 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		goto fail;
 	}
 	if (vm_virtio_init(vm, err, errlen) < 0)
+		goto fail;
+	if (vm_passthru_init(vm, err, errlen) < 0)
 		goto fail;
 
 	sched_share_init(&vm->share, cfg->weight, cfg->cap);
@@ -408,6 +413,14 @@ static void announce(const struct vm *vm)
 	       vm->exclusive ? ", owns its cores" : "");
 }
 
+/* Where the VM's RAM starts in host memory: what a rogue-DMA test aims at (not a secret here). */
+static void announce_ram(const struct vm *vm)
+{
+	if (vm->map.nchunks)
+		printk("hv: vm %s RAM starts at host %#llx\n", vm->name,
+		       (unsigned long long)vm->map.chunk_hpa[0]);
+}
+
 static void create_at_boot(size_t idx)
 {
 	static struct vm_config cfg;
@@ -437,6 +450,7 @@ static void create_at_boot(size_t idx)
 	remember_defined(&cfg, module_paths[idx]);
 	vms[vm_count++] = vm;
 	announce(vm);
+	announce_ram(vm);
 }
 
 unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
@@ -609,6 +623,7 @@ static int create_checked(struct vm_config *cfg, const char *path, const char *l
 	if (path)
 		remember_defined(cfg, path);
 	announce(vm);
+	announce_ram(vm);
 	start_vm(vm);
 	return 0;
 }
@@ -727,6 +742,7 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	}
 	/* devices first: a NIC's frame from another VM must not land in the zeroed RAM */
 	vm_virtio_reset(vm);
+	vm_passthru_reset(vm);
 	gpa_zero(&vm->map, 0, vm->ram_bytes);
 	vm_devices_reset(vm);
 	vplatform_reset(vm); /* a restarted kernel finds its chips as at power-on */

@@ -575,9 +575,24 @@ static void test_msi_message(void **state)
 	assert_int_equal(data, 2);
 }
 
+/* pciback=: the functions kept for VMs, by address. */
+static void test_pci_list_has(void **state)
+{
+	(void)state;
+	struct pci_dev d = {.bus = 1, .dev = 0x1f, .fn = 7};
+	assert_true(pci_list_has("01:1f.7", &d));
+	assert_true(pci_list_has("00:02.0,0000:01:1F.7", &d));
+	assert_false(pci_list_has("01:1f.6,02:1f.7", &d));
+	assert_false(pci_list_has("0001:01:1f.7", &d)); /* another segment */
+	assert_false(pci_list_has("1:1f.7,01:1f.7x,", &d));
+	assert_false(pci_list_has("", &d));
+	assert_false(pci_list_has(NULL, &d));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pci_list_has),
 	    cmocka_unit_test_setup(test_accessors, setup),
 	    cmocka_unit_test_setup(test_enumerate_tree, setup),
 	    cmocka_unit_test_setup(test_segment_and_bus_range, setup),

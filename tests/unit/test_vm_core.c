@@ -241,6 +241,36 @@ static void test_npt_maps_ram_only_with_user_writable_leaves(void **state)
 	assert_true(pdpt[0] & PTE_U);
 }
 
+/* A passed-through BAR: uncached (PCD|PWT), writable, user; moved by unmap + map. */
+static void test_npt_maps_a_bar_uncached_and_moves_it(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[1];
+	assert_int_equal(gpa_map_init(&m, GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL, p2v),
+			 0);
+	struct pagetable pt = {.alloc_table = alloc_table, .phys_to_virt = p2v};
+	assert_int_equal(pt_init(&pt), 0);
+	assert_int_equal(npt_build(&m, &pt, true), 0);
+	uint64_t pa, flags;
+	enum page_level level;
+	assert_int_equal(npt_map_mmio(&pt, 0xc1000000, 0xfea00000, 0x100000), 0);
+	assert_true(pt_lookup(&pt, 0xc1000000 + 0x1234, &pa, &flags, &level));
+	assert_int_equal(pa, 0xfea01234);
+	assert_int_equal(level, PAGE_4K); /* 1 MiB: no 2 MiB page fits */
+	assert_true((flags & (PTE_PCD | PTE_PWT | PTE_W | PTE_U)) ==
+		    (PTE_PCD | PTE_PWT | PTE_W | PTE_U));
+	/* the guest moves it: the old place traps again, the new one reaches the BAR */
+	assert_int_equal(pt_unmap(&pt, 0xc1000000, 0x100000), 0);
+	assert_false(pt_lookup(&pt, 0xc1000000 + 0x1234, NULL, NULL, NULL));
+	assert_int_equal(npt_map_mmio(&pt, 0xe0000000, 0xfea00000, 0x100000), 0);
+	assert_true(pt_lookup(&pt, 0xe00ffffc, &pa, NULL, NULL));
+	assert_int_equal(pa, 0xfeaffffc);
+	/* RAM is untouched */
+	assert_true(pt_lookup(&pt, 0x1000, &pa, &flags, NULL));
+	assert_false(flags & PTE_PCD);
+}
+
 static void test_npt_uses_1g_pages_where_ram_runs_align(void **state)
 {
 	(void)state;
@@ -285,6 +315,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_npt_maps_ram_only_with_user_writable_leaves, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_npt_uses_1g_pages_where_ram_runs_align, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_npt_maps_a_bar_uncached_and_moves_it, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

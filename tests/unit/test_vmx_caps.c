@@ -106,6 +106,16 @@ static void test_ept_entries_from_the_map(void **state)
 		assert_false(e & (1ull << 63));	   /* no suppress-#VE */
 	}
 	assert_int_equal(pd[4], 0); /* beyond RAM: an EPT violation, the MMIO path */
+
+	/* a passed-through BAR: read/write, not executable, memory type UC (0) */
+	assert_int_equal(ept_map_mmio(&pt, 0xe0000000, 0xfea00000, 0x200000), 0);
+	uint64_t pa, flags;
+	enum page_level level;
+	assert_true(pt_lookup(&pt, 0xe0000010, &pa, &flags, &level));
+	assert_int_equal(pa, 0xfea00010);
+	assert_int_equal(level, PAGE_2M);
+	assert_int_equal(flags & 7, EPT_READ | EPT_WRITE);
+	assert_int_equal((flags >> 3) & 7, 0);
 	free(arena);
 }
 
