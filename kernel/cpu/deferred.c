@@ -58,6 +58,11 @@ static bool poll_due(struct deferred *d, uint64_t now)
 					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
+bool deferred_raised(void)
+{
+	return __atomic_load_n(&raised, __ATOMIC_ACQUIRE) != 0;
+}
+
 void deferred_run(void)
 {
 	if (!__atomic_load_n(&raised, __ATOMIC_ACQUIRE) &&

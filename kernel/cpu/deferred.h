@@ -38,5 +38,7 @@ void deferred_raise(struct deferred *d);
 void deferred_set_poll(struct deferred *d, uint64_t poll_us);
 /* A safe point: runs what was raised and what is due for polling. Cheap when nothing is. */
 void deferred_run(void);
+/* Work was raised and waits for a safe point (the exit fast path goes to one then). */
+bool deferred_raised(void);
 
 #endif

@@ -10,9 +10,10 @@ int iobus_register(struct io_bus *b, uint64_t base, uint64_t len, io_read_fn rea
 		if (base < r->base + r->len && r->base < base + len)
 			return -1;
 	}
-	b->ranges[b->n++] = (struct io_range){base, len, read, write, opaque, name};
+	b->ranges[b->n++] = (struct io_range){base, len, read, write, opaque, name, false};
 	return 0;
 }
+
 
 const struct io_range *iobus_find(const struct io_bus *b, uint64_t addr)
 {

@@ -13,6 +13,8 @@
 #include "kernel/sched/policy.h"
 #include "kernel/vm/iobus.h"
 #include "kernel/vm/vm_exit.h"
+#include "kernel/vm/exitprof.h"
+#include "kernel/vm/fastpath.h"
 #include "kernel/vm/vmca.h"
 #include "kernel/vm/vnmi.h"
 
@@ -89,6 +91,8 @@ struct vcpu {
 	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
 	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */
+	struct exitprof xprof; /* the exit path's profile (hypervisor option exitprof) */
+	struct vcpu_fast fast; /* the exit fast path's view (kernel/vm/fastpath.h) */
 };
 
 struct vm_line_buffer {

@@ -42,6 +42,7 @@ void vm_print_accounting(const struct vm *vm)
 			       (unsigned long long)v->wake_latency_max);
 		printk("%s\n", line);
 	}
+	exitprof_print(vm);
 	vm_virtio_report(vm);
 	if (!vm->io_counts)
 		return;

@@ -42,6 +42,11 @@ int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
  */
 int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *due_tsc);
 /*
+ * After vplatform_next_interrupt found nothing for v: points v's fast path
+ * at the generation word and the value that said so (kernel/vm/fastpath.h).
+ */
+void vplatform_fast_watch(struct vcpu *v);
+/*
  * INIT and STARTUP IPIs that reached v's local APIC (SDM Vol. 3A §8.4):
  * *init set if an INIT arrived; returns the SIPI vector, or -1.
  */
