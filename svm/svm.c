@@ -14,6 +14,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/vm/fastpath.h"
+#include "kernel/vm/fastpath_inline.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
@@ -47,6 +48,7 @@ struct svm_vcpu {
 struct svm_cpu {
 	uint64_t host_save_pa; /* VM_HSAVE_PA: where VMRUN keeps host state */
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD of the rest of host state */
+	bool host_saved;       /* VMSAVEd there: once per core, the state never changes */
 	struct svm_vcpu *last_vcpu;
 };
 
@@ -638,24 +640,26 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		vmcb[VMCB_TLB_CONTROL] = host_cpu.flush_by_asid ? 3 : 1; /* this ASID, or all */
 	s->last_cpu = (int)c->index;
 	sc->last_vcpu = s;
-	uint32_t clean = 0;
+	if (!sc->host_saved) {
+		/* the host's FS, GS, TR, LDTR and SYSCALL MSRs, which svm_vmrun VMLOADs after each trip */
+		__asm__ volatile("vmsave" : : "a"(sc->host_vmcb_pa) : "memory");
+		sc->host_saved = true;
+	}
+	vmcb_write64(vmcb, VMCB_RAX, v->regs.gpr[X86_RAX]);
+	vmcb_write64(vmcb, VMCB_RSP, v->regs.gpr[X86_RSP]);
+	vmcb_write64(vmcb, VMCB_RIP, v->regs.rip);
+	vmcb_write64(vmcb, VMCB_RFLAGS, v->regs.rflags);
+	vmcb_write32(vmcb, VMCB_CLEAN_BITS, 0);
 
 	for (;;) {
-		vmcb_write64(vmcb, VMCB_RAX, v->regs.gpr[X86_RAX]);
-		vmcb_write64(vmcb, VMCB_RSP, v->regs.gpr[X86_RSP]);
-		vmcb_write64(vmcb, VMCB_RIP, v->regs.rip);
-		vmcb_write64(vmcb, VMCB_RFLAGS, v->regs.rflags);
-		vmcb_write32(vmcb, VMCB_CLEAN_BITS, clean);
-
 		exitprof_mark(v, XP_ENTER);
 		svm_vmrun(&v->regs, s->vmcb_pa, sc->host_vmcb_pa);
 		exitprof_mark(v, XP_EXITED);
 
 		vmcb[VMCB_TLB_CONTROL] = 0;
+		/* RSP and RFLAGS only once the exit leaves the fast path, which moves neither */
 		v->regs.gpr[X86_RAX] = vmcb_read64(vmcb, VMCB_RAX);
-		v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
 		v->regs.rip = vmcb_read64(vmcb, VMCB_RIP);
-		v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
 
 		/*
 		 * An event cut short by this exit is delivered again on the next entry
@@ -678,13 +682,20 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 				exitprof_mark(v, XP_HANDLED);
 			}
 			if (fastpath_may_reenter(v)) {
+				/* the handlers move RAX and RIP alone; RSP and RFLAGS are still there */
+				vmcb_write64(vmcb, VMCB_RAX, v->regs.gpr[X86_RAX]);
+				vmcb_write64(vmcb, VMCB_RIP, v->regs.rip);
 				/* nothing the VMCB's clean bits cover has changed (APM Vol. 2 §15.15) */
-				clean = VMCB_CLEAN_ALL;
+				vmcb_write32(vmcb, VMCB_CLEAN_BITS, VMCB_CLEAN_ALL);
 				continue;
 			}
+			v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
+			v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
 			exit->reason = EXIT_NONE; /* handled: the loop goes round without a dispatch */
 			return;
 		}
+		v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
+		v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
 		decode_exit(v, vmcb, exit);
 		note_nmi_exit(v, exit);
 		return;

@@ -17,6 +17,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/vm/fastpath.h"
+#include "kernel/vm/fastpath_inline.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"

@@ -47,15 +47,12 @@ extern bool fastpath_on;
 void fastpath_init(const char *cmdline);
 
 /*
- * Right after an exit, host interrupts off, with v->regs current (the
- * backend read RAX, RSP, RIP and RFLAGS) and e's reason, instruction length
- * and the reason's own fields filled. True: handled (counted, RIP moved
- * past the instruction); the backend then clears the interrupt shadow as
- * skipping an instruction does, and enters again if fastpath_may_reenter,
- * else returns EXIT_NONE for the loop to go round without a dispatch.
+ * fastpath_handle and fastpath_may_reenter, the steps the backends take on
+ * every exit, are inline in kernel/vm/fastpath_inline.h. Port I/O (not a
+ * string) to a range marked fast, as handle_io in exit.c does it: true if
+ * handled, RIP moved past it.
  */
-bool fastpath_handle(struct vcpu *v, struct vm_exit *e);
-bool fastpath_may_reenter(struct vcpu *v);
+bool fastpath_io(struct vcpu *v, const struct vm_exit *e);
 
 /*
  * Marks the port range registered at base as one the fast path may call

@@ -21,9 +21,10 @@ struct io_range {
 	void *opaque;
 	const char *name;
 	/*
-	 * Its handlers are short, take no lock but their device's own, and
+	 * Its handlers are short, take no lock but their device's own,
 	 * change what a vCPU has pending only through the platform's
-	 * generation word: the exit fast path (kernel/vm/fastpath.c) may call them.
+	 * generation word and never stop the VM: the exit fast path
+	 * (kernel/vm/fastpath.c) may call them.
 	 */
 	bool fast;
 };

@@ -63,6 +63,8 @@ struct vcpu_msrs {
 	uint64_t amd_de_cfg;
 	uint64_t amd_hwcr;
 	uint64_t spec_ctrl;  /* IA32_SPEC_CTRL, in the real MSR while the vCPU owns the core */
+	uint64_t kvm_system_time; /* the KVM clock's page and enable bit (pvclock.h) */
+	uint64_t kvm_wall_clock;
 	struct vmca mca;
 };
 

@@ -79,6 +79,11 @@ uint64_t vplatform_now(const struct vm *vm)
 	return d / khz * 1000000 + d % khz * 1000000 / khz;
 }
 
+uint64_t vplatform_t0(const struct vm *vm)
+{
+	return vp_of(vm)->t0;
+}
+
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
 {
 	return vp_of(vm)->t0 + ns / 1000 * tsc_khz() / 1000 + 1;

@@ -30,6 +30,8 @@ void vplatform_set_tsc_offset(struct vcpu *v, uint64_t offset);
 /* Guest time in ns (what the chip models count), and back to host TSC. */
 uint64_t vplatform_now(const struct vm *vm);
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns);
+/* The host TSC at the VM's power-on: its guest time 0. */
+uint64_t vplatform_t0(const struct vm *vm);
 /* MSRs the platform owns (APIC base, x2APIC, TSC deadline): 1 handled, 0 not, -1 #GP. */
 int vplatform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
