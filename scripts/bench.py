@@ -79,17 +79,19 @@ def print_profile(name, prof):
 
 
 def linux():
-    """The cloud kernel to its poweroff under icount (1 vCPU): exits in all,
-    by reason, and the busiest ports."""
+    """The cloud kernel under icount (1 vCPU): exits to its first marker
+    (LINUX-GUEST-UP, printed by /init) and to its poweroff, by reason, and
+    the busiest ports."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
     from test_linux import INITRD, KERNEL, linux_vm  # noqa: E402
-    run = qemu(smp=2, mem="512M", timeout=1800, extra_args=ICOUNT,
-               modules=[linux_vm("linux"), KERNEL, INITRD])
+    run = qemu(cmdline="exitmark=LINUX-GUEST-UP", smp=2, mem="512M", timeout=1800,
+               extra_args=ICOUNT, modules=[linux_vm("linux"), KERNEL, INITRD])
     if "vm linux stopped: poweroff" not in run.log:
         sys.exit("bench: the Linux run failed:\n" + run.log[-3000:])
     return [l for l in run.log.splitlines()
             if l.startswith("vm linux vcpu 0 exits:") or l.startswith("vm linux busiest ports:")
-            or l.startswith("vm linux ran ") or "clocksource: Switched" in l]
+            or l.startswith("vm linux ran ") or l.startswith("exitmark vm linux")
+            or l.startswith("vm linux mmio ranges:")]
 
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))

@@ -3,11 +3,13 @@
 #include "include/x86.h"
 #include "kernel/cmdline.h"
 #include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/vm/vm.h"
 
 bool exitprof_on;
+static char exitmark[48]; /* hypervisor option exitmark=TEXT, or empty */
 
 static const char *const point_names[XP_COUNT] = {
     [XP_EXITED] = "switch+guest", [XP_DECODED] = "backend-exit", [XP_SYNCED] = "sync",
@@ -20,6 +22,8 @@ void exitprof_init(const char *cmdline)
 	const char *v;
 	size_t len;
 	exitprof_on = cmdline_find(cmdline, "exitprof", &v, &len);
+	if (!cmdline_get_str(cmdline, "exitmark", exitmark, sizeof(exitmark)))
+		exitmark[0] = 0;
 	if (exitprof_on)
 		printk("hv: exitprof: the exit path is profiled (slower)\n");
 }
@@ -95,4 +99,35 @@ void exitprof_print(const struct vm *vm)
 			printk("%s\n", line);
 		}
 	}
+}
+
+static bool contains(const char *text, const char *word)
+{
+	size_t n = strlen(word);
+	for (; *text; text++)
+		if (strncmp(text, word, n) == 0)
+			return true;
+	return false;
+}
+
+void exitprof_console_line(struct vm *vm, const char *text)
+{
+	if (!exitmark[0] || vm->exitmark_seen || !contains(text, exitmark))
+		return;
+	vm->exitmark_seen = true;
+	uint64_t by[EXIT_REASON_COUNT] = {0}, total = 0;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct vcpu *v = vm->vcpus[i];
+		total += v->exits_total;
+		for (unsigned r = 0; r < EXIT_REASON_COUNT; r++)
+			by[r] += v->exits[r];
+	}
+	char line[256];
+	size_t n = (size_t)format(line, sizeof(line), "exitmark vm %s at \"%s\": %llu exits", vm->name,
+				  exitmark, (unsigned long long)total);
+	for (unsigned r = 1; r < EXIT_REASON_COUNT && n < sizeof(line); r++)
+		if (by[r])
+			n += (size_t)format(line + n, sizeof(line) - n, ", %s %llu",
+					    vm_exit_reason_name(r), (unsigned long long)by[r]);
+	printk("%s\n", line);
 }

@@ -45,6 +45,12 @@ void exitprof_restart(struct vcpu *v);
 /* The exit's reason, once decoded, and whether the fast path took it. */
 void exitprof_reason(struct vcpu *v, unsigned reason, bool fast);
 void exitprof_print(const struct vm *vm);
+/*
+ * A line of a VM's console output: the first that holds the text of the
+ * hypervisor option exitmark=TEXT prints the VM's exits so far, by reason
+ * ("a Linux boot to its marker"). Off without the option.
+ */
+void exitprof_console_line(struct vm *vm, const char *text);
 
 static inline void exitprof_mark(struct vcpu *v, enum exitprof_point p)
 {

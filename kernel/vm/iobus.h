@@ -27,6 +27,7 @@ struct io_range {
 	 * (kernel/vm/fastpath.c) may call them.
 	 */
 	bool fast;
+	uint64_t hits; /* accesses through iobus_read/iobus_write (accounting) */
 };
 
 #define IOBUS_MAX_RANGES 32

@@ -153,6 +153,7 @@ struct vm {
 	struct sched_share share; /* weight and cap, shared by its vCPUs */
 	bool exclusive;		  /* its vCPUs own their cores */
 	uint64_t unknown_msr_logs;
+	bool exitmark_seen; /* its console showed the exitmark text (exitprof.h) */
 };
 
 extern struct vm *vms[VM_MAX];
