@@ -78,8 +78,10 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 	v->regs.gpr[X86_RBX] = r.ebx;
 	v->regs.gpr[X86_RCX] = r.ecx;
 	v->regs.gpr[X86_RDX] = r.edx;
-	const uint32_t answer[4] = {r.eax, r.ebx, r.ecx, r.edx};
-	fastpath_cpuid_learn(v, leaf, sub, answer); /* the next time, the fast path answers */
+	if (fastpath_on) { /* the next time, the fast path answers */
+		const uint32_t answer[4] = {r.eax, r.ebx, r.ecx, r.edx};
+		fastpath_cpuid_learn(v, leaf, sub, answer);
+	}
 	skip_instruction(v, e);
 }
 

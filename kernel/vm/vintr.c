@@ -135,7 +135,7 @@ uint64_t vintr_before_entry(struct vcpu *v)
 	/* nothing injected, pending or asked for: the exit fast path may enter again (fastpath.h) */
 	v->fast.quiet = !pending && vector < 0 && nmi_due == UINT64_MAX && !v->nmi.pending &&
 			!v->nmi_window;
-	if (v->fast.quiet)
+	if (v->fast.quiet && fastpath_on)
 		vplatform_fast_watch(v);
 	uint64_t due = earliest(v, chips_due);
 	/* disks being polled: come out by then to look (vm_virtio_poll) */
