@@ -37,8 +37,8 @@ KASFLAGS := -g -I. -D__ASSEMBLY__ -MMD -MP
 KLDFLAGS := -nostdlib -static -no-pie -Wl,-T,linker.ld -Wl,-z,max-page-size=0x1000 \
 	-Wl,--build-id=none -Wl,-z,noexecstack
 
-.PHONY: all iso run test test-slow unit integration bench fuzz deps clean help
-all: $(BUILD)/hv.elf
+.PHONY: all iso usb-esp run test test-slow unit integration bench fuzz deps clean help
+all: $(BUILD)/hv.elf $(BUILD)/hvboot.efi
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -82,14 +82,66 @@ $(BUILD)/hv.elf: $(KERNEL_OBJ) $(BUILD)/ksyms.o linker.ld
 	@$(CC) $(KLDFLAGS) -o $@ $(KERNEL_OBJ) $(BUILD)/ksyms.o -lgcc
 	@scripts/check-image.sh $@ $(BUILD)/hv-nosyms.elf
 
+# hvboot.efi, the UEFI loader (loader/): built against Debian's gnu-efi
+# (scripts/install-deps.sh installs it; nothing of it is committed). A
+# position-independent ELF shared object linked with gnu-efi's start code and
+# script, then turned into a PE32+ application by objcopy (gnu-efi README).
+GNUEFI_LDS := /usr/lib/elf_x86_64_efi.lds
+GNUEFI_CRT0 := /usr/lib/crt0-efi-x86_64.o
+EFI_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -I. -I/usr/include/efi -I/usr/include/efi/x86_64 \
+	-ffreestanding -fpic -fshort-wchar -mno-red-zone -fno-stack-protector -fno-strict-aliasing \
+	-maccumulate-outgoing-args -mgeneral-regs-only -fcf-protection=none \
+	-Wno-unused-parameter -MMD -MP
+EFI_OBJ := $(BUILD)/efi/hvboot.o $(BUILD)/efi/hvcfg.o $(BUILD)/efi/mb2info.o $(BUILD)/efi/elfimage.o \
+	$(BUILD)/efi/handover.o
+
+$(BUILD)/efi/%.o: loader/%.c | $(GNUEFI_LDS)
+	@mkdir -p $(dir $@)
+	@echo "  CCEFI   $<"
+	@$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/%.o: loader/%.S
+	@mkdir -p $(dir $@)
+	@echo "  ASEFI   $<"
+	@$(CC) -c $< -o $@
+
+$(GNUEFI_LDS):
+	@scripts/install-deps.sh
+
+$(BUILD)/hvboot.so: $(EFI_OBJ)
+	@echo "  LDEFI   $@"
+	@ld -nostdlib -znocombreloc -shared -Bsymbolic --no-undefined -T $(GNUEFI_LDS) \
+		$(GNUEFI_CRT0) $(EFI_OBJ) -o $@ -L/usr/lib -lefi -lgnuefi
+
+$(BUILD)/hvboot.efi: $(BUILD)/hvboot.so
+	@echo "  EFI     $@"
+	@objcopy -j .text -j .sdata -j .data -j .dynamic -j .dynsym -j .rel -j .rela -j .rel.* \
+		-j .rela.* -j .reloc --target efi-app-x86_64 --subsystem=10 $< $@
+
 # The image carries the demo VMs: the Linux guest (from Debian's packages)
 # and a small test guest; GRUB's first entry starts them.
 DEMO_VMS := scripts/demo-vms/linux.cfg scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf \
 	$(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest/initrd.img $(BUILD)/linux-guest/disk.img \
 	$(BUILD)/mgmt.token
+# Its EFI system partition also holds hvboot.efi with scripts/hv-iso.cfg,
+# hv.elf and the small echo VM under \EFI\hv\ (GRUB's menu chainloads it).
+ISO_ESP_FILES := $(BUILD)/hvboot.efi $(BUILD)/hv.elf scripts/hv-iso.cfg $(BUILD)/mgmt.token \
+	scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf
 iso: $(BUILD)/hv.iso
-$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/grub.cfg $(DEMO_VMS)
-	scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
+$(BUILD)/hv.iso: $(BUILD)/hv.elf scripts/mkiso.sh scripts/xorriso-esp.sh scripts/grub.cfg $(DEMO_VMS) \
+		$(ISO_ESP_FILES)
+	@rm -rf $(BUILD)/iso-esp && mkdir -p $(BUILD)/iso-esp/EFI/hv/vms
+	@cp $(BUILD)/hvboot.efi $(BUILD)/hv.elf $(BUILD)/iso-esp/EFI/hv/
+	@cp scripts/hv-iso.cfg $(BUILD)/iso-esp/EFI/hv/hv.cfg
+	@cp $(BUILD)/mgmt.token scripts/demo-vms/echo.cfg $(BUILD)/guests/echo.elf $(BUILD)/iso-esp/EFI/hv/vms/
+	HV_ESP_EXTRA=$(BUILD)/iso-esp scripts/mkiso.sh $@ $(BUILD)/hv.elf scripts/grub.cfg $(DEMO_VMS)
+
+# A disk image for a USB stick that boots on UEFI without GRUB: one EFI
+# system partition with hvboot.efi as \EFI\BOOT\BOOTX64.EFI, hv.cfg, hv.elf
+# and the demo VMs (mtools and sgdisk; see the README).
+usb-esp: $(BUILD)/hv-esp.img
+$(BUILD)/hv-esp.img: $(BUILD)/hvboot.efi $(BUILD)/hv.elf scripts/hv.cfg scripts/mkesp.sh $(DEMO_VMS)
+	scripts/mkesp.sh $@ $(BUILD)/hvboot.efi $(BUILD)/hv.elf scripts/hv.cfg $(DEMO_VMS)
 
 # The management API's token for the image's demo entry (mgmt_token_file=):
 # random, made once per build tree, never committed. hvctl and curl use it.
@@ -124,7 +176,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -I. -DHV_HOSTED -fsanitiz
 	-fno-omit-frame-pointer
 
 ALL_HEADERS := $(shell find $(KERNEL_DIRS) include tests/unit -name '*.h' 2>/dev/null)
-$(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(ALL_HEADERS)
+$(BUILD)/unit/%: tests/unit/%.c $(KERNEL_C) $(ALL_HEADERS) $(wildcard loader/*.c loader/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(shell sed -n 's@^// SOURCES:@@p' $<) -lcmocka
 
@@ -189,7 +241,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench_net.py
 
 # Fuzzes the VM file parser, the virtqueue, virtio-blk, virtio-net and the GPT reader (libFuzzer, installed on demand;
-# FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt picks one, FUZZ_RUNS=N); not part of `make test`.
+# FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|http|json|dmar|hvcfg picks one, FUZZ_RUNS=N); not part of `make test`.
 fuzz:
 	tests/fuzz/run-fuzz.sh $(or $(FUZZ_TARGET),all) $(FUZZ_RUNS)
 
@@ -200,7 +252,8 @@ help:
 	@echo "make run   - boot the hypervisor under QEMU (serial console on this terminal)"
 	@echo "make test  - unit and integration tests"
 	@echo "make iso   - build/hv.iso, bootable from CD or USB stick (BIOS and UEFI)"
-	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP and JSON (FUZZ_TARGET=, FUZZ_RUNS=N)"
+	@echo "make usb-esp - build/hv-esp.img, a UEFI USB stick image without GRUB (hvboot.efi)"
+	@echo "make fuzz  - fuzz the VM file parser, virtqueue, virtio-blk, virtio-net, the GPT reader, the net offloads, HTTP, JSON, DMAR and hv.cfg (FUZZ_TARGET=, FUZZ_RUNS=N)"
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
--include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d)
+-include $(wildcard $(BUILD)/guests/*.d $(BUILD)/guests/lib/*.d $(BUILD)/efi/*.d)

@@ -80,6 +80,29 @@ static int parse_dps(const char *s, size_t len, struct serial_params *out)
 	return 0;
 }
 
+void cmdline_console(const char *cmdline, bool *serial, bool *vga)
+{
+	const char *v;
+	size_t len;
+	*serial = true;
+	*vga = false;
+	if (!cmdline_find(cmdline, "console", &v, &len))
+		return;
+	*serial = false;
+	for (size_t i = 0; i < len;) {
+		size_t n = 0;
+		while (i + n < len && v[i + n] != ',')
+			n++;
+		if (n == 4 && strncmp(v + i, "com", 3) == 0 && v[i + 3] >= '1' && v[i + 3] <= '4')
+			*serial = true;
+		else if (n == 3 && strncmp(v + i, "vga", 3) == 0)
+			*vga = true;
+		i += n + 1;
+	}
+	if (!*serial && !*vga)
+		*serial = true; /* nothing we know: keep the serial port rather than go dark */
+}
+
 int cmdline_serial(const char *cmdline, struct serial_params *out, char *err, size_t errlen)
 {
 	const char *v;

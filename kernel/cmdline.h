@@ -15,6 +15,12 @@ bool cmdline_get_u64(const char *cmdline, const char *key, uint64_t *out);
 /* Copies the option's value into out (terminated); false if absent or too long. */
 bool cmdline_get_str(const char *cmdline, const char *key, char *out, size_t size);
 
+/*
+ * Where the console goes, from "console=" (a comma list, as Xen spells it:
+ * com1..com4, vga). Without console=: the serial port alone.
+ */
+void cmdline_console(const char *cmdline, bool *serial, bool *vga);
+
 struct serial_params {
 	uint16_t port;
 	uint32_t baud;

@@ -1,6 +1,7 @@
 #include "kernel/log.h"
 
 #include "drivers/uart16550.h"
+#include "kernel/console/screen.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
@@ -19,6 +20,17 @@ static void *prompt_ctx;
 static bool prompt_shown;      /* the prompt line is what the cursor sits on */
 static bool at_line_start = 1; /* the last byte written ended a line */
 static bool vm_lines_muted;
+static bool serial_on = true; /* console= without a serial port, or none found: screen only */
+
+void console_serial_enable(bool on)
+{
+	serial_on = on;
+}
+
+bool console_serial_enabled(void)
+{
+	return serial_on;
+}
 
 void log_init(void)
 {
@@ -27,11 +39,12 @@ void log_init(void)
 
 void console_write_unlocked(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; serial_on && i < n; i++) {
 		if (s[i] == '\n')
 			uart_putc('\r');
 		uart_putc(s[i]);
 	}
+	screen_write_locked(s, n, true);
 	if (n)
 		at_line_start = s[n - 1] == '\n';
 }
@@ -132,8 +145,9 @@ void console_print(const char *fmt, ...)
 
 void console_write_raw_locked(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; serial_on && i < n; i++)
 		uart_putc(s[i]);
+	screen_write_locked(s, n, false);
 	if (n)
 		at_line_start = s[n - 1] == '\n';
 }

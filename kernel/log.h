@@ -13,6 +13,9 @@
 #include <stdint.h>
 
 void log_init(void);
+/* Whether console output goes to the serial port (off: the screen alone). */
+void console_serial_enable(bool on);
+bool console_serial_enabled(void);
 void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprintk(const char *fmt, va_list ap);
 /* Writes raw text to the console, bypassing the lock (panic paths only). */

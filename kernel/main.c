@@ -2,6 +2,7 @@
  * The boot path of the bootstrap processor: from the loader's hand-off to
  * a running, reporting host with every core online.
  */
+#include "drivers/i8042.h"
 #include "drivers/i8259.h"
 #include "drivers/lapic.h"
 #include "drivers/uart16550.h"
@@ -12,6 +13,7 @@
 #include "kernel/boot/bootinfo.h"
 #include "kernel/blk/hostdisk_ram.h"
 #include "kernel/cmdline.h"
+#include "kernel/console/screen.h"
 #include "kernel/vm/exitprof.h"
 #include "kernel/vm/fastpath.h"
 #include "kernel/console/shell.h"
@@ -27,6 +29,7 @@
 #include "kernel/mm/mm.h"
 #include "kernel/net/uplink.h"
 #include "kernel/panic.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/pci/pci.h"
 #include "kernel/report.h"
 #include "kernel/time/wallclock.h"
@@ -64,19 +67,47 @@ static void bsp_cpu_init(void)
 	cpu_local_init(c);
 }
 
+static bool screen_wanted;
+
+/*
+ * console= picks the serial port, the screen or both (Xen: console=com1,vga).
+ * With no UART at all the screen is the console, whatever was asked.
+ */
 static void console_init(const char *cmdline)
 {
 	struct serial_params sp;
 	char err[128];
 	int bad = cmdline_serial(cmdline, &sp, err, sizeof(err));
+	bool serial, vga;
+	cmdline_console(cmdline, &serial, &vga);
+	screen_wanted = vga;
 
 	if (!uart_init(&sp)) {
 		struct serial_params com1 = {0x3f8, 115200, 8, 'n', 1};
-		uart_init(&com1);
-		printk("hv: no UART answers at port %#x; console stays on COM1\n", sp.port);
+		if (uart_init(&com1)) {
+			printk("hv: no UART answers at port %#x; console stays on COM1\n", sp.port);
+		} else {
+			serial = false;
+			screen_wanted = true;
+			printk("hv: no serial port found; the console is on the screen\n");
+		}
 	}
+	console_serial_enable(serial);
 	if (bad)
 		printk("hv: ignoring a bad console option: %s\n", err);
+}
+
+/* The screen console, once memory is up (it maps the framebuffer). */
+static void screen_console_init(void)
+{
+	i8042_init();
+	if (!screen_wanted)
+		return;
+	if (!screen_init(&boot_info) && !console_serial_enabled()) {
+		/* nothing to draw on: back to COM1 rather than silence */
+		console_serial_enable(true);
+		printk("hv: no screen to use; the console is back on the serial port\n");
+	}
 }
 
 static void parse_boot_info(uint32_t magic, uint32_t info)
@@ -157,7 +188,9 @@ void kmain(uint32_t magic, uint32_t info)
 
 	if (mm_init(&boot_info, err, sizeof(err)) < 0)
 		panic("memory: %s", err);
+	screen_console_init();
 	acpi_init();
+	iommu_options(boot_info.cmdline); /* pci_host_init sets the IOMMU up before drivers bind */
 	i8259_disable();
 	if (!lapic_setup_bsp())
 		panic("this CPU has no local APIC");

@@ -1,4 +1,5 @@
 #include "kernel/panic.h"
+#include "kernel/console/screen.h"
 
 #include <stdarg.h>
 
@@ -79,6 +80,7 @@ static __attribute__((noreturn)) void halt_forever(void)
 static __attribute__((noreturn)) void finish(void)
 {
 	printk("hv: all CPUs stopped\n");
+	screen_flush_now(); /* the operator at the screen sees the panic too */
 	hv_exit_status(3);
 	halt_forever();
 }

@@ -1,9 +1,12 @@
 #include "kernel/report.h"
 
+#include "drivers/i8042.h"
 #include "drivers/lapic.h"
+#include "kernel/console/screen.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
+#include "kernel/iommu/iommu.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -17,6 +20,12 @@
 static const char *yes_no(bool b)
 {
 	return b ? "yes" : "no";
+}
+
+static void report_line(void *ctx, const char *s)
+{
+	(void)ctx;
+	printk("%s\n", s);
 }
 
 static void report_virtualization(const struct cpu_features *f, const struct acpi_info *acpi)
@@ -46,6 +55,7 @@ static void report_virtualization(const struct cpu_features *f, const struct acp
 		       acpi->dmar_host_address_width);
 	else
 		printk("vt-d: not present\n");
+	iommu_report(report_line, NULL);
 }
 
 void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
@@ -82,6 +92,9 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 	else
 		printk("apic timer: one-shot, %llu Hz\n", (unsigned long long)timer_apic_hz());
 	printk("apic timer working: %u of %u cores\n", smp_timer_ok_count(), cpus_online());
+	if (bi->rsdp_len)
+		printk("acpi rsdp: ACPI %s, %s\n", bi->rsdp_len >= 36 && bi->rsdp[15] >= 2 ? "2.0+" : "1.0",
+		       bi->rsdp_from_loader ? "from the boot loader" : "found in BIOS memory");
 	if (acpi) {
 		char sigs[ACPI_MAX_TABLES * 5 + 1];
 		size_t n = 0;
@@ -108,6 +121,10 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 	printk("boot loader: %s (multiboot%d)\n", bi->loader_name[0] ? bi->loader_name : "unknown",
 	       bi->protocol);
 	printk("boot modules: %zu\n", bi->nmodules);
+	char screen[96];
+	screen_describe(screen, sizeof(screen));
+	printk("screen console: %s\n", screen);
+	printk("keyboard: %s\n", i8042_present() ? "i8042" : "none");
 	char line[sizeof(bi->cmdline) + 8];
 	mgmt_redact_cmdline(line, sizeof(line), bi->cmdline); /* the API token stays off the log */
 	printk("command line: %s\n", line);

@@ -5,6 +5,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/cpu/percpu.h"
 #include "kernel/cpu/smp.h"
+#include "kernel/iommu/iommu_selftest.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/net/net_selftest.h"
@@ -56,6 +57,7 @@ void selftest_run(const char *cmdline)
 	pci_selftest(cmdline);
 	nvme_selftest(cmdline);
 	net_selftest(cmdline);
+	iommu_selftest(cmdline);
 	if (!cmdline_get_str(cmdline, "test_fault", fault_kind, sizeof(fault_kind)))
 		return;
 	cmdline_get_u64(cmdline, "test_fault_cpu", &cpu);

@@ -17,6 +17,7 @@ cpio:cpio
 objcopy:binutils
 python3:python3
 mformat:mtools
+/usr/include/efi/efi.h:gnu-efi
 qemu-system-x86_64:qemu-system-x86
 /usr/share/OVMF/OVMF_CODE_4M.fd:ovmf
 /usr/share/seabios/bios.bin:seabios

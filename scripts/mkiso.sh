@@ -3,6 +3,9 @@
 # UEFI machines, from CD or (written with dd) from a USB stick.
 #   mkiso.sh OUT.iso HV.ELF GRUB.CFG [MODULE...]
 # Modules are copied to /boot/vms/ under their own file names.
+# With HV_ESP_EXTRA=DIR, DIR's files also go into the image's EFI system
+# partition (hvboot.efi and its files, see the Makefile), and DIR/EFI/hv/
+# hvboot.efi into the ISO tree too, for GRUB to chainload it from a CD.
 set -e
 out=$1
 elf=$2
@@ -27,8 +30,12 @@ cp "$cfg" "$stage/boot/grub/grub.cfg"
 for m in "$@"; do
 	cp "$m" "$stage/boot/vms/"
 done
+if [ -n "${HV_ESP_EXTRA:-}" ] && [ -f "$HV_ESP_EXTRA/EFI/hv/hvboot.efi" ]; then
+	mkdir -p "$stage/EFI/hv"
+	cp "$HV_ESP_EXTRA/EFI/hv/hvboot.efi" "$stage/EFI/hv/"
+fi
 mkdir -p "$(dirname "$out")"
-grub-mkrescue -o "$out" "$stage" >"$stage.log" 2>&1 || {
+grub-mkrescue --xorriso="$(cd "$(dirname "$0")" && pwd)/xorriso-esp.sh" -o "$out" "$stage" >"$stage.log" 2>&1 || {
 	cat "$stage.log" >&2
 	rm -f "$stage.log"
 	exit 1

@@ -10,6 +10,7 @@ enum {
 	MB2_TAG_LOADER_NAME = 2,
 	MB2_TAG_MODULE = 3,
 	MB2_TAG_MMAP = 6,
+	MB2_TAG_FRAMEBUFFER = 8,
 	MB2_TAG_EFI32 = 11,
 	MB2_TAG_EFI64 = 12,
 	MB2_TAG_ACPI_OLD = 14,
@@ -66,6 +67,45 @@ static void add_module(struct boot_info *bi, uint64_t start, uint64_t end, const
 	copy_string(m->cmdline, sizeof(m->cmdline), name, maxlen);
 }
 
+/*
+ * Tag 8 (Multiboot2 spec §3.6.12): common part of 32 bytes, then for direct
+ * RGB the position and size of each colour field. Indexed colour is not
+ * used by any loader we know of for consoles; it is ignored.
+ */
+static void parse_framebuffer(struct boot_framebuffer *fb, const uint8_t *tag, uint32_t size)
+{
+	if (size < 32)
+		return;
+	struct boot_framebuffer f = {
+		.addr = rd64(tag + 8),
+		.pitch = rd32(tag + 16),
+		.width = rd32(tag + 20),
+		.height = rd32(tag + 24),
+		.bpp = tag[28],
+	};
+	uint8_t type = tag[29];
+	if (!f.addr || !f.width || !f.height || !f.pitch)
+		return;
+	if (type == 1 && size >= 38 && (f.bpp == 15 || f.bpp == 16 || f.bpp == 24 || f.bpp == 32) &&
+	    (uint64_t)f.width * ((f.bpp + 7u) / 8) <= f.pitch) {
+		f.kind = FB_RGB;
+		f.red_pos = tag[32];
+		f.red_size = tag[33];
+		f.green_pos = tag[34];
+		f.green_size = tag[35];
+		f.blue_pos = tag[36];
+		f.blue_size = tag[37];
+		if (f.red_pos + f.red_size > f.bpp || f.green_pos + f.green_size > f.bpp ||
+		    f.blue_pos + f.blue_size > f.bpp)
+			return;
+	} else if (type == 2 && (uint64_t)f.width * 2 <= f.pitch) {
+		f.kind = FB_TEXT;
+	} else {
+		return;
+	}
+	*fb = f;
+}
+
 int bootinfo_parse_mb2(struct boot_info *bi, const void *info, uint64_t info_phys)
 {
 	const uint8_t *base = info;
@@ -116,9 +156,13 @@ int bootinfo_parse_mb2(struct boot_info *bi, const void *info, uint64_t info_phy
 			if (type == MB2_TAG_ACPI_NEW || bi->rsdp_len == 0) {
 				memcpy(bi->rsdp, tag + 8, n);
 				bi->rsdp_len = n;
+				bi->rsdp_from_loader = true;
 			}
 			break;
 		}
+		case MB2_TAG_FRAMEBUFFER:
+			parse_framebuffer(&bi->fb, tag, size);
+			break;
 		case MB2_TAG_EFI32:
 		case MB2_TAG_EFI64:
 		case MB2_TAG_EFI_MMAP:

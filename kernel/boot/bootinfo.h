@@ -38,6 +38,22 @@ struct boot_module {
 	char cmdline[BOOT_MODNAME_MAX]; /* path and arguments as the loader gave them */
 };
 
+/* The loader's framebuffer (multiboot2 tag 8), if it gave one. */
+enum fb_kind {
+	FB_NONE = 0,
+	FB_RGB = 1,  /* direct colour, bpp 15..32 */
+	FB_TEXT = 2, /* EGA text mode: width x height cells of 2 bytes */
+};
+
+struct boot_framebuffer {
+	enum fb_kind kind;
+	uint64_t addr;
+	uint32_t pitch; /* bytes per line */
+	uint32_t width, height; /* pixels, or text cells */
+	uint8_t bpp;
+	uint8_t red_pos, red_size, green_pos, green_size, blue_pos, blue_size;
+};
+
 struct boot_info {
 	int protocol; /* 1 or 2 */
 	char loader_name[64];
@@ -49,7 +65,9 @@ struct boot_info {
 	size_t nmodules;
 	uint8_t rsdp[36]; /* copy of the RSDP the loader handed over, if any */
 	size_t rsdp_len;
+	bool rsdp_from_loader; /* else found in BIOS memory */
 	bool efi; /* booted from UEFI firmware */
+	struct boot_framebuffer fb;
 	uint64_t info_start; /* the loader's structure, physical [start, end) */
 	uint64_t info_end;
 };

@@ -29,6 +29,7 @@ void cmd_net_list(int argc, char **argv);
 /* the host */
 void cmd_info(int argc, char **argv);
 void cmd_dmesg(int argc, char **argv);
+void cmd_iommu(int argc, char **argv);
 void cmd_host_reboot(int argc, char **argv);
 void cmd_host_poweroff(int argc, char **argv);
 

@@ -7,10 +7,12 @@
 
 #include "kernel/sched/sched.h"
 
+#include "drivers/i8042.h"
 #include "drivers/uart16550.h"
 #include "include/x86.h"
 #include "kernel/console/commands.h"
 #include "kernel/console/lineedit.h"
+#include "kernel/console/screen.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -59,6 +61,7 @@ static const struct shell_cmd commands[] = {
      cmd_nic_list},
     {"net-list", "", "virtual switches: ports, their counters, learned MACs", 0, 0, cmd_net_list},
     {"dmesg", "", "the hypervisor's log", 0, 0, cmd_dmesg},
+    {"iommu", "", "VT-d units, and each PCI device's DMA domain", 0, 0, cmd_iommu},
     {"host-reboot", "", "reset the machine (asks first)", 0, 0, cmd_host_reboot},
     {"host-poweroff", "", "power the machine off (asks first)", 0, 0, cmd_host_poweroff},
 };
@@ -90,6 +93,17 @@ static void show_prompt(struct line_editor *e)
 	uint64_t f = console_lock();
 	console_prompt_restore_locked();
 	console_unlock(f);
+}
+
+/*
+ * A key from the serial port or the keyboard at the screen, whichever has
+ * one; the screen is drawn here too (the shell's loop is where it waits).
+ */
+static int console_key(void)
+{
+	screen_poll();
+	int c = console_serial_enabled() ? uart_getc() : -1; /* no UART reads as 0xff bytes */
+	return c >= 0 ? c : i8042_getc();
 }
 
 static void sleep_a_little(void)
@@ -248,7 +262,7 @@ void shell_run(bool (*until)(void))
 		}
 		unsigned got = 0;
 		int c;
-		while (got < 64 && (c = uart_getc()) >= 0) {
+		while (got < 64 && (c = console_key()) >= 0) {
 			got++;
 			if (attached)
 				attached_key((uint8_t)c);
@@ -269,7 +283,7 @@ bool shell_confirm(const char *question)
 	while (r == LE_MORE) {
 		vmm_poll();
 		mgmt_poll(); /* the management network runs here, never in an interrupt */
-		int c = uart_getc();
+		int c = console_key();
 		if (c < 0) {
 			sleep_a_little();
 			continue;

@@ -166,6 +166,46 @@ int mm_unmap_page(uint64_t va)
 	return 0;
 }
 
+/* Emits [start, end) minus the reserved ranges from index i on. */
+static void emit_minus(uint64_t start, uint64_t end, const struct phys_range *res, size_t nres,
+		       size_t i, void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx)
+{
+	for (; start < end && i < nres; i++) {
+		uint64_t rs = res[i].start & ~(FRAME_SIZE - 1);
+		uint64_t re = (res[i].end + FRAME_SIZE - 1) & ~(FRAME_SIZE - 1);
+		if (re <= start || rs >= end)
+			continue;
+		if (rs > start)
+			emit_minus(start, rs, res, nres, i + 1, fn, ctx);
+		start = re;
+	}
+	if (start < end)
+		fn(ctx, start, end);
+}
+
+void mm_for_each_frame_range(void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx)
+{
+	struct phys_range res[BOOT_MAX_MODULES + 2];
+	size_t nres = 0;
+	if (!boot_map)
+		return;
+	res[nres++] = (struct phys_range){(uint64_t)__image_start, (uint64_t)__image_end};
+	res[nres++] = (struct phys_range){boot_map->info_start, boot_map->info_end};
+	for (size_t i = 0; i < boot_map->nmodules; i++)
+		res[nres++] = (struct phys_range){boot_map->modules[i].start, boot_map->modules[i].end};
+	for (size_t i = 0; i < boot_map->nregions; i++) {
+		const struct mem_region *r = &boot_map->regions[i];
+		if (r->type != MEM_USABLE)
+			continue;
+		uint64_t s = (r->base + FRAME_SIZE - 1) & ~(FRAME_SIZE - 1);
+		uint64_t e = (r->base + r->length) & ~(FRAME_SIZE - 1);
+		if (s < (1ull << 20))
+			s = 1ull << 20;
+		if (s < e)
+			emit_minus(s, e, res, nres, 0, fn, ctx);
+	}
+}
+
 /* RAM in the firmware's map (usable or ACPI's): never to be mapped uncached. */
 static bool overlaps_ram(uint64_t start, uint64_t end)
 {

@@ -38,6 +38,15 @@ int mm_unmap_page(uint64_t va);
  */
 void *mm_map_mmio(uint64_t pa, uint64_t size);
 
+/*
+ * Calls fn(ctx, start, end) for each page-aligned range [start, end) of
+ * usable RAM above 1 MiB that the frame allocator may hand out: the image,
+ * the loader's structures and the boot modules cut out. (The IOMMU's
+ * hypervisor domain maps exactly these: the host drivers' buffers and VMs'
+ * RAM come from there.)
+ */
+void mm_for_each_frame_range(void (*fn)(void *ctx, uint64_t start, uint64_t end), void *ctx);
+
 void *kmalloc(size_t size);
 void *kzalloc(size_t size);
 void kfree(void *p);

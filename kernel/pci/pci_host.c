@@ -19,6 +19,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/iommu/iommu.h"
 
 #define CF8_ADDRESS 0xcf8
 #define CF8_DATA 0xcfc
@@ -203,7 +204,8 @@ static void bind(struct pci_dev *d, size_t index)
 			continue;
 		d->driver = drv;
 		char err[64] = "";
-		if (drv->probe(d, err, sizeof(err)) < 0) {
+		/* its DMA in the hypervisor's IOMMU domain before the driver starts it */
+		if (iommu_attach_hv(d, err, sizeof(err)) < 0 || drv->probe(d, err, sizeof(err)) < 0) {
 			char name[16];
 			pci_dev_name(d, name, sizeof(name));
 			if (!err[0])
@@ -212,6 +214,7 @@ static void bind(struct pci_dev *d, size_t index)
 			/* left off: no DMA, no interrupts from it */
 			pci_msi_disable(d);
 			pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) & ~PCI_CMD_MASTER);
+			iommu_block(d);
 			format(failures[index], sizeof(failures[index]), "failed: %s", err);
 			d->status = failures[index];
 		}
@@ -266,6 +269,7 @@ void pci_host_init(const struct acpi_info *acpi)
 		if (!cf8_answers()) {
 			printk("pci: no configuration access (no usable MCFG, and ports 0xCF8/0xCFC do "
 			       "not answer): no PCI devices\n");
+			iommu_init(acpi);
 			return;
 		}
 		method = "CF8";
@@ -273,6 +277,8 @@ void pci_host_init(const struct acpi_info *acpi)
 		enumerate_all();
 	}
 
+	/* the IOMMU knows the devices now, and blocks them all until a driver binds */
+	iommu_init(acpi);
 	for (size_t i = 0; i < pci_device_count; i++)
 		bind(&pci_devices[i], i);
 	for (size_t i = 0; i < pci_device_count; i++) {

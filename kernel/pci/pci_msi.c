@@ -5,6 +5,7 @@
  * one, and the function mask dropped last, so no half-written entry ever
  * fires. A device uses MSI or MSI-X, never both, and never INTx with them.
  */
+#include "kernel/iommu/iommu.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
 
@@ -55,6 +56,21 @@ static void msix_off(struct pci_dev *d)
 			    (ctrl & ~MSIX_CTRL_ENABLE) | MSIX_CTRL_MASKALL);
 }
 
+/*
+ * The message for vector `slot` of d: through an interrupt-remapping entry
+ * when the IOMMU remaps d's interrupts (then a compatibility-format message
+ * would be blocked), else the plain compatibility format.
+ */
+static bool host_message(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t apic_id,
+			 uint64_t *addr, uint32_t *data)
+{
+	if (iommu_msi_remap(d, slot, vector, apic_id, addr, data) == 0)
+		return true;
+	if (iommu_intremap(d))
+		return false; /* remapping is on but the entry could not be made: it would be blocked */
+	return pci_msi_message(apic_id, vector, addr, data);
+}
+
 static volatile uint32_t *entry(const struct pci_dev *d, unsigned idx)
 {
 	return d->msix_table + idx * (MSIX_ENTRY_SIZE / 4);
@@ -96,7 +112,7 @@ bool pci_msix_set(struct pci_dev *d, unsigned idx, uint8_t vector, uint32_t apic
 {
 	uint64_t addr;
 	uint32_t data;
-	if (!d->msix_table || idx >= d->msix_vectors || !pci_msi_message(apic_id, vector, &addr, &data))
+	if (!d->msix_table || idx >= d->msix_vectors || !host_message(d, idx, vector, apic_id, &addr, &data))
 		return false;
 	volatile uint32_t *e = entry(d, idx);
 	e[MSIX_ENTRY_CTRL] = e[MSIX_ENTRY_CTRL] | MSIX_ENTRY_MASKED;
@@ -129,7 +145,7 @@ bool pci_msi_enable(struct pci_dev *d, uint8_t vector, uint32_t apic_id)
 {
 	uint64_t addr;
 	uint32_t data;
-	if (!d->cap_msi || !pci_msi_message(apic_id, vector, &addr, &data))
+	if (!d->cap_msi || !host_message(d, 0, vector, apic_id, &addr, &data))
 		return false;
 	uint8_t cap = d->cap_msi;
 	uint16_t ctrl = pci_read16(d, cap + MSI_CTRL);
@@ -157,4 +173,5 @@ void pci_msi_disable(struct pci_dev *d)
 {
 	msi_off(d);
 	msix_off(d);
+	iommu_msi_release(d);
 }

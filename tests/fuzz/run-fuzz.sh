@@ -9,6 +9,8 @@
 #   net_offload the software offloads (kernel/net/net_offload.c) on guests' frames
 #   http        the management API's HTTP connection, parser and routes (kernel/mgmt/)
 #   json        the management API's JSON parser and writer (kernel/mgmt/json.c)
+#   dmar        the ACPI DMAR parser and scope lookups (kernel/iommu/dmar.c)
+#   hvcfg       hvboot.efi's hv.cfg parser (loader/hvcfg.c)
 #
 #   tests/fuzz/run-fuzz.sh [TARGET|all] [runs]   default: all targets, 200000 runs each
 #   tests/fuzz/run-fuzz.sh [runs]                the same, all targets
@@ -31,12 +33,12 @@ case ${1:-} in
 esac
 RUNS=${1:-200000}
 case $RUNS in
-'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|http|json|all] [runs]" >&2; exit 2 ;;
+'' | *[!0-9]*) echo "usage: $0 [vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|http|json|dmar|hvcfg|all] [runs]" >&2; exit 2 ;;
 esac
 case $TARGET in
-all) TARGETS="vmconfig virtqueue virtio_blk virtio_net gpt net_offload http json" ;;
-vmconfig | virtqueue | virtio_blk | virtio_net | gpt | net_offload | http | json) TARGETS=$TARGET ;;
-*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, virtio_net, gpt, net_offload, http, json, all)" >&2; exit 2 ;;
+all) TARGETS="vmconfig virtqueue virtio_blk virtio_net gpt net_offload http json dmar hvcfg" ;;
+vmconfig | virtqueue | virtio_blk | virtio_net | gpt | net_offload | http | json | dmar | hvcfg) TARGETS=$TARGET ;;
+*) echo "run-fuzz: unknown target '$TARGET' (vmconfig, virtqueue, virtio_blk, virtio_net, gpt, net_offload, http, json, dmar, hvcfg, all)" >&2; exit 2 ;;
 esac
 FUZZ_TIME=${FUZZ_TIME:-55}
 case $FUZZ_TIME in
@@ -83,6 +85,13 @@ sources() {
 		;;
 	json)
 		echo "$ROOT/tests/fuzz/fuzz_json.c $ROOT/kernel/mgmt/json.c $ROOT/kernel/lib/string.c"
+		;;
+	dmar)
+		echo "$ROOT/tests/fuzz/fuzz_dmar.c $ROOT/kernel/iommu/dmar.c $ROOT/kernel/lib/string.c" \
+			"$ROOT/kernel/lib/format.c"
+		;;
+	hvcfg)
+		echo "$ROOT/tests/fuzz/fuzz_hvcfg.c $ROOT/loader/hvcfg.c"
 		;;
 	esac
 }
@@ -275,6 +284,8 @@ fuzz_one() {
 			# (8 KiB heads, 64 KiB bodies) are unit-tested instead.
 			mgmt_dicts
 			set -- "$@" -max_len=2048 -dict="$OUT/$t.dict"
+		elif [ "$t" = hvcfg ]; then
+			set -- "$@" -max_len=8192
 		else
 			set -- "$@" -max_len=16384
 		fi

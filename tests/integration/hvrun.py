@@ -24,6 +24,7 @@ DEBUG_EXIT_PORT = 0xF4
 GRUB_CFG = """serial --unit=0 --speed=115200 --word=8 --parity=no --stop=1
 terminal_input serial
 terminal_output serial
+insmod all_video
 set timeout=0
 set default=0
 menuentry "hv under test" {{
@@ -87,12 +88,17 @@ def make_iso(cmdline, modules=()):
 
 
 def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=(),
-         timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True):
+         timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True,
+         esp=None, iso=None, iso_as_disk=False):
     """Boots under QEMU TCG (-cpu max: AMD-V with NPT) and waits for the exit port.
 
     kernel_direct boots hv.elf through QEMU's own multiboot1 loader (-kernel)
     instead of GRUB. `until` is a regex: stop as soon as the log matches it.
     debug_exit=False leaves the exit port unconfigured, as on a real server.
+    esp: a directory (or FAT image) holding an EFI system partition, booted
+    by OVMF with no GRUB involved (cmdline and modules then come from its
+    hv.cfg). iso: boot this image instead of one made for cmdline and modules
+    (iso_as_disk: as a hard disk, the way a USB stick holding it looks).
     """
     work = tempfile.mkdtemp(prefix="hvtest-")
     log_path = os.path.join(work, "serial.log")
@@ -101,7 +107,15 @@ def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=()
             "-serial", "file:" + log_path, "-monitor", "none",
             "-device", "isa-debug-exit,iobase=0x%x,iosize=0x04" % DEBUG_EXIT_PORT]
     full_cmdline = (("debug_exit=0x%x " % DEBUG_EXIT_PORT) if debug_exit else "") + cmdline
-    if kernel_direct:
+    if esp:
+        firmware = "uefi"
+        # a directory as a FAT disk (QEMU's vvfat; IDE disks cannot be read-only), or an image
+        drive = "file=" + ("fat:rw:" + esp if os.path.isdir(esp) else esp)
+        args += ["-drive", "format=raw,if=ide,media=disk," + drive]
+    elif iso:
+        args += (["-drive", "format=raw,if=ide,media=disk,file=" + iso] if iso_as_disk
+                 else ["-cdrom", iso, "-boot", "d"])
+    elif kernel_direct:
         args += ["-kernel", HV_ELF, "-append", full_cmdline]
     else:
         args += ["-cdrom", make_iso(full_cmdline, modules), "-boot", "d"]

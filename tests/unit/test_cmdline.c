@@ -244,6 +244,26 @@ static void test_serial_small_or_no_error_buffer(void **state)
 	assert_int_equal(sp.baud, 9600);
 }
 
+static void test_console_targets(void **state)
+{
+	(void)state;
+	bool serial, vga;
+	cmdline_console("loglevel=info", &serial, &vga);
+	assert_true(serial && !vga); /* the default: the serial port */
+	cmdline_console("console=vga", &serial, &vga);
+	assert_true(!serial && vga);
+	cmdline_console("console=com1,vga", &serial, &vga);
+	assert_true(serial && vga);
+	cmdline_console("console=vga,com2 x", &serial, &vga);
+	assert_true(serial && vga);
+	cmdline_console("console=com1", &serial, &vga);
+	assert_true(serial && !vga);
+	cmdline_console("console=vgax,com9", &serial, &vga);
+	assert_true(serial && !vga); /* nothing known: never dark */
+	cmdline_console("console=", &serial, &vga);
+	assert_true(serial && !vga);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_serial_bad_dps),
 		cmocka_unit_test(test_serial_bad_port),
 		cmocka_unit_test(test_serial_small_or_no_error_buffer),
+		cmocka_unit_test(test_console_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
