@@ -414,6 +414,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 	bool block = false;
 
 	load(c, v, me);
+	exitprof_restart(v);
 	uint64_t since = rdtsc();
 	v->run_since = since;
 	for (;;) {
@@ -432,16 +433,27 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		 * due at once then exits the guest instead of passing in the host
 		 * unseen, leaving a guest without exits to run on past its slice.
 		 */
+		exitprof_mark(v, XP_LOOPED);
 		irq_disable();
 		uint64_t due = vintr_before_entry(v);
 		if (slice_end < due)
 			due = slice_end;
 		if (due != UINT64_MAX)
 			timer_oneshot_at(due);
+		/* what the exit fast path checks before entering again without this loop */
+		v->fast.until = due;
+		v->fast.look = &c->look;
+		exitprof_mark(v, XP_INJECTED);
 		hvm->vcpu_run(v, &e);
+		exitprof_mark(v, XP_DECODED);
 		vintr_after_exit(v);
 		irq_enable();
+		exitprof_mark(v, XP_SYNCED);
 		vm_exit_dispatch(v, &e);
+		if (exitprof_on) {
+			exitprof_reason(v, e.reason, false);
+			exitprof_mark(v, XP_HANDLED);
+		}
 		deferred_run(); /* an interrupt that made the exit may have left I/O to complete */
 		if (v->halted) {
 			uint64_t ignored;
