@@ -349,6 +349,13 @@ static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_
 		*slice_end = slice == UINT64_MAX ? UINT64_MAX : now + slice;
 		if (refill < *slice_end)
 			*slice_end = refill;
+		/*
+		 * A vCPU blocked here until its timer (a guest in HLT waiting for
+		 * its tick): look again then. Alone on the core, `next` has no
+		 * slice end, and nothing else would wake the sleeper in time.
+		 */
+		if (*wake_at > now && *wake_at < *slice_end)
+			*slice_end = *wake_at;
 		c->current = next;
 	} else if (refill < *wake_at) {
 		*wake_at = refill;

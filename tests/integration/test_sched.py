@@ -148,3 +148,19 @@ def test_owned_core_refuses_others_from_the_console():
         assert vcpus(child)["guest"][0] == "1"
     finally:
         child.terminate(force=True)
+
+
+def test_a_halted_vcpu_wakes_on_its_timer_beside_a_vcpu_that_never_exits():
+    """A vCPU in HLT waiting for its timer (the intr guest's `sti; hlt` with a
+    2 ms timer) shares its core with a spinning one that makes no exits. The
+    spinner, alone among the runnable vCPUs, has no slice end: the core must
+    still look again when the sleeper is due. Before the fix the sleeper slept
+    until the spinner's VM stopped, here never (the run timed out)."""
+    intr = guest("intr")
+    run = qemu(smp=2, timeout=240, modules=[
+        spin_vm("busy", "seed=41", cpus="1"), SPIN,
+        vm_file("intr", intr, more='cpus = "1"\n'), intr],
+        until=r"\[intr\] GUEST intr: (PASS|FAIL)")
+    assert not run.timed_out, run
+    assert "[intr] GUEST intr: PASS" in run.log, run
+    assert "intr: hlt wake: count 1" in run.log, run
