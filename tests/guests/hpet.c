@@ -201,6 +201,16 @@ static void interrupts_setup(void)
 
 /* ---- timing ---- */
 
+/*
+ * How far ahead of the counter a comparator is armed. A match only fires
+ * when the counter reaches it, so a comparator already behind the counter
+ * when written fires after a wrap (minutes): under QEMU TCG on a loaded
+ * host the vCPU can lose milliseconds between reading the counter and
+ * writing the comparator, so leave room for that.
+ */
+#define ARM_AHEAD_US 50000
+
+
 static uint32_t ticks_from_us(uint32_t us)
 {
 	return (uint32_t)((uint64_t)freq_hz * us / 1000000);
@@ -331,7 +341,7 @@ static void check_oneshot(unsigned timer, unsigned pin)
 	irq_count[0] = 0;
 	ioapic_route(pin, VEC_ROUTED, false);
 	hpet_wr(HPET_TIMER(timer), TN_ENB | TN_32MODE | pin << TN_ROUTE_SHIFT);
-	uint32_t cmp = hpet_rd(HPET_COUNTER) + ticks_from_us(2000);
+	uint32_t cmp = hpet_rd(HPET_COUNTER) + ticks_from_us(ARM_AHEAD_US);
 	hpet_wr(HPET_CMP(timer), cmp);
 	wait_until(&irq_count[0], 1, cmp + ticks_from_us(500000));
 	printf("hpet: one-shot timer %u on pin %u: %u interrupt(s), at counter 0x%x (match 0x%x)\n",
@@ -354,7 +364,7 @@ static void check_level(unsigned timer, unsigned pin)
 	level_ack = 1u << timer;
 	ioapic_route(pin, VEC_ROUTED, true);
 	hpet_wr(HPET_TIMER(timer), TN_LEVEL | TN_ENB | TN_32MODE | pin << TN_ROUTE_SHIFT);
-	uint32_t cmp = hpet_rd(HPET_COUNTER) + ticks_from_us(2000);
+	uint32_t cmp = hpet_rd(HPET_COUNTER) + ticks_from_us(ARM_AHEAD_US);
 	hpet_wr(HPET_CMP(timer), cmp);
 	wait_until(&irq_count[0], 1, cmp + ticks_from_us(500000));
 	wait_until(&irq_count[0], 2, hpet_rd(HPET_COUNTER) + ticks_from_us(5000));
@@ -380,7 +390,7 @@ static void check_periodic(unsigned pin)
 	ioapic_route(pin, VEC_ROUTED, false);
 	hpet_wr(HPET_TIMER(0),
 		TN_ENB | TN_PERIODIC | TN_VAL_SET | TN_32MODE | pin << TN_ROUTE_SHIFT);
-	uint32_t first = hpet_rd(HPET_COUNTER) + period;
+	uint32_t first = hpet_rd(HPET_COUNTER) + ticks_from_us(ARM_AHEAD_US);
 	hpet_wr(HPET_CMP(0), first);
 	hpet_wr(HPET_CMP(0), period);
 	wait_until(&irq_count[0], 5, first + 100 * period + ticks_from_us(500000));
@@ -406,8 +416,8 @@ static void check_legacy(unsigned pin)
 	hpet_wr(HPET_TIMER(0), TN_ENB | TN_32MODE | pin << TN_ROUTE_SHIFT);
 	hpet_wr(HPET_TIMER(1), TN_ENB);
 	uint32_t now = hpet_rd(HPET_COUNTER);
-	hpet_wr(HPET_CMP(0), now + ticks_from_us(1000));
-	hpet_wr(HPET_CMP(1), now + ticks_from_us(1500));
+	hpet_wr(HPET_CMP(0), now + ticks_from_us(ARM_AHEAD_US));
+	hpet_wr(HPET_CMP(1), now + ticks_from_us(ARM_AHEAD_US + 500));
 	wait_until(&irq_count[2], 1, now + ticks_from_us(500000));
 	wait_until(&irq_count[1], 1, now + ticks_from_us(500000));
 	wait_until(&irq_count[0], 1, hpet_rd(HPET_COUNTER) + ticks_from_us(5000));
