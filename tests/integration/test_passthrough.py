@@ -62,6 +62,21 @@ def test_edu_dma_and_msi():
     assert "DMA fault" not in run.log, run
 
 
+def test_edu_intx():
+    """INTx passthrough: edu's INTA (device 0 behind the root port at slot 5: swizzled to
+    the port's INTA, GSI 21 by QEMU's _PRT) reaches the guest's IOAPIC pin, level-triggered, the
+    host line unmasked again only after the guest's EOI; INTX_DISABLE masks it."""
+    run = qemu(smp=2, machine=MACHINE, modules=[guest("edu"), edu_vm(extra="intx")],
+               extra_args=IOMMU + EDU, timeout=300)
+    assert run.status == 0, run
+    assert "GUEST edu: PASS" in run.log, run
+    m = re.search(r"^vm pt: passthrough %s INTx: host GSI 21 \(IOAPIC 0 pin 21, remapped\), "
+                  r"guest GSI (\d+)$" % EDU_BDF, run.log, re.M)
+    assert m, run
+    assert "edu: INTx on GSI %s vector 0x52: 3 of 3" % m.group(1) in run.log, run
+    assert "DMA fault" not in run.log, run
+
+
 def test_rogue_dma_blocked():
     """The rogue has 2 MiB of RAM (guest-physical 0-2 MiB), so it can name host addresses
     above that: the hypervisor's image (linked at 1 MiB, over 1.5 MiB long: 0x200000 is
