@@ -18,7 +18,8 @@
  *     write (the glue applies them to the host); every other register write
  *     is dropped.
  *   - INTx: when the host can route the function's INTx (`intx`), the
- *     guest sees pin INTA (its slot's GSI in the VM); the glue asserts it.
+ *     guest sees pin INTA (its slot's GSI in the VM); the glue asserts it,
+ *     and STATUS.INTERRUPT reads the host function's (ops->intx_status).
  *     Without, no pin; a function with neither MSI, MSI-X nor INTx is
  *     refused.
  *

@@ -608,10 +608,18 @@ static void pt_bar_write(void *opaque, unsigned bar, uint64_t offset, unsigned s
 	}
 }
 
+/* Called under the VM's bus lock; a host config read only. */
+static bool pt_intx_status(void *opaque)
+{
+	struct pt_dev *pt = opaque;
+	return pci_read16(pt->host, PCI_STATUS) & PCI_STATUS_INTERRUPT;
+}
+
 static const struct vpci_func_ops pt_ops = {
 	.bar_read = pt_bar_read,
 	.bar_write = pt_bar_write,
 	.config_changed = pt_config_changed,
+	.intx_status = pt_intx_status,
 };
 
 /* ---- which functions can be given ---- */

@@ -212,6 +212,7 @@ static void intx_checks(struct pci_fn f, uint8_t msi)
 	for (unsigned i = 0; i < 2000000; i++)
 		__asm__ volatile("sti; nop; cli" ::: "memory");
 	check(intx_count == 2, "edu: %u INTx with INTX_DISABLE set", intx_count);
+	check(pci_read16(f, 0x06) & 0x08, "edu: STATUS.INTERRUPT clear while it asserts");
 	pci_write16(f, PCI_CMD, (uint16_t)(pci_read16(f, PCI_CMD) & ~0x400u));
 	check(wait_intx(3), "edu: no INTx once INTX_DISABLE was cleared");
 	for (unsigned i = 0; i < 2000000; i++)
