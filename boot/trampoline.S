@@ -27,6 +27,7 @@ trampoline_start:
 	orl $0x100, %eax
 	wrmsr
 	movl %cr0, %eax
+	andl $~0x60000000, %eax			/* CD, NW: INIT left the caches off */
 	orl $0x80000001, %eax			/* PG | PE */
 	movl %eax, %cr0
 	ljmpl *(trampoline_jump - trampoline_start)

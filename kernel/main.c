@@ -14,6 +14,8 @@
 #include "kernel/blk/hostdisk_ram.h"
 #include "kernel/cmdline.h"
 #include "kernel/console/screen.h"
+#include "kernel/vm/exitprof.h"
+#include "kernel/vm/fastpath.h"
 #include "kernel/console/shell.h"
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/idt.h"
@@ -230,6 +232,8 @@ void kmain(uint32_t magic, uint32_t info)
 	 * belongs to the console.
 	 */
 	bool harness = hv_exit_configured();
+	exitprof_init(boot_info.cmdline);
+	fastpath_init(boot_info.cmdline);
 	vmm_start(&boot_info, harness);
 	if (!harness && vm_count == 0)
 		printk("hv: nothing to run; idle\n");

@@ -23,8 +23,21 @@ ICOUNT = ("-icount", "shift=0,sleep=off")
 LINE = re.compile(r"bench (\w+): (\d+) exits, (\d+) tsc, (\d+) per exit")
 
 
+PROF = re.compile(r"^exitprof vm bench vcpu 0 (\S+)( \(fast\))?: (\d+) exits, per exit: (.*), "
+                  r"total (\d+)$", re.M)
+
+
 def parse(log):
     return {m.group(1): int(m.group(4)) for m in LINE.finditer(log)}
+
+
+def profile(log):
+    """{(reason, fast): (exits, [(segment, instructions)...], total)} from `exitprof` lines."""
+    out = {}
+    for m in PROF.finditer(log):
+        segs = [(a, int(b)) for a, b in re.findall(r"(\S+) (\d+)", m.group(4))]
+        out[(m.group(1), bool(m.group(2)))] = (int(m.group(3)), segs, int(m.group(5)))
+    return out
 
 
 def bare():
@@ -36,22 +49,49 @@ def bare():
     return parse(out.stdout)
 
 
-def svm():
-    run = qemu(smp=2, mem="512M", timeout=1800, extra_args=ICOUNT,
+def svm(cmdline=""):
+    run = qemu(cmdline=cmdline, smp=2, mem="512M", timeout=1800, extra_args=ICOUNT,
                modules=[vm_file("bench", guest("bench"), extra="n=%d" % N), guest("bench")])
     if run.status != 0:
         sys.exit("bench: the SVM run failed:\n" + run.log[-3000:])
-    return parse(run.log)
+    return parse(run.log) if "exitprof" not in cmdline else profile(run.log)
 
 
-def vmx():
+def vmx(cmdline=""):
     """Bochs counts time in instructions too (clock: sync=none; its TSC ticks
     once per instruction), so the same guest measures the VMX path."""
-    run = bochs(smp=2, timeout=1800,
+    run = bochs(cmdline=cmdline, smp=2, timeout=1800,
                 modules=[vm_file("bench", guest("bench"), extra="n=%d" % N), guest("bench")])
     if run.status != 0:
         sys.exit("bench: the VMX run failed:\n" + run.log[-3000:])
-    return parse(run.log)
+    return parse(run.log) if "exitprof" not in cmdline else profile(run.log)
+
+
+def print_profile(name, prof):
+    """The exit path's breakdown (hypervisor option exitprof: each mark costs
+    some 40 instructions of its own, so the segments add up to more than the
+    unprofiled round trip)."""
+    for (reason, fast), (n, segs, total) in sorted(prof.items()):
+        if n < 100:
+            continue
+        print("  %s %-5s %-4s %s, total %d" % (name, reason, "fast" if fast else "slow",
+                                                ", ".join("%s %d" % s for s in segs), total))
+
+
+def linux():
+    """The cloud kernel under icount (1 vCPU): exits to its first marker
+    (LINUX-GUEST-UP, printed by /init) and to its poweroff, by reason, and
+    the busiest ports."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+    from test_linux import INITRD, KERNEL, linux_vm  # noqa: E402
+    run = qemu(cmdline="exitmark=LINUX-GUEST-UP", smp=2, mem="512M", timeout=1800,
+               extra_args=ICOUNT, modules=[linux_vm("linux"), KERNEL, INITRD])
+    if "vm linux stopped: poweroff" not in run.log:
+        sys.exit("bench: the Linux run failed:\n" + run.log[-3000:])
+    return [l for l in run.log.splitlines()
+            if l.startswith("vm linux vcpu 0 exits:") or l.startswith("vm linux busiest ports:")
+            or l.startswith("vm linux ran ") or l.startswith("exitmark vm linux")
+            or l.startswith("vm linux mmio ranges:")]
 
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
@@ -83,6 +123,16 @@ def sched():
 
 
 def main():
+    if "linux" in sys.argv[1:]:
+        print("Linux boot (cloud kernel, 1 vCPU, QEMU TCG SVM, -icount shift=0)")
+        for line in linux():
+            print("  " + line)
+        return
+    if "profile" in sys.argv[1:]:
+        print("the exit path, instructions per exit between named points (exitprof)")
+        print_profile("SVM", svm("exitprof"))
+        print_profile("VMX", vmx("exitprof"))
+        return
     if "sched" in sys.argv[1:]:
         r = sched()
         print("scheduler, one core shared by 3 VMs (QEMU TCG SVM, -icount shift=0: TSC = "
@@ -100,7 +150,8 @@ def main():
     print("  VMX: Bochs corei7_haswell_4770 (TSC = instructions)")
     print("%-22s %10s %10s %10s %10s" % ("exit", "bare QEMU", "hv SVM", "hv VMX",
                                          "SVM - bare"))
-    for kind, label in (("cpuid", "CPUID"), ("pio", "port I/O (out 0x80)")):
+    for kind, label in (("cpuid", "CPUID"), ("pio", "port I/O (out 0x80)"),
+                        ("uart", "UART (in 0x3fd)")):
         print("%-22s %10s %10s %10s %10s" % (
             label, b.get(kind, "-"), s.get(kind, "-"), x.get(kind, "-"),
             s[kind] - b[kind] if kind in s and kind in b else "-"))

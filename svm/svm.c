@@ -13,6 +13,8 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/vm/fastpath.h"
+#include "kernel/vm/fastpath_inline.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
@@ -46,6 +48,7 @@ struct svm_vcpu {
 struct svm_cpu {
 	uint64_t host_save_pa; /* VM_HSAVE_PA: where VMRUN keeps host state */
 	uint64_t host_vmcb_pa; /* VMSAVE/VMLOAD of the rest of host state */
+	bool host_saved;       /* VMSAVEd there: once per core, the state never changes */
 	struct svm_vcpu *last_vcpu;
 };
 
@@ -594,6 +597,42 @@ static void note_nmi_exit(struct vcpu *v, struct vm_exit *exit)
 	update_iret_intercept(s);
 }
 
+/*
+ * The exit fast path (kernel/vm/fastpath.h) on AMD-V: CPUID and port I/O
+ * decoded from the exit code and EXITINFO alone. Not while an NMI handler
+ * runs under our software NMI masking or our single step is armed (both
+ * follow every exit), nor with an event cut short by the exit.
+ */
+static bool fast_decode(struct vcpu *v, struct svm_vcpu *s, uint64_t code, struct vm_exit *e)
+{
+	const uint8_t *vmcb = s->vmcb;
+	if (s->nmi.masked || s->nmi_step)
+		return false;
+	if (code == SVM_EXIT_CPUID) {
+		e->reason = EXIT_CPUID;
+		e->insn_len = 2;
+		if (host_cpu.nrip_save) {
+			uint64_t next = vmcb_read64(vmcb, VMCB_NEXT_RIP);
+			if (next > v->regs.rip && next - v->regs.rip <= 15)
+				e->insn_len = (unsigned)(next - v->regs.rip);
+		}
+	} else if (code == SVM_EXIT_IOIO) {
+		uint64_t info1 = vmcb_read64(vmcb, VMCB_EXITINFO1);
+		if (info1 & (1u << 2))
+			return false; /* INS/OUTS: the emulator's */
+		e->reason = EXIT_IO;
+		e->io.port = (uint16_t)(info1 >> 16);
+		e->io.in = info1 & 1;
+		e->io.string = false;
+		e->io.size = (info1 & (1u << 4)) ? 1 : (info1 & (1u << 5)) ? 2 : 4;
+		e->insn_len = (unsigned)(vmcb_read64(vmcb, VMCB_EXITINFO2) - v->regs.rip);
+	} else {
+		return false;
+	}
+	e->raw_reason = code;
+	return true;
+}
+
 static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct svm_vcpu *s = sv(v);
@@ -609,31 +648,66 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	v->nested_seen = gen;
 	s->last_cpu = (int)c->index;
 	sc->last_vcpu = s;
-
+	if (!sc->host_saved) {
+		/* the host's FS, GS, TR, LDTR and SYSCALL MSRs, which svm_vmrun VMLOADs after each trip */
+		__asm__ volatile("vmsave" : : "a"(sc->host_vmcb_pa) : "memory");
+		sc->host_saved = true;
+	}
 	vmcb_write64(vmcb, VMCB_RAX, v->regs.gpr[X86_RAX]);
 	vmcb_write64(vmcb, VMCB_RSP, v->regs.gpr[X86_RSP]);
 	vmcb_write64(vmcb, VMCB_RIP, v->regs.rip);
 	vmcb_write64(vmcb, VMCB_RFLAGS, v->regs.rflags);
 	vmcb_write32(vmcb, VMCB_CLEAN_BITS, 0);
 
-	svm_vmrun(&v->regs, s->vmcb_pa, sc->host_vmcb_pa);
+	for (;;) {
+		exitprof_mark(v, XP_ENTER);
+		svm_vmrun(&v->regs, s->vmcb_pa, sc->host_vmcb_pa);
+		exitprof_mark(v, XP_EXITED);
 
-	vmcb[VMCB_TLB_CONTROL] = 0;
-	v->regs.gpr[X86_RAX] = vmcb_read64(vmcb, VMCB_RAX);
-	v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
-	v->regs.rip = vmcb_read64(vmcb, VMCB_RIP);
-	v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
+		vmcb[VMCB_TLB_CONTROL] = 0;
+		/* RSP and RFLAGS only once the exit leaves the fast path, which moves neither */
+		v->regs.gpr[X86_RAX] = vmcb_read64(vmcb, VMCB_RAX);
+		v->regs.rip = vmcb_read64(vmcb, VMCB_RIP);
 
-	/*
-	 * An event cut short by this exit is delivered again on the next entry
-	 * (§15.7.2). An NMI among them still counts as delivered: it was
-	 * masked when injected and stays so until its handler's IRET.
-	 */
-	uint64_t pending = vmcb_read64(vmcb, VMCB_EXITINTINFO);
-	vmcb_write64(vmcb, VMCB_EVENTINJ, (pending & EVENTINJ_VALID) ? pending : 0);
+		/*
+		 * An event cut short by this exit is delivered again on the next entry
+		 * (§15.7.2). An NMI among them still counts as delivered: it was
+		 * masked when injected and stays so until its handler's IRET.
+		 */
+		uint64_t pending = vmcb_read64(vmcb, VMCB_EXITINTINFO);
+		vmcb_write64(vmcb, VMCB_EVENTINJ, (pending & EVENTINJ_VALID) ? pending : 0);
 
-	decode_exit(v, vmcb, exit);
-	note_nmi_exit(v, exit);
+		uint64_t code = vmcb_read64(vmcb, VMCB_EXITCODE);
+		bool fast = fastpath_on && !(pending & EVENTINJ_VALID) &&
+			    fast_decode(v, s, code, exit);
+		exitprof_mark(v, XP_DECODED);
+		/* host interrupts are on (svm_vmrun's STGI), as the loop runs handlers */
+		if (fast && fastpath_handle(v, exit)) {
+			vmcb_write64(vmcb, VMCB_INT_SHADOW, 0); /* as skipping an instruction does */
+			irq_disable(); /* from here to the entry, as the loop enters */
+			if (exitprof_on) {
+				exitprof_reason(v, exit->reason, true);
+				exitprof_mark(v, XP_HANDLED);
+			}
+			if (fastpath_may_reenter(v)) {
+				/* the handlers move RAX and RIP alone; RSP and RFLAGS are still there */
+				vmcb_write64(vmcb, VMCB_RAX, v->regs.gpr[X86_RAX]);
+				vmcb_write64(vmcb, VMCB_RIP, v->regs.rip);
+				/* nothing the VMCB's clean bits cover has changed (APM Vol. 2 §15.15) */
+				vmcb_write32(vmcb, VMCB_CLEAN_BITS, VMCB_CLEAN_ALL);
+				continue;
+			}
+			v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
+			v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
+			exit->reason = EXIT_NONE; /* handled: the loop goes round without a dispatch */
+			return;
+		}
+		v->regs.gpr[X86_RSP] = vmcb_read64(vmcb, VMCB_RSP);
+		v->regs.rflags = vmcb_read64(vmcb, VMCB_RFLAGS);
+		decode_exit(v, vmcb, exit);
+		note_nmi_exit(v, exit);
+		return;
+	}
 }
 
 /*

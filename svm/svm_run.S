@@ -1,11 +1,14 @@
 /*
  * void svm_vmrun(struct x86_regs *regs, uint64_t vmcb_pa, uint64_t host_pa)
  *
- * One trip into the guest (APM Vol. 2 §15.5): with GIF clear, save the host
- * state that VMRUN does not (FS, GS, TR, LDTR, KernelGSBase, the SYSCALL and
- * SYSENTER MSRs) with VMSAVE, load the guest's with VMLOAD, VMRUN, then the
- * reverse. The guest's GPRs other than RAX and RSP (which live in the VMCB)
- * come from and go back to *regs (gpr[] in encoding order).
+ * One trip into the guest (APM Vol. 2 §15.5): with GIF clear, load the
+ * guest's share of the state VMRUN does not switch (FS, GS, TR, LDTR,
+ * KernelGSBase, the SYSCALL and SYSENTER MSRs) with VMLOAD, VMRUN, VMSAVE
+ * it back, and VMLOAD the host's from host_pa. The host's share never
+ * changes on a core, so the caller saved it there once (svm.c,
+ * svm_vcpu_run) rather than on every trip. The guest's GPRs other than RAX
+ * and RSP (which live in the VMCB) come from and go back to *regs (gpr[]
+ * in encoding order).
  */
 #include "include/guest_gprs.S.inc"
 
@@ -31,8 +34,6 @@ svm_vmrun:
 	 * GIF clear, STI lets nothing in before VMRUN.
 	 */
 	sti
-	movq %rdx, %rax
-	vmsave
 	movq %rsi, %rax
 	GUEST_GPRS_LOAD %rdi
 	movq 8*7(%rdi), %rdi

@@ -29,6 +29,7 @@
 #define VMCB_EVENTINJ 0x0a8
 #define VMCB_N_CR3 0x0b0
 #define VMCB_CLEAN_BITS 0x0c0
+#define VMCB_CLEAN_ALL 0xfffu /* bits 0-11: every cached field unchanged (APM Vol. 2 Table 15-9) */
 #define VMCB_NEXT_RIP 0x0c8
 
 /* save area (Table B-2) */

@@ -16,6 +16,8 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/vm/fastpath.h"
+#include "kernel/vm/fastpath_inline.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/vm.h"
@@ -718,6 +720,61 @@ static void reblock_nmis_after_faulting_iret(struct vmx_vcpu *x, uint32_t reason
 	}
 }
 
+/*
+ * The exit fast path (kernel/vm/fastpath.h) on VT-x, with VMREADs only of
+ * what CPUID and port I/O need: RSP and RFLAGS stay in the VMCS while the
+ * fast loop goes round, as does CR2 in the register. No IDT-vectoring
+ * information to look at: those exits come from an instruction, never from
+ * an event's delivery (SDM Vol. 3C §28.2.4).
+ */
+enum { FAST_NO, FAST_AGAIN, FAST_OUT };
+
+static int fast_exit(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
+{
+	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
+	if (reason == VMX_EXIT_CPUID) {
+		e->reason = EXIT_CPUID;
+	} else if (reason == VMX_EXIT_IO) {
+		uint64_t qual = vmread(VMCS_EXIT_QUALIFICATION);
+		if (qual & (1u << 4))
+			return FAST_NO; /* INS/OUTS: the emulator's */
+		e->reason = EXIT_IO;
+		e->io.size = (uint8_t)((qual & 7) + 1);
+		e->io.in = (qual >> 3) & 1;
+		e->io.string = false;
+		e->io.port = (uint16_t)(qual >> 16);
+	} else {
+		return FAST_NO;
+	}
+	x->launched = true;
+	e->insn_len = (unsigned)vmread(VMCS_EXIT_INSN_LEN);
+	v->regs.rip = vmread(VMCS_GUEST_RIP);
+	exitprof_mark(v, XP_DECODED);
+	/* the handler runs with host interrupts on, as the loop runs handlers */
+	irq_enable();
+	bool done = fastpath_handle(v, e);
+	irq_disable();
+	if (!done)
+		return FAST_NO; /* the slow path reads it all again */
+	x->intr_state = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
+	vmx_clear_interrupt_shadow(v); /* as skipping an instruction does */
+	if (exitprof_on) {
+		exitprof_reason(v, e->reason, true);
+		exitprof_mark(v, XP_HANDLED);
+	}
+	if (fastpath_may_reenter(v)) {
+		vmwrite(VMCS_GUEST_RIP, v->regs.rip);
+		return FAST_AGAIN;
+	}
+	/* handled: the loop goes round without a dispatch, with the registers it expects */
+	x->cr2 = read_cr2();
+	v->regs.gpr[X86_RSP] = vmread(VMCS_GUEST_RSP);
+	v->regs.rflags = vmread(VMCS_GUEST_RFLAGS);
+	e->reason = EXIT_NONE;
+	e->raw_reason = reason;
+	return FAST_OUT;
+}
+
 static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = vx(v);
@@ -749,7 +806,16 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		/* the guest's CR2 back in the register (a write only when it differs) */
 		if (read_cr2() != x->cr2)
 			write_cr2(x->cr2);
-		if (vmx_enter(&v->regs, x->launched)) {
+		int failed, fast;
+		do {
+			exitprof_mark(v, XP_ENTER);
+			failed = vmx_enter(&v->regs, x->launched);
+			exitprof_mark(v, XP_EXITED);
+			fast = failed || !fastpath_on ? FAST_NO : fast_exit(v, x, exit);
+		} while (fast == FAST_AGAIN);
+		if (fast == FAST_OUT)
+			return;
+		if (failed) {
 			unsigned err = (unsigned)vmread(VMCS_INSN_ERROR);
 			printk("vm %s: vCPU %u: VM entry failed: %s (VM-instruction error %u)\n",
 			       v->vm->name, v->id, vmx_insn_error_text(err), err);

@@ -7,7 +7,7 @@
 static struct deferred *head;
 static spinlock_t register_lock = SPINLOCK_INIT;
 /* raised entries not yet run, and entries that poll: the safe points' fast test */
-static uint32_t raised;
+uint32_t deferred_raised_count; /* deferred.h reads it */
 static uint32_t pollers;
 
 static uint64_t us_to_tsc(uint64_t us)
@@ -31,7 +31,7 @@ void deferred_register(struct deferred *d)
 void deferred_raise(struct deferred *d)
 {
 	if (!__atomic_exchange_n(&d->pending, 1, __ATOMIC_ACQ_REL))
-		__atomic_fetch_add(&raised, 1, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&deferred_raised_count, 1, __ATOMIC_RELEASE);
 }
 
 void deferred_set_poll(struct deferred *d, uint64_t poll_us)
@@ -60,7 +60,7 @@ static bool poll_due(struct deferred *d, uint64_t now)
 
 void deferred_run(void)
 {
-	if (!__atomic_load_n(&raised, __ATOMIC_ACQUIRE) &&
+	if (!__atomic_load_n(&deferred_raised_count, __ATOMIC_ACQUIRE) &&
 	    !__atomic_load_n(&pollers, __ATOMIC_RELAXED))
 		return;
 	uint64_t now = rdtsc();
@@ -68,7 +68,7 @@ void deferred_run(void)
 		bool run = false;
 		if (__atomic_load_n(&d->pending, __ATOMIC_ACQUIRE) &&
 		    __atomic_exchange_n(&d->pending, 0, __ATOMIC_ACQ_REL)) {
-			__atomic_fetch_sub(&raised, 1, __ATOMIC_RELEASE);
+			__atomic_fetch_sub(&deferred_raised_count, 1, __ATOMIC_RELEASE);
 			run = true;
 		}
 		if (!run)

@@ -38,5 +38,11 @@ void deferred_raise(struct deferred *d);
 void deferred_set_poll(struct deferred *d, uint64_t poll_us);
 /* A safe point: runs what was raised and what is due for polling. Cheap when nothing is. */
 void deferred_run(void);
+/* Work was raised and waits for a safe point (the exit fast path goes to one then). */
+extern uint32_t deferred_raised_count;
+static inline bool deferred_raised(void)
+{
+	return __atomic_load_n(&deferred_raised_count, __ATOMIC_ACQUIRE) != 0;
+}
 
 #endif

@@ -349,6 +349,13 @@ static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_
 		*slice_end = slice == UINT64_MAX ? UINT64_MAX : now + slice;
 		if (refill < *slice_end)
 			*slice_end = refill;
+		/*
+		 * A vCPU blocked here until its timer (a guest in HLT waiting for
+		 * its tick): look again then. Alone on the core, `next` has no
+		 * slice end, and nothing else would wake the sleeper in time.
+		 */
+		if (*wake_at > now && *wake_at < *slice_end)
+			*slice_end = *wake_at;
 		c->current = next;
 	} else if (refill < *wake_at) {
 		*wake_at = refill;
@@ -414,6 +421,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 	bool block = false;
 
 	load(c, v, me);
+	exitprof_restart(v);
 	uint64_t since = rdtsc();
 	v->run_since = since;
 	for (;;) {
@@ -432,16 +440,27 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		 * due at once then exits the guest instead of passing in the host
 		 * unseen, leaving a guest without exits to run on past its slice.
 		 */
+		exitprof_mark(v, XP_LOOPED);
 		irq_disable();
 		uint64_t due = vintr_before_entry(v);
 		if (slice_end < due)
 			due = slice_end;
 		if (due != UINT64_MAX)
 			timer_oneshot_at(due);
+		/* what the exit fast path checks before entering again without this loop */
+		v->fast.until = due;
+		v->fast.look = &c->look;
+		exitprof_mark(v, XP_INJECTED);
 		hvm->vcpu_run(v, &e);
+		exitprof_mark(v, XP_DECODED);
 		vintr_after_exit(v);
 		irq_enable();
+		exitprof_mark(v, XP_SYNCED);
 		vm_exit_dispatch(v, &e);
+		if (exitprof_on) {
+			exitprof_reason(v, e.reason, false);
+			exitprof_mark(v, XP_HANDLED);
+		}
 		deferred_run(); /* an interrupt that made the exit may have left I/O to complete */
 		if (v->halted) {
 			uint64_t ignored;

@@ -16,7 +16,15 @@ static uint64_t apic_hz;
 static void timer_interrupt(struct trap_frame *f)
 {
 	(void)f;
-	this_cpu()->timer_ticks++;
+	struct cpu *c = this_cpu();
+	c->timer_ticks++;
+	/*
+	 * Nothing is armed now. The one-shot count comes from a calibration
+	 * against the TSC (under QEMU 2% fast), so it can fire before the
+	 * target: timer_oneshot_at must then arm the same target again, not
+	 * take it for armed and leave the core in HLT with no timer at all.
+	 */
+	c->timer_target = 0;
 }
 
 void timer_setup_bsp(void)
@@ -53,14 +61,12 @@ void timer_enable_this_cpu(void)
 	}
 }
 
-void timer_oneshot_us(uint64_t us)
+/*
+ * The target is recorded before the hardware is armed: an interrupt right
+ * after arming then clears it (timer_interrupt), whatever RFLAGS.IF is.
+ */
+static void arm_apic_count(uint64_t us)
 {
-	uint64_t now = rdtsc();
-	this_cpu()->timer_target = now + us * tsc_khz() / 1000;
-	if (tsc_deadline) {
-		wrmsr(MSR_IA32_TSC_DEADLINE, this_cpu()->timer_target);
-		return;
-	}
 	uint64_t count = us * apic_hz / 1000000;
 	if (count == 0)
 		count = 1;
@@ -69,21 +75,28 @@ void timer_oneshot_us(uint64_t us)
 	lapic_write(LAPIC_TIMER_INITIAL, (uint32_t)count);
 }
 
+void timer_oneshot_us(uint64_t us)
+{
+	uint64_t now = rdtsc();
+	this_cpu()->timer_target = now + us * tsc_khz() / 1000;
+	if (tsc_deadline)
+		wrmsr(MSR_IA32_TSC_DEADLINE, this_cpu()->timer_target);
+	else
+		arm_apic_count(us);
+}
+
 void timer_oneshot_at(uint64_t tsc)
 {
 	struct cpu *c = this_cpu();
 	uint64_t now = rdtsc();
-	/* already armed for exactly this and not yet fired: leave the hardware alone */
+	/* armed for exactly this and not yet fired: leave the hardware alone */
 	if (c->timer_target == tsc && (int64_t)(tsc - now) > 0)
 		return;
-	if (!tsc_deadline) {
-		uint64_t us = (int64_t)(tsc - now) > 0 ? (tsc - now) * 1000 / tsc_khz() + 1 : 1;
-		timer_oneshot_us(us);
-		c->timer_target = tsc;
-		return;
-	}
 	c->timer_target = tsc;
-	wrmsr(MSR_IA32_TSC_DEADLINE, tsc);
+	if (tsc_deadline)
+		wrmsr(MSR_IA32_TSC_DEADLINE, tsc);
+	else
+		arm_apic_count((int64_t)(tsc - now) > 0 ? (tsc - now) * 1000 / tsc_khz() + 1 : 1);
 }
 
 bool timer_uses_tsc_deadline(void)

@@ -4,6 +4,7 @@
  * XSAVE sizes, the hypervisor leaves). See cpuid_policy.h.
  */
 #include "kernel/vm/cpuid_policy.h"
+#include "kernel/vm/pvclock.h"
 
 #include "kernel/lib/string.h"
 
@@ -410,8 +411,13 @@ void cpuid_policy_guest(struct cpuid_host *h, const struct cpuid_ctx *c, uint32_
 		return;
 	}
 	uint32_t base = leaf >= 0x80000000u ? 0x80000000u : 0;
+	uint32_t kvm[4];
+	if (pvclock_cpuid(leaf, kvm)) { /* the KVM clock's leaves (pvclock.h) */
+		*out = (struct cpuid_result){kvm[0], kvm[1], kvm[2], kvm[3]};
+		return;
+	}
 	if (leaf >= HV_CPUID_BASE && base == 0)
-		return; /* 0x40000100..0x7fffffff: nothing there */
+		return; /* 0x40000200..0x7fffffff: nothing there */
 	const struct cpuid_host_summary *s = summary(h);
 	uint32_t max = guest_max(s, c, base);
 	if (leaf > max)

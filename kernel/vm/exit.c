@@ -78,6 +78,10 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 	v->regs.gpr[X86_RBX] = r.ebx;
 	v->regs.gpr[X86_RCX] = r.ecx;
 	v->regs.gpr[X86_RDX] = r.edx;
+	if (fastpath_on) { /* the next time, the fast path answers */
+		const uint32_t answer[4] = {r.eax, r.ebx, r.ecx, r.edx};
+		fastpath_cpuid_learn(v, leaf, sub, answer);
+	}
 	skip_instruction(v, e);
 }
 
@@ -292,10 +296,13 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
 
 void vm_exit_dispatch(struct vcpu *v, struct vm_exit *e)
 {
-	v->exits[e->reason]++;
-	v->exits_total++;
-	exit_handler h = e->reason < EXIT_REASON_COUNT ? handlers[e->reason] : NULL;
-	(h ? h : handle_unknown)(v, e);
+	/* EXIT_NONE: the fast path handled (and counted) it, and the loop goes round */
+	if (e->reason != EXIT_NONE) {
+		v->exits[e->reason]++;
+		v->exits_total++;
+		exit_handler h = e->reason < EXIT_REASON_COUNT ? handlers[e->reason] : NULL;
+		(h ? h : handle_unknown)(v, e);
+	}
 	/* any exit serves as a look at disks whose kicks are off (vm_virtio.h) */
 	if (__atomic_load_n(&v->vm->io_poll_due, __ATOMIC_RELAXED))
 		vm_virtio_poll(v);

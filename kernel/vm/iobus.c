@@ -10,9 +10,10 @@ int iobus_register(struct io_bus *b, uint64_t base, uint64_t len, io_read_fn rea
 		if (base < r->base + r->len && r->base < base + len)
 			return -1;
 	}
-	b->ranges[b->n++] = (struct io_range){base, len, read, write, opaque, name};
+	b->ranges[b->n++] = (struct io_range){base, len, read, write, opaque, name, false, 0};
 	return 0;
 }
+
 
 const struct io_range *iobus_find(const struct io_bus *b, uint64_t addr)
 {
@@ -31,20 +32,22 @@ static uint64_t ones(unsigned size)
 
 uint64_t iobus_read(struct io_bus *b, uint64_t addr, unsigned size)
 {
-	const struct io_range *r = iobus_find(b, addr);
+	struct io_range *r = (struct io_range *)iobus_find(b, addr);
 	if (!r || !r->read) {
 		b->unclaimed++;
 		return ones(size);
 	}
+	r->hits++;
 	return r->read(r->opaque, addr - r->base, size) & ones(size);
 }
 
 void iobus_write(struct io_bus *b, uint64_t addr, unsigned size, uint64_t value)
 {
-	const struct io_range *r = iobus_find(b, addr);
+	struct io_range *r = (struct io_range *)iobus_find(b, addr);
 	if (!r || !r->write) {
 		b->unclaimed++;
 		return;
 	}
+	r->hits++;
 	r->write(r->opaque, addr - r->base, size, value & ones(size));
 }

@@ -20,6 +20,14 @@ struct io_range {
 	io_write_fn write;
 	void *opaque;
 	const char *name;
+	/*
+	 * Its handlers are short, take no lock but their device's own,
+	 * change what a vCPU has pending only through the platform's
+	 * generation word and never stop the VM: the exit fast path
+	 * (kernel/vm/fastpath.c) may call them.
+	 */
+	bool fast;
+	uint64_t hits; /* accesses through iobus_read/iobus_write (accounting) */
 };
 
 #define IOBUS_MAX_RANGES 32
@@ -28,7 +36,14 @@ struct io_bus {
 	struct io_range ranges[IOBUS_MAX_RANGES];
 	size_t n;
 	uint64_t unclaimed; /* accesses no device answered */
+	uint8_t *fast_map; /* a bit per port of a range marked fast (iobus_set_fast), or NULL */
 };
+
+/* Is addr in a range marked fast? (A port bus's test, one bit.) */
+static inline bool iobus_fast(const struct io_bus *b, uint64_t addr)
+{
+	return b->fast_map && addr < 0x10000 && (b->fast_map[addr >> 3] >> (addr & 7) & 1);
+}
 
 /* 0, or -1 if the range overlaps another or the bus is full. */
 int iobus_register(struct io_bus *b, uint64_t base, uint64_t len, io_read_fn read,

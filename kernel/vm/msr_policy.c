@@ -1,4 +1,5 @@
 #include "kernel/vm/msr_policy.h"
+#include "kernel/vm/pvclock.h"
 
 #include "include/x86.h"
 #include "kernel/cpu/features.h"
@@ -155,6 +156,7 @@ static void set_tsc_offset(struct vcpu *v, uint64_t offset)
 	v->msrs.tsc_offset = offset;
 	hvm->set_tsc_offset(v, offset);
 	vplatform_set_tsc_offset(v, offset);
+	pvclock_tsc_moved(v); /* its clock page counts from the guest's TSC */
 }
 
 bool msr_write_checked(uint32_t msr)
@@ -289,6 +291,8 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 	}
 	if (vmca_owns(msr))
 		return vmca_read(&v->msrs.mca, msr, value);
+	if (pvclock_msr_read(v, msr, value))
+		return 0;
 	probe_host();
 	switch (msr) {
 	case MSR_TSC:
@@ -411,6 +415,8 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	if (vmca_owns(msr))
 		return vmca_write(&v->msrs.mca, msr, value,
 				  host_cpu.amd && (v->msrs.amd_hwcr & AMD_HWCR_MCSTATUSWREN));
+	if (pvclock_msr_write(v, msr, value))
+		return 0;
 	if (msr_write_checked(msr)) {
 		if (!canonical(v, value))
 			return -1;

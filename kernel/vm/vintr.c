@@ -132,6 +132,11 @@ uint64_t vintr_before_entry(struct vcpu *v)
 	} else {
 		hvm->set_interrupt_window(v, pending);
 	}
+	/* nothing injected, pending or asked for: the exit fast path may enter again (fastpath.h) */
+	v->fast.quiet = !pending && vector < 0 && nmi_due == UINT64_MAX && !v->nmi.pending &&
+			!v->nmi_window;
+	if (v->fast.quiet && fastpath_on)
+		vplatform_fast_watch(v);
 	uint64_t due = earliest(v, chips_due);
 	/* disks being polled: come out by then to look (vm_virtio_poll) */
 	uint64_t io_due = __atomic_load_n(&v->vm->io_poll_due, __ATOMIC_RELAXED);

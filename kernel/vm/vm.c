@@ -51,6 +51,7 @@ static void flush_line(struct vm *vm, enum vm_console_id id)
 	if (!b->len)
 		return;
 	b->text[b->len] = 0;
+	exitprof_console_line(vm, b->text);
 	if (__atomic_load_n(&attached, __ATOMIC_ACQUIRE) != vm || attached_console(vm) != id) {
 		char tag[VM_NAME_LEN + 8];
 		format(tag, sizeof(tag), id == VM_CONSOLE_HVC ? "%s/hvc0" : "%s", vm->name);

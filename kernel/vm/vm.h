@@ -13,6 +13,8 @@
 #include "kernel/sched/policy.h"
 #include "kernel/vm/iobus.h"
 #include "kernel/vm/vm_exit.h"
+#include "kernel/vm/exitprof.h"
+#include "kernel/vm/fastpath.h"
 #include "kernel/vm/vmca.h"
 #include "kernel/vm/vnmi.h"
 
@@ -61,6 +63,8 @@ struct vcpu_msrs {
 	uint64_t amd_de_cfg;
 	uint64_t amd_hwcr;
 	uint64_t spec_ctrl;  /* IA32_SPEC_CTRL, in the real MSR while the vCPU owns the core */
+	uint64_t kvm_system_time; /* the KVM clock's page and enable bit (pvclock.h) */
+	uint64_t kvm_wall_clock;
 	struct vmca mca;
 };
 
@@ -90,6 +94,8 @@ struct vcpu {
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
 	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */
 	uint32_t nested_seen; /* vm->nested_gen at its last entry: else its TLB is flushed */
+	struct exitprof xprof; /* the exit path's profile (hypervisor option exitprof) */
+	struct vcpu_fast fast; /* the exit fast path's view (kernel/vm/fastpath.h) */
 };
 
 struct vm_line_buffer {
@@ -151,6 +157,7 @@ struct vm {
 	struct sched_share share; /* weight and cap, shared by its vCPUs */
 	bool exclusive;		  /* its vCPUs own their cores */
 	uint64_t unknown_msr_logs;
+	bool exitmark_seen; /* its console showed the exitmark text (exitprof.h) */
 };
 
 extern struct vm *vms[VM_MAX];

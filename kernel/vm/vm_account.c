@@ -42,6 +42,21 @@ void vm_print_accounting(const struct vm *vm)
 			       (unsigned long long)v->wake_latency_max);
 		printk("%s\n", line);
 	}
+	exitprof_print(vm);
+	/* the MMIO ranges guests touched, as exits to them */
+	{
+		char line[256];
+		size_t n = (size_t)format(line, sizeof(line), "vm %s mmio ranges:", vm->name);
+		for (size_t i = 0; i < vm->mmio.n && n < sizeof(line); i++)
+			if (vm->mmio.ranges[i].hits)
+				n += (size_t)format(line + n, sizeof(line) - n, " %s %llu",
+						    vm->mmio.ranges[i].name,
+						    (unsigned long long)vm->mmio.ranges[i].hits);
+		if (n < sizeof(line) && vm->mmio.unclaimed)
+			format(line + n, sizeof(line) - n, " unclaimed %llu",
+			       (unsigned long long)vm->mmio.unclaimed);
+		printk("%s\n", line);
+	}
 	vm_virtio_report(vm);
 	if (!vm->io_counts)
 		return;

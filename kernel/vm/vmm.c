@@ -195,10 +195,16 @@ static void vm_free_resources(struct vm *vm)
 /* Frees the VM itself; only once released (or never started). */
 static void vm_free(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++)
+	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+		if (vm->vcpus[i]) {
+			kfree(vm->vcpus[i]->xprof.sum);
+			kfree(vm->vcpus[i]->xprof.count);
+		}
 		kfree(vm->vcpus[i]);
+	}
 	kfree(vm->config);
 	kfree(vm->io_counts);
+	kfree(vm->pio.fast_map);
 	kfree(vm);
 }
 

@@ -1,4 +1,5 @@
 #include "kernel/vm/vplatform.h"
+#include "kernel/vm/fastpath.h"
 
 #include "kernel/sched/sched.h"
 
@@ -78,6 +79,11 @@ uint64_t vplatform_now(const struct vm *vm)
 	uint64_t d = rdtsc() - p->t0, khz = tsc_khz();
 	/* in two parts: d * 10^6 alone overflows after 2^64 / 10^6 cycles (about 2 h at 2.5 GHz) */
 	return d / khz * 1000000 + d % khz * 1000000 / khz;
+}
+
+uint64_t vplatform_t0(const struct vm *vm)
+{
+	return vp_of(vm)->t0;
 }
 
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns)
@@ -648,6 +654,18 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 	return vector;
 }
 
+void vplatform_fast_watch(struct vcpu *v)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p) {
+		v->fast.gen = NULL;
+		return;
+	}
+	/* what vplatform_next_interrupt last found quiet (~0 when it did not) */
+	v->fast.gen = &p->generation;
+	v->fast.gen_seen = p->quiet[v->id].generation;
+}
+
 int vplatform_take_startup(struct vcpu *v, bool *init)
 {
 	struct vplatform *p = vp_of(v->vm);
@@ -755,6 +773,7 @@ int vplatform_init(struct vm *vm)
 	r |= iobus_register(io, 0x60, 1, kbd_read, kbd_write, p, "i8042-data");
 	r |= iobus_register(io, 0x64, 1, kbd_read, kbd_write, p, "i8042-cmd");
 	r |= iobus_register(io, 0x80, 1, sink_read, sink_write, p, "post");
+	iobus_set_fast(io, 0x80); /* no state at all: the exit fast path answers it */
 	/* between the PCI bus's 0xcf8 and 0xcfa-0xcff (vm_pci.c) */
 	r |= iobus_register(io, 0xcf9, 1, reset_control_read, reset_control_write, p, "reset-control");
 	r |= iobus_register(io, VPLATFORM_PM_BASE, 12, pm_read, pm_write, p, "acpi-pm");

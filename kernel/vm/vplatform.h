@@ -30,6 +30,8 @@ void vplatform_set_tsc_offset(struct vcpu *v, uint64_t offset);
 /* Guest time in ns (what the chip models count), and back to host TSC. */
 uint64_t vplatform_now(const struct vm *vm);
 uint64_t vplatform_ns_to_tsc(const struct vm *vm, uint64_t ns);
+/* The host TSC at the VM's power-on: its guest time 0. */
+uint64_t vplatform_t0(const struct vm *vm);
 /* MSRs the platform owns (APIC base, x2APIC, TSC deadline): 1 handled, 0 not, -1 #GP. */
 int vplatform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
@@ -41,6 +43,11 @@ int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
  * (UINT64_MAX: never), for the caller's timer: nothing here arms one.
  */
 int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uint64_t *due_tsc);
+/*
+ * After vplatform_next_interrupt found nothing for v: points v's fast path
+ * at the generation word and the value that said so (kernel/vm/fastpath.h).
+ */
+void vplatform_fast_watch(struct vcpu *v);
 /*
  * INIT and STARTUP IPIs that reached v's local APIC (SDM Vol. 3A §8.4):
  * *init set if an INIT arrived; returns the SIPI vector, or -1.

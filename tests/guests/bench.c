@@ -4,13 +4,15 @@
  *
  * Options: n=N iterations of each (default 100000).
  * Output:  "bench cpuid: N exits, T tsc, T/N per exit" and the same for pio
- * (OUT to port 0x80, the POST-code port: harmless on every PC).
+ * (OUT to port 0x80, the POST-code port: harmless on every PC), and "uart"
+ * (IN from COM1's line status register, as a console driver polls it).
  */
 #include "guest.h"
 
 const char guest_name[] = "bench";
 
 #define POST_PORT 0x80
+#define COM1_LSR 0x3fd
 
 static void report(const char *what, uint32_t n, uint64_t ticks)
 {
@@ -41,4 +43,11 @@ void guest_main(void)
 		outb(POST_PORT, (uint8_t)i);
 	t1 = rdtsc_ordered();
 	report("pio", n, t1 - t0);
+
+	/* the UART model: reading COM1's line status, as a console driver polls it */
+	t0 = rdtsc_ordered();
+	for (uint32_t i = 0; i < n; i++)
+		(void)inb(COM1_LSR);
+	t1 = rdtsc_ordered();
+	report("uart", n, t1 - t0);
 }

@@ -108,11 +108,13 @@ def test_weight_changed_at_run_time(shared):
 def test_an_owned_core_runs_its_owner_only():
     """A VM that owns core 1 (exclusive = 1) beside two others on a 3-core
     test host: they share cores 0 and 2, never 1, and the owner's guest runs
-    without scheduler ticks."""
+    without scheduler ticks. The others do well under half the owner's work
+    each, so they end while it still owns core 1 (once it stops, its core
+    is free and an idle one may steal from it)."""
     run = qemu(smp=3, timeout=300, modules=[
         spin_vm("owner", "rounds=60 seed=21", cpus="1", exclusive=1), SPIN,
-        spin_vm("other1", "rounds=40 seed=22"), spin_vm("other2", "rounds=40 seed=23"),
-        spin_vm("other3", "rounds=40 seed=24")])
+        spin_vm("other1", "rounds=25 seed=22"), spin_vm("other2", "rounds=25 seed=23"),
+        spin_vm("other3", "rounds=25 seed=24")])
     assert vm_stops(run.log) == {n: ("exit-port", 0) for n in
                                  ("owner", "other1", "other2", "other3")}, run
     ran = dict(re.findall(r"^vm (\w+) vcpu 0 sched: .* ran on cores ([\d ]+)", run.log, re.M))
@@ -146,3 +148,19 @@ def test_owned_core_refuses_others_from_the_console():
         assert vcpus(child)["guest"][0] == "1"
     finally:
         child.terminate(force=True)
+
+
+def test_a_halted_vcpu_wakes_on_its_timer_beside_a_vcpu_that_never_exits():
+    """A vCPU in HLT waiting for its timer (the intr guest's `sti; hlt` with a
+    2 ms timer) shares its core with a spinning one that makes no exits. The
+    spinner, alone among the runnable vCPUs, has no slice end: the core must
+    still look again when the sleeper is due. Before the fix the sleeper slept
+    until the spinner's VM stopped, here never (the run timed out)."""
+    intr = guest("intr")
+    run = qemu(smp=2, timeout=240, modules=[
+        spin_vm("busy", "seed=41", cpus="1"), SPIN,
+        vm_file("intr", intr, more='cpus = "1"\n'), intr],
+        until=r"\[intr\] GUEST intr: (PASS|FAIL)")
+    assert not run.timed_out, run
+    assert "[intr] GUEST intr: PASS" in run.log, run
+    assert "intr: hlt wake: count 1" in run.log, run

@@ -1,4 +1,4 @@
-// SOURCES: kernel/vm/cpuid_policy.c kernel/vm/cpuid_table.c kernel/lib/string.c
+// SOURCES: kernel/vm/cpuid_policy.c kernel/vm/cpuid_table.c kernel/vm/pvclock_calc.c kernel/lib/string.c
 /*
  * The CPUID allow list, run against stored host CPUID dumps of several CPUs
  * (the .txt files in tests/data/cpuid/, made by scripts/cpuid-dump.py: this machine's
@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "kernel/vm/cpuid_policy.h"
+#include "kernel/vm/pvclock.h"
 
 #define MAX_DUMPS 32
 #define MAX_ENTRIES 1024
@@ -708,7 +709,7 @@ static void test_unknown_leaves_zero_and_maxima_clamped(void **state)
 		CHECK(x0.eax == wantx, "%s: max extended %#x want %#x\n", d->name, x0.eax, wantx);
 		/* past the guest's maxima, and leaves nobody defines, read zero */
 		uint32_t probes[] = {want0 + 1, 0x20,	    0x21,	0x24,	    0x3f,
-				     0x40000002, 0x40000100, 0x4fffffff, 0x7fffffff, wantx + 1,
+				     0x40000002, 0x40000102, 0x40000200, 0x4fffffff, 0x7fffffff, wantx + 1,
 				     0x80000022, 0x80000026, 0x8fffffff, 0xc0000000, 0xffffffff};
 		for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 			struct cpuid_result z = guest(d, &c, probes[i], 0);
@@ -744,6 +745,18 @@ static void test_hypervisor_leaves(void **state)
 	r = guest(d, &c, HV_CPUID_BASE + 1, 0);
 	assert_int_equal(r.eax, HV_ABI_VERSION);
 	r = guest(d, &c, HV_CPUID_BASE + 0x42, 0);
+	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
+	/* KVM's signature one range up, with only the clock features (pvclock.h) */
+	r = guest(d, &c, KVM_CPUID_BASE, 0);
+	assert_int_equal(r.eax, KVM_CPUID_BASE + 1);
+	memcpy(sig, &r.ebx, 4);
+	memcpy(sig + 4, &r.ecx, 4);
+	memcpy(sig + 8, &r.edx, 4);
+	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
+	r = guest(d, &c, KVM_CPUID_BASE + 1, 0);
+	assert_int_equal(r.eax, (1u << 1) | (1u << 3) | (1u << 24));
+	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
+	r = guest(d, &c, KVM_CPUID_BASE + 2, 0);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
 }
 
