@@ -107,7 +107,7 @@ static int caps_build(struct vpci_func *f, const struct pci_dev *d, char *name, 
 	return 0;
 }
 
-int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *d,
+int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *d, bool intx,
 		   const struct vpci_func_ops *ops, void *opaque, char *err, size_t errlen)
 {
 	char dn[16];
@@ -116,9 +116,9 @@ int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *
 		format(err, errlen, "%s is a bridge: only endpoints can be passed through", dn);
 		return -1;
 	}
-	if (!d->cap_msi && !d->cap_msix) {
-		format(err, errlen, "%s has neither MSI nor MSI-X: INTx-only devices cannot be "
-		       "passed through yet", dn);
+	if (!d->cap_msi && !d->cap_msix && !intx) {
+		format(err, errlen, "%s has neither MSI nor MSI-X, and no INTx the host can route",
+		       dn);
 		return -1;
 	}
 	uint32_t class_code = (uint32_t)d->class_base << 16 | (uint32_t)d->class_sub << 8 |
@@ -127,6 +127,8 @@ int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *
 		       pci_read16(d, 0x2c), pci_read16(d, 0x2e), ops, opaque);
 	if (bars_build(f, d, dn, err, errlen) < 0 || caps_build(f, d, dn, err, errlen) < 0)
 		return -1;
+	if (intx)
+		vpci_func_set_intx_pin(f, 1); /* INTA of its own virtual slot, whatever the host pin */
 	vpci_func_snapshot(f);
 	return 0;
 }

@@ -17,8 +17,11 @@
  *   - COMMAND: I/O, memory, bus master and INTx-disable are the guest's to
  *     write (the glue applies them to the host); every other register write
  *     is dropped.
- *   - INTx: not passed through (no pin); a function with neither MSI nor
- *     MSI-X is refused.
+ *   - INTx: when the host can route the function's INTx (`intx`), the
+ *     guest sees pin INTA (its slot's GSI in the VM); the glue asserts it,
+ *     and STATUS.INTERRUPT reads the host function's (ops->intx_status).
+ *     Without, no pin; a function with neither MSI, MSI-X nor INTx is
+ *     refused.
  *
  * Which parts of a memory BAR go straight to the host BAR (mapped in the
  * VM's nested tables) and which trap: the page(s) holding the MSI-X table
@@ -40,10 +43,11 @@
 
 /*
  * Builds f from host function d (its config space read through d->cfg, its
- * BARs as enumerated). 0, or -1 with the reason ("0000:01:00.0 has neither
- * MSI nor MSI-X: INTx-only devices cannot be passed through yet").
+ * BARs as enumerated); `intx`: the guest gets an INTx pin. 0, or -1 with
+ * the reason ("0000:01:00.0 has neither MSI nor MSI-X, and no INTx the
+ * host can route").
  */
-int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *d,
+int vpt_func_build(struct vpci_func *f, const char *name, const struct pci_dev *d, bool intx,
 		   const struct vpci_func_ops *ops, void *opaque, char *err, size_t errlen);
 
 /*

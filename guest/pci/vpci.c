@@ -247,8 +247,14 @@ uint32_t vpci_func_config_read(struct vpci_func *f, unsigned reg, unsigned size)
 {
 	uint32_t v = 0;
 	for (unsigned i = 0; i < size && i < 4; i++)
-		if (reg + i < VPCI_CFG_SIZE) /* the extended space reads 0: no extended caps */
-			v |= (uint32_t)f->cfg[reg + i] << (8 * i);
+		if (reg + i < VPCI_CFG_SIZE) { /* the extended space reads 0: no extended caps */
+			uint8_t b = f->cfg[reg + i];
+			/* a passed-through function's line is the host function's */
+			if (reg + i == PCI_STATUS && f->ops && f->ops->intx_status && f->intx_pin)
+				b = (uint8_t)((b & ~PCI_STATUS_INTERRUPT) |
+					      (f->ops->intx_status(f->opaque) ? PCI_STATUS_INTERRUPT : 0));
+			v |= (uint32_t)b << (8 * i);
+		}
 	return v;
 }
 

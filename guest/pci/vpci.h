@@ -92,6 +92,11 @@ struct vpci_func_ops {
 	void (*bar_write)(void *opaque, unsigned bar, uint64_t offset, unsigned size, uint64_t value);
 	/* The guest changed COMMAND or a BAR (may be NULL): a device may drop cached mappings. */
 	void (*config_changed)(void *opaque);
+	/*
+	 * STATUS.INTERRUPT of a function whose INTx the model does not drive (a
+	 * passed-through one: the host function's bit); NULL: the model's own.
+	 */
+	bool (*intx_status)(void *opaque);
 };
 
 struct vpci_msix_entry {

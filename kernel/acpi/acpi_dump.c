@@ -32,5 +32,25 @@ void acpi_dump(const uint8_t *rsdp, size_t rsdp_len, const struct acpi_info *ai,
 		if (t->length <= (1u << 20))
 			dump_bytes(t->signature, t->address, phys(t->address), t->length);
 	}
+	/* the DSDT is named by the FADT, not the root table: dumped too (AML: _PRT, _S5) */
+	const struct acpi_table_ref *fadt = acpi_table(ai, "FACP");
+	if (fadt && fadt->length >= 44) {
+		const uint8_t *f = phys(fadt->address);
+		uint64_t dsdt = (uint64_t)f[40] | (uint64_t)f[41] << 8 | (uint64_t)f[42] << 16 |
+				(uint64_t)f[43] << 24;
+		if (fadt->length >= 148) {
+			uint64_t x = 0;
+			for (unsigned i = 0; i < 8; i++)
+				x |= (uint64_t)f[140 + i] << (8 * i);
+			if (x)
+				dsdt = x;
+		}
+		const uint8_t *d = dsdt ? phys(dsdt) : NULL;
+		uint32_t dlen = d ? (uint32_t)d[4] | (uint32_t)d[5] << 8 | (uint32_t)d[6] << 16 |
+					    (uint32_t)d[7] << 24
+				  : 0;
+		if (d && __builtin_memcmp(d, "DSDT", 4) == 0 && dlen >= 36 && dlen <= (1u << 20))
+			dump_bytes("DSDT", dsdt, d, dlen);
+	}
 	printk("acpi-dump: end\n");
 }

@@ -1,6 +1,7 @@
 /* See iommu_selftest.h. QEMU's edu device: docs/specs/edu.rst in QEMU's tree. */
 #include "kernel/iommu/iommu_selftest.h"
 
+
 #include "ept/gpa_map.h"
 #include "kernel/acpi/acpi.h"
 #include "include/x86.h"
@@ -13,6 +14,7 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_intx.h"
 #include "kernel/time/tsc.h"
 
 #define EDU_IRQ_STATUS 0x24
@@ -196,8 +198,7 @@ out:
 
 /*
  * 6. edu's INTx through the host IOAPIC with a remappable RTE (what INTx
- * passthrough needs). QEMU q35 wires slot s's INTA to PIRQ (s % 4) + 4,
- * which is GSI 16 + that in APIC mode (ich9_cc_init): test-only knowledge.
+ * passthrough needs), at the GSI the firmware's _PRT gives (pci_intx.h).
  */
 #define IOREGSEL 0x00
 #define IOWIN 0x10
@@ -212,21 +213,22 @@ static void ioapic_write(unsigned reg, uint32_t v)
 
 static bool intx_check(struct pci_dev *d)
 {
-	const struct acpi_info *ai = vtd_acpi;
-	if (!ai || !ai->nioapics || d->bus != 0 || pci_read8(d, PCI_INTERRUPT_PIN) != 1) {
-		printk("iommu selftest: INTx not checked (no IOAPIC, or edu not on bus 0 with INTA)\n");
-		return true;
+	uint32_t gsi;
+	uint8_t ioapic_id;
+	uint64_t ioapic_addr;
+	unsigned pin;
+	char why[160];
+	if (pci_intx_route(d, &gsi, &ioapic_id, &ioapic_addr, &pin, why, sizeof(why)) < 0) {
+		printk("iommu selftest: INTx: FAILED (no route: %s)\n", why);
+		return false;
 	}
-	unsigned gsi = 16 + (d->dev % 4) + 4;
-	const struct acpi_ioapic *io = &ai->ioapics[0];
-	unsigned pin = gsi - io->gsi_base;
-	ioapic = mm_map_mmio(io->address, 0x1000);
+	ioapic = mm_map_mmio(ioapic_addr, 0x1000);
 	uint32_t apic;
 	int vec = irqvec_alloc(irqvec_pick_cpu(), edu_irq, NULL, &apic);
 	uint64_t rte = 0;
 	char err[96] = "";
 	int r = vec < 0 || !ioapic ? -1
-				  : iommu_ioapic_remap(io->id, pin, (uint8_t)vec, apic, true, &rte,
+				  : iommu_ioapic_remap(ioapic_id, pin, (uint8_t)vec, apic, true, &rte,
 						       err, sizeof(err));
 	if (r != 0) {
 		printk("iommu selftest: INTx through a remappable RTE: FAILED (%s)\n",
@@ -246,7 +248,7 @@ static bool intx_check(struct pci_dev *d)
 	}
 	ioapic_write(0x10 + 2 * pin, 1u << 16); /* masked again */
 	pci_write16(d, PCI_COMMAND, pci_read16(d, PCI_COMMAND) | PCI_CMD_INTX_DISABLE);
-	iommu_ioapic_release(io->id, pin);
+	iommu_ioapic_release(ioapic_id, pin);
 	irqvec_free(vec);
 	printk("iommu selftest: edu INTx (GSI %u) through a remappable RTE (%#llx): %u of 2 "
 	       "delivered\n",

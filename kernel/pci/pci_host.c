@@ -13,6 +13,7 @@
 
 #include "include/x86.h"
 #include "kernel/acpi/acpi.h"
+#include "kernel/pci/pci_intx.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/spinlock.h"
 #include "kernel/lib/string.h"
@@ -264,6 +265,7 @@ static unsigned count_segments(void)
 
 void pci_host_init(const struct acpi_info *acpi)
 {
+	pci_intx_init(acpi);
 	nsegments = 0;
 	for (size_t i = 0; acpi && i < acpi->nmcfg && nsegments < ACPI_MAX_MCFG; i++)
 		setup_ecam(&acpi->mcfg[i]);

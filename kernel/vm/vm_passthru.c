@@ -25,11 +25,13 @@
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
 #include "kernel/pci/pci.h"
+#include "kernel/pci/pci_intx.h"
 #include "kernel/pci/pci_reset.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vm.h"
 #include "kernel/vm/vm_pci.h"
+#include "kernel/vm/vplatform.h"
 
 #define PT_MAX 16
 #define PT_MSI_BIT 64 /* pending bit of the MSI vector; MSI-X entries are bits 0-63 */
@@ -38,6 +40,34 @@
 #define MSIX_CTRL 2
 #define MSIX_CTRL_MASKALL (1u << 14)
 #define MSIX_CTRL_ENABLE (1u << 15)
+
+/* Host IOAPIC registers and redirection entry bits (82093AA §3.2) */
+#define IOAPIC_REGSEL 0x00
+#define IOAPIC_WIN 0x10
+#define IOAPIC_VER 0x01
+#define IOAPIC_RTE_LO(pin) (0x10 + 2 * (pin))
+#define RTE_LOW_ACTIVE (1u << 13)
+#define RTE_LEVEL (1u << 15)
+#define RTE_MASKED (1u << 16)
+
+/*
+ * A host INTx line (GSI) some passed-through functions use: one host vector
+ * and one IOAPIC pin, level-triggered, shared by every function on that
+ * GSI. The pin is masked by the handler and stays masked while any user's
+ * interrupt waits for its guest's EOI.
+ */
+struct pt_line {
+	unsigned users; /* 0: free */
+	uint32_t gsi;
+	uint8_t ioapic_id;
+	unsigned pin;
+	volatile uint32_t *ioapic;
+	int vec;
+	bool remapped;
+	uint32_t rte_lo, rte_hi; /* unmasked */
+	uint32_t fired;		 /* set by the handler (atomic) */
+	uint64_t irqs;
+};
 
 struct pt_vec {
 	struct pt_dev *pt;
@@ -66,6 +96,12 @@ struct pt_dev {
 	uint64_t pending_msix;		 /* raised by the handler (atomic) */
 	uint32_t pending_msi;
 	uint64_t irqs;			 /* host interrupts taken */
+	/* INTx (pt_intx_lock) */
+	struct pt_line *line; /* its host line; NULL: the guest has no INTx pin */
+	unsigned guest_gsi;   /* the VM's IOAPIC pin for its slot's INTA */
+	bool intx_on;	      /* the guest lets it use INTx (INTX_DISABLE clear, MSI/MSI-X off) */
+	bool intx_up;	      /* asserted in the guest, until its EOI */
+	uint32_t intx_eoi;    /* the guest EOIed it (atomic; set under the platform lock) */
 };
 
 struct vm_passthru {
@@ -79,6 +115,9 @@ static spinlock_t pt_table_lock = SPINLOCK_INIT; /* claiming and freeing entries
 static spinlock_t pt_npt_lock = SPINLOCK_INIT;	 /* changes to any VM's nested tables */
 static struct deferred pt_work;
 static bool pt_work_registered;
+static struct pt_line pt_lines[PT_MAX];
+static spinlock_t pt_intx_lock = SPINLOCK_INIT;	  /* lines and the functions' INTx state */
+static spinlock_t pt_ioapic_lock = SPINLOCK_INIT; /* the host IOAPICs' index/data registers */
 
 static struct vm_passthru *pt_of(struct vm *vm)
 {
@@ -97,9 +136,183 @@ static void pt_irq(void *arg)
 	deferred_raise(&pt_work);
 }
 
+/* ---- INTx: host IOAPIC pin -> deferred work -> the VM's IOAPIC pin, EOI -> unmask ---- */
+
+static void line_write(struct pt_line *l, bool masked)
+{
+	uint64_t f = spin_lock_irqsave(&pt_ioapic_lock);
+	l->ioapic[IOAPIC_REGSEL / 4] = IOAPIC_RTE_LO(l->pin) + 1;
+	l->ioapic[IOAPIC_WIN / 4] = l->rte_hi;
+	l->ioapic[IOAPIC_REGSEL / 4] = IOAPIC_RTE_LO(l->pin);
+	l->ioapic[IOAPIC_WIN / 4] = masked ? l->rte_lo | RTE_MASKED : l->rte_lo;
+	spin_unlock_irqrestore(&pt_ioapic_lock, f);
+}
+
+/* Level-triggered: masked here, unmasked when every user's guest has EOIed. */
+static void pt_intx_irq(void *arg)
+{
+	struct pt_line *l = arg;
+	line_write(l, true);
+	__atomic_store_n(&l->fired, 1, __ATOMIC_RELEASE);
+	deferred_raise(&pt_work);
+}
+
+/* The VM's pin follows its functions' assertions (pt_intx_lock held). */
+static void guest_line(struct vm *vm, unsigned gsi)
+{
+	bool up = false;
+	for (unsigned i = 0; i < PT_MAX; i++)
+		up |= pt_devs[i].vm == vm && pt_devs[i].line && pt_devs[i].guest_gsi == gsi &&
+		      pt_devs[i].intx_up;
+	vplatform_pt_intx(vm, gsi, up);
+}
+
+/* Unmasked while some user may interrupt and none waits for its EOI (pt_intx_lock held). */
+static void line_update(struct pt_line *l)
+{
+	bool on = false, waiting = false;
+	for (unsigned i = 0; i < PT_MAX; i++) {
+		struct pt_dev *u = &pt_devs[i];
+		if (u->line != l)
+			continue;
+		on |= u->intx_on;
+		waiting |= u->intx_up;
+	}
+	line_write(l, !on || waiting);
+}
+
+/* Host line fired or a guest EOIed: who asserts now (STATUS.INTERRUPT). pt_intx_lock held. */
+static void line_service(struct pt_line *l)
+{
+	bool fired = __atomic_exchange_n(&l->fired, 0, __ATOMIC_ACQ_REL), eoi = false;
+	for (unsigned i = 0; i < PT_MAX; i++) {
+		struct pt_dev *u = &pt_devs[i];
+		if (u->line == l && __atomic_exchange_n(&u->intx_eoi, 0, __ATOMIC_ACQ_REL)) {
+			u->intx_up = false;
+			eoi = true;
+		}
+	}
+	if (!fired && !eoi)
+		return;
+	l->irqs += fired;
+	for (unsigned i = 0; i < PT_MAX; i++) {
+		struct pt_dev *u = &pt_devs[i];
+		if (u->line != l || u->intx_up || !u->intx_on)
+			continue;
+		if (!(pci_read16(u->host, PCI_STATUS) & PCI_STATUS_INTERRUPT))
+			continue;
+		u->intx_up = true;
+		u->irqs++;
+		guest_line(u->vm, u->guest_gsi);
+	}
+	line_update(l);
+}
+
+/* vplatform's EOI hook (platform lock held): note it, the work does the rest. */
+static void pt_intx_eoi(struct vm *vm, unsigned gsi)
+{
+	for (unsigned i = 0; i < PT_MAX; i++) {
+		struct pt_dev *u = &pt_devs[i];
+		if (u->vm == vm && u->line && u->guest_gsi == gsi)
+			__atomic_store_n(&u->intx_eoi, 1, __ATOMIC_RELEASE);
+	}
+	deferred_raise(&pt_work);
+}
+
+/*
+ * The host line for GSI `gsi`, shared or new: a host vector, the IOAPIC pin
+ * programmed level/active-low (remappable when interrupt remapping is on),
+ * masked. pt_intx_lock held. NULL with the reason.
+ */
+static struct pt_line *line_get(uint32_t gsi, uint8_t ioapic_id, uint64_t ioapic_addr,
+				unsigned pin, char *why, size_t whylen)
+{
+	struct pt_line *l = NULL;
+	for (unsigned i = 0; i < PT_MAX; i++)
+		if (pt_lines[i].users && pt_lines[i].gsi == gsi) {
+			pt_lines[i].users++;
+			return &pt_lines[i];
+		}
+	for (unsigned i = 0; !l && i < PT_MAX; i++)
+		if (!pt_lines[i].users)
+			l = &pt_lines[i];
+	if (!l) {
+		format(why, whylen, "no free INTx line entry");
+		return NULL;
+	}
+	memset(l, 0, sizeof(*l));
+	l->gsi = gsi, l->ioapic_id = ioapic_id, l->pin = pin;
+	l->ioapic = mm_map_mmio(ioapic_addr, 0x1000);
+	if (!l->ioapic) {
+		format(why, whylen, "cannot map the IOAPIC at %#llx", (unsigned long long)ioapic_addr);
+		return NULL;
+	}
+	uint64_t f = spin_lock_irqsave(&pt_ioapic_lock);
+	l->ioapic[IOAPIC_REGSEL / 4] = IOAPIC_VER;
+	unsigned maxpin = l->ioapic[IOAPIC_WIN / 4] >> 16 & 0xff;
+	spin_unlock_irqrestore(&pt_ioapic_lock, f);
+	if (pin > maxpin) {
+		format(why, whylen, "GSI %u is pin %u of IOAPIC %u, which has %u pins", gsi, pin,
+		       ioapic_id, maxpin + 1);
+		return NULL;
+	}
+	uint32_t apic;
+	l->vec = irqvec_alloc(irqvec_pick_cpu(), pt_intx_irq, l, &apic);
+	if (l->vec < 0) {
+		format(why, whylen, "the host vector pool is empty");
+		return NULL;
+	}
+	uint64_t rte = 0;
+	int r = iommu_ioapic_remap(ioapic_id, pin, (uint8_t)l->vec, apic, true, &rte, why, whylen);
+	if (r < 0) {
+		irqvec_free(l->vec);
+		return NULL;
+	}
+	l->remapped = r == 0;
+	if (r == 1) /* no interrupt remapping: an ordinary fixed, physical RTE */
+		rte = (uint64_t)apic << 56 | RTE_LEVEL | (uint8_t)l->vec;
+	rte |= RTE_LOW_ACTIVE; /* PCI INTx is active low */
+	l->rte_lo = (uint32_t)rte & ~RTE_MASKED;
+	l->rte_hi = (uint32_t)(rte >> 32);
+	l->users = 1;
+	line_write(l, true);
+	return l;
+}
+
+static void line_put(struct pt_line *l)
+{
+	if (--l->users)
+		return;
+	line_write(l, true);
+	if (l->remapped)
+		iommu_ioapic_release(l->ioapic_id, l->pin);
+	irqvec_free(l->vec);
+	__atomic_store_n(&l->fired, 0, __ATOMIC_RELEASE);
+}
+
+/* The guest's view changed: INTx allowed or not (pt->lock held). */
+static void intx_apply(struct pt_dev *pt, bool on)
+{
+	spin_lock(&pt_intx_lock);
+	if (pt->line) {
+		pt->intx_on = on;
+		if (!on && pt->intx_up) {
+			pt->intx_up = false;
+			guest_line(pt->vm, pt->guest_gsi);
+		}
+		line_update(pt->line);
+	}
+	spin_unlock(&pt_intx_lock);
+}
+
 static void pt_work_fn(void *arg)
 {
 	(void)arg;
+	spin_lock(&pt_intx_lock);
+	for (unsigned i = 0; i < PT_MAX; i++)
+		if (pt_lines[i].users)
+			line_service(&pt_lines[i]);
+	spin_unlock(&pt_intx_lock);
 	for (unsigned i = 0; i < PT_MAX; i++) {
 		struct pt_dev *pt = &pt_devs[i];
 		if (!__atomic_load_n(&pt->pending_msi, __ATOMIC_ACQUIRE) &&
@@ -301,10 +514,12 @@ static void pt_apply(struct pt_dev *pt)
 		vm_kick(pt->vm);
 	}
 
-	/* host decoding follows the guest's; mastering is the guest's; INTx never */
-	uint16_t cmd = PCI_CMD_INTX_DISABLE;
+	/* host decoding follows the guest's; mastering is the guest's; INTx when it lets it */
+	bool intx = pt->line && !(v.cmd & PCI_COMMAND_INTX_DISABLE) && !v.msi && !v.msix;
+	uint16_t cmd = intx ? 0 : PCI_CMD_INTX_DISABLE;
 	cmd |= v.cmd & (PCI_COMMAND_MEMORY | PCI_COMMAND_IO | PCI_COMMAND_MASTER);
 	pci_write16(h, PCI_COMMAND, cmd);
+	intx_apply(pt, intx);
 
 	if (v.msi && !v.msix)
 		msi_host_on(pt);
@@ -393,10 +608,18 @@ static void pt_bar_write(void *opaque, unsigned bar, uint64_t offset, unsigned s
 	}
 }
 
+/* Called under the VM's bus lock; a host config read only. */
+static bool pt_intx_status(void *opaque)
+{
+	struct pt_dev *pt = opaque;
+	return pci_read16(pt->host, PCI_STATUS) & PCI_STATUS_INTERRUPT;
+}
+
 static const struct vpci_func_ops pt_ops = {
 	.bar_read = pt_bar_read,
 	.bar_write = pt_bar_write,
 	.config_changed = pt_config_changed,
+	.intx_status = pt_intx_status,
 };
 
 /* ---- which functions can be given ---- */
@@ -440,8 +663,14 @@ static const char *assignable(const struct pci_dev *d, enum pci_reset_method *re
 		return buf;
 	}
 	if (!d->cap_msi && !d->cap_msix) {
-		format(buf, len, "no MSI or MSI-X (INTx-only devices cannot be passed through yet)");
-		return buf;
+		uint32_t gsi;
+		uint8_t id;
+		uint64_t addr;
+		unsigned pin;
+		if (pci_intx_route(d, &gsi, &id, &addr, &pin, why, sizeof(why)) < 0) {
+			format(buf, len, "no MSI or MSI-X, and its INTx cannot be routed: %s", why);
+			return buf;
+		}
 	}
 	struct pci_reset_facts f;
 	pci_reset_probe(d, pci_devices, pci_device_count, &f, bridge);
@@ -500,6 +729,8 @@ static void quiesce(struct pt_dev *pt)
 	msi_host_off(pt);
 	msix_host_off(pt);
 	pci_write16(h, PCI_COMMAND, PCI_CMD_INTX_DISABLE);
+	intx_apply(pt, false);
+	__atomic_store_n(&pt->intx_eoi, 0, __ATOMIC_RELEASE);
 	iommu_msi_release(h);
 	/* what the handler raised before the vectors went is dropped, not injected later */
 	__atomic_store_n(&pt->pending_msi, 0, __ATOMIC_RELEASE);
@@ -543,6 +774,11 @@ static void pt_release(struct pt_dev *pt)
 	iommu_block(pt->host); /* quarantine: every DMA faults from here on */
 	pt_reset_host(pt);
 	pci_write16(pt->host, PCI_COMMAND, PCI_CMD_INTX_DISABLE);
+	spin_lock(&pt_intx_lock);
+	if (pt->line)
+		line_put(pt->line);
+	pt->line = NULL;
+	spin_unlock(&pt_intx_lock);
 	spin_unlock(&pt->lock);
 	spin_lock(&pt_table_lock);
 	pt->vm = NULL;
@@ -569,6 +805,7 @@ int vm_passthru_init(struct vm *vm, char *err, size_t errlen)
 	if (!pt_work_registered) {
 		pt_work = (struct deferred){.name = "passthrough", .fn = pt_work_fn};
 		deferred_register(&pt_work);
+		vplatform_set_pt_eoi(pt_intx_eoi);
 		pt_work_registered = true;
 	}
 	spin_unlock(&pt_table_lock);
@@ -628,7 +865,28 @@ int vm_passthru_init(struct vm *vm, char *err, size_t errlen)
 		spin_lock(&pt->lock);
 		quiesce(pt);
 		pt_reset_host(pt);
-		int r = vpt_func_build(&pt->func, pt->name, pt->host, &pt_ops, pt, err, errlen);
+		/* INTx: its host line, when the firmware's tables say where it goes */
+		uint32_t gsi;
+		uint8_t ioid;
+		uint64_t ioaddr;
+		unsigned pin;
+		int r = 0;
+		if (pci_intx_route(pt->host, &gsi, &ioid, &ioaddr, &pin, why, sizeof(why)) == 0) {
+			spin_lock(&pt_intx_lock);
+			pt->line = line_get(gsi, ioid, ioaddr, pin, why, sizeof(why));
+			spin_unlock(&pt_intx_lock);
+		}
+		if (!pt->line && !pt->host->cap_msi && !pt->host->cap_msix) {
+			format(err, errlen, "pci: %s: no MSI or MSI-X, and its INTx cannot be routed: "
+			       "%s", pt->name + 12, why);
+			r = -1;
+		} else if (!pt->line && pci_read8(pt->host, PCI_INTERRUPT_PIN)) {
+			printk("vm %s: %s: no INTx for the guest (%s); MSI/MSI-X only\n", vm->name,
+			       pt->name, why);
+		}
+		if (r == 0)
+			r = vpt_func_build(&pt->func, pt->name, pt->host, pt->line != NULL, &pt_ops, pt,
+					   err, errlen);
 		if (r == 0 && pt->host->cap_msix)
 			pt->host_msix_n = (pci_read16(pt->host, pt->host->cap_msix + MSIX_CTRL) & 0x7ffu) + 1;
 		if (r == 0)
@@ -645,12 +903,19 @@ int vm_passthru_init(struct vm *vm, char *err, size_t errlen)
 			       pt->name + 12);
 			return -1;
 		}
+		spin_lock(&pt_intx_lock);
+		pt->guest_gsi = vpci_intx_gsi(pt->func.slot, 1);
+		spin_unlock(&pt_intx_lock);
 		spin_lock(&pt->lock);
 		pt->plugged = true;
 		pt_apply(pt); /* the firmware's layout: BARs mapped, mastering off */
 		spin_unlock(&pt->lock);
 		printk("vm %s: %s (%04x:%04x, reset by %s)\n", vm->name, pt->name, pt->host->vendor,
 		       pt->host->device, pci_reset_method_name(pt->reset));
+		if (pt->line)
+			printk("vm %s: %s INTx: host GSI %u (IOAPIC %u pin %u%s), guest GSI %u\n",
+			       vm->name, pt->name, pt->line->gsi, pt->line->ioapic_id, pt->line->pin,
+			       pt->line->remapped ? ", remapped" : "", pt->guest_gsi);
 	}
 	return 0;
 }

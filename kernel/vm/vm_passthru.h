@@ -4,14 +4,16 @@
  *
  * At VM build (vm_passthru_init): each function is checked (the IOMMU is on
  * and covers it, the hypervisor does not drive it, no other VM has it, it
- * is an endpoint with MSI or MSI-X and a working reset method), claimed,
+ * is an endpoint with MSI, MSI-X or a routable INTx, and a working reset
+ * method), claimed,
  * reset, put in the VM's DMA domain (built from its guest-physical map:
  * the device reaches the VM's RAM and nothing else) and plugged into the
  * VM's PCI bus with a virtual config space (guest/pci/passthru.h). Any
  * failure refuses the whole VM with the reason; other VMs are untouched.
  *
  * While the VM runs: the guest's COMMAND goes to the host (bus mastering
- * off until the guest sets it; INTx always disabled); memory BARs are
+ * off until the guest sets it; INTx enabled only while the guest allows it
+ * and has MSI and MSI-X off); memory BARs are
  * mapped straight into the VM's nested tables, uncached, at the guest's BAR
  * addresses (moved when the guest moves them), except the MSI-X table/PBA
  * pages and sub-page BARs, which trap and are forwarded; I/O BARs trap and
@@ -19,6 +21,11 @@
  * enabled vector has a host vector (remapped through the IOMMU when it
  * remaps interrupts) whose handler raises deferred work that injects the
  * guest's own message (its masks and pending bits kept by the model).
+ * INTx: the host GSI (pci_intx.h) gets a level-triggered IOAPIC pin and a
+ * host vector shared by every function on it; the handler masks the pin,
+ * the deferred work asserts the guest's INTA pin for each function whose
+ * STATUS.INTERRUPT is set, and at the guest's EOI (vplatform_pt_intx) it is
+ * checked again and the host pin unmasked once nobody waits for an EOI.
  *
  * On reboot (vm_passthru_reset) and on stop/destroy (vm_passthru_free) the
  * device is quiesced and reset; on hand-back it is quarantined: blocking

@@ -59,6 +59,8 @@ struct vplatform {
 	bool pit_out, rtc_out, hpet_irq0, hpet_irq8;
 	bool irq0_level, irq8_level;
 	struct vioapic ioapic;
+	uint32_t bus_gsis; /* IOAPIC pins the VM's PCI bus drives (vplatform_set_gsi) */
+	uint32_t pt_gsis;  /* pins passed-through INTx drives until the guest's EOI */
 	struct vlapic lapic[VCPU_MAX];
 	uint8_t rst_cnt;       /* 0xcf9 */
 	uint64_t msi_dropped; /* MSI messages no APIC would take */
@@ -125,10 +127,37 @@ static void lapic_send_ipi_cb(void *ctx, unsigned dest_mode, uint32_t dest, unsi
 			  vector, trigger_level, level);
 }
 
+static void (*pt_eoi_hook)(struct vm *vm, unsigned gsi);
+
+void vplatform_set_pt_eoi(void (*fn)(struct vm *vm, unsigned gsi))
+{
+	pt_eoi_hook = fn;
+}
+
+/*
+ * The guest's EOI of a level-triggered vector (platform lock held). A
+ * passed-through INTx on a pin with that vector drops first, so the
+ * IOAPIC does not deliver it again for an interrupt the guest has handled;
+ * the owner is told and raises it again if the device still asserts.
+ */
 static void lapic_eoi_cb(void *ctx, uint8_t vector)
 {
 	struct lapic_ctx *c = ctx;
-	vioapic_eoi(&c->p->ioapic, vector);
+	struct vplatform *p = c->p;
+	uint32_t dropped = 0;
+	for (unsigned gsi = 0; gsi < VIOAPIC_NR_PINS; gsi++) {
+		uint64_t e = vioapic_entry(&p->ioapic, gsi);
+		if (!(p->pt_gsis >> gsi & 1) || (e & VIOAPIC_RTE_VECTOR) != vector ||
+		    !(e & VIOAPIC_RTE_LEVEL))
+			continue;
+		p->pt_gsis &= ~(1u << gsi);
+		dropped |= 1u << gsi;
+		vioapic_set_irq(&p->ioapic, gsi, p->bus_gsis >> gsi & 1);
+	}
+	vioapic_eoi(&p->ioapic, vector);
+	for (unsigned gsi = 0; dropped && gsi < VIOAPIC_NR_PINS; gsi++)
+		if ((dropped >> gsi & 1) && pt_eoi_hook)
+			pt_eoi_hook(p->vm, gsi);
 }
 
 static void pic_output(void *ctx, bool level)
@@ -155,7 +184,26 @@ void vplatform_set_gsi(struct vm *vm, unsigned gsi, bool level)
 		return;
 	spin_lock(&p->lock);
 	p->generation++;
-	vioapic_set_irq(&p->ioapic, gsi, level);
+	if (level)
+		p->bus_gsis |= 1u << gsi;
+	else
+		p->bus_gsis &= ~(1u << gsi);
+	vioapic_set_irq(&p->ioapic, gsi, level || (p->pt_gsis >> gsi & 1));
+	spin_unlock(&p->lock);
+}
+
+void vplatform_pt_intx(struct vm *vm, unsigned gsi, bool level)
+{
+	struct vplatform *p = vp_of(vm);
+	if (!p || gsi >= VIOAPIC_NR_PINS)
+		return;
+	spin_lock(&p->lock);
+	p->generation++;
+	if (level)
+		p->pt_gsis |= 1u << gsi;
+	else
+		p->pt_gsis &= ~(1u << gsi);
+	vioapic_set_irq(&p->ioapic, gsi, level || (p->bus_gsis >> gsi & 1));
 	spin_unlock(&p->lock);
 }
 
@@ -675,6 +723,7 @@ static void power_on(struct vplatform *p, struct vm *vm)
 	vrtc_init(&p->rtc, rtc_irq8, p, wallclock_unix_at(p->t0), now);
 	vhpet_init(&p->hpet, hpet_irq, p, now);
 	vioapic_init(&p->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, p);
+	p->bus_gsis = p->pt_gsis = 0;
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		struct lapic_ctx *c = &p->lapic_ctx[i];
 		*c = (struct lapic_ctx){p, i};

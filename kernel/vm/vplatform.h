@@ -73,6 +73,16 @@ void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level);
 /* Drives IOAPIC pin `gsi` (PCI INTx: 16-19, shared and level-triggered) under the platform lock. */
 void vplatform_set_gsi(struct vm *vm, unsigned gsi, bool level);
 /*
+ * A passed-through function's INTx on IOAPIC pin `gsi` (platform lock
+ * taken): level-triggered and resampled at the guest's EOI. Asserted, the
+ * pin stays up (with whatever the PCI bus drives there) until the guest
+ * EOIs the pin's vector; then it drops and the hook set with
+ * vplatform_set_pt_eoi runs (under the platform lock: it may only note the
+ * EOI and raise work), whose owner asserts again if the device still does.
+ */
+void vplatform_pt_intx(struct vm *vm, unsigned gsi, bool level);
+void vplatform_set_pt_eoi(void (*fn)(struct vm *vm, unsigned gsi));
+/*
  * An MSI/MSI-X message (address, data: guest/pci/msi.h) to the local APICs,
  * under the platform lock (the innermost: callers may hold the PCI bus lock).
  */

@@ -12,6 +12,13 @@
  *     memory, another VM's, past its own end). The IOMMU must block each;
  *     the guest only reports that the device finished ("edu: rogue DMA to
  *     A done"), the test reads the hypervisor's fault lines.
+ * With `intx`, it then turns MSI off and uses the device's INTx instead:
+ * its slot's INTA reaches the VM's IOAPIC pin 16 + slot % 4 (what the
+ * VM's _PRT says), programmed level-triggered, active low, to INTX_VECTOR.
+ * The handler acks the device (0x64) and EOIs; the guest raises (0x60) and
+ * must receive one interrupt, then a second (the host line is unmasked
+ * only after the first's EOI), then none while COMMAND.INTX_DISABLE is set
+ * (raised meanwhile), and that one once INTX_DISABLE is cleared again.
  * With `stay`, it says whether its checks passed and then waits (halted)
  * for the host to reboot or destroy it.
  * With `victim`, it is the other VM instead: it fills its RAM above its
@@ -66,6 +73,25 @@ __asm__(".text\n"
 	"iretl\n");
 
 static volatile uint8_t *bar;
+
+#define INTX_VECTOR 0x52
+volatile uint32_t intx_count;
+volatile uint32_t intx_bar;
+void intx_stub(void);
+__asm__(".text\n"
+	".align 8\n"
+	".globl intx_stub\n"
+	"intx_stub:\n\t"
+	"pushl %eax\n\t"
+	"pushl %edx\n\t"
+	"lock incl intx_count\n\t"
+	"movl intx_bar, %edx\n\t"
+	"movl 0x24(%edx), %eax\n\t" /* interrupt status */
+	"movl %eax, 0x64(%edx)\n\t" /* ack: the device drops its line */
+	"movl $0, 0xfee000b0\n\t"   /* EOI: reaches the IOAPIC (level) */
+	"popl %edx\n\t"
+	"popl %eax\n\t"
+	"iretl\n");
 
 static uint32_t rd32(uint32_t off)
 {
@@ -158,6 +184,44 @@ static void victim(void)
 	}
 }
 
+static bool wait_intx(uint32_t want)
+{
+	for (uint64_t i = 0; i < 500000000ull && intx_count < want; i++)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+	return intx_count >= want;
+}
+
+static void intx_checks(struct pci_fn f, uint8_t msi)
+{
+	uint8_t pin = pci_read8(f, 0x3d);
+	if (!check(pin == 1, "edu: interrupt pin %u, not INTA", pin))
+		return;
+	unsigned gsi = 16 + (f.dev + pin - 1u) % 4;
+	pci_write16(f, msi + 2, (uint16_t)(pci_read16(f, msi + 2) & ~1u)); /* MSI off */
+	pci_write16(f, PCI_CMD, (uint16_t)(pci_read16(f, PCI_CMD) & ~0x400u));
+	intx_bar = (uint32_t)(uintptr_t)bar;
+	idt_set_gate(INTX_VECTOR, intx_stub);
+	ioapic_set_pin(gsi, INTX_VECTOR | IOAPIC_REDIR_LEVEL | 1u << 13, lapic_id());
+	wr32(EDU_IRQ_RAISE, 1);
+	check(wait_intx(1), "edu: no INTx after raising an interrupt");
+	wr32(EDU_IRQ_RAISE, 2);
+	check(wait_intx(2), "edu: no second INTx (was the first's EOI lost?)");
+	/* masked by INTX_DISABLE: raised, but nothing arrives until it is cleared */
+	pci_write16(f, PCI_CMD, (uint16_t)(pci_read16(f, PCI_CMD) | 0x400u));
+	wr32(EDU_IRQ_RAISE, 4);
+	for (unsigned i = 0; i < 2000000; i++)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+	check(intx_count == 2, "edu: %u INTx with INTX_DISABLE set", intx_count);
+	check(pci_read16(f, 0x06) & 0x08, "edu: STATUS.INTERRUPT clear while it asserts");
+	pci_write16(f, PCI_CMD, (uint16_t)(pci_read16(f, PCI_CMD) & ~0x400u));
+	check(wait_intx(3), "edu: no INTx once INTX_DISABLE was cleared");
+	for (unsigned i = 0; i < 2000000; i++)
+		__asm__ volatile("sti; nop; cli" ::: "memory");
+	check(intx_count == 3, "edu: %u INTx for 3 raised (one was delivered twice)", intx_count);
+	ioapic_set_pin(gsi, IOAPIC_REDIR_MASKED, lapic_id());
+	printf("edu: INTx on GSI %u vector 0x%x: %u of 3\n", gsi, INTX_VECTOR, intx_count);
+}
+
 void guest_main(void)
 {
 	if (arg("victim")) {
@@ -220,6 +284,9 @@ void guest_main(void)
 	if (check(bad == 0, "edu: %u of %u words wrong after the DMA round trip", bad, XFER / 4))
 		printf("edu: DMA round trip of %u bytes intact, MSI on vector 0x%x\n", XFER,
 		       MSI_VECTOR);
+
+	if (arg("intx"))
+		intx_checks(f, msi);
 
 	/* rogue DMA: the device writes its buffer at each address; the IOMMU must stop it */
 	const char *r = arg("rogue=");

@@ -62,6 +62,41 @@ def test_edu_dma_and_msi():
     assert "DMA fault" not in run.log, run
 
 
+def test_edu_intx():
+    """INTx passthrough: edu's INTA (device 0 behind the root port at slot 5: swizzled to
+    the port's INTA, GSI 21 by QEMU's _PRT) reaches the guest's IOAPIC pin, level-triggered, the
+    host line unmasked again only after the guest's EOI; INTX_DISABLE masks it."""
+    run = qemu(smp=2, machine=MACHINE, modules=[guest("edu"), edu_vm(extra="intx")],
+               extra_args=IOMMU + EDU, timeout=300)
+    assert run.status == 0, run
+    assert "GUEST edu: PASS" in run.log, run
+    m = re.search(r"^vm pt: passthrough %s INTx: host GSI 21 \(IOAPIC 0 pin 21, remapped\), "
+                  r"guest GSI (\d+)$" % EDU_BDF, run.log, re.M)
+    assert m, run
+    assert "edu: INTx on GSI %s vector 0x52: 3 of 3" % m.group(1) in run.log, run
+    assert "DMA fault" not in run.log, run
+
+
+def test_edu_intx_shared_line():
+    """Two edu devices behind root ports at slots 5 and 9 share host GSI 21 (both swizzle
+    to INTA of a slot = 1 mod 4), each given to its own VM: each VM gets its own device's
+    interrupts (each device's STATUS.INTERRUPT is checked), three each."""
+    edu2 = ["-device", "pcie-root-port,id=rp2,chassis=2,slot=2,addr=9",
+            "-device", "edu,bus=rp2,dma_mask=0xffffffffffffffff"]
+    second = vm_file("pt2", guest("edu"), memory=16, extra="intx",
+                     more="pci = [ '02:00.0' ]\n")
+    run = qemu(smp=2, machine=MACHINE, timeout=300,
+               modules=[guest("edu"), edu_vm(extra="intx"), second],
+               extra_args=IOMMU + EDU + edu2, until=r"(GUEST edu: (PASS|FAIL)[\s\S]*){2}")
+    for vm, bdf in (("pt", EDU_BDF), ("pt2", "0000:02:00.0")):
+        m = re.search(r"^vm %s: passthrough %s INTx: host GSI 21 \(IOAPIC 0 pin 21, "
+                      r"remapped\), guest GSI (\d+)$" % (vm, bdf), run.log, re.M)
+        assert m, run
+        assert "[%s] edu: INTx on GSI %s vector 0x52: 3 of 3" % (vm, m.group(1)) in run.log, run
+    assert run.log.count("GUEST edu: PASS") == 2, run
+    assert "DMA fault" not in run.log, run
+
+
 def test_rogue_dma_blocked():
     """The rogue has 2 MiB of RAM (guest-physical 0-2 MiB), so it can name host addresses
     above that: the hypervisor's image (linked at 1 MiB, over 1.5 MiB long: 0x200000 is

@@ -68,7 +68,7 @@ static void bar_write(void *o, unsigned bar, uint64_t off, unsigned size, uint64
 	device_accesses++;
 }
 
-static const struct vpci_func_ops ops = {bar_read, bar_write, NULL};
+static const struct vpci_func_ops ops = {bar_read, bar_write, NULL, NULL};
 
 static int setup(void **state)
 {

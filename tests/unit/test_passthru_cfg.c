@@ -93,7 +93,7 @@ static void test_nvme_like(void **state)
 	struct vpci_func f;
 	char err[160] = "";
 	host_writes = 0;
-	assert_int_equal(vpt_func_build(&f, "pt", &d, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(vpt_func_build(&f, "pt", &d, false, NULL, NULL, err, sizeof(err)), 0);
 	assert_int_equal(host_writes, 0);
 	assert_int_equal(cr(&f, 0, 4), 0x00101b36);
 	assert_int_equal(cr(&f, 8, 4), 0x01080202);
@@ -164,7 +164,7 @@ static void test_edu_like(void **state)
 	d.bar[1] = (struct pci_bar){.base = 0xfebf1000, .size = 0x100}; /* sub-page: traps */
 	struct vpci_func f;
 	char err[160] = "";
-	assert_int_equal(vpt_func_build(&f, "edu", &d, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(vpt_func_build(&f, "edu", &d, false, NULL, NULL, err, sizeof(err)), 0);
 	unsigned msi = cr(&f, 0x34, 1);
 	assert_int_equal(cr(&f, msi, 1), 0x05);
 	assert_int_equal(cr(&f, msi + 1, 1), 0);
@@ -186,11 +186,14 @@ static void test_refused(void **state)
 	d.bar[0] = (struct pci_bar){.base = 0xfe000000, .size = 0x20000};
 	struct vpci_func f;
 	char err[160] = "";
-	assert_int_equal(vpt_func_build(&f, "x", &d, NULL, NULL, err, sizeof(err)), -1);
-	assert_string_equal(err, "0000:02:03.0 has neither MSI nor MSI-X: INTx-only devices "
-				 "cannot be passed through yet");
+	assert_int_equal(vpt_func_build(&f, "x", &d, false, NULL, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "0000:02:03.0 has neither MSI nor MSI-X, and no INTx the host "
+				 "can route");
+	/* with a routable INTx it is given, with pin INTA */
+	assert_int_equal(vpt_func_build(&f, "x", &d, true, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(f.cfg[PCI_INTERRUPT_PIN], 1);
 	d.header_type = 1;
-	assert_int_equal(vpt_func_build(&f, "x", &d, NULL, NULL, err, sizeof(err)), -1);
+	assert_int_equal(vpt_func_build(&f, "x", &d, false, NULL, NULL, err, sizeof(err)), -1);
 	assert_string_equal(err, "0000:02:03.0 is a bridge: only endpoints can be passed through");
 }
 
@@ -227,7 +230,7 @@ static void test_msi_translation(void **state)
 	struct vpci_bus_config bc = {.ecam_base = 0xc0000000, .mem32 = {0xc1000000, 0x3dc00000},
 				     .msi = bus_msi};
 	char err[160];
-	assert_int_equal(vpt_func_build(&f, "edu", &d, NULL, NULL, err, sizeof(err)), 0);
+	assert_int_equal(vpt_func_build(&f, "edu", &d, false, NULL, NULL, err, sizeof(err)), 0);
 	vpci_bus_init(&bus, &bc);
 	assert_true(vpci_bus_add(&bus, &f, 3) == 3);
 	unsigned msi = cr(&f, 0x34, 1);

@@ -54,7 +54,7 @@ static void dev_changed(void *opaque)
 	changed_calls++;
 }
 
-static const struct vpci_func_ops ops = {dev_bar_read, dev_bar_write, dev_changed};
+static const struct vpci_func_ops ops = {dev_bar_read, dev_bar_write, dev_changed, NULL};
 
 static void set_gsi(void *ctx, unsigned gsi, bool level)
 {
@@ -266,6 +266,32 @@ static void test_firmware_layout(void **state)
 	assert_ptr_equal(vpci_bus_func(&bus, 0), &bus.host_bridge);
 	assert_null(vpci_bus_func(&bus, 3));
 	assert_null(vpci_bus_func(&bus, 32));
+}
+
+/* A passed-through function's STATUS.INTERRUPT is what its owner says (the host's bit). */
+static bool host_line;
+static bool host_intx_status(void *opaque)
+{
+	(void)opaque;
+	return host_line;
+}
+
+static void test_intx_status_hook(void **state)
+{
+	(void)state;
+	static const struct vpci_func_ops pt = {.intx_status = host_intx_status};
+	struct vpci_func f;
+	vpci_func_init(&f, "pt", 1, 2, 0, 0, 0, 0, &pt, NULL);
+	host_line = true;
+	/* no INTx pin: the model's bit (clear) */
+	assert_int_equal(vpci_func_config_read(&f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, 0);
+	vpci_func_set_intx_pin(&f, 1);
+	assert_int_equal(vpci_func_config_read(&f, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT,
+			 PCI_STATUS_INTERRUPT);
+	assert_int_equal(vpci_func_config_read(&f, PCI_COMMAND, 4) >> 16 & PCI_STATUS_INTERRUPT,
+			 PCI_STATUS_INTERRUPT);
+	host_line = false;
+	assert_int_equal(vpci_func_config_read(&f, PCI_STATUS, 1) & PCI_STATUS_INTERRUPT, 0);
 }
 
 static void test_add_rejects(void **state)
@@ -590,6 +616,7 @@ int main(void)
 		cmocka_unit_test_setup(test_intx, setup),
 		cmocka_unit_test_setup(test_intx_shared, setup),
 		cmocka_unit_test_setup(test_reset, setup),
+		cmocka_unit_test(test_intx_status_hook),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
