@@ -45,7 +45,7 @@ from hvrun import BUILD, guest, qemu, vm_file  # noqa: E402
 
 ICOUNT = ("-icount", "shift=0,sleep=off")
 N = int(os.environ.get("BENCH_N", "20"))
-NVME_MIB = int(os.environ.get("BENCH_NVME_MIB", "32"))
+NVME_MIB = int(os.environ.get("BENCH_NVME_MIB", "16"))
 MACHINE = "q35,kernel-irqchip=split"
 IOMMU = ["-device", "intel-iommu,intremap=on,aw-bits=48"]
 ROOT_PORT = ["-device", "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5"]
@@ -111,7 +111,10 @@ def nvme_bare(img):
     cmd = ["qemu-system-x86_64", "-M", "q35", "-cpu", "max", "-m", "256", "-smp", "1",
            "-display", "none", "-vga", "none", "-nic", "none", "-monitor", "none",
            "-serial", "stdio", "-no-reboot", "-kernel", KERNEL, "-initrd", INITRD,
-           "-append", OPTS % NVME_MIB] + nvme_args(img) + list(ICOUNT)
+           "-append", OPTS % NVME_MIB] + nvme_args(img) + list(ICOUNT) + [
+               # as the VM's virtio-rng: the initramfs loads its modules (nvme among
+               # them) only when a virtio function is on the bus
+               "-device", "virtio-rng-pci"]
     try:
         out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=900)
     except subprocess.TimeoutExpired as e:
