@@ -239,6 +239,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench_virtio.py
 	$(PYTHON) scripts/bench_storage.py
 	$(PYTHON) scripts/bench_net.py
+	$(PYTHON) scripts/bench_passthru.py edu
 
 # Fuzzes the VM file parser, the virtqueue, virtio-blk, virtio-net and the GPT reader (libFuzzer, installed on demand;
 # FUZZ_TARGET=vmconfig|virtqueue|virtio_blk|virtio_net|gpt|net_offload|http|json|dmar|hvcfg picks one, FUZZ_RUNS=N); not part of `make test`.

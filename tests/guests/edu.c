@@ -21,6 +21,13 @@
  * (raised meanwhile), and that one once INTX_DISABLE is cleared again.
  * With `stay`, it says whether its checks passed and then waits (halted)
  * for the host to reboot or destroy it.
+ * With `bench=N` (scripts/bench_passthru.py), after its checks it times N
+ * MSIs (the raise register written -> the handler's RDTSC) and N DMA round
+ * trips (2 KiB RAM -> device -> RAM, each half waited for in HLT until its
+ * completion MSI, less the device's own time: see dma_hlt) and the 2N
+ * completions' latency (DMA done -> handler), and prints
+ * "edu bench: msi|dma|dmairq N ops, T tsc, T/N per op".
+ * The same guest runs on bare QEMU as the baseline (edu on bus 0 there).
  * With `victim`, it is the other VM instead: it fills its RAM above its
  * image with a pattern and checks it again and again ("victim: intact N"),
  * failing at the first byte that changed.
@@ -63,13 +70,22 @@ const char guest_name[] = "edu";
 #define PAGE_B (PAGE_A + 0x1000u)
 
 volatile uint32_t msi_count;
+/* the TSC at the handler's entry: the end of an MSI's latency in bench mode */
+volatile uint32_t msi_tsc[2];
 void msi_stub(void);
 __asm__(".text\n"
 	".align 8\n"
 	".globl msi_stub\n"
 	"msi_stub:\n\t"
+	"pushl %eax\n\t"
+	"pushl %edx\n\t"
+	"rdtsc\n\t"
+	"movl %eax, msi_tsc\n\t"
+	"movl %edx, msi_tsc+4\n\t"
 	"lock incl msi_count\n\t"
 	"movl $0, 0xfee000b0\n\t" /* EOI */
+	"popl %edx\n\t"
+	"popl %eax\n\t"
 	"iretl\n");
 
 static volatile uint8_t *bar;
@@ -166,6 +182,85 @@ static bool hex(const char **p, uint64_t *out)
 	return s != start;
 }
 
+/*
+ * edu's DMA engine finishes on a timer of QEMU's virtual clock set to a whole
+ * millisecond, 100 ms after the one the command came in; under -icount the
+ * TSC is that clock in ns (the hypervisor gives the guest the host's TSC), so
+ * the completion instant is the handler's TSC rounded down to a millisecond.
+ */
+#define MS 1000000u
+
+/*
+ * Starts one DMA with its completion MSI and sleeps until that MSI comes.
+ * *wait: the device's part (start -> completion), *late: completion -> handler.
+ */
+static bool dma_hlt(uint64_t src, uint64_t dst, uint32_t cmd, uint64_t *wait, uint64_t *late)
+{
+	uint32_t want = msi_count + 1;
+	wr64(EDU_DMA_SRC, src);
+	wr64(EDU_DMA_DST, dst);
+	wr64(EDU_DMA_CNT, XFER);
+	uint64_t t0 = rdtsc_ordered();
+	wr64(EDU_DMA_CMD, cmd | EDU_CMD_IRQ | EDU_CMD_START);
+	/* bounded: a lost MSI must end the run with a message, not hang it */
+	for (unsigned i = 0; i < 100000 && msi_count < want; i++)
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	if (msi_count < want || (rd32(EDU_DMA_CMD) & EDU_CMD_START))
+		return false;
+	uint64_t h = (uint64_t)msi_tsc[1] << 32 | msi_tsc[0], rem;
+	udiv64(h, MS, &rem);
+	*wait = h - rem - t0;
+	*late = rem;
+	wr32(EDU_IRQ_ACK, EDU_DMA_IRQ);
+	/* not 99-100 ms: the TSC is not QEMU's clock (no -icount?), the figures would lie */
+	return check(*wait > 99u * MS && *wait <= 100u * MS,
+		     "edu bench: DMA took %llu ns, not 99-100 ms of edu's timer: no -icount?",
+		     (unsigned long long)*wait);
+}
+
+static void report(const char *what, uint32_t n, uint64_t ticks)
+{
+	printf("edu bench: %s %u ops, %llu tsc, %llu per op\n", what, n,
+	       (unsigned long long)ticks, (unsigned long long)udiv64(ticks, n, NULL));
+}
+
+static void bench(uint32_t n)
+{
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t want = msi_count + 1;
+		uint64_t t0 = rdtsc_ordered();
+		wr32(EDU_IRQ_RAISE, 1);
+		for (unsigned k = 0; k < 10000000 && msi_count < want; k++)
+			__asm__ volatile("sti; nop; cli" ::: "memory");
+		if (!check(msi_count >= want, "edu bench: MSI %u never came", i))
+			return;
+		total += ((uint64_t)msi_tsc[1] << 32 | msi_tsc[0]) - t0;
+		wr32(EDU_IRQ_ACK, 1);
+	}
+	report("msi", n, total);
+
+	for (uint32_t i = 0; i < XFER; i += 4)
+		*(volatile uint32_t *)(PAGE_A + i) = 0xbe0c0000u + i;
+	uint64_t t0 = rdtsc_ordered(), device = 0, late = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t w1, l1, w2, l2;
+		if (!check(dma_hlt(PAGE_A, EDU_BUF, 0, &w1, &l1), "edu bench: DMA %u in failed", i) ||
+		    !check(dma_hlt(EDU_BUF, PAGE_B, EDU_CMD_TO_RAM, &w2, &l2),
+			   "edu bench: DMA %u out failed", i))
+			return;
+		device += w1 + w2;
+		late += l1 + l2;
+	}
+	uint64_t t1 = rdtsc_ordered();
+	unsigned bad = 0;
+	for (uint32_t i = 0; i < XFER; i += 4)
+		bad += *(volatile uint32_t *)(PAGE_B + i) != 0xbe0c0000u + i;
+	if (check(bad == 0, "edu bench: %u words wrong after the round trips", bad))
+		report("dma", n, t1 - t0 - device);
+	report("dmairq", 2 * n, late);
+}
+
 static void victim(void)
 {
 	uint32_t from = ((uint32_t)(uintptr_t)__image_end + 0xfffff) & ~0xfffffu;
@@ -250,6 +345,9 @@ void guest_main(void)
 	if (!check(msi != 0, "edu: no MSI capability"))
 		return;
 	idt_set_gate(MSI_VECTOR, msi_stub);
+	/* on bare QEMU the PIT ticks through the 8259 onto vector 8: mask both PICs */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 	lapic_enable(0xff);
 	uint16_t ctl = pci_read16(f, msi + 2);
 	pci_write32(f, msi + 4, LAPIC_BASE | lapic_id() << 12);
@@ -264,6 +362,12 @@ void guest_main(void)
 	check(wait_msi(1), "edu: no MSI after raising an interrupt");
 	wr32(EDU_IRQ_ACK, 1);
 	printf("edu: MSI on vector 0x%x: %u\n", MSI_VECTOR, msi_count);
+	uint32_t n = (uint32_t)opt_u64("bench", 0);
+	if (n) {
+		/* its own round trips check the data; the polled one below would cost 200 ms */
+		bench(n);
+		return;
+	}
 
 	/* RAM -> device -> other RAM, then compare */
 	for (uint32_t i = 0; i < XFER; i += 4) {
