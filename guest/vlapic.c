@@ -360,6 +360,42 @@ static void do_eoi(struct vlapic *l)
 		l->ops.eoi(l->ops.ctx, (uint8_t)v);
 }
 
+/*
+ * The exit fast path's x2APIC EOI (kernel/vm/fastpath.h), without the
+ * platform lock: done here only when it changes ISR and nothing else. Not
+ * for a level-triggered vector (the IOAPIC hears of it), nor when retiring
+ * the vector lets an IRR vector through PPR (an interrupt to inject now):
+ * those, and a non-zero write (#GP), are the slow path's. ISR is written by
+ * this vCPU alone but for an INIT from another one, under the lock: the bit
+ * is cleared atomically, so a reset in between is never undone. Other
+ * vCPUs' deliveries set IRR under the lock after bumping the platform's
+ * generation word, which the fast path looks at before entering again.
+ */
+bool vlapic_fast_eoi(struct vlapic *l, uint64_t val)
+{
+	if (!vlapic_x2apic_mode(l) || val)
+		return false;
+	uint32_t isr[8];
+	for (unsigned i = 0; i < 8; i++)
+		isr[i] = __atomic_load_n(&l->isr[i], __ATOMIC_RELAXED);
+	int v = vec_highest(isr);
+	if (v < 0)
+		return true; /* nothing in service: the EOI does nothing */
+	if (vec_test(l->tmr, (unsigned)v))
+		return false;
+	vec_clear(isr, (unsigned)v);
+	int irr = vec_highest(l->irr);
+	if (irr >= 0) {
+		int next = vec_highest(isr);
+		uint32_t isr_class = next < 0 ? 0 : (uint32_t)next & 0xf0;
+		uint32_t ppr_class = (l->tpr & 0xf0) >= isr_class ? l->tpr & 0xf0 : isr_class;
+		if (((uint32_t)irr & 0xf0) > ppr_class)
+			return false;
+	}
+	__atomic_fetch_and(&l->isr[v >> 5], ~(1u << (v & 31)), __ATOMIC_RELEASE);
+	return true;
+}
+
 /* INIT: registers to their INIT state, ID and mode kept (§11.4.7.3, §11.12.5.1). */
 static void receive_init(struct vlapic *l)
 {

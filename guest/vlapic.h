@@ -267,6 +267,14 @@ int vlapic_pending_vector(const struct vlapic *l);
 /* The core injected `vector`: IRR -> ISR (raising PPR). */
 void vlapic_ack(struct vlapic *l, uint8_t vector);
 
+/*
+ * A WRMSR of `val` to the x2APIC EOI register, as the exit fast path does it
+ * with no lock held: true if done (it changed ISR alone, with the slow
+ * path's result); false if the slow path must do it (#GP, a level-triggered
+ * vector, or an interrupt that becomes deliverable), nothing changed.
+ */
+bool vlapic_fast_eoi(struct vlapic *l, uint64_t val);
+
 /* The processor-priority register (SDM Vol. 3A §11.8.3.1). */
 uint32_t vlapic_ppr(const struct vlapic *l);
 

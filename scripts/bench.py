@@ -151,7 +151,7 @@ def main():
     print("%-22s %10s %10s %10s %10s" % ("exit", "bare QEMU", "hv SVM", "hv VMX",
                                          "SVM - bare"))
     for kind, label in (("cpuid", "CPUID"), ("pio", "port I/O (out 0x80)"),
-                        ("uart", "UART (in 0x3fd)")):
+                        ("uart", "UART (in 0x3fd)"), ("eoi", "x2APIC EOI (wrmsr)")):
         print("%-22s %10s %10s %10s %10s" % (
             label, b.get(kind, "-"), s.get(kind, "-"), x.get(kind, "-"),
             s[kind] - b[kind] if kind in s and kind in b else "-"))

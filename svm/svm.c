@@ -598,8 +598,8 @@ static void note_nmi_exit(struct vcpu *v, struct vm_exit *exit)
 }
 
 /*
- * The exit fast path (kernel/vm/fastpath.h) on AMD-V: CPUID and port I/O
- * decoded from the exit code and EXITINFO alone. Not while an NMI handler
+ * The exit fast path (kernel/vm/fastpath.h) on AMD-V: CPUID, WRMSR and port
+ * I/O decoded from the exit code and EXITINFO alone. Not while an NMI handler
  * runs under our software NMI masking or our single step is armed (both
  * follow every exit), nor with an event cut short by the exit.
  */
@@ -610,6 +610,17 @@ static bool fast_decode(struct vcpu *v, struct svm_vcpu *s, uint64_t code, struc
 		return false;
 	if (code == SVM_EXIT_CPUID) {
 		e->reason = EXIT_CPUID;
+		e->insn_len = 2;
+		if (host_cpu.nrip_save) {
+			uint64_t next = vmcb_read64(vmcb, VMCB_NEXT_RIP);
+			if (next > v->regs.rip && next - v->regs.rip <= 15)
+				e->insn_len = (unsigned)(next - v->regs.rip);
+		}
+	} else if (code == SVM_EXIT_MSR) {
+		if (vmcb_read64(vmcb, VMCB_EXITINFO1) != 1)
+			return false; /* RDMSR */
+		e->reason = EXIT_MSR_WRITE;
+		e->msr.index = (uint32_t)v->regs.gpr[X86_RCX];
 		e->insn_len = 2;
 		if (host_cpu.nrip_save) {
 			uint64_t next = vmcb_read64(vmcb, VMCB_NEXT_RIP);

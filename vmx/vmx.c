@@ -722,7 +722,7 @@ static void reblock_nmis_after_faulting_iret(struct vmx_vcpu *x, uint32_t reason
 
 /*
  * The exit fast path (kernel/vm/fastpath.h) on VT-x, with VMREADs only of
- * what CPUID and port I/O need: RSP and RFLAGS stay in the VMCS while the
+ * what CPUID, WRMSR and port I/O need: RSP and RFLAGS stay in the VMCS while the
  * fast loop goes round, as does CR2 in the register. No IDT-vectoring
  * information to look at: those exits come from an instruction, never from
  * an event's delivery (SDM Vol. 3C §28.2.4).
@@ -734,6 +734,9 @@ static int fast_exit(struct vcpu *v, struct vmx_vcpu *x, struct vm_exit *e)
 	uint32_t reason = (uint32_t)vmread(VMCS_EXIT_REASON);
 	if (reason == VMX_EXIT_CPUID) {
 		e->reason = EXIT_CPUID;
+	} else if (reason == VMX_EXIT_WRMSR) {
+		e->reason = EXIT_MSR_WRITE;
+		e->msr.index = (uint32_t)v->regs.gpr[X86_RCX];
 	} else if (reason == VMX_EXIT_IO) {
 		uint64_t qual = vmread(VMCS_EXIT_QUALIFICATION);
 		if (qual & (1u << 4))

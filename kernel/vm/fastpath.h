@@ -1,6 +1,7 @@
 /*
  * The exit fast path: the commonest exits (CPUID, port I/O to a device
- * whose handlers are short, such as COM1 and the POST port) handled right
+ * whose handlers are short, such as COM1 and the POST port, the x2APIC EOI
+ * that leaves nothing to inject) handled right
  * where the backend gets control back, before the general dispatch, and
  * the guest entered again at once when nothing else can be waiting for the
  * vCPU's loop: no lock of the scheduler or the platform taken, no timer

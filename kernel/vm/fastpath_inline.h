@@ -8,6 +8,7 @@
 #include "include/x86.h"
 #include "kernel/cpu/deferred.h"
 #include "kernel/vm/vm.h"
+#include "kernel/vm/vplatform.h"
 
 static inline unsigned fastpath_cpuid_slot(uint32_t leaf, uint32_t sub)
 {
@@ -29,6 +30,16 @@ static inline bool fastpath_cpuid(struct vcpu *v, const struct vm_exit *e)
 	return true;
 }
 
+/* WRMSR (e->msr.index) of EDX:EAX to state the platform lets it finish lock-free. */
+static inline bool fastpath_msr_write(struct vcpu *v, const struct vm_exit *e)
+{
+	uint64_t val = (uint32_t)v->regs.gpr[X86_RAX] | v->regs.gpr[X86_RDX] << 32;
+	if (!vplatform_fast_msr_write(v, e->msr.index, val))
+		return false;
+	v->regs.rip += e->insn_len;
+	return true;
+}
+
 /*
  * Right after an exit, with v->regs current (the backend read RAX, RSP,
  * RIP and RFLAGS) and e's reason, instruction length and the reason's own
@@ -39,7 +50,9 @@ static inline bool fastpath_cpuid(struct vcpu *v, const struct vm_exit *e)
  */
 static inline bool fastpath_handle(struct vcpu *v, struct vm_exit *e)
 {
-	bool done = e->reason == EXIT_CPUID ? fastpath_cpuid(v, e) : fastpath_io(v, e);
+	bool done = e->reason == EXIT_CPUID	 ? fastpath_cpuid(v, e)
+		    : e->reason == EXIT_MSR_WRITE ? fastpath_msr_write(v, e)
+						  : fastpath_io(v, e);
 	if (done) {
 		v->exits[e->reason]++;
 		v->exits_total++;

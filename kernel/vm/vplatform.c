@@ -598,6 +598,22 @@ int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	return r == VLAPIC_OK ? 1 : -1;
 }
 
+/*
+ * The exit fast path's WRMSR (kernel/vm/fastpath.h): the x2APIC EOI when it
+ * changes nothing but the vCPU's own ISR (vlapic_fast_eoi). No lock and no
+ * generation bump: nothing any vCPU's loop looks at has changed, as nothing
+ * became pending (lowest-priority arbitration reads PPR when it delivers,
+ * under the lock, a word at a time). The slow path's timer_sync is the
+ * loop's: the fast path enters again only before the chips' next deadline.
+ */
+bool vplatform_fast_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p || msr != VLAPIC_MSR_X2APIC_FIRST + (VLAPIC_EOI >> 4))
+		return false;
+	return vlapic_fast_eoi(&p->lapic[v->id], val);
+}
+
 static uint64_t min_deadline(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;

@@ -36,6 +36,12 @@ uint64_t vplatform_t0(const struct vm *vm);
 int vplatform_msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
 int vplatform_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
 /*
+ * A WRMSR the exit fast path may finish with no lock (the x2APIC EOI that
+ * makes nothing pending): true if done, false for the slow path (nothing
+ * changed then).
+ */
+bool vplatform_fast_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+/*
  * Before entering v: runs due timers, and returns the vector of the
  * interrupt to inject now if `can_inject`, or -1. *pending says whether an
  * interrupt is waiting (so the caller asks for an interrupt window);

@@ -8,10 +8,14 @@
  * folded into digests that the harness compares between a run with
  * fastpath=off and one with the fast path on: they must be equal.
  *
+ * The local APIC's EOI, in x2APIC mode a WRMSR, is taken through nested
+ * interrupts whose results (ISR, IRR, PPR, handlers run) are digested too.
+ *
  * Output: "fastcheck: cpuid N answers digest X", "fastcheck: msr ... = V",
- * "fastcheck: pio N results digest X".
+ * "fastcheck: pio N results digest X", "fastcheck: apic counts A B C digest X".
  */
 #include "guest.h"
+#include "apic.h"
 
 #include "../tools/cpuid_walk.h"
 
@@ -166,9 +170,132 @@ static void pio_part(void)
 	printf("fastcheck: pio %u results digest %08x\n", n, digest);
 }
 
+/*
+ * The local APIC in x2APIC mode, where an EOI is a WRMSR the fast path may
+ * finish (an edge vector, nothing let through by it) or must leave to the
+ * slow path (something waiting below gets through). Self-IPIs go to IRR
+ * while IF=0 and are taken with `sti; nop; nop; cli`; the handlers only
+ * count (the EOIs are the test's). ISR, IRR, PPR and the counts after each
+ * step go into the digest.
+ */
+#define X2APIC_TPR 0x808
+#define X2APIC_PPR 0x80a
+#define X2APIC_EOI 0x80b
+#define X2APIC_SVR 0x80f
+#define X2APIC_ISR2 0x812 /* vectors 0x40-0x5f */
+#define X2APIC_ISR3 0x813 /* vectors 0x60-0x7f */
+#define X2APIC_IRR2 0x822
+#define X2APIC_SELF_IPI 0x83f
+
+volatile uint32_t apic_count[3];
+void apic_stub_50(void);
+void apic_stub_55(void);
+void apic_stub_60(void);
+__asm__(".text\n"
+	".align 8\n.globl apic_stub_50\napic_stub_50:\n\tlock incl apic_count\n\tiretl\n"
+	".align 8\n.globl apic_stub_55\napic_stub_55:\n\tlock incl apic_count+4\n\tiretl\n"
+	".align 8\n.globl apic_stub_60\napic_stub_60:\n\tlock incl apic_count+8\n\tiretl\n");
+
+static uint64_t msr_or_fault(uint32_t msr)
+{
+	uint64_t v = 0;
+	uint32_t err;
+	return rdmsr_safe(msr, &v, &err) ? 0xdeadull : v;
+}
+
+static void apic_snapshot(void)
+{
+	fold((uint32_t)msr_or_fault(X2APIC_ISR2));
+	fold((uint32_t)msr_or_fault(X2APIC_ISR3));
+	fold((uint32_t)msr_or_fault(X2APIC_IRR2));
+	fold((uint32_t)msr_or_fault(X2APIC_PPR));
+	fold((uint32_t)msr_or_fault(X2APIC_TPR));
+	for (int i = 0; i < 3; i++)
+		fold(apic_count[i]);
+}
+
+static int eoi(uint64_t v)
+{
+	uint32_t err;
+	return wrmsr_safe(X2APIC_EOI, v, &err);
+}
+
+static void self_ipi(uint8_t vector)
+{
+	uint32_t err;
+	wrmsr_safe(X2APIC_SELF_IPI, vector, &err);
+}
+
+static void take_interrupts(void)
+{
+	__asm__ volatile("sti\n\tnop\n\tnop\n\tcli" ::: "memory");
+}
+
+static void apic_part(void)
+{
+	uint64_t base;
+	uint32_t err;
+	digest = 2166136261u;
+	if (rdmsr_safe(0x1b, &base, &err) || !(cpuid(1, 0).ecx & (1u << 21))) {
+		printf("fastcheck: apic no x2APIC\n");
+		return;
+	}
+	pic_mask_all();
+	idt_set_gate(0x50, apic_stub_50);
+	idt_set_gate(0x55, apic_stub_55);
+	idt_set_gate(0x60, apic_stub_60);
+	int f = wrmsr_safe(0x1b, base | (1u << 10), &err); /* x2APIC mode */
+	f |= wrmsr_safe(X2APIC_SVR, 0x1ff, &err);
+	check(!f, "x2APIC mode: fault");
+	/* nothing in service: an EOI changes nothing (the fast path enters again at once) */
+	for (int i = 0; i < 20; i++)
+		fold((uint32_t)eoi(0));
+	/* one edge vector in service, nothing waiting: the fast path's EOI */
+	self_ipi(0x50);
+	take_interrupts();
+	apic_snapshot();
+	fold((uint32_t)eoi(0));
+	apic_snapshot();
+	for (int i = 0; i < 20; i++) { /* a few more, for the fast path to count */
+		self_ipi(0x50);
+		take_interrupts();
+		fold((uint32_t)eoi(0));
+	}
+	apic_snapshot();
+	/* 0x60 nested in 0x50, 0x55 waiting below: retiring 0x60 lets nothing through */
+	self_ipi(0x50);
+	take_interrupts();
+	self_ipi(0x60);
+	take_interrupts();
+	self_ipi(0x55);
+	take_interrupts();
+	apic_snapshot();
+	fold((uint32_t)eoi(1)); /* reserved bits: #GP */
+	fold((uint32_t)eoi(0));
+	apic_snapshot();
+	/* retiring 0x50 lets 0x55 through: the slow path's */
+	fold((uint32_t)eoi(0));
+	take_interrupts();
+	apic_snapshot();
+	fold((uint32_t)eoi(0));
+	/* TPR holds 0x55 back; lowered, it lets it through */
+	wrmsr_safe(X2APIC_TPR, 0x60, &err);
+	self_ipi(0x55);
+	take_interrupts();
+	apic_snapshot();
+	wrmsr_safe(X2APIC_TPR, 0, &err);
+	take_interrupts();
+	apic_snapshot();
+	fold((uint32_t)eoi(0));
+	apic_snapshot();
+	printf("fastcheck: apic counts %u %u %u digest %08x\n", apic_count[0], apic_count[1],
+	       apic_count[2], digest);
+}
+
 void guest_main(void)
 {
 	cpuid_part();
 	msr_part();
 	pio_part();
+	apic_part();
 }

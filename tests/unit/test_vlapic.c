@@ -208,6 +208,68 @@ static void test_level_eoi_broadcast(void **state)
 	assert_int_equal(apic_read(0, VLAPIC_ESR), VLAPIC_ESR_RECV_ILLEGAL);
 }
 
+/*
+ * The exit fast path's EOI (vlapic_fast_eoi): done only where it changes ISR
+ * alone, then with the slow path's result; refused, with nothing changed,
+ * outside x2APIC mode, for a non-zero write, a level-triggered vector, or
+ * when retiring the vector lets an IRR vector through.
+ */
+static bool isr_has_x2(unsigned c, uint8_t v)
+{
+	return rdmsr(c, VLAPIC_MSR_X2APIC_FIRST + (VLAPIC_ISR >> 4) + (v >> 5)) >> (v & 31) & 1;
+}
+
+static void test_fast_eoi(void **state)
+{
+	(void)state;
+	const uint32_t eoi_msr = VLAPIC_MSR_X2APIC_FIRST + (VLAPIC_EOI >> 4);
+	apic_write(0, VLAPIC_SVR, VLAPIC_SVR_ENABLE | 0xff);
+	assert_true(vlapic_accept(&cpu[0], 0x40, false));
+	assert_int_equal(inject(0), 0x40);
+	assert_false(vlapic_fast_eoi(&cpu[0], 0)); /* xAPIC mode: the slow path's */
+	assert_true(isr_has(0, 0x40));
+
+	wrmsr(0, VLAPIC_MSR_APIC_BASE, VLAPIC_DEFAULT_BASE | VLAPIC_BASE_EN | VLAPIC_BASE_EXTD |
+					       VLAPIC_BASE_BSP);
+	assert_false(vlapic_fast_eoi(&cpu[0], 1)); /* #GP */
+	assert_int_equal(cpu[0].isr[2], 1u << 0);
+	assert_true(vlapic_fast_eoi(&cpu[0], 0)); /* edge, nothing waiting */
+	assert_int_equal(cpu[0].isr[2], 0);
+	assert_true(vlapic_fast_eoi(&cpu[0], 0)); /* nothing in service */
+
+	/* nested: 0x50 under 0x60, 0x55 and 0x65 arriving */
+	vlapic_accept(&cpu[0], 0x50, false);
+	assert_int_equal(inject(0), 0x50);
+	vlapic_accept(&cpu[0], 0x60, false);
+	assert_int_equal(inject(0), 0x60);
+	vlapic_accept(&cpu[0], 0x55, false);
+	assert_true(vlapic_fast_eoi(&cpu[0], 0)); /* 0x60 retired; 0x55 still below PPR 0x50 */
+	assert_false(isr_has_x2(0, 0x60));
+	assert_true(isr_has_x2(0, 0x50));
+	vlapic_accept(&cpu[0], 0x65, false);
+	assert_int_equal(inject(0), 0x65);
+	vlapic_accept(&cpu[0], 0x68, false); /* same class as 0x65: waits */
+	struct vlapic before = cpu[0];
+	assert_false(vlapic_fast_eoi(&cpu[0], 0)); /* retiring 0x65 lets 0x68 through */
+	assert_memory_equal(&before, &cpu[0], sizeof(before));
+	wrmsr(0, eoi_msr, 0); /* the slow path */
+	assert_int_equal(inject(0), 0x68);
+	assert_true(vlapic_fast_eoi(&cpu[0], 0)); /* 0x68; 0x55 still below 0x50 */
+	assert_false(vlapic_fast_eoi(&cpu[0], 0)); /* 0x50 retired would let 0x55 through */
+
+	/* a level-triggered vector: the IOAPIC hears of its EOI, on the slow path */
+	wrmsr(0, eoi_msr, 0);
+	assert_int_equal(inject(0), 0x55);
+	wrmsr(0, eoi_msr, 0);
+	vlapic_accept(&cpu[0], 0x71, true);
+	assert_int_equal(inject(0), 0x71);
+	assert_false(vlapic_fast_eoi(&cpu[0], 0));
+	assert_int_equal(eoi_count, 0);
+	wrmsr(0, eoi_msr, 0);
+	assert_int_equal(eoi_count, 1);
+	assert_int_equal(eoi_log[0], 0x71);
+}
+
 static void test_timer_calibration(void **state)
 {
 	(void)state;
@@ -407,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup(test_sw_disable, setup),
 		cmocka_unit_test_setup(test_priorities, setup),
 		cmocka_unit_test_setup(test_level_eoi_broadcast, setup),
+		cmocka_unit_test_setup(test_fast_eoi, setup),
 		cmocka_unit_test_setup(test_timer_calibration, setup),
 		cmocka_unit_test_setup(test_timer_periodic, setup),
 		cmocka_unit_test_setup(test_timer_oneshot_and_divide, setup),
