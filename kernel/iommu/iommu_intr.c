@@ -45,14 +45,14 @@ unsigned vtd_irtes_of(const struct vtd_unit *u, const struct pci_dev *d)
 }
 
 
-int iommu_msi_remap(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t apic_id,
-		    uint64_t *addr, uint32_t *data)
+/*
+ * Writes `e` into the IRTE that (d, slot) owns, or a free one it then
+ * owns (d NULL: an IOAPIC pin), high half first so the entry is never
+ * seen present and half-written, and invalidates it. The index, or -1
+ * when the table is full.
+ */
+static int irte_set(struct vtd_unit *u, struct pci_dev *d, unsigned slot, struct vtd_entry e)
 {
-	struct vtd_unit *u = vtd_unit_of(d);
-	if (!u || !u->ir)
-		return -1;
-	if (!u->x2apic && apic_id > 0xff)
-		return -1;
 	struct irte_use *use = irtes[u->index];
 	uint64_t flags = spin_lock_irqsave(&u->lock);
 	int idx = -1, free_idx = -1;
@@ -66,20 +66,32 @@ int iommu_msi_remap(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t a
 	}
 	if (idx < 0)
 		idx = free_idx;
+	if (idx >= 0) {
+		use[idx] = (struct irte_use){d, slot, true};
+		uint64_t *irte = &u->irt[idx * 2];
+		irte[1] = e.hi;
+		__asm__ volatile("" ::: "memory");
+		irte[0] = e.lo;
+		vtd_flush(u, irte, 16);
+		vtd_inv_iec(u, idx);
+	}
+	spin_unlock_irqrestore(&u->lock, flags);
+	return idx;
+}
+
+int iommu_msi_remap(struct pci_dev *d, unsigned slot, uint8_t vector, uint32_t apic_id,
+		    uint64_t *addr, uint32_t *data)
+{
+	struct vtd_unit *u = vtd_unit_of(d);
+	if (!u || !u->ir)
+		return -1;
+	if (!u->x2apic && apic_id > 0xff)
+		return -1;
+	int idx = irte_set(u, d, slot, vtd_irte(vector, apic_id, u->x2apic, vtd_dma_alias(d)));
 	if (idx < 0) {
-		spin_unlock_irqrestore(&u->lock, flags);
 		printk("vt-d: unit %d: interrupt-remapping table full\n", u->index);
 		return -1;
 	}
-	use[idx] = (struct irte_use){d, slot, true};
-	struct vtd_entry e = vtd_irte(vector, apic_id, u->x2apic, vtd_dma_alias(d));
-	uint64_t *irte = &u->irt[idx * 2];
-	irte[1] = e.hi;
-	__asm__ volatile("" ::: "memory");
-	irte[0] = e.lo;
-	vtd_flush(u, irte, 16);
-	vtd_inv_iec(u, idx);
-	spin_unlock_irqrestore(&u->lock, flags);
 	vtd_msi_remappable((uint16_t)idx, addr, data);
 	return 0;
 }
@@ -137,34 +149,13 @@ int iommu_ioapic_remap(uint8_t ioapic_id, unsigned pin, uint8_t vector, uint32_t
 		return -1;
 	}
 	unsigned slot = IOAPIC_SLOT | (unsigned)ioapic_id << 8 | (pin & 0xff);
-	struct irte_use *use = irtes[u->index];
-	uint64_t flags = spin_lock_irqsave(&u->lock);
-	int idx = -1, free_idx = -1;
-	for (int i = 0; i < VTD_IRT_ENTRIES; i++) {
-		if (use[i].used && !use[i].d && use[i].slot == slot) {
-			idx = i;
-			break;
-		}
-		if (!use[i].used && free_idx < 0)
-			free_idx = i;
-	}
-	if (idx < 0)
-		idx = free_idx;
+	struct vtd_entry e = level ? vtd_irte_level(vector, apic_id, u->x2apic, sid)
+				   : vtd_irte(vector, apic_id, u->x2apic, sid);
+	int idx = irte_set(u, NULL, slot, e);
 	if (idx < 0) {
-		spin_unlock_irqrestore(&u->lock, flags);
 		format(err, errlen, "the interrupt-remapping table is full");
 		return -1;
 	}
-	use[idx] = (struct irte_use){NULL, slot, true};
-	struct vtd_entry e = level ? vtd_irte_level(vector, apic_id, u->x2apic, sid)
-				   : vtd_irte(vector, apic_id, u->x2apic, sid);
-	uint64_t *irte = &u->irt[idx * 2];
-	irte[1] = e.hi;
-	__asm__ volatile("" ::: "memory");
-	irte[0] = e.lo;
-	vtd_flush(u, irte, 16);
-	vtd_inv_iec(u, idx);
-	spin_unlock_irqrestore(&u->lock, flags);
 	*rte = vtd_ioapic_rte_remappable((uint16_t)idx, vector, level, false);
 	return 0;
 }

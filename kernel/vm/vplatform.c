@@ -177,34 +177,34 @@ void vplatform_set_isa_irq(struct vm *vm, unsigned irq, bool level)
 	vioapic_set_irq(&p->ioapic, irq == 0 ? 2 : irq, level);
 }
 
-void vplatform_set_gsi(struct vm *vm, unsigned gsi, bool level)
+/*
+ * A GSI has two sources, the VM's emulated PCI devices (bus_gsis) and
+ * passed-through INTx (pt_gsis): the IOAPIC pin is their OR.
+ */
+static void set_gsi_source(struct vm *vm, unsigned gsi, bool level, bool passthrough)
 {
 	struct vplatform *p = vp_of(vm);
 	if (!p || gsi >= VIOAPIC_NR_PINS)
 		return;
 	spin_lock(&p->lock);
 	p->generation++;
+	uint32_t *mine = passthrough ? &p->pt_gsis : &p->bus_gsis;
 	if (level)
-		p->bus_gsis |= 1u << gsi;
+		*mine |= 1u << gsi;
 	else
-		p->bus_gsis &= ~(1u << gsi);
-	vioapic_set_irq(&p->ioapic, gsi, level || (p->pt_gsis >> gsi & 1));
+		*mine &= ~(1u << gsi);
+	vioapic_set_irq(&p->ioapic, gsi, ((p->bus_gsis | p->pt_gsis) >> gsi) & 1);
 	spin_unlock(&p->lock);
+}
+
+void vplatform_set_gsi(struct vm *vm, unsigned gsi, bool level)
+{
+	set_gsi_source(vm, gsi, level, false);
 }
 
 void vplatform_pt_intx(struct vm *vm, unsigned gsi, bool level)
 {
-	struct vplatform *p = vp_of(vm);
-	if (!p || gsi >= VIOAPIC_NR_PINS)
-		return;
-	spin_lock(&p->lock);
-	p->generation++;
-	if (level)
-		p->pt_gsis |= 1u << gsi;
-	else
-		p->pt_gsis &= ~(1u << gsi);
-	vioapic_set_irq(&p->ioapic, gsi, level || (p->bus_gsis >> gsi & 1));
-	spin_unlock(&p->lock);
+	set_gsi_source(vm, gsi, level, true);
 }
 
 /*
