@@ -77,7 +77,8 @@ struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct 
 	unsigned eligible = 0;
 	for (unsigned i = 0; i < rq->n; i++) {
 		struct sched_entity *e = rq->e[i];
-		if (!wants_core(e->state) || !sched_cap_allows(e->share, now, p))
+		/* (the cap's lock only for a capped VM: a switch looks at every queued vCPU) */
+		if (!wants_core(e->state) || (e->share->cap && !sched_cap_allows(e->share, now, p)))
 			continue;
 		eligible++;
 		if (!best || vt_before(e->vtime, best->vtime))
@@ -94,7 +95,7 @@ uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now
 {
 	uint64_t slice = others ? p->slice : UINT64_MAX;
 	struct sched_share *s = e->share;
-	if (s->cap) {
+	if (__builtin_expect(s->cap != 0, 0)) {
 		spin_lock(&s->lock);
 		cap_roll(s, now, p);
 		uint64_t budget = cap_budget(s, p);

@@ -3,6 +3,7 @@
 
 #include "include/x86.h"
 #include "kernel/cpu/features.h"
+#include "kernel/cpu/percpu.h"
 #include "kernel/log.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vm.h"
@@ -72,8 +73,20 @@ static struct {
 	bool ffxsr;
 	uint64_t spec_ctrl_bits; /* the IA32_SPEC_CTRL bits the host implements */
 	bool ibpb, arch_caps;
+	bool rdtscp; /* the host has TSC_AUX (RDTSCP) */
 	unsigned phys_bits;
 } host;
+
+/*
+ * What each core's TSC_AUX and SPEC_CTRL hold, written only here: a switch
+ * between vCPUs with the same values (the common case: TSC_AUX is the vCPU
+ * number Linux gives each CPU, so vCPUs of different VMs often share it)
+ * writes neither MSR again.
+ */
+static struct core_msrs {
+	bool known;
+	uint64_t tsc_aux, spec_ctrl;
+} core_msrs[MAX_CPUS];
 
 #define SPEC_CTRL_IBRS (1ull << 0)
 #define SPEC_CTRL_STIBP (1ull << 1)
@@ -110,6 +123,7 @@ static void probe_host(void)
 	if (max_ext >= 0x80000001) {
 		cpuid(0x80000001, &r);
 		host.ffxsr = host_cpu.amd && (r.edx & (1u << 25));
+		host.rdtscp = r.edx & (1u << 27);
 	}
 	if (max_ext >= 0x80000008) {
 		cpuid(0x80000008, &r);
@@ -187,9 +201,29 @@ static bool canonical(struct vcpu *v, uint64_t a)
 
 bool msr_tsc_aux_supported(void)
 {
-	struct cpuid_regs r;
-	cpuid(0x80000001, &r);
-	return r.edx & (1u << 27); /* RDTSCP */
+	probe_host();
+	return host.rdtscp;
+}
+
+/* This core's entry in core_msrs; ~0 (no value either MSR takes) before its first write. */
+static struct core_msrs *this_core_msrs(void)
+{
+	struct core_msrs *m = &core_msrs[this_cpu()->index];
+	if (!m->known) {
+		m->tsc_aux = m->spec_ctrl = ~0ull;
+		m->known = true;
+	}
+	return m;
+}
+
+/* SPEC_CTRL on this core, unless it holds that value already */
+static void load_spec_ctrl(uint64_t value)
+{
+	struct core_msrs *m = this_core_msrs();
+	if (m->spec_ctrl == value)
+		return;
+	wrmsr(MSR_SPEC_CTRL, value);
+	m->spec_ctrl = value;
 }
 
 /*
@@ -200,11 +234,14 @@ bool msr_tsc_aux_supported(void)
  */
 void msr_load_guest_state(struct vcpu *v)
 {
-	if (msr_tsc_aux_supported())
-		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
 	probe_host();
+	struct core_msrs *m = this_core_msrs();
+	if (host.rdtscp && m->tsc_aux != v->msrs.tsc_aux) {
+		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
+		m->tsc_aux = v->msrs.tsc_aux;
+	}
 	if (host.spec_ctrl_bits)
-		wrmsr(MSR_SPEC_CTRL, v->msrs.spec_ctrl);
+		load_spec_ctrl(v->msrs.spec_ctrl);
 }
 
 void msr_policy_reset(struct vcpu *v)
@@ -440,7 +477,7 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		if (!host.spec_ctrl_bits || (value & ~host.spec_ctrl_bits))
 			break;
 		v->msrs.spec_ctrl = value;
-		wrmsr(MSR_SPEC_CTRL, value);
+		load_spec_ctrl(value);
 		return 0;
 	case MSR_PRED_CMD: /* write-only: bit 0 is an indirect branch barrier, now */
 		if (!host.ibpb || (value & ~1ull))
