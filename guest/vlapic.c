@@ -375,6 +375,11 @@ bool vlapic_fast_eoi(struct vlapic *l, uint64_t val)
 {
 	if (!vlapic_x2apic_mode(l) || val)
 		return false;
+	return vlapic_eoi_lockfree(l);
+}
+
+bool vlapic_eoi_lockfree(struct vlapic *l)
+{
 	uint32_t isr[8];
 	for (unsigned i = 0; i < 8; i++)
 		isr[i] = __atomic_load_n(&l->isr[i], __ATOMIC_RELAXED);
@@ -394,6 +399,23 @@ bool vlapic_fast_eoi(struct vlapic *l, uint64_t val)
 	}
 	__atomic_fetch_and(&l->isr[v >> 5], ~(1u << (v & 31)), __ATOMIC_RELEASE);
 	return true;
+}
+
+void vlapic_eoi(struct vlapic *l)
+{
+	do_eoi(l);
+}
+
+bool vlapic_pv_eoi_ok(const struct vlapic *l)
+{
+	uint32_t isr[8];
+	for (unsigned i = 0; i < 8; i++) {
+		if (__atomic_load_n(&l->irr[i], __ATOMIC_RELAXED))
+			return false; /* something waits: the EOI that lets it through must exit */
+		isr[i] = __atomic_load_n(&l->isr[i], __ATOMIC_RELAXED);
+	}
+	int v = vec_highest(isr);
+	return v >= 0 && !vec_test(l->tmr, (unsigned)v);
 }
 
 /* INIT: registers to their INIT state, ID and mode kept (§11.4.7.3, §11.12.5.1). */

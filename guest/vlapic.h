@@ -274,6 +274,20 @@ void vlapic_ack(struct vlapic *l, uint8_t vector);
  * vector, or an interrupt that becomes deliverable), nothing changed.
  */
 bool vlapic_fast_eoi(struct vlapic *l, uint64_t val);
+/* The same EOI whatever the APIC's mode (KVM's PV EOI done by the fast path). */
+bool vlapic_eoi_lockfree(struct vlapic *l);
+
+/* An EOI (SDM Vol. 3A §11.8.5): the highest in-service vector retired, level ones broadcast. */
+void vlapic_eoi(struct vlapic *l);
+
+/*
+ * Whether the guest's next EOI may be left to KVM's PV EOI flag (pveoi.h):
+ * a vector is in service, edge-triggered (no IOAPIC to tell), and IRR is
+ * empty (no EOI can let an interrupt through). Reads without the lock:
+ * whoever sets IRR meanwhile makes the vCPU exit, and the exit path looks
+ * at the flag before anything reads ISR.
+ */
+bool vlapic_pv_eoi_ok(const struct vlapic *l);
 
 /* The processor-priority register (SDM Vol. 3A §11.8.3.1). */
 uint32_t vlapic_ppr(const struct vlapic *l);

@@ -41,6 +41,23 @@ static inline bool fastpath_msr_write(struct vcpu *v, const struct vm_exit *e)
 }
 
 /*
+ * KVM's PV EOI (kernel/vm/pveoi.h) while armed: the guest's EOI if it
+ * cleared its flag, done lock-free when that changes ISR alone. False: the
+ * loop must see this exit (the EOI needs the lock, or the guest writes an
+ * EOI of its own with the flag still set, and the loop clears the flag first).
+ */
+static inline bool fastpath_pv_eoi(struct vcpu *v, const struct vm_exit *e)
+{
+	struct pveoi *p = &v->msrs.pv_eoi;
+	if (*p->word & PVEOI_BIT)
+		return e->reason != EXIT_MSR_WRITE;
+	if (!vplatform_fast_pv_eoi(v))
+		return false;
+	p->armed = false;
+	return true;
+}
+
+/*
  * Right after an exit, with v->regs current (the backend read RAX, RSP,
  * RIP and RFLAGS) and e's reason, instruction length and the reason's own
  * fields filled. True: handled (counted, RIP moved past the instruction);
@@ -50,6 +67,8 @@ static inline bool fastpath_msr_write(struct vcpu *v, const struct vm_exit *e)
  */
 static inline bool fastpath_handle(struct vcpu *v, struct vm_exit *e)
 {
+	if (v->msrs.pv_eoi.armed && !fastpath_pv_eoi(v, e))
+		return false;
 	bool done = e->reason == EXIT_CPUID	 ? fastpath_cpuid(v, e)
 		    : e->reason == EXIT_MSR_WRITE ? fastpath_msr_write(v, e)
 						  : fastpath_io(v, e);

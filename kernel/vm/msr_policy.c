@@ -1,5 +1,6 @@
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/pvclock.h"
+#include "kernel/vm/pveoi.h"
 
 #include "include/x86.h"
 #include "kernel/cpu/features.h"
@@ -330,6 +331,8 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 		return vmca_read(&v->msrs.mca, msr, value);
 	if (pvclock_msr_read(v, msr, value))
 		return 0;
+	if (pveoi_msr_read(v, msr, value))
+		return 0;
 	probe_host();
 	switch (msr) {
 	case MSR_TSC:
@@ -454,6 +457,9 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 				  host_cpu.amd && (v->msrs.amd_hwcr & AMD_HWCR_MCSTATUSWREN));
 	if (pvclock_msr_write(v, msr, value))
 		return 0;
+	int pveoi = pveoi_msr_write(v, msr, value);
+	if (pveoi)
+		return pveoi > 0 ? 0 : -1;
 	if (msr_write_checked(msr)) {
 		if (!canonical(v, value))
 			return -1;

@@ -9,9 +9,9 @@
  *
  * What this hypervisor offers behind the KVM signature (CPUID 0x40000100,
  * beside its own at 0x40000000, as KVM under Hyper-V does) is only what it
- * backs fully: CLOCKSOURCE2 (these MSRs), CLOCKSOURCE_STABLE_BIT and
- * NOP_IO_DELAY. Stable: every vCPU's guest TSC is the host's TSC plus its
- * offset, and the host's TSC is constant-rate and the same on every core
+ * backs fully: CLOCKSOURCE2 (these MSRs), CLOCKSOURCE_STABLE_BIT,
+ * NOP_IO_DELAY and PV_EOI (kernel/vm/pveoi.h). Stable: every vCPU's guest
+ * TSC is the host's TSC plus its offset, and the host's TSC is constant-rate and the same on every core
  * (the platform's clocks, vplatform_now, rest on that too); each page is
  * written so that its system time is the VM's time since power-on whatever
  * the vCPU's offset, so all vCPUs read one clock. No I/O delay needed: no
@@ -32,9 +32,11 @@
 #define KVM_CPUID_SIGNATURE "KVMKVMKVM\0\0\0"
 #define KVM_FEATURE_NOP_IO_DELAY (1u << 1)
 #define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+#define KVM_FEATURE_PV_EOI (1u << 6) /* kernel/vm/pveoi.h */
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
 #define KVM_FEATURES_OFFERED                                                                      \
-	(KVM_FEATURE_NOP_IO_DELAY | KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_CLOCKSOURCE_STABLE_BIT)
+	(KVM_FEATURE_NOP_IO_DELAY | KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_PV_EOI |                \
+	 KVM_FEATURE_CLOCKSOURCE_STABLE_BIT)
 
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00u
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u

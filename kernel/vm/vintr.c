@@ -3,6 +3,7 @@
 #include "include/x86.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/hvm.h"
+#include "kernel/vm/pveoi.h"
 #include "kernel/vm/vplatform.h"
 
 #define NMI_POLL_US 100 /* a backend without an NMI window: look again this soon */
@@ -27,6 +28,7 @@ static void take_nmis(struct vcpu *v)
 void vintr_after_exit(struct vcpu *v)
 {
 	vnmi_set_blocked(&v->nmi, hvm->nmi_blocked(v));
+	pveoi_after_exit(v); /* before the exit's handler or the injection reads ISR */
 }
 
 bool vintr_nmi_wakes(struct vcpu *v)
@@ -129,6 +131,7 @@ uint64_t vintr_before_entry(struct vcpu *v)
 	if (vector >= 0) {
 		hvm->set_interrupt_window(v, false);
 		hvm->inject_event(v, EVENT_EXTERNAL_INTR, (uint8_t)vector, false, 0);
+		pveoi_before_entry(v);
 	} else {
 		hvm->set_interrupt_window(v, pending);
 	}

@@ -15,6 +15,7 @@
 #include "kernel/vm/vm_exit.h"
 #include "kernel/vm/exitprof.h"
 #include "kernel/vm/fastpath.h"
+#include "kernel/vm/pveoi.h"
 #include "kernel/vm/vmca.h"
 #include "kernel/vm/vnmi.h"
 
@@ -65,6 +66,7 @@ struct vcpu_msrs {
 	uint64_t spec_ctrl;  /* IA32_SPEC_CTRL, in the real MSR while the vCPU owns the core */
 	uint64_t kvm_system_time; /* the KVM clock's page and enable bit (pvclock.h) */
 	uint64_t kvm_wall_clock;
+	struct pveoi pv_eoi; /* KVM's PV EOI: its MSR and the word it names (pveoi.h) */
 	struct vmca mca;
 };
 

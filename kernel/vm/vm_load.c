@@ -4,6 +4,7 @@
  * boot protocol defines. Application processors start from a SIPI.
  */
 #include "kernel/vm/vm_load.h"
+#include "kernel/vm/pveoi.h"
 
 #include "guest/acpi_build.h"
 #include "guest/e820.h"
@@ -162,6 +163,8 @@ void vm_check_startup(struct vcpu *v)
 {
 	bool init;
 	int vector = vplatform_take_startup(v, &init);
+	if (init)
+		pveoi_reset(v); /* as KVM's INIT does */
 	if (init && v->id != 0) {
 		v->waiting_sipi = true;
 		v->hlt_nmi_only = false; /* INIT: waits for a SIPI, NMIs no longer wake it */

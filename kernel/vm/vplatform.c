@@ -614,6 +614,31 @@ bool vplatform_fast_msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	return vlapic_fast_eoi(&p->lapic[v->id], val);
 }
 
+/* KVM's PV EOI (pveoi.h): the guest cleared its flag; its EOI, done now. */
+void vplatform_pv_eoi(struct vcpu *v)
+{
+	struct vplatform *p = vp_of(v->vm);
+	if (!p)
+		return;
+	spin_lock(&p->lock);
+	p->generation++; /* an IRR vector may get through now: the next entry looks */
+	vlapic_eoi(&p->lapic[v->id]);
+	spin_unlock(&p->lock);
+}
+
+/* The same EOI on the exit fast path, when it changes ISR alone (vlapic_eoi_lockfree). */
+bool vplatform_fast_pv_eoi(struct vcpu *v)
+{
+	struct vplatform *p = vp_of(v->vm);
+	return p && vlapic_eoi_lockfree(&p->lapic[v->id]);
+}
+
+bool vplatform_pv_eoi_ok(struct vcpu *v)
+{
+	struct vplatform *p = vp_of(v->vm);
+	return p && vlapic_pv_eoi_ok(&p->lapic[v->id]);
+}
+
 static uint64_t min_deadline(uint64_t a, uint64_t b)
 {
 	return a < b ? a : b;

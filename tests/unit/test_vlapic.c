@@ -270,6 +270,51 @@ static void test_fast_eoi(void **state)
 	assert_int_equal(eoi_log[0], 0x71);
 }
 
+/*
+ * KVM's PV EOI (kernel/vm/pveoi.h): the guest's next EOI may be left to its
+ * flag only with an edge vector in service and nothing in IRR; the EOI done
+ * later (vlapic_eoi, or lock-free in xAPIC mode too) retires the highest
+ * vector, as the guest's own EOI write would.
+ */
+static void test_pv_eoi_conditions(void **state)
+{
+	(void)state;
+	apic_write(0, VLAPIC_SVR, VLAPIC_SVR_ENABLE | 0xff);
+	assert_false(vlapic_pv_eoi_ok(&cpu[0])); /* nothing in service */
+	vlapic_accept(&cpu[0], 0x40, false);
+	assert_false(vlapic_pv_eoi_ok(&cpu[0])); /* in IRR, not yet in service */
+	assert_int_equal(inject(0), 0x40);
+	assert_true(vlapic_pv_eoi_ok(&cpu[0]));
+	vlapic_accept(&cpu[0], 0x30, false); /* waits below PPR: its EOI must exit */
+	assert_false(vlapic_pv_eoi_ok(&cpu[0]));
+	assert_true(vlapic_eoi_lockfree(&cpu[0]) == false); /* retiring 0x40 lets 0x30 through */
+	vlapic_eoi(&cpu[0]);
+	assert_false(isr_has(0, 0x40));
+	assert_int_equal(inject(0), 0x30);
+	assert_true(vlapic_pv_eoi_ok(&cpu[0]));
+	assert_true(vlapic_eoi_lockfree(&cpu[0])); /* xAPIC mode too: the PV EOI is no register write */
+	assert_false(isr_has(0, 0x30));
+
+	/* nested: the flag stands for the highest in service, which the next EOI retires */
+	vlapic_accept(&cpu[0], 0x50, false);
+	assert_int_equal(inject(0), 0x50);
+	vlapic_accept(&cpu[0], 0x60, false);
+	assert_int_equal(inject(0), 0x60);
+	assert_true(vlapic_pv_eoi_ok(&cpu[0]));
+	vlapic_eoi(&cpu[0]);
+	assert_false(isr_has(0, 0x60));
+	assert_true(isr_has(0, 0x50));
+	vlapic_eoi(&cpu[0]);
+
+	/* level-triggered: the IOAPIC must hear of the EOI when the guest writes it */
+	vlapic_accept(&cpu[0], 0x71, true);
+	assert_int_equal(inject(0), 0x71);
+	assert_false(vlapic_pv_eoi_ok(&cpu[0]));
+	vlapic_eoi(&cpu[0]);
+	assert_int_equal(eoi_count, 1);
+	assert_int_equal(eoi_log[0], 0x71);
+}
+
 static void test_timer_calibration(void **state)
 {
 	(void)state;
@@ -474,6 +519,7 @@ int main(void)
 		cmocka_unit_test_setup(test_timer_periodic, setup),
 		cmocka_unit_test_setup(test_timer_oneshot_and_divide, setup),
 		cmocka_unit_test_setup(test_tsc_deadline, setup),
+		cmocka_unit_test_setup(test_pv_eoi_conditions, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
