@@ -375,11 +375,6 @@ bool vlapic_fast_eoi(struct vlapic *l, uint64_t val)
 {
 	if (!vlapic_x2apic_mode(l) || val)
 		return false;
-	return vlapic_eoi_lockfree(l);
-}
-
-bool vlapic_eoi_lockfree(struct vlapic *l)
-{
 	uint32_t isr[8];
 	for (unsigned i = 0; i < 8; i++)
 		isr[i] = __atomic_load_n(&l->isr[i], __ATOMIC_RELAXED);

@@ -274,9 +274,6 @@ void vlapic_ack(struct vlapic *l, uint8_t vector);
  * vector, or an interrupt that becomes deliverable), nothing changed.
  */
 bool vlapic_fast_eoi(struct vlapic *l, uint64_t val);
-/* The same EOI whatever the APIC's mode (KVM's PV EOI done by the fast path). */
-bool vlapic_eoi_lockfree(struct vlapic *l);
-
 /* An EOI (SDM Vol. 3A §11.8.5): the highest in-service vector retired, level ones broadcast. */
 void vlapic_eoi(struct vlapic *l);
 

@@ -30,30 +30,17 @@ static inline bool fastpath_cpuid(struct vcpu *v, const struct vm_exit *e)
 	return true;
 }
 
-/* WRMSR (e->msr.index) of EDX:EAX to state the platform lets it finish lock-free. */
+/*
+ * WRMSR (e->msr.index) of EDX:EAX to state the platform lets it finish
+ * lock-free. Not with KVM's PV EOI flag armed (kernel/vm/pveoi.h): the
+ * x2APIC EOI reads ISR, so the loop looks at the flag first.
+ */
 static inline bool fastpath_msr_write(struct vcpu *v, const struct vm_exit *e)
 {
 	uint64_t val = (uint32_t)v->regs.gpr[X86_RAX] | v->regs.gpr[X86_RDX] << 32;
-	if (!vplatform_fast_msr_write(v, e->msr.index, val))
+	if (v->msrs.pv_eoi.armed || !vplatform_fast_msr_write(v, e->msr.index, val))
 		return false;
 	v->regs.rip += e->insn_len;
-	return true;
-}
-
-/*
- * KVM's PV EOI (kernel/vm/pveoi.h) while armed: the guest's EOI if it
- * cleared its flag, done lock-free when that changes ISR alone. False: the
- * loop must see this exit (the EOI needs the lock, or the guest writes an
- * EOI of its own with the flag still set, and the loop clears the flag first).
- */
-static inline bool fastpath_pv_eoi(struct vcpu *v, const struct vm_exit *e)
-{
-	struct pveoi *p = &v->msrs.pv_eoi;
-	if (*p->word & PVEOI_BIT)
-		return e->reason != EXIT_MSR_WRITE;
-	if (!vplatform_fast_pv_eoi(v))
-		return false;
-	p->armed = false;
 	return true;
 }
 
@@ -67,8 +54,6 @@ static inline bool fastpath_pv_eoi(struct vcpu *v, const struct vm_exit *e)
  */
 static inline bool fastpath_handle(struct vcpu *v, struct vm_exit *e)
 {
-	if (v->msrs.pv_eoi.armed && !fastpath_pv_eoi(v, e))
-		return false;
 	bool done = e->reason == EXIT_CPUID	 ? fastpath_cpuid(v, e)
 		    : e->reason == EXIT_MSR_WRITE ? fastpath_msr_write(v, e)
 						  : fastpath_io(v, e);

@@ -17,10 +17,11 @@
  * hold (vlapic_pv_eoi_ok). An interrupt that arrives for the vCPU while the
  * guest runs makes it exit (the delivery kicks its core); every exit that
  * reaches the vCPU loop disarms (pveoi_after_exit: the EOI done if the guest
- * cleared the bit, else the bit cleared so the guest writes its EOI); the
- * exit fast path, which enters again without the loop, does the EOI
- * lock-free when it may (vlapic_eoi_lockfree) and otherwise leaves the exit
- * to the loop. INIT and reset turn it off, as on KVM.
+ * cleared the bit, else the bit cleared so the guest writes its EOI). The
+ * exit fast path, which enters again without the loop, leaves the flag
+ * alone: its CPUID and port I/O read no ISR, it enters again only while
+ * nothing was delivered (the platform's generation word), and its x2APIC
+ * EOI is refused while armed. INIT and reset turn it off, as on KVM.
  */
 #ifndef HV_VM_PVEOI_H
 #define HV_VM_PVEOI_H

@@ -626,13 +626,6 @@ void vplatform_pv_eoi(struct vcpu *v)
 	spin_unlock(&p->lock);
 }
 
-/* The same EOI on the exit fast path, when it changes ISR alone (vlapic_eoi_lockfree). */
-bool vplatform_fast_pv_eoi(struct vcpu *v)
-{
-	struct vplatform *p = vp_of(v->vm);
-	return p && vlapic_eoi_lockfree(&p->lapic[v->id]);
-}
-
 bool vplatform_pv_eoi_ok(struct vcpu *v)
 {
 	struct vplatform *p = vp_of(v->vm);

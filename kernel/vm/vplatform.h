@@ -44,12 +44,10 @@ bool vplatform_fast_msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
 
 /*
  * KVM's PV EOI (kernel/vm/pveoi.h) on v's local APIC: the EOI the guest
- * signalled through its word, under the lock or lock-free (false: not
- * without the lock, nothing done); and whether its next EOI may be left to
- * the word (vlapic_pv_eoi_ok).
+ * signalled through its word, and whether its next EOI may be left to the
+ * word (vlapic_pv_eoi_ok).
  */
 void vplatform_pv_eoi(struct vcpu *v);
-bool vplatform_fast_pv_eoi(struct vcpu *v);
 bool vplatform_pv_eoi_ok(struct vcpu *v);
 /*
  * Before entering v: runs due timers, and returns the vector of the
