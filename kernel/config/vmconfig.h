@@ -47,7 +47,7 @@
 #define VM_NAME_MAX 31
 #define VM_PATH_MAX 255
 #define VM_EXTRA_MAX 1023
-#define VM_MAX_VCPUS 64
+#define VM_MAX_VCPUS 512 /* VCPU_MAX (kernel/vm/vm.h) */
 #define VM_MAX_HOST_CPUS 256
 #define VM_MAX_PCI 8
 #define VM_MAX_VIFS 8

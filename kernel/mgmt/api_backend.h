@@ -17,7 +17,7 @@
 #include "kernel/mgmt/json.h"
 
 #define API_NAME_LEN 32
-#define API_VCPUS 8
+#define API_VCPUS 512 /* VCPU_MAX: every vCPU of the largest VM */
 #define API_EXIT_KINDS 48
 #define API_DISKS 8
 

@@ -18,9 +18,16 @@
 #include "kernel/vm/vmca.h"
 #include "kernel/vm/vnmi.h"
 
-#define VM_MAX 16
+/*
+ * Ceilings, not sizes: each VM's vCPU array and device state are allocated
+ * for the vCPUs it has, and vms[] holds pointers only (8 bytes a slot), so
+ * what really bounds them is host memory. VCPU_MAX stops a typo
+ * (vcpus = 50000) from eating the heap; past 255 vCPUs the guest's MADT
+ * lists the rest as x2APIC entries (guest/acpi_build.c).
+ */
+#define VM_MAX 1024
 #define VM_NAME_LEN 32
-#define VCPU_MAX 8
+#define VCPU_MAX 512
 #define VM_OUTPUT_RING 8192 /* bytes of each VM's serial output kept for `console` */
 #define VM_PATH_LEN 128
 
@@ -153,7 +160,7 @@ struct vm {
 	bool released;		  /* stopped, and its memory and cores given back */
 
 	unsigned nvcpus;
-	struct vcpu *vcpus[VCPU_MAX];
+	struct vcpu **vcpus; /* nvcpus of them, allocated with the VM */
 	struct sched_share share; /* weight and cap, shared by its vCPUs */
 	bool exclusive;		  /* its vCPUs own their cores */
 	uint64_t unknown_msr_logs;

@@ -64,7 +64,7 @@ static int write_acpi_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t er
 					 .has_8042 = false, /* no keyboard: Linux then skips its 10,000-poll probe */
 					 .hpet = vm->config->hpet,
 					 .hpet_id = (uint32_t)vhpet_capabilities(),
-					 .ioapic_id = (uint8_t)vm->nvcpus,
+					 .ioapic_id = vplatform_ioapic_id(vm->nvcpus),
 					 .pci = true};
 	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, rsdp) < 0 ||
 	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {

@@ -25,6 +25,8 @@
 #include "kernel/vm/vplatform.h"
 #include "kernel/time/tsc.h"
 
+_Static_assert(VM_MAX_VCPUS == VCPU_MAX, "a VM file may ask for what a VM can have");
+
 static unsigned failed_files;	/* VM files that did not give a running VM at boot */
 static const char *module_paths[BOOT_MAX_MODULES];
 static char module_path_store[BOOT_MAX_MODULES][BOOT_MODNAME_MAX];
@@ -32,7 +34,8 @@ static const struct boot_info *boot;
 static char no_vms_why[160] = "no VM file was given at boot";
 static bool vms_possible;
 static unsigned next_vm_id = 1;
-static struct vmm_defined defined[VM_MAX];
+/* VM files given at boot but not started (autostart = 0): one per module at most */
+static struct vmm_defined defined[BOOT_MAX_MODULES];
 static size_t defined_count;
 
 /* The backend's per-core setup, run on each core in turn. */
@@ -167,7 +170,7 @@ static void free_tables(uint64_t pa, unsigned level)
 /* Gives back what a VM holds: vCPU state, cores, RAM, tables, devices. Its loops have left. */
 static void vm_free_resources(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 		if (!v)
 			continue;
@@ -195,13 +198,15 @@ static void vm_free_resources(struct vm *vm)
 /* Frees the VM itself; only once released (or never started). */
 static void vm_free(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		if (vm->vcpus[i]) {
 			kfree(vm->vcpus[i]->xprof.sum);
 			kfree(vm->vcpus[i]->xprof.count);
 		}
 		kfree(vm->vcpus[i]);
 	}
+	kfree(vm->vcpus);
+	vplatform_free(vm);
 	kfree(vm->config);
 	kfree(vm->io_counts);
 	kfree(vm->pio.fast_map);
@@ -221,10 +226,15 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 	vm->state = VM_CREATED;
 	vm->nvcpus = cfg->vcpus;
 	vm->io_counts = kzalloc(0x1000 * sizeof(uint32_t)); /* accounting only: may be NULL */
-	if (vm->nvcpus > VCPU_MAX) {
-		format(err, errlen, "%u vCPUs: this build runs at most %u per VM", vm->nvcpus,
+	if (vm->nvcpus == 0 || vm->nvcpus > VCPU_MAX) {
+		format(err, errlen, "%u vCPUs: this build runs 1 to %u per VM", vm->nvcpus,
 		       VCPU_MAX);
 		vm->nvcpus = 0;
+		goto fail;
+	}
+	vm->vcpus = kzalloc(vm->nvcpus * sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		format(err, errlen, "out of memory");
 		goto fail;
 	}
 	vm->config = kmalloc(sizeof(*cfg));
@@ -350,7 +360,7 @@ static bool check_text(const char *file_name, const char *text, size_t len, bool
 {
 	static struct xlcfg work;
 	static struct xlcfg_errors errs;
-	const char *names[2 * VM_MAX];
+	static const char *names[VM_MAX + BOOT_MAX_MODULES]; /* like work: one caller at a time */
 	size_t n = 0;
 	char line[200];
 
@@ -401,7 +411,7 @@ static void remember_defined(const struct vm_config *cfg, const char *path)
 	for (size_t k = 0; k < defined_count; k++)
 		if (strcmp(defined[k].name, cfg->name) == 0)
 			return;
-	if (defined_count == VM_MAX)
+	if (defined_count == BOOT_MAX_MODULES)
 		return;
 	struct vmm_defined *d = &defined[defined_count++];
 	strlcpy_hv(d->name, cfg->name, sizeof(d->name));

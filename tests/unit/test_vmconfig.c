@@ -196,9 +196,9 @@ struct range_case {
 
 static const struct range_case ranges[] = {
 	{ "vcpus = 1\n", NULL },
-	{ "vcpus = 64\n", NULL },
-	{ "vcpus = 0\n", "vm.cfg:4:9: vcpus: 0 is out of range 1..64" },
-	{ "vcpus = 65\n", "vm.cfg:4:9: vcpus: 65 is out of range 1..64" },
+	{ "vcpus = 512\n", NULL },
+	{ "vcpus = 0\n", "vm.cfg:4:9: vcpus: 0 is out of range 1..512" },
+	{ "vcpus = 513\n", "vm.cfg:4:9: vcpus: 513 is out of range 1..512" },
 	{ "weight = 1\n", NULL },
 	{ "weight = 65535\n", NULL },
 	{ "weight = 0\n", "vm.cfg:4:10: weight: 0 is out of range 1..65535" },
@@ -215,7 +215,7 @@ static const struct range_case ranges[] = {
 	{ "virtio_console = 2\n", "vm.cfg:4:18: virtio_console: expected 0 or 1, got 2" },
 	{ "virtio_rng = 'yes'\n", "vm.cfg:4:14: virtio_rng: expected a number, got a string" },
 	{ "vcpus = 0xffffffffffffffff\n",
-	  "vm.cfg:4:9: vcpus: 18446744073709551615 is out of range 1..64" },
+	  "vm.cfg:4:9: vcpus: 18446744073709551615 is out of range 1..512" },
 };
 
 static void test_every_range_check(void **state)
@@ -516,7 +516,7 @@ static void test_syntax_and_check_errors_merge(void **state)
 {
 	(void)state;
 	assert_false(CHECK("name = 'a'\n"
-			   "vcpus = 99\n"
+			   "vcpus = 999\n"
 			   "memory = 12ab\n"
 			   "kernel = '/boot/vmlinuz'\n"
 			   "cap = 1000\n"
@@ -529,7 +529,7 @@ static void test_syntax_and_check_errors_merge(void **state)
 	 * Sorted by line; `memory` is not also called missing, and `cap` is not judged
 	 * against a vcpus count that is itself wrong.
 	 */
-	assert_string_equal(error_text(0), "vm.cfg:2:9: vcpus: 99 is out of range 1..64");
+	assert_string_equal(error_text(0), "vm.cfg:2:9: vcpus: 999 is out of range 1..512");
 	assert_string_equal(error_text(1), "vm.cfg:3:10: memory: '12ab' is not a number");
 	assert_string_equal(error_text(2),
 			    "vm.cfg:6:6: junk: expected '=' after the key, found 'junk'");
