@@ -116,6 +116,7 @@ static void show_vm(struct api_response *r, const char *name)
 	json_obj_begin(&j);
 	vm_summary(&j, vm);
 	json_kv_u64(&j, "restarts", vm->restarts);
+	json_kv_u64(&j, "overhead_bytes", vm->overhead_bytes);
 	json_key(&j, "vcpu_list");
 	json_arr_begin(&j);
 	for (unsigned i = 0; i < vm->vcpus && i < API_VCPUS; i++) {

@@ -32,6 +32,7 @@ static void fill_vm(const struct vm *vm, struct api_vm *out)
 	strlcpy_hv(out->path, vm->path, sizeof(out->path));
 	out->vcpus = vm->nvcpus;
 	out->memory_mib = vm->ram_bytes >> 20;
+	out->overhead_bytes = vm->overhead_bytes;
 	out->time_ms = vm_verb_time_ms(vm);
 	out->restarts = vm->restarts;
 	uint64_t exits[EXIT_REASON_COUNT] = {0};

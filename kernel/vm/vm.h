@@ -127,6 +127,13 @@ struct vm {
 	spinlock_t lock;
 
 	uint64_t ram_bytes;
+	/*
+	 * Host memory the VM costs beyond its RAM, measured when it was built:
+	 * everything its creation took from the frame allocator and the heap
+	 * (vCPU state, VMCB/VMCS pages, chips, rings, tables), less its RAM;
+	 * npt_bytes of it are its second-level page tables.
+	 */
+	uint64_t overhead_bytes, npt_bytes;
 	struct gpa_map map;
 	struct pagetable npt;
 	/* bumped after a change to npt that removes or moves a mapping (passed-through BARs) */

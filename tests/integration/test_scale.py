@@ -21,3 +21,53 @@ def test_64_vcpus_start_and_check_their_topology_on_4_cores():
     assert "[smp64] GUEST smp: PASS" in run.log, run
     assert vm_stops(run.log) == {"smp64": ("exit-port", 0)}, run
     assert run.status == 0, run
+
+
+def test_64_small_vms_start_run_stop_and_list_shows_them_all():
+    """64 VMs on a 4-core host: each runs (answers on its serial line), `list` shows all
+    64 running, 63 are destroyed and `list` shows them stopped, the last one with the
+    host's "all 64 VMs stopped"; each start line says
+    what the VM costs beyond its RAM."""
+    import pexpect
+    from hvconsole import PROMPT, boot, command
+
+    echo = guest("echo")
+    names = ["s%02d" % i for i in range(64)]
+    child = boot([(vm_file(n, echo, memory=4), echo) for n in names], smp=4)
+    try:
+        overhead = {}
+        ready = set()
+        while len(ready) < len(names):
+            i = child.expect([r"hv: vm (s\d\d) overhead: (\d+) KiB beyond its RAM "
+                              r"\((\d+) KiB page tables",
+                              r"\[(s\d\d)\] echo: ready"], timeout=240)
+            if i == 0:
+                overhead[child.match.group(1)] = (int(child.match.group(2)),
+                                                  int(child.match.group(3)))
+            else:
+                ready.add(child.match.group(1))
+        assert sorted(overhead) == names, overhead
+        worst = max(o for o, _ in overhead.values())
+        print("per-VM overhead (KiB, page tables): %r" % (overhead["s00"],))
+        assert worst <= 1024 + max(p for _, p in overhead.values()), overhead
+        child.send("\r")
+        child.expect_exact(PROMPT)
+
+        def rows():
+            out = command(child, "list", timeout=60)
+            return {f[0]: f[2] for f in (line.split() for line in out.splitlines())
+                    if len(f) >= 6 and f[0] in names}
+
+        listed = rows()
+        assert sorted(listed) == names and set(listed.values()) == {"running"}, listed
+        for n in names[:-1]:
+            assert "vm %s stopped: destroyed" % n in command(child, "destroy " + n), n
+        listed = rows()
+        assert sorted(listed) == names, listed
+        assert [n for n in names if listed[n] != "stopped"] == names[-1:], listed
+        # the last one stopped, the harness's host stops too and says so for all 64
+        child.sendline("destroy " + names[-1])
+        child.expect_exact("hv: all 64 VMs stopped", timeout=120)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
