@@ -28,7 +28,6 @@ def test_64_small_vms_start_run_stop_and_list_shows_them_all():
     64 running, 63 are destroyed and `list` shows them stopped, the last one with the
     host's "all 64 VMs stopped"; each start line says
     what the VM costs beyond its RAM."""
-    import pexpect
     from hvconsole import PROMPT, boot, command
 
     echo = guest("echo")
