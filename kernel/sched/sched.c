@@ -103,7 +103,7 @@ int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 				taken |= got[k] == (int)c;
 			/* a core to own has nothing on it and nobody else's claim */
 			if (taken || !sched_core_usable(c) || cores[c].owner || cores[c].rq.n ||
-			    !vm_cpuset_has(&cfg->affinity[i], c))
+			    !cpuset_has(&cfg->affinity[i], c))
 				continue;
 			got[i] = (int)c;
 		}

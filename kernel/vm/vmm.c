@@ -299,7 +299,7 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		v->vm = vm;
 		v->id = i;
 		v->move_to = -1;
-		v->se.affinity = cfg->pinned ? cfg->affinity[i].bits[0] : ~0ull;
+		v->se.affinity = cfg->pinned ? cfg->affinity[i].w[0] : ~0ull;
 		if (vcpu_setup(v, err, errlen) < 0)
 			goto fail;
 	}

@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c kernel/lib/cpuset.c
 /*
  * VM files checked against a host, as an operator writes them: a good file gives the VM it
  * describes, and every mistake gives the message (file:line:col: reason) the operator reads.
@@ -129,7 +129,7 @@ static void test_realistic_file(void **state)
 	assert_true(vm.pinned);
 	for (unsigned v = 0; v < 4; v++) {
 		for (unsigned cpu = 0; cpu < 8; cpu++)
-			assert_int_equal(vm_cpuset_has(&vm.affinity[v], cpu),
+			assert_int_equal(cpuset_has(&vm.affinity[v], cpu),
 					 cpu == 0 || cpu == 2 || cpu == 3 || cpu == 6);
 	}
 	assert_string_equal(vm.kernel, "/boot/vmlinuz");
@@ -170,9 +170,9 @@ static void test_defaults(void **state)
 	assert_int_equal(vm.vcpus, 1);
 	assert_false(vm.pinned);
 	/* Unpinned vCPUs may run on every host core, and only those. */
-	assert_true(vm_cpuset_has(&vm.affinity[0], 0));
-	assert_true(vm_cpuset_has(&vm.affinity[0], 7));
-	assert_false(vm_cpuset_has(&vm.affinity[0], 8));
+	assert_true(cpuset_has(&vm.affinity[0], 0));
+	assert_true(cpuset_has(&vm.affinity[0], 7));
+	assert_false(cpuset_has(&vm.affinity[0], 8));
 	assert_string_equal(vm.ramdisk, "");
 	assert_string_equal(vm.extra, "");
 	assert_int_equal(vm.weight, 256);
@@ -314,37 +314,44 @@ static void test_cpu_pinning(void **state)
 	/* One list for all vCPUs. */
 	expect_ok(BASE "vcpus = 2\ncpus = \"2\"\n");
 	assert_true(vm.pinned);
-	assert_true(vm_cpuset_has(&vm.affinity[1], 2));
-	assert_false(vm_cpuset_has(&vm.affinity[1], 3));
+	assert_true(cpuset_has(&vm.affinity[1], 2));
+	assert_false(cpuset_has(&vm.affinity[1], 3));
 	expect_ok(BASE "cpus = \"0-7\"\n");
-	assert_true(vm_cpuset_has(&vm.affinity[0], 7));
+	assert_true(cpuset_has(&vm.affinity[0], 7));
 	expect_ok(BASE "cpus = 5\n");
-	assert_true(vm_cpuset_has(&vm.affinity[0], 5));
-	assert_false(vm_cpuset_has(&vm.affinity[0], 0));
+	assert_true(cpuset_has(&vm.affinity[0], 5));
+	assert_false(cpuset_has(&vm.affinity[0], 0));
 
 	/* One entry per vCPU, as xl reads a list; vCPUs past its end run anywhere. */
 	expect_ok(BASE "vcpus = 3\ncpus = [\"2\", \"4-5\"]\n");
-	assert_true(vm_cpuset_has(&vm.affinity[0], 2));
-	assert_false(vm_cpuset_has(&vm.affinity[0], 4));
-	assert_true(vm_cpuset_has(&vm.affinity[1], 4));
-	assert_true(vm_cpuset_has(&vm.affinity[1], 5));
-	assert_false(vm_cpuset_has(&vm.affinity[1], 2));
+	assert_true(cpuset_has(&vm.affinity[0], 2));
+	assert_false(cpuset_has(&vm.affinity[0], 4));
+	assert_true(cpuset_has(&vm.affinity[1], 4));
+	assert_true(cpuset_has(&vm.affinity[1], 5));
+	assert_false(cpuset_has(&vm.affinity[1], 2));
 	for (unsigned cpu = 0; cpu < 8; cpu++)
-		assert_true(vm_cpuset_has(&vm.affinity[2], cpu));
+		assert_true(cpuset_has(&vm.affinity[2], cpu));
 
 	expect_error(BASE "cpus = \"8\"\n",
 		     "vm.cfg:4:8: cpus: host core 8 does not exist (the host has cores 0-7)");
 	expect_error(BASE "cpus = \"0,6-9\"\n",
 		     "vm.cfg:4:8: cpus: host core 9 does not exist (the host has cores 0-7)");
 	expect_error(BASE "cpus = \"3-1\"\n", "vm.cfg:4:8: cpus: range 3-1 goes backwards");
-	expect_error(BASE "cpus = \"0-3,^1\"\n",
-		     "vm.cfg:4:8: cpus: \"0-3,^1\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
-	expect_error(BASE "cpus = \"all\"\n",
-		     "vm.cfg:4:8: cpus: \"all\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
+	/* xl's exclusions and "all" */
+	expect_ok(BASE "cpus = \"0-3,^1\"\n");
+	assert_true(cpuset_has(&vm.affinity[0], 0));
+	assert_false(cpuset_has(&vm.affinity[0], 1));
+	assert_true(cpuset_has(&vm.affinity[0], 3));
+	assert_false(cpuset_has(&vm.affinity[0], 4));
+	expect_ok(BASE "cpus = \"all,^0\"\n");
+	assert_false(cpuset_has(&vm.affinity[0], 0));
+	assert_true(cpuset_has(&vm.affinity[0], 7));
+	assert_int_equal(cpuset_count(&vm.affinity[0]), 7);
+	expect_error(BASE "cpus = \"^1\"\n", "vm.cfg:4:8: cpus: \"^1\" leaves no host core");
 	expect_error(BASE "cpus = \"1,\"\n",
-		     "vm.cfg:4:8: cpus: \"1,\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
+		     "vm.cfg:4:8: cpus: \"1,\" is not a list of host cores (expected N, N-M or all, each may start with ^ to leave those out, comma-separated)");
 	expect_error(BASE "cpus = \"\"\n",
-		     "vm.cfg:4:8: cpus: \"\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
+		     "vm.cfg:4:8: cpus: \"\" is not a list of host cores (expected N, N-M or all, each may start with ^ to leave those out, comma-separated)");
 	expect_error(BASE "cpus = []\n", "vm.cfg:4:8: cpus: empty list");
 	expect_error(BASE "vcpus = 2\ncpus = ['1', '2', '3']\n",
 		     "vm.cfg:5:8: cpus: 3 entries for 2 vCPUs");
