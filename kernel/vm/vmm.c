@@ -795,7 +795,7 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	/* devices first: a NIC's frame from another VM must not land in the zeroed RAM */
 	vm_virtio_reset(vm);
 	vm_passthru_reset(vm);
-	gpa_zero(&vm->map, 0, vm->ram_bytes);
+	gpa_zero_all(&vm->map);
 	vm_devices_reset(vm);
 	vplatform_reset(vm); /* a restarted kernel finds its chips as at power-on */
 	for (unsigned i = 0; i < VM_CONSOLES; i++)

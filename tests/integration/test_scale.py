@@ -70,3 +70,25 @@ def test_64_small_vms_start_run_stop_and_list_shows_them_all():
     finally:
         if child.isalive():
             child.terminate(force=True)
+
+
+def test_linux_with_16_vcpus_and_6_gib_sees_ram_above_4_gib():
+    """The Debian cloud kernel in a 16-vCPU, 6 GiB VM on a 4-core host: all 16
+    vCPUs come up, and the 3 GiB past the 32-bit hole is RAM it uses."""
+    import os
+    from hvrun import BUILD
+    kernel = os.path.join(BUILD, "linux-guest", "vmlinuz")
+    initrd = os.path.join(BUILD, "linux-guest", "initrd.img")
+    cfg = vm_file("big", kernel, memory=6144, vcpus=16, extra="console=ttyS0 quiet",
+                  more='ramdisk = "/boot/vms/%s"\n' % os.path.basename(initrd))
+    run = qemu(smp=4, mem="7G", modules=[cfg, kernel, initrd], timeout=400)
+    up = re.search(r"^\[big\] LINUX-GUEST-UP \S+ cpus=(\d+) mem=(\d+)$", run.log, re.M)
+    assert up, run
+    assert int(up.group(1)) == 16, run
+    mem_kb = int(up.group(2))
+    assert 6144 * 1024 * 0.9 < mem_kb < 6144 * 1024, up.group(0)
+    high = re.search(r"^\[big\] LINUX-GUEST-MEMHIGH (.*)$", run.log, re.M)
+    assert high and high.group(1) == "100000000-1bfffffff", run
+    assert "[big] LINUX-GUEST-DONE" in run.log, run
+    assert vm_stops(run.log) == {"big": ("poweroff", 0)}, run
+    assert run.status == 0, run
