@@ -122,7 +122,33 @@ def sched():
             "switch": switch.group(2) if switch else "-"}
 
 
+OVERHEAD = re.compile(r"^hv: vm (\S+) overhead: (\d+) KiB beyond its RAM \((\d+) KiB page tables",
+                      re.M)
+
+
+def scale():
+    """Per-VM host memory beyond guest RAM, as each VM's start line says it:
+    the smp test guest with 1, 16 and 64 vCPUs, and RAM from 16 MiB to 1 GiB."""
+    smp = guest("smp")
+    shapes = [("v1m16", 1, 16), ("v16m64", 16, 64), ("v64m256", 64, 256), ("v1m1024", 1, 1024)]
+    mods = []
+    for name, vcpus, mem in shapes:
+        mods.append(vm_file(name, smp, memory=mem, vcpus=vcpus, extra="cpus=%d" % vcpus))
+    run = qemu(smp=4, mem="2G", timeout=600, modules=mods + [smp])
+    got = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in OVERHEAD.finditer(run.log)}
+    if run.status != 0 or len(got) != len(shapes):
+        sys.exit("bench: the scale run failed:\n" + run.log[-3000:])
+    return [(name, vcpus, mem) + got[name] for name, vcpus, mem in shapes]
+
+
 def main():
+    if "scale" in sys.argv[1:]:
+        print("per-VM overhead: host memory beyond its RAM (goal: <= 1 MiB plus page tables)")
+        print("%-10s %6s %9s %14s %16s" % ("VM", "vCPUs", "RAM MiB", "overhead KiB",
+                                            "of it tables KiB"))
+        for name, vcpus, mem, kib, tables in scale():
+            print("%-10s %6d %9d %14d %16d" % (name, vcpus, mem, kib, tables))
+        return
     if "linux" in sys.argv[1:]:
         print("Linux boot (cloud kernel, 1 vCPU, QEMU TCG SVM, -icount shift=0)")
         for line in linux():
