@@ -496,6 +496,11 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 	e->raw_reason = code;
 	e->raw_info[0] = info1;
 	e->raw_info[1] = info2;
+	uint64_t cut = vmcb_read64(vmcb, VMCB_EXITINTINFO);
+	if (cut & EVENTINJ_VALID) {
+		e->event_info = (uint32_t)cut;
+		e->event_error = (uint32_t)(cut >> 32);
+	}
 	if (host_cpu.nrip_save && code != SVM_EXIT_NPF && code != SVM_EXIT_INVALID) {
 		uint64_t next = vmcb_read64(vmcb, VMCB_NEXT_RIP);
 		if (next > v->regs.rip && next - v->regs.rip <= 15)
@@ -721,6 +726,25 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	}
 }
 
+static void svm_get_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	struct svm_vcpu *s = sv(v);
+	const uint8_t *vmcb = s->vmcb;
+	uint64_t inj = vmcb_read64(vmcb, VMCB_EVENTINJ);
+
+	*d = (struct vcpu_debug_state){
+	    .inject_info = (inj & EVENTINJ_VALID) ? (uint32_t)inj : 0,
+	    .inject_error = (uint32_t)(inj >> 32),
+	    .intr_shadow = vmcb_read64(vmcb, VMCB_INT_SHADOW) & 1,
+	    .nmi_blocked = s->nmi.masked,
+	    .cr2 = vmcb_read64(vmcb, VMCB_CR2),
+	    .idtr_base = vmcb_read64(vmcb, VMCB_IDTR + VMCB_SEG_BASE),
+	    .gdtr_base = vmcb_read64(vmcb, VMCB_GDTR + VMCB_SEG_BASE),
+	    .idtr_limit = (uint16_t)vmcb_read32(vmcb, VMCB_IDTR + VMCB_SEG_LIMIT),
+	    .gdtr_limit = (uint16_t)vmcb_read32(vmcb, VMCB_GDTR + VMCB_SEG_LIMIT),
+	};
+}
+
 /*
  * AMD-V has no enable bits for these: RDTSCP, RDPID, INVPCID, XSAVES and
  * XRSTORS run in the guest unless intercepted, and this backend intercepts
@@ -760,5 +784,6 @@ const struct hvm_ops svm_ops = {
     .build_nested = svm_build_nested,
     .map_mmio = svm_map_mmio,
     .set_nested_root = svm_set_nested_root,
+    .get_debug_state = svm_get_debug_state,
     .guest_caps = svm_guest_caps,
 };

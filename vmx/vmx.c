@@ -855,6 +855,23 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 	}
 }
 
+static void vmx_get_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	struct vmx_vcpu *x = vx(v);
+
+	*d = (struct vcpu_debug_state){
+	    .inject_info = x->pending_event,
+	    .inject_error = x->pending_event ? x->pending_error : 0,
+	    .intr_shadow = x->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS),
+	    .nmi_blocked = x->intr_state & GUEST_INTR_NMI,
+	    .cr2 = x->cr2,
+	    .idtr_base = vmread(VMCS_GUEST_IDTR_BASE),
+	    .gdtr_base = vmread(VMCS_GUEST_GDTR_BASE),
+	    .idtr_limit = (uint16_t)vmread(VMCS_GUEST_IDTR_LIMIT),
+	    .gdtr_limit = (uint16_t)vmread(VMCS_GUEST_GDTR_LIMIT),
+	};
+}
+
 static int vmx_build_nested(const struct gpa_map *m, struct pagetable *pt)
 {
 	return ept_build(m, pt, host_cpu.ept_1g && host_cpu.gbpages);
@@ -905,5 +922,6 @@ const struct hvm_ops vmx_ops = {
     .build_nested = vmx_build_nested,
     .map_mmio = vmx_map_mmio,
     .set_nested_root = vmx_set_nested_root,
+    .get_debug_state = vmx_get_debug_state,
     .guest_caps = vmx_guest_caps,
 };

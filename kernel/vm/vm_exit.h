@@ -39,6 +39,16 @@ struct vm_exit {
 	uint64_t raw_info[2]; /* and its qualification, for logs */
 	/* length of the exiting instruction, 0 when the hardware does not say */
 	unsigned insn_len;
+	/*
+	 * The event whose delivery this exit cut short (SVM EXITINTINFO, VMX
+	 * IDT-vectoring information), 0 when none: both keep the same layout,
+	 * vector in 7:0, type in 10:8 (0 external interrupt, 2 NMI, 3 exception,
+	 * 4 software interrupt, 5 privileged and 6 other software exception),
+	 * error code valid in 11, valid in 31 (VM_EVENT_*). Filled by the slow
+	 * decode only, for logs (the backend re-delivers the event itself).
+	 */
+	uint32_t event_info;
+	uint32_t event_error;
 	union {
 		struct {
 			uint16_t port;
@@ -61,6 +71,11 @@ struct vm_exit {
 		} exception;
 	};
 };
+
+#define VM_EVENT_VALID (1u << 31)
+#define VM_EVENT_ERROR_VALID (1u << 11)
+#define VM_EVENT_TYPE(info) (((info) >> 8) & 7)
+#define VM_EVENT_VECTOR(info) ((info) & 0xff)
 
 const char *vm_exit_reason_name(enum vm_exit_reason r);
 
