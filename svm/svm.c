@@ -688,10 +688,13 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		/*
 		 * An event cut short by this exit is delivered again on the next entry
 		 * (§15.7.2). An NMI among them still counts as delivered: it was
-		 * masked when injected and stays so until its handler's IRET.
+		 * masked when injected and stays so until its handler's IRET. One an
+		 * instruction raised (INTn, INT3, INTO) is raised again by running it
+		 * again (vm_event_is_soft).
 		 */
 		uint64_t pending = vmcb_read64(vmcb, VMCB_EXITINTINFO);
-		vmcb_write64(vmcb, VMCB_EVENTINJ, (pending & EVENTINJ_VALID) ? pending : 0);
+		bool redeliver = (pending & EVENTINJ_VALID) && !vm_event_is_soft((uint32_t)pending);
+		vmcb_write64(vmcb, VMCB_EVENTINJ, redeliver ? pending : 0);
 
 		uint64_t code = vmcb_read64(vmcb, VMCB_EXITCODE);
 		bool fast = fastpath_on && !(pending & EVENTINJ_VALID) &&

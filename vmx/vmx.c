@@ -835,9 +835,13 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 
 		x->intr_state = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
 
-		/* an event cut short by this exit is delivered again (Vol. 3C §28.2.4) */
+		/*
+		 * An event cut short by this exit is delivered again (Vol. 3C §28.2.4);
+		 * one an instruction raised is raised again by running it again
+		 * (vm_event_is_soft).
+		 */
 		uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
-		if (idt & INTR_INFO_VALID) {
+		if ((idt & INTR_INFO_VALID) && !vm_event_is_soft(idt)) {
 			x->pending_event = idt & ~(1u << 12);
 			x->pending_error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
 		}

@@ -184,7 +184,8 @@ static void print_trail(struct vcpu *v)
 		format_append(line, sizeof(line), &n, " (raw %#x) @%#llx", t->raw_reason,
 			      (unsigned long long)t->rip);
 	}
-	printk("vm %s vcpu %u: last exits, newest first (of %llu): %s\n", v->vm->name, v->id,
+	printk("vm %s vcpu %u: last exits past the fast path, newest first (of %llu): %s\n",
+	       v->vm->name, v->id,
 	       (unsigned long long)v->exits_total, count ? line : "none");
 }
 
@@ -251,15 +252,18 @@ void vm_crash_report(struct vcpu *v, const struct vm_exit *e, const char *what)
 	hex_bytes(hex, sizeof(hex), insn, got);
 	printk("vm %s vcpu %u: bytes at rip: %s\n", name, id, got ? hex : "unreadable");
 
+	/* the stack in the guest's word size */
 	uint64_t stack[STACK_QWORDS];
+	unsigned word = long64 ? 8 : 4;
 	uint64_t rsp = long64 ? g[X86_RSP] : (ss.base + g[X86_RSP]) & 0xffffffffull;
-	got = peek(&p, rsp, stack, sizeof(stack)) / 8;
-	char line[STACK_QWORDS * 20 + 1];
+	got = peek(&p, rsp, stack, sizeof(stack)) / word;
+	char line[STACK_QWORDS * 2 * 17 + 1];
 	size_t n = 0;
 	line[0] = '\0';
-	for (size_t i = 0; i < got; i++)
-		format_append(line, sizeof(line), &n, i ? " %llx" : "%llx",
-			      (unsigned long long)stack[i]);
+	for (size_t i = 0; i < got; i++) {
+		uint64_t val = word == 8 ? stack[i] : ((const uint32_t *)stack)[i];
+		format_append(line, sizeof(line), &n, i ? " %llx" : "%llx", (unsigned long long)val);
+	}
 	printk("vm %s vcpu %u: stack at rsp: %s\n", name, id, got ? line : "unreadable");
 	print_trail(v);
 }

@@ -11,8 +11,9 @@
  *     queued for the next entry: ...; STI/MOV SS shadow; NMIs blocked
  *   idt[V]: the gate of that event's vector (selector, handler, type)
  *   bytes at rip: 0f 0b ...
- *   stack: the first qwords at RSP
- *   last exits, newest first: io 0x3f8 @rip, mmio 0xfee000b0 @rip, ...
+ *   stack: the first words at RSP (the guest's word size)
+ *   the last exits past the fast path (kernel/vm/fastpath.h), newest first:
+ *     mmio gpa 0xfee000b0 @rip, hlt @rip, ...
  *
  * Guest memory is read through the guest's own page tables, without
  * setting Accessed or Dirty bits; whatever cannot be read says so.

@@ -77,6 +77,22 @@ struct vm_exit {
 #define VM_EVENT_TYPE(info) (((info) >> 8) & 7)
 #define VM_EVENT_VECTOR(info) ((info) & 0xff)
 
+/*
+ * An event an instruction raised itself: INTn (type 4), ICEBP (5), INT3 and
+ * INTO (6 on VMX; AMD reports them as exceptions 3 and 4, QEMU's SVM as
+ * type 4). When an exit cuts its delivery short, the guest's RIP still
+ * points at that instruction (SDM Vol. 3C §28.2.4, APM Vol. 2 §15.7.2), so
+ * the backend lets it run again instead of re-injecting the event: a
+ * re-injected one would need the instruction's length (VMX refuses the
+ * entry without it; SVM pushes RIP, the instruction, as the return address
+ * and the guest would run it twice), as KVM does for INT3 and INTO.
+ */
+static inline bool vm_event_is_soft(uint32_t info)
+{
+	unsigned type = VM_EVENT_TYPE(info), vector = VM_EVENT_VECTOR(info);
+	return type >= 4 || (type == 3 && (vector == 3 || vector == 4));
+}
+
 const char *vm_exit_reason_name(enum vm_exit_reason r);
 
 #endif
