@@ -35,7 +35,7 @@ static unsigned next_vm_id = 1;
 static struct vmm_defined defined[VM_MAX];
 static size_t defined_count;
 
-/* The backend's per-core setup, run on each core in turn. */
+/* The backend's per-core setup, run on every core at once. */
 struct enable_result {
 	volatile int done;
 	int rc;
@@ -49,25 +49,33 @@ static void enable_here(void *arg)
 	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 }
 
+/* Every online core turns VMX or SVM on, all at once (one at a time is slow on many cores). */
 static bool enable_all_cpus(void)
 {
 	bool ok = true;
+	struct enable_result *r = kzalloc(cpu_count * sizeof(*r));
+	if (!r) {
+		printk("hv: out of memory to enable VMs on %u cores\n", cpu_count);
+		return false;
+	}
+	for (unsigned i = 1; i < cpu_count; i++) {
+		r[i].rc = -1;
+		if (!cpus[i]->online || !smp_run_on(i, enable_here, &r[i]))
+			r[i].done = -1; /* not asked */
+	}
+	enable_here(&r[0]);
 	for (unsigned i = 0; i < cpu_count; i++) {
-		if (!cpus[i].online)
+		if (r[i].done < 0)
 			continue;
-		struct enable_result r = {0, -1, ""};
-		if (i == 0)
-			enable_here(&r);
-		else if (!smp_run_on(i, enable_here, &r))
-			continue;
-		while (!__atomic_load_n(&r.done, __ATOMIC_ACQUIRE))
+		while (!__atomic_load_n(&r[i].done, __ATOMIC_ACQUIRE))
 			cpu_relax();
-		if (r.rc < 0) {
-			printk("hv: CPU %u cannot run VMs: %s\n", i, r.err);
+		if (r[i].rc < 0) {
+			printk("hv: CPU %u cannot run VMs: %s\n", i, r[i].err);
 			ok = false;
 			sched_core_set_usable(i, false); /* never place a vCPU there */
 		}
 	}
+	kfree(r);
 	return ok;
 }
 
@@ -269,7 +277,10 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		v->vm = vm;
 		v->id = i;
 		v->move_to = -1;
-		v->se.affinity = cfg->pinned ? cfg->affinity[i].w[0] : ~0ull;
+		if (cfg->pinned)
+			v->se.affinity = cfg->affinity[i];
+		else
+			cpuset_fill(&v->se.affinity, CPUSET_MAX);
 		if (vcpu_setup(v, err, errlen) < 0)
 			goto fail;
 	}
@@ -486,7 +497,7 @@ unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 	vms_possible = true;
 	sched_init();
 	for (unsigned c = 0; c < cpu_count; c++)
-		sched_core_set_usable(c, cpus[c].online && (c != 0 || boot_cpu_ok));
+		sched_core_set_usable(c, cpus[c]->online && (c != 0 || boot_cpu_ok));
 	if (!enable_all_cpus() && sched_core_usable(0))
 		printk("hv: some CPUs cannot run VMs; they are left out\n");
 
@@ -820,7 +831,7 @@ int vmm_vcpu_pin(struct vm *vm, unsigned id, unsigned cpu, char *err, size_t err
 		format(err, errlen, "vm %s has no vCPU %u (it has %u)", vm->name, id, vm->nvcpus);
 		return -1;
 	}
-	if (cpu >= cpu_count || !cpus[cpu].online) {
+	if (cpu >= cpu_count || !cpus[cpu]->online) {
 		format(err, errlen, "there is no CPU %u online (CPUs 0-%u)", cpu, cpu_count - 1);
 		return -1;
 	}
