@@ -1,6 +1,7 @@
 #include "kernel/cpu/smp.h"
 
 #include "drivers/lapic.h"
+#include "drivers/lapic_mode.h"
 #include "include/x86.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
@@ -205,18 +206,32 @@ void smp_flush_tlb_others(void)
 
 	cpuset_del(&waiting, me->index);
 	smp_kick_set(&waiting);
-	/* one deadline for all: the cores flush in parallel */
-	uint64_t deadline = rdtsc() + tsc_khz() * 100;
-	while (!cpuset_empty(&waiting) && (int64_t)(rdtsc() - deadline) < 0) {
+	/*
+	 * The cores flush in parallel: wait for all while they keep answering,
+	 * 100 ms without an answer at most (a real core answers in
+	 * microseconds; an emulator running hundreds of cores on a few
+	 * threads takes longer for all of them, but keeps answering), 2 s in all.
+	 */
+	uint64_t start = rdtsc(), quiet = start + ms_to_tsc(100), hard = start + ms_to_tsc(2000);
+	unsigned left = cpuset_count(&waiting);
+	while (left) {
 		for (CPUSET_FOR_EACH(i, &waiting))
 			if ((int64_t)(__atomic_load_n(&cpus[i]->tlb_done, __ATOMIC_ACQUIRE) - gen) >= 0)
 				cpuset_del(&waiting, i);
+		unsigned now_left = cpuset_count(&waiting);
+		uint64_t now = rdtsc();
+		if (now_left != left) {
+			left = now_left;
+			quiet = now + ms_to_tsc(100);
+		}
+		if (!left || (int64_t)(now - quiet) >= 0 || (int64_t)(now - hard) >= 0)
+			break;
 		/* a CPU waiting on us meanwhile (its own shootdown) is answered here */
 		tlb_catch_up(me);
 		cpu_relax();
 	}
 	for (CPUSET_FOR_EACH(i, &waiting))
-		printk("hv: CPU %u did not flush its TLB within 100 ms\n", i);
+		printk("hv: CPU %u did not flush its TLB in time\n", i);
 	tlb_catch_up(me);
 }
 
@@ -433,7 +448,7 @@ void smp_boot(const struct acpi_info *acpi)
 			skipped_limit++;
 			continue;
 		}
-		if (ac->apic_id > 0xfe && !lapic_x2apic_mode()) {
+		if (!lapic_id_reachable(lapic_x2apic_mode(), ac->apic_id)) {
 			printk("hv: CPU with APIC ID %u skipped: it needs x2APIC mode, which this CPU lacks\n",
 			       ac->apic_id);
 			bringup.skipped++;
@@ -465,7 +480,7 @@ void smp_boot(const struct acpi_info *acpi)
 	/* what ap_entry64 needs, in place before the first INIT */
 	struct cpuid_regs r;
 	cpuid(0, &r);
-	ap_id_leaf_b = lapic_x2apic_mode() && r.eax >= 0xb;
+	ap_id_leaf_b = lapic_ap_id_from_leaf_0b(lapic_x2apic_mode(), r.eax);
 	ap_efer_nxe = (rdmsr(MSR_EFER) & EFER_NXE) != 0;
 	ap_host_cr3 = read_cr3();
 	ap_slots = slots;

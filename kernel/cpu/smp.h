@@ -36,9 +36,10 @@ bool smp_call(unsigned cpu_index, void (*fn)(void));
 /* Sends the call IPI (VECTOR_IPI_CALL: it wakes the core and runs any pending call) to each core of a set. */
 void smp_kick_set(const struct cpuset *set);
 /*
- * Makes every other online CPU drop its host TLB entries (an IPI; each
- * reloads CR3) and waits until they have, up to 100 ms for all together (a
- * CPU that does not answer is reported). For changes to the host page tables.
+ * Makes every other online CPU drop its host TLB entries (an IPI to the set
+ * of them; each reloads CR3) and waits until they have, all together, for
+ * as long as they keep answering (a CPU that does not answer is reported).
+ * For changes to the host page tables.
  */
 void smp_flush_tlb_others(void);
 /* How many CPUs the firmware listed as usable. */
