@@ -383,6 +383,12 @@ static void start_all(unsigned first, unsigned n, uint64_t trampoline)
 		uint8_t starting = 0;
 		if (__atomic_compare_exchange_n(&c->boot_state, &starting, 2, false,
 						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			/*
+			 * Back to wait-for-SIPI: one that started but parked (say its
+			 * CPUID named another APIC ID) has no IDT, and the NMI a panic
+			 * sends to all would make it shut down.
+			 */
+			lapic_send_ipi(c->apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
 			printk("hv: CPU %u (APIC ID %u) did not start; skipped\n", i, c->apic_id);
 			continue;
 		}
