@@ -221,7 +221,7 @@ linux-guest: deps $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest-generic/vmli
 	$(BUILD)/linux-guest/disk.img
 
 integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
-	$(PYTHON) -m pytest -q tests/integration
+	$(PYTHON) -m pytest -q --durations=25 tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory unit

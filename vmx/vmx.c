@@ -844,9 +844,13 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 
 		x->intr_state = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
 
-		/* an event cut short by this exit is delivered again (Vol. 3C §28.2.4) */
+		/*
+		 * An event cut short by this exit is delivered again (Vol. 3C §28.2.4);
+		 * one an instruction raised is raised again by running it again
+		 * (vm_event_is_soft).
+		 */
 		uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
-		if (idt & INTR_INFO_VALID) {
+		if ((idt & INTR_INFO_VALID) && !vm_event_is_soft(idt)) {
 			x->pending_event = idt & ~(1u << 12);
 			x->pending_error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
 		}
@@ -862,6 +866,23 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 			__asm__ volatile("int $2"); /* the NMI was the host's: run its handler */
 		return;
 	}
+}
+
+static void vmx_get_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	struct vmx_vcpu *x = vx(v);
+
+	*d = (struct vcpu_debug_state){
+	    .inject_info = x->pending_event,
+	    .inject_error = x->pending_event ? x->pending_error : 0,
+	    .intr_shadow = x->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS),
+	    .nmi_blocked = x->intr_state & GUEST_INTR_NMI,
+	    .cr2 = x->cr2,
+	    .idtr_base = vmread(VMCS_GUEST_IDTR_BASE),
+	    .gdtr_base = vmread(VMCS_GUEST_GDTR_BASE),
+	    .idtr_limit = (uint16_t)vmread(VMCS_GUEST_IDTR_LIMIT),
+	    .gdtr_limit = (uint16_t)vmread(VMCS_GUEST_GDTR_LIMIT),
+	};
 }
 
 static int vmx_build_nested(const struct gpa_map *m, struct pagetable *pt)
@@ -914,5 +935,6 @@ const struct hvm_ops vmx_ops = {
     .build_nested = vmx_build_nested,
     .map_mmio = vmx_map_mmio,
     .set_nested_root = vmx_set_nested_root,
+    .get_debug_state = vmx_get_debug_state,
     .guest_caps = vmx_guest_caps,
 };

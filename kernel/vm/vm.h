@@ -68,6 +68,15 @@ struct vcpu_msrs {
 	struct vmca mca;
 };
 
+/* One exit the slow path dispatched, for a crash report (kernel/vm/crash_report.h). */
+#define VCPU_EXIT_TRAIL 8
+struct vcpu_exit_note {
+	uint64_t rip;
+	uint64_t detail;     /* the port, MSR or guest-physical address, the exception vector */
+	uint32_t raw_reason; /* the backend's code */
+	uint8_t reason;	     /* enum vm_exit_reason */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -83,6 +92,8 @@ struct vcpu {
 	bool nmi_window;  /* the backend was asked for an NMI-window exit */
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
+	struct vcpu_exit_note exit_trail[VCPU_EXIT_TRAIL]; /* the last ones, a ring */
+	unsigned exit_trail_next;
 	/* scheduling (kernel/sched): se.cpu is the core whose run queue holds it */
 	struct sched_entity se;
 	volatile bool active; /* on a run queue: nothing frees it meanwhile */
