@@ -1,6 +1,7 @@
 """Many host cores (issue 18): a two-socket server's worth under QEMU TCG.
 
-QEMU 7.2's TCG offers no x2APIC, so APIC IDs stay below 255 here; the
+QEMU 7.2's TCG offers no x2APIC, so APIC IDs stay below 255 here (it
+refuses -smp 256 and up: "requires kernel irqchip and X2APIC API support"); the
 x2APIC host mode and IDs above 255 are covered by the unit tests
 (test_lapic_mode, test_acpi's sparse x2APIC MADT) and by Bochs's x2APIC
 (test_boot_intel). Two sockets of 50 cores with 2 threads give sparse APIC
