@@ -221,7 +221,7 @@ linux-guest: deps $(BUILD)/linux-guest/vmlinuz $(BUILD)/linux-guest-generic/vmli
 	$(BUILD)/linux-guest/disk.img
 
 integration: deps iso guests linux-guest $(BUILD)/tools/acpi_inspect
-	$(PYTHON) -m pytest -q tests/integration
+	$(PYTHON) -m pytest -q --durations=25 tests/integration
 
 test: deps
 	@$(MAKE) --no-print-directory unit
@@ -236,6 +236,8 @@ test-slow: deps
 bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench.py sched
+	$(PYTHON) scripts/bench.py scale
+	$(PYTHON) scripts/bench.py cores
 	$(PYTHON) scripts/bench_virtio.py
 	$(PYTHON) scripts/bench_storage.py
 	$(PYTHON) scripts/bench_net.py

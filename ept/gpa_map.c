@@ -22,6 +22,7 @@ int gpa_map_init(struct gpa_map *m, uint64_t ram_bytes, uint64_t *chunk_table,
 		m->chunk_hpa[m->nchunks++] = hpa;
 	}
 	m->ram_bytes = ram_bytes;
+	gpa_ram_split(ram_bytes, &m->low_bytes, &m->high_bytes);
 	return 0;
 }
 
@@ -30,23 +31,51 @@ void gpa_map_release(struct gpa_map *m, void (*free_chunk)(void *ctx, uint64_t h
 	for (size_t i = 0; i < m->nchunks; i++)
 		free_chunk(ctx, m->chunk_hpa[i]);
 	m->nchunks = 0;
-	m->ram_bytes = 0;
+	m->ram_bytes = m->low_bytes = m->high_bytes = 0;
+}
+
+/*
+ * The RAM region holding gpa: its offset in the RAM (the chunk table's
+ * order) and the bytes of the region from gpa on; false outside RAM.
+ */
+static bool ram_offset(const struct gpa_map *m, uint64_t gpa, uint64_t *off, uint64_t *left)
+{
+	if (gpa < m->low_bytes) {
+		*off = gpa;
+		*left = m->low_bytes - gpa;
+		return true;
+	}
+	if (gpa >= GPA_HIGH_RAM_BASE && gpa - GPA_HIGH_RAM_BASE < m->high_bytes) {
+		*off = m->low_bytes + (gpa - GPA_HIGH_RAM_BASE);
+		*left = m->high_bytes - (gpa - GPA_HIGH_RAM_BASE);
+		return true;
+	}
+	return false;
 }
 
 bool gpa_to_hpa(const struct gpa_map *m, uint64_t gpa, uint64_t *hpa)
 {
-	if (gpa >= m->ram_bytes)
+	uint64_t off, left;
+	if (!ram_offset(m, gpa, &off, &left))
 		return false;
-	*hpa = m->chunk_hpa[gpa >> GPA_CHUNK_SHIFT] + (gpa & (GPA_CHUNK_SIZE - 1));
+	*hpa = m->chunk_hpa[off >> GPA_CHUNK_SHIFT] + (off & (GPA_CHUNK_SIZE - 1));
 	return true;
+}
+
+bool gpa_is_ram(const struct gpa_map *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t off, left;
+	return len && ram_offset(m, gpa, &off, &left) && len <= left;
 }
 
 /* Walks [gpa, gpa+len) chunk by chunk; op 0 write, 1 read, 2 zero. */
 static int copy(const struct gpa_map *m, uint64_t gpa, void *buf, size_t len, int op)
 {
 	uint8_t *p = buf;
+	uint64_t off, left;
 
-	if (gpa >= m->ram_bytes || len > m->ram_bytes - gpa)
+	/* one region holds it all: nothing is copied into, or out of, the hole */
+	if (!ram_offset(m, gpa, &off, &left) || len > left)
 		return -1;
 	while (len) {
 		uint64_t hpa = 0;
@@ -84,17 +113,30 @@ int gpa_zero(const struct gpa_map *m, uint64_t gpa, size_t len)
 	return copy(m, gpa, NULL, len, 2);
 }
 
+void gpa_zero_all(const struct gpa_map *m)
+{
+	if (m->low_bytes)
+		gpa_zero(m, 0, m->low_bytes);
+	if (m->high_bytes)
+		gpa_zero(m, GPA_HIGH_RAM_BASE, m->high_bytes);
+}
+
 int gpa_map_for_each_run(const struct gpa_map *m,
 			 int (*emit)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size), void *ctx)
 {
+	size_t low_chunks = (size_t)(m->low_bytes >> GPA_CHUNK_SHIFT);
 	size_t i = 0;
 	while (i < m->nchunks) {
+		/* a run stays on its side of the hole */
+		size_t end = i < low_chunks ? low_chunks : m->nchunks;
 		size_t j = i + 1;
-		while (j < m->nchunks &&
+		while (j < end &&
 		       m->chunk_hpa[j] == m->chunk_hpa[i] + (uint64_t)(j - i) * GPA_CHUNK_SIZE)
 			j++;
-		int r = emit(ctx, (uint64_t)i * GPA_CHUNK_SIZE, m->chunk_hpa[i],
-			     (uint64_t)(j - i) * GPA_CHUNK_SIZE);
+		uint64_t gpa = i < low_chunks ? (uint64_t)i * GPA_CHUNK_SIZE
+					      : GPA_HIGH_RAM_BASE +
+						    (uint64_t)(i - low_chunks) * GPA_CHUNK_SIZE;
+		int r = emit(ctx, gpa, m->chunk_hpa[i], (uint64_t)(j - i) * GPA_CHUNK_SIZE);
 		if (r < 0)
 			return r;
 		i = j;

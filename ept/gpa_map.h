@@ -13,15 +13,33 @@
 
 #define GPA_CHUNK_SHIFT 21
 #define GPA_CHUNK_SIZE (1ull << GPA_CHUNK_SHIFT) /* 2 MiB: the unit of guest RAM */
-/* Guest RAM stays below the 32-bit MMIO hole (LAPIC, IOAPIC, PCI). */
-#define GPA_RAM_MAX (3ull << 30)
+/*
+ * The guest-physical layout of RAM, as on a PC: up to 3 GiB from 0, below
+ * the 32-bit MMIO hole (PCI ECAM and BARs, IOAPIC, HPET, LAPIC), and the
+ * rest from 4 GiB up, below the 64-bit PCI window (guest/pci/vpci.h's
+ * VPCI_MEM64_BASE, 64 GiB). The chunk table lists the low part's chunks,
+ * then the high part's.
+ */
+#define GPA_LOW_RAM_MAX (3ull << 30)
+#define GPA_HIGH_RAM_BASE (4ull << 30)
+#define GPA_HIGH_RAM_END (64ull << 30)
+#define GPA_RAM_MAX (GPA_LOW_RAM_MAX + GPA_HIGH_RAM_END - GPA_HIGH_RAM_BASE) /* 63 GiB */
 
 struct gpa_map {
-	uint64_t ram_bytes;
+	uint64_t ram_bytes;  /* all of it */
+	uint64_t low_bytes;  /* from 0: min(ram_bytes, GPA_LOW_RAM_MAX) */
+	uint64_t high_bytes; /* from GPA_HIGH_RAM_BASE: the rest */
 	size_t nchunks;
 	uint64_t *chunk_hpa; /* host-physical base of each 2 MiB chunk of RAM */
 	void *(*phys_to_virt)(uint64_t hpa);
 };
+
+/* Splits ram_bytes of RAM into the part below the hole and the part from 4 GiB. */
+static inline void gpa_ram_split(uint64_t ram_bytes, uint64_t *low, uint64_t *high)
+{
+	*low = ram_bytes < GPA_LOW_RAM_MAX ? ram_bytes : GPA_LOW_RAM_MAX;
+	*high = ram_bytes - *low;
+}
 
 /*
  * Gives the VM ram_bytes (a multiple of 2 MiB, at most GPA_RAM_MAX) from
@@ -36,6 +54,10 @@ void gpa_map_release(struct gpa_map *m, void (*free_chunk)(void *ctx, uint64_t h
 
 /* The host-physical address of guest RAM at gpa; false if gpa is not RAM. */
 bool gpa_to_hpa(const struct gpa_map *m, uint64_t gpa, uint64_t *hpa);
+/* Whether [gpa, gpa+len) is all RAM (len 0: false). */
+bool gpa_is_ram(const struct gpa_map *m, uint64_t gpa, uint64_t len);
+/* Zeroes all of the VM's RAM, low and high. */
+void gpa_zero_all(const struct gpa_map *m);
 /* Copies to/from guest RAM; -1 if any byte of the range is not RAM. */
 int gpa_write(const struct gpa_map *m, uint64_t gpa, const void *src, size_t len);
 int gpa_read(const struct gpa_map *m, uint64_t gpa, void *dst, size_t len);

@@ -32,6 +32,11 @@
 #define MADT_ISO_LEN 10
 #define MADT_LAPIC_NMI 4
 #define MADT_LAPIC_NMI_LEN 6
+#define MADT_X2APIC 9
+#define MADT_X2APIC_LEN 16
+#define MADT_X2APIC_NMI 0xa
+#define MADT_X2APIC_NMI_LEN 12
+#define MADT_XAPIC_IDS 255 /* IDs 0-254 take Local APIC entries; 255 is xAPIC broadcast */
 #define MADT_ISO_COUNT 2
 #define MPS_ACTIVE_HIGH 0x1u /* MPS INTI flags: polarity bits 1:0 */
 #define MPS_LEVEL 0xcu /* trigger mode bits 3:2 */
@@ -66,10 +71,23 @@ static size_t place(uint64_t base, size_t off, size_t align)
 	return (size_t)(gpa - base);
 }
 
+/*
+ * vCPU i has APIC ID i. ACPI 6.5 §5.2.12.12: a processor whose APIC ID is
+ * below 255 is described by a Processor Local APIC structure, in xAPIC or
+ * x2APIC mode alike; the rest by Processor Local x2APIC structures, whose
+ * LINT1 NMI then needs the x2APIC form of the NMI structure too.
+ */
+static unsigned madt_xapics(unsigned vcpus)
+{
+	return vcpus < MADT_XAPIC_IDS ? vcpus : MADT_XAPIC_IDS;
+}
+
 static size_t madt_length(unsigned vcpus)
 {
-	return MADT_FIXED + (size_t)vcpus * MADT_LAPIC_LEN + MADT_IOAPIC_LEN +
-	       MADT_ISO_COUNT * MADT_ISO_LEN + MADT_LAPIC_NMI_LEN;
+	unsigned x2 = vcpus - madt_xapics(vcpus);
+	return MADT_FIXED + (size_t)madt_xapics(vcpus) * MADT_LAPIC_LEN +
+	       (size_t)x2 * MADT_X2APIC_LEN + MADT_IOAPIC_LEN + MADT_ISO_COUNT * MADT_ISO_LEN +
+	       MADT_LAPIC_NMI_LEN + (x2 ? MADT_X2APIC_NMI_LEN : 0);
 }
 
 static size_t dsdt_length(const struct acpi_build_config *cfg)
@@ -234,12 +252,20 @@ static void write_madt(uint8_t *t, const struct acpi_build_config *cfg, size_t l
 	wr32(t + 36, ACPI_BUILD_LAPIC_BASE);
 	wr32(t + 40, MADT_PCAT_COMPAT);
 	e = t + MADT_FIXED;
-	for (unsigned i = 0; i < cfg->vcpus; i++, e += MADT_LAPIC_LEN) {
+	for (unsigned i = 0; i < madt_xapics(cfg->vcpus); i++, e += MADT_LAPIC_LEN) {
 		e[0] = MADT_LAPIC;
 		e[1] = MADT_LAPIC_LEN;
 		e[2] = (uint8_t)i; /* ACPI processor UID */
 		e[3] = (uint8_t)i; /* APIC ID */
 		wr32(e + 4, 1); /* enabled */
+	}
+	for (unsigned i = MADT_XAPIC_IDS; i < cfg->vcpus; i++, e += MADT_X2APIC_LEN) {
+		e[0] = MADT_X2APIC;
+		e[1] = MADT_X2APIC_LEN;
+		wr16(e + 2, 0); /* reserved */
+		wr32(e + 4, i); /* x2APIC ID */
+		wr32(e + 8, 1); /* enabled */
+		wr32(e + 12, i); /* ACPI processor UID */
 	}
 	e[0] = MADT_IOAPIC;
 	e[1] = MADT_IOAPIC_LEN;
@@ -261,6 +287,14 @@ static void write_madt(uint8_t *t, const struct acpi_build_config *cfg, size_t l
 	e[2] = 0xff; /* all processors */
 	wr16(e + 3, 0); /* flags: bus-conforming */
 	e[5] = 1; /* LINT1 */
+	e += MADT_LAPIC_NMI_LEN;
+	if (cfg->vcpus > MADT_XAPIC_IDS) {
+		e[0] = MADT_X2APIC_NMI;
+		e[1] = MADT_X2APIC_NMI_LEN;
+		wr16(e + 2, 0); /* flags: bus-conforming */
+		wr32(e + 4, 0xffffffffu); /* all processors */
+		e[8] = 1; /* LINT1 */
+	}
 	finish(t, len);
 }
 

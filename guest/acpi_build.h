@@ -15,9 +15,11 @@
  *   FACP  FADT rev 6.5: PM1a event/control blocks, optional PM timer, SCI 9,
  *         reset register I/O 0xcf9 value 6, IAPC_BOOT_ARCH from the config
  *   APIC  MADT: local APIC at 0xfee00000, PCAT_COMPAT, one enabled Processor
- *         Local APIC per vCPU (ACPI UID = APIC ID = vCPU index), the IOAPIC at
- *         0xfec00000 with GSI base 0, overrides IRQ0 -> GSI 2 and IRQ9 (SCI)
- *         level/active-high, LINT1 as NMI on every CPU
+ *         Local APIC per vCPU (ACPI UID = APIC ID = vCPU index) for APIC IDs
+ *         0-254 and a Processor Local x2APIC for each one past them, the
+ *         IOAPIC at 0xfec00000 with GSI base 0, overrides IRQ0 -> GSI 2 and
+ *         IRQ9 (SCI) level/active-high, LINT1 as NMI on every CPU (also in
+ *         the x2APIC form when there are x2APIC entries)
  *   HPET  when one is modelled (at 0xfed00000)
  *   MCFG  with a PCI bus: its ECAM window (guest/pci/vpci.h), segment 0, bus 0
  *   XSDT  FACP, APIC[, HPET][, MCFG]
@@ -36,7 +38,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACPI_BUILD_MAX_VCPUS 255 /* xAPIC IDs 0-254 (255 is broadcast) */
+/* APIC IDs 0-254 as Local APIC entries, the rest as Local x2APIC entries */
+#define ACPI_BUILD_MAX_VCPUS 4096
 
 #define ACPI_BUILD_LAPIC_BASE 0xfee00000u
 #define ACPI_BUILD_IOAPIC_BASE 0xfec00000u

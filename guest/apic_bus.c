@@ -12,54 +12,71 @@ static bool is_focus(const struct vlapic *l, uint8_t vector)
 	       (vec_in(l->irr, vector) || vec_in(l->isr, vector));
 }
 
-/* Lowest priority: one of `matching` (non-empty), SDM Vol. 3A §11.6.2.4. */
-static uint32_t arbitrate(const struct vlapic *lapics, unsigned n, uint32_t matching,
+static void set_bit(uint64_t *set, unsigned i)
+{
+	set[i / 64] |= 1ull << (i % 64);
+}
+
+/*
+ * Lowest priority: one of the matching set (non-empty), SDM Vol. 3A
+ * §11.6.2.4; returns its index.
+ */
+static unsigned arbitrate(const struct vlapic *lapics, unsigned n, const uint64_t *matching,
 			  uint8_t vector, unsigned *rotor)
 {
-	uint32_t enabled = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (matching >> i & 1 && vlapic_sw_enabled(&lapics[i]))
-			enabled |= 1u << i;
-	if (!enabled)
-		return matching & -matching; /* nobody will accept it: any one drops it */
-	for (unsigned i = 0; i < n; i++)
-		if (enabled >> i & 1 && is_focus(&lapics[i], vector))
-			return 1u << i;
-
-	uint32_t lowest = 0xff, best = 0;
+	unsigned first = n, focus = n, lowest = 0x100, best = n;
+	bool any_enabled = false;
 	for (unsigned i = 0; i < n; i++) {
-		if (!(enabled >> i & 1))
+		if (!apic_bus_has(matching, i))
 			continue;
-		uint32_t class = vlapic_ppr(&lapics[i]) & 0xf0;
-		if (class < lowest) {
+		if (first == n)
+			first = i;
+		if (!vlapic_sw_enabled(&lapics[i]))
+			continue;
+		any_enabled = true;
+		if (focus == n && is_focus(&lapics[i], vector))
+			focus = i;
+		unsigned class = vlapic_ppr(&lapics[i]) & 0xf0;
+		if (class < lowest)
 			lowest = class;
-			best = 0;
-		}
-		if (class == lowest)
-			best |= 1u << i;
 	}
+	if (!any_enabled)
+		return first; /* nobody will accept it: any one drops it */
+	if (focus < n)
+		return focus;
 	/* among equals, the first at or after the rotor; the rotor moves past it */
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = (*rotor + k) % n;
-		if (best >> i & 1) {
-			*rotor = (i + 1) % n;
-			return 1u << i;
+		if (apic_bus_has(matching, i) && vlapic_sw_enabled(&lapics[i]) &&
+		    (vlapic_ppr(&lapics[i]) & 0xf0) == lowest) {
+			best = i;
+			break;
 		}
 	}
-	return 0; /* not reached: best is non-empty */
+	*rotor = (best + 1) % n;
+	return best; /* found: the lowest class has a member */
 }
 
-uint32_t apic_bus_targets(const struct vlapic *lapics, unsigned n, const struct vlapic *source,
+unsigned apic_bus_targets(const struct vlapic *lapics, unsigned n, const struct vlapic *source,
 			  unsigned dest_mode, uint32_t dest, unsigned shorthand,
-			  unsigned delivery_mode, uint8_t vector, unsigned *rotor)
+			  unsigned delivery_mode, uint8_t vector, unsigned *rotor,
+			  uint64_t *targets)
 {
-	uint32_t matching = 0;
-	if (n > APIC_BUS_MAX)
-		n = APIC_BUS_MAX;
-	for (unsigned i = 0; i < n; i++)
-		if (vlapic_matches(&lapics[i], source, dest_mode, dest, shorthand))
-			matching |= 1u << i;
-	if (delivery_mode == VLAPIC_DM_LOWEST && matching)
-		return arbitrate(lapics, n, matching, vector, rotor);
-	return matching;
+	unsigned count = 0;
+	for (unsigned w = 0; w < APIC_BUS_WORDS(n); w++)
+		targets[w] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (vlapic_matches(&lapics[i], source, dest_mode, dest, shorthand)) {
+			set_bit(targets, i);
+			count++;
+		}
+	}
+	if (delivery_mode == VLAPIC_DM_LOWEST && count) {
+		unsigned one = arbitrate(lapics, n, targets, vector, rotor);
+		for (unsigned w = 0; w < APIC_BUS_WORDS(n); w++)
+			targets[w] = 0;
+		set_bit(targets, one);
+		count = 1;
+	}
+	return count;
 }

@@ -16,18 +16,28 @@
 #ifndef HV_GUEST_APIC_BUS_H
 #define HV_GUEST_APIC_BUS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest/vlapic.h"
 
-#define APIC_BUS_MAX 32 /* targets are returned as a bitmask */
+/* Words of a destination set of n APICs: bit i of word i / 64 is lapics[i]. */
+#define APIC_BUS_WORDS(n) (((n) + 63u) / 64u)
 
 /*
- * The APICs (indices into lapics[0..n-1], as bits) that take the message.
- * *rotor carries the tie-break between calls (start it at 0).
+ * The APICs (indices into lapics[0..n-1]) that take the message, as a set
+ * in targets (APIC_BUS_WORDS(n) words, all written); returns how many.
+ * *rotor carries the tie-break between calls (start it at 0). Any n: a
+ * VM's vCPU count bounds nothing here.
  */
-uint32_t apic_bus_targets(const struct vlapic *lapics, unsigned n, const struct vlapic *source,
+unsigned apic_bus_targets(const struct vlapic *lapics, unsigned n, const struct vlapic *source,
 			  unsigned dest_mode, uint32_t dest, unsigned shorthand,
-			  unsigned delivery_mode, uint8_t vector, unsigned *rotor);
+			  unsigned delivery_mode, uint8_t vector, unsigned *rotor,
+			  uint64_t *targets);
+
+static inline bool apic_bus_has(const uint64_t *targets, unsigned i)
+{
+	return targets[i / 64] >> (i % 64) & 1;
+}
 
 #endif

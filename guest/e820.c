@@ -82,7 +82,8 @@ int e820_build(const struct e820_layout *l, struct e820_map *out)
 	if (!l || !out)
 		return E820_ERR_INVAL;
 	e820_init(out);
-	if (l->ram_bytes < E820_HIGH_RAM || l->ram_bytes > E820_RAM_MAX)
+	if (l->ram_bytes < E820_HIGH_RAM || l->ram_bytes > E820_RAM_MAX ||
+	    l->high_ram_bytes > E820_HIGH_RAM_MAX)
 		return E820_ERR_INVAL;
 	if (l->acpi_size && (l->acpi_base + l->acpi_size < l->acpi_base ||
 			     l->acpi_base + l->acpi_size > l->ram_bytes))
@@ -107,6 +108,8 @@ int e820_build(const struct e820_layout *l, struct e820_map *out)
 		rc = e820_set(out, E820_HPET_BASE, E820_HPET_SIZE, E820_RESERVED);
 	if (!rc && l->lapic)
 		rc = e820_set(out, E820_LAPIC_BASE, E820_LAPIC_SIZE, E820_RESERVED);
+	if (!rc && l->high_ram_bytes)
+		rc = e820_set(out, E820_HIGH_RAM_BASE, l->high_ram_bytes, E820_RAM);
 	if (rc)
 		e820_init(out);
 	return rc;

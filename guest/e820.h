@@ -8,7 +8,8 @@
  * entries of one type merged.
  *
  * The map of a VM (guest RAM is 0..ram_bytes, contiguous, below the 32-bit
- * MMIO window, see ept/gpa_map.h):
+ * MMIO window, and for a VM of more than 3 GiB the rest from 4 GiB up, see
+ * ept/gpa_map.h):
  *   0x00000000-0x0009fc00  RAM       base memory (639 KiB)
  *   0x0009fc00-0x00100000  reserved  EBDA, VGA hole, option and BIOS ROM area;
  *                                    the guest's ACPI tables live here by default
@@ -20,6 +21,7 @@
  *   0xfec00000 +4 KiB      reserved  IOAPIC        (when modelled)
  *   0xfed00000 +1 KiB      reserved  HPET          (when modelled)
  *   0xfee00000 +4 KiB      reserved  local APIC    (when modelled)
+ *   4 GiB +high_ram_bytes  RAM       (when the VM has more than 3 GiB)
  */
 #ifndef HV_GUEST_E820_H
 #define HV_GUEST_E820_H
@@ -39,7 +41,9 @@
 
 #define E820_LOW_RAM_END 0x9fc00ull /* base memory ends, the EBDA begins */
 #define E820_HIGH_RAM 0x100000ull /* 1 MiB */
-#define E820_RAM_MAX 0xc0000000ull /* 3 GiB: RAM below the MMIO window (GPA_RAM_MAX) */
+#define E820_RAM_MAX 0xc0000000ull /* 3 GiB: RAM below the MMIO window (GPA_LOW_RAM_MAX) */
+#define E820_HIGH_RAM_BASE 0x100000000ull /* 4 GiB: where the rest of a big VM's RAM is */
+#define E820_HIGH_RAM_MAX (60ull << 30) /* up to the 64-bit PCI window at 64 GiB */
 
 /* Platform MMIO a VM may model (the addresses every PC OS expects). */
 #define E820_IOAPIC_BASE 0xfec00000ull
@@ -68,6 +72,8 @@ struct e820_map {
 /* What a VM's map is made of. */
 struct e820_layout {
 	uint64_t ram_bytes; /* guest RAM from 0; at least 1 MiB, at most E820_RAM_MAX */
+	/* guest RAM from 4 GiB (E820_HIGH_RAM_BASE) on, past the 32-bit MMIO hole; 0: none */
+	uint64_t high_ram_bytes;
 	/* ACPI tables in RAM (size 0: none, or they lie in the reserved BIOS area,
 	 * which needs no entry): reported as E820_ACPI. */
 	uint64_t acpi_base, acpi_size;

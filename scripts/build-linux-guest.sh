@@ -17,6 +17,7 @@
 #
 # What /init prints on the console (one line each, in this order):
 #   LINUX-GUEST-UP <uname -r> cpus=<online CPUs> mem=<MemTotal kB>
+#   LINUX-GUEST-MEMHIGH <start>-<end> ...|none (System RAM above 4 GiB, hex, /proc/iomem)
 #   LINUX-GUEST-FLAGS <the flags of /proc/cpuinfo, a dozen a line, as many lines as needed>
 #   LINUX-GUEST-MCE ok banks=<N>|none (none: a kernel without CONFIG_X86_MCE)
 #   LINUX-GUEST-PVPANIC ok|none
@@ -284,6 +285,11 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 cpus=$(grep -c '^processor' /proc/cpuinfo)
 mem=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)
 echo "LINUX-GUEST-UP $(uname -r) cpus=$cpus mem=$mem"
+# RAM above 4 GiB: a VM of more than 3 GiB has the rest of its RAM past the
+# 32-bit hole (top-level System RAM ranges of /proc/iomem, 9+ hex digits)
+memhigh=$(grep 'System RAM' /proc/iomem | grep -v '^ ' |
+	awk -F'[- ]' 'length($1) > 8 { printf "%s%s-%s", sep, $1, $2; sep = " " }')
+echo "LINUX-GUEST-MEMHIGH ${memhigh:-none}"
 # What the kernel made of the VM's CPUID (checked against the hypervisor's
 # CPUID policy by the tests), and whether its machine-check code took the
 # VM's banks (a kernel built with CONFIG_X86_MCE creates machinecheckN).

@@ -52,7 +52,6 @@ struct svm_cpu {
 	struct svm_vcpu *last_vcpu;
 };
 
-static struct svm_cpu svm_cpus[MAX_CPUS];
 static uint64_t iopm_pa, msrpm_pa;
 static uint32_t next_asid = 1;
 static spinlock_t svm_lock = SPINLOCK_INIT;
@@ -97,7 +96,7 @@ static int setup_permission_maps(void)
 static int svm_cpu_enable(char *err, size_t errlen)
 {
 	const struct cpu_features *f = &host_cpu;
-	struct svm_cpu *sc = &svm_cpus[this_cpu()->index];
+	struct cpu *c = this_cpu();
 
 	if (!f->svm) {
 		format(err, errlen, "this CPU has no AMD-V (SVM)");
@@ -116,6 +115,12 @@ static int svm_cpu_enable(char *err, size_t errlen)
 	int maps = setup_permission_maps();
 	spin_unlock(&svm_lock);
 	if (maps < 0)
+		goto oom;
+	/* this core's state, allocated for the cores present */
+	if (!c->hvm)
+		c->hvm = kzalloc(sizeof(struct svm_cpu));
+	struct svm_cpu *sc = c->hvm;
+	if (!sc)
 		goto oom;
 	if (!sc->host_save_pa) {
 		sc->host_save_pa = frame_alloc_zeroed(1);
@@ -496,6 +501,11 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 	e->raw_reason = code;
 	e->raw_info[0] = info1;
 	e->raw_info[1] = info2;
+	uint64_t cut = vmcb_read64(vmcb, VMCB_EXITINTINFO);
+	if (cut & EVENTINJ_VALID) {
+		e->event_info = (uint32_t)cut;
+		e->event_error = (uint32_t)(cut >> 32);
+	}
 	if (host_cpu.nrip_save && code != SVM_EXIT_NPF && code != SVM_EXIT_INVALID) {
 		uint64_t next = vmcb_read64(vmcb, VMCB_NEXT_RIP);
 		if (next > v->regs.rip && next - v->regs.rip <= 15)
@@ -648,7 +658,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct svm_vcpu *s = sv(v);
 	struct cpu *c = this_cpu();
-	struct svm_cpu *sc = &svm_cpus[c->index];
+	struct svm_cpu *sc = c->hvm;
 	uint8_t *vmcb = s->vmcb;
 
 	/* a vCPU new to this core, or another vCPU here since: start with a clean TLB */
@@ -683,10 +693,13 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		/*
 		 * An event cut short by this exit is delivered again on the next entry
 		 * (§15.7.2). An NMI among them still counts as delivered: it was
-		 * masked when injected and stays so until its handler's IRET.
+		 * masked when injected and stays so until its handler's IRET. One an
+		 * instruction raised (INTn, INT3, INTO) is raised again by running it
+		 * again (vm_event_is_soft).
 		 */
 		uint64_t pending = vmcb_read64(vmcb, VMCB_EXITINTINFO);
-		vmcb_write64(vmcb, VMCB_EVENTINJ, (pending & EVENTINJ_VALID) ? pending : 0);
+		bool redeliver = (pending & EVENTINJ_VALID) && !vm_event_is_soft((uint32_t)pending);
+		vmcb_write64(vmcb, VMCB_EVENTINJ, redeliver ? pending : 0);
 
 		uint64_t code = vmcb_read64(vmcb, VMCB_EXITCODE);
 		bool fast = fastpath_on && !(pending & EVENTINJ_VALID) &&
@@ -719,6 +732,25 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		note_nmi_exit(v, exit);
 		return;
 	}
+}
+
+static void svm_get_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	struct svm_vcpu *s = sv(v);
+	const uint8_t *vmcb = s->vmcb;
+	uint64_t inj = vmcb_read64(vmcb, VMCB_EVENTINJ);
+
+	*d = (struct vcpu_debug_state){
+	    .inject_info = (inj & EVENTINJ_VALID) ? (uint32_t)inj : 0,
+	    .inject_error = (uint32_t)(inj >> 32),
+	    .intr_shadow = vmcb_read64(vmcb, VMCB_INT_SHADOW) & 1,
+	    .nmi_blocked = s->nmi.masked,
+	    .cr2 = vmcb_read64(vmcb, VMCB_CR2),
+	    .idtr_base = vmcb_read64(vmcb, VMCB_IDTR + VMCB_SEG_BASE),
+	    .gdtr_base = vmcb_read64(vmcb, VMCB_GDTR + VMCB_SEG_BASE),
+	    .idtr_limit = (uint16_t)vmcb_read32(vmcb, VMCB_IDTR + VMCB_SEG_LIMIT),
+	    .gdtr_limit = (uint16_t)vmcb_read32(vmcb, VMCB_GDTR + VMCB_SEG_LIMIT),
+	};
 }
 
 /*
@@ -760,5 +792,6 @@ const struct hvm_ops svm_ops = {
     .build_nested = svm_build_nested,
     .map_mmio = svm_map_mmio,
     .set_nested_root = svm_set_nested_root,
+    .get_debug_state = svm_get_debug_state,
     .guest_caps = svm_guest_caps,
 };

@@ -80,7 +80,6 @@ struct vmx_cpu {
 	struct vmx_vcpu *current; /* whose VMCS is current here */
 };
 
-static struct vmx_cpu vmx_cpus[MAX_CPUS];
 static struct vmx_controls ctl;
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static uint32_t revision_id;
@@ -202,7 +201,7 @@ static int compute_caps(char *err, size_t errlen)
 static int vmx_cpu_enable(char *err, size_t errlen)
 {
 	const struct cpu_features *f = &host_cpu;
-	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
+	struct cpu *c = this_cpu();
 
 	if (!f->vmx) {
 		format(err, errlen, "this CPU has no Intel VT-x (VMX)");
@@ -223,6 +222,14 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 	spin_unlock(&vmx_lock);
 	if (r < 0)
 		return -1;
+	/* this core's state, allocated for the cores present */
+	if (!c->hvm)
+		c->hvm = kzalloc(sizeof(struct vmx_cpu));
+	struct vmx_cpu *vc = c->hvm;
+	if (!vc) {
+		format(err, errlen, "out of memory for this core's VMX state");
+		return -1;
+	}
 	if (vc->on)
 		return 0;
 	if (!vc->vmxon_pa && !(vc->vmxon_pa = frame_alloc_zeroed(1))) {
@@ -273,13 +280,13 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 static void vmx_vcpu_unload(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
-	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
+	struct vmx_cpu *vc = this_cpu()->hvm;
 	if (x->last_cpu != (int)this_cpu()->index)
 		return;
 	for (unsigned i = 0; i < 5; i++)
 		x->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
 	do_vmclear(x->vmcs_pa);
-	if (vc->current == x)
+	if (vc && vc->current == x)
 		vc->current = NULL;
 	x->launched = false;
 	x->last_cpu = -1;
@@ -290,9 +297,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	struct vmx_vcpu *x = vx(v);
 	if (!x)
 		return;
-	for (unsigned i = 0; i < MAX_CPUS; i++)
-		if (vmx_cpus[i].current == x)
-			vmx_cpus[i].current = NULL;
+	for (unsigned i = 0; i < cpu_count; i++) {
+		struct vmx_cpu *vc = cpus[i]->hvm;
+		if (vc && vc->current == x)
+			vc->current = NULL;
+	}
 	frame_free(&host_frames, x->vmcs_pa);
 	kfree(x);
 	v->backend = NULL;
@@ -665,7 +674,7 @@ static void make_current(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
 	struct cpu *c = this_cpu();
-	struct vmx_cpu *vc = &vmx_cpus[c->index];
+	struct vmx_cpu *vc = c->hvm;
 
 	if (x->last_cpu < 0) {
 		/*
@@ -835,9 +844,13 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 
 		x->intr_state = (uint32_t)vmread(VMCS_GUEST_INTERRUPTIBILITY);
 
-		/* an event cut short by this exit is delivered again (Vol. 3C §28.2.4) */
+		/*
+		 * An event cut short by this exit is delivered again (Vol. 3C §28.2.4);
+		 * one an instruction raised is raised again by running it again
+		 * (vm_event_is_soft).
+		 */
 		uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
-		if (idt & INTR_INFO_VALID) {
+		if ((idt & INTR_INFO_VALID) && !vm_event_is_soft(idt)) {
 			x->pending_event = idt & ~(1u << 12);
 			x->pending_error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
 		}
@@ -853,6 +866,23 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 			__asm__ volatile("int $2"); /* the NMI was the host's: run its handler */
 		return;
 	}
+}
+
+static void vmx_get_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
+{
+	struct vmx_vcpu *x = vx(v);
+
+	*d = (struct vcpu_debug_state){
+	    .inject_info = x->pending_event,
+	    .inject_error = x->pending_event ? x->pending_error : 0,
+	    .intr_shadow = x->intr_state & (GUEST_INTR_STI | GUEST_INTR_MOV_SS),
+	    .nmi_blocked = x->intr_state & GUEST_INTR_NMI,
+	    .cr2 = x->cr2,
+	    .idtr_base = vmread(VMCS_GUEST_IDTR_BASE),
+	    .gdtr_base = vmread(VMCS_GUEST_GDTR_BASE),
+	    .idtr_limit = (uint16_t)vmread(VMCS_GUEST_IDTR_LIMIT),
+	    .gdtr_limit = (uint16_t)vmread(VMCS_GUEST_GDTR_LIMIT),
+	};
 }
 
 static int vmx_build_nested(const struct gpa_map *m, struct pagetable *pt)
@@ -905,5 +935,6 @@ const struct hvm_ops vmx_ops = {
     .build_nested = vmx_build_nested,
     .map_mmio = vmx_map_mmio,
     .set_nested_root = vmx_set_nested_root,
+    .get_debug_state = vmx_get_debug_state,
     .guest_caps = vmx_guest_caps,
 };

@@ -19,6 +19,11 @@ void vmx_decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 	e->raw_reason = reason;
 	e->raw_info[0] = qual;
 	e->insn_len = (unsigned)vmread(VMCS_EXIT_INSN_LEN);
+	uint32_t idt = (uint32_t)vmread(VMCS_IDT_VECTORING_INFO);
+	if (idt & INTR_INFO_VALID) {
+		e->event_info = idt & ~(1u << 12); /* bit 12 is undefined there */
+		e->event_error = (uint32_t)vmread(VMCS_IDT_VECTORING_ERROR);
+	}
 	if (reason & (1u << 31)) {
 		e->reason = EXIT_INVALID_STATE; /* VM-entry failure (Vol. 3C §27.8) */
 		return;

@@ -166,7 +166,8 @@ struct vpci_bus {
 
 /*
  * Where a VM's PCI bus lives (the same for every VM; the guest's ACPI
- * tables and E820 say so). Guest RAM ends at 3 GiB at most (GPA_RAM_MAX).
+ * tables and E820 say so). Guest RAM below 4 GiB ends at 3 GiB at most (GPA_LOW_RAM_MAX); the rest of a
+ * big VM's RAM lies from 4 GiB up to VPCI_MEM64_BASE (GPA_HIGH_RAM_END).
  */
 #define VPCI_ECAM_BASE 0xc0000000ull /* 1 MiB: bus 0 */
 #define VPCI_ECAM_SIZE 0x100000ull

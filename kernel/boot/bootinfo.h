@@ -13,7 +13,7 @@
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 
 #define BOOT_MAX_REGIONS 128
-#define BOOT_MAX_MODULES 32
+#define BOOT_MAX_MODULES 160 /* the hypervisor's own, kernels, and up to 128 VM files or more */
 #define BOOT_CMDLINE_MAX 1024
 #define BOOT_MODNAME_MAX 256
 

@@ -269,104 +269,30 @@ static void check_on_crash(struct checker *c, const struct xlcfg_value *v)
 
 /* ---- cpus ---- */
 
-static void cpuset_add(struct vm_cpuset *set, unsigned cpu)
+/* A CPU-LIST string (kernel/lib/cpuset.h); the host's cores bound it. */
+static bool parse_cpulist(struct checker *c, const struct xlcfg_value *v, struct cpuset *set)
 {
-	set->bits[cpu / 64] |= 1ull << (cpu % 64);
-}
+	const char *s = xlcfg_string(c->cfg, v);
+	char err[160];
 
-static void cpuset_all_host(struct vm_cpuset *set, unsigned host_cpus)
-{
-	memset(set, 0, sizeof(*set));
-	for (unsigned cpu = 0; cpu < host_cpus && cpu < VM_MAX_HOST_CPUS; cpu++)
-		cpuset_add(set, cpu);
-}
-
-static size_t parse_decimal(const char *s, uint64_t *out)
-{
-	size_t n = 0;
-
-	while (s[n] >= '0' && s[n] <= '9')
-		n++;
-	/* Plain decimal: "0x" or a sign has no business in a core list. */
-	if (n == 0 || parse_u64(s, n, out) != n)
-		return 0;
-	return n;
-}
-
-static bool check_host_core(struct checker *c, struct xlcfg_pos pos, uint64_t cpu)
-{
-	unsigned host = c->ctx->host_cpus;
-
-	if (cpu >= host) {
-		if (host == 1)
-			cerr(c, pos, "host core %llu does not exist (the host has only core 0)",
-			     (unsigned long long)cpu);
-		else if (host)
-			cerr(c, pos, "host core %llu does not exist (the host has cores 0-%u)",
-			     (unsigned long long)cpu, host - 1);
-		else
-			cerr(c, pos, "host core %llu does not exist", (unsigned long long)cpu);
-		return false;
-	}
-	if (cpu >= VM_MAX_HOST_CPUS) {
-		cerr(c, pos, "host core %llu is past the %d this hypervisor supports",
-		     (unsigned long long)cpu, VM_MAX_HOST_CPUS);
+	if (cpuset_parse(s, strlen(s), c->ctx->host_cpus, set, err, sizeof(err)) < 0) {
+		cerr(c, v->pos, "%s", err);
 		return false;
 	}
 	return true;
 }
 
-/* "2", "0-3", "0,2-3": xl's CPU-LIST without its "^N", "all" and "nodes:" forms. */
-static bool parse_cpulist(struct checker *c, const struct xlcfg_value *v, struct vm_cpuset *set)
-{
-	const char *s = xlcfg_string(c->cfg, v);
-	const char *p = s;
-
-	memset(set, 0, sizeof(*set));
-	for (;;) {
-		uint64_t lo, hi;
-		size_t n = parse_decimal(p, &lo);
-
-		if (!n)
-			goto syntax;
-		p += n;
-		hi = lo;
-		if (*p == '-') {
-			n = parse_decimal(p + 1, &hi);
-			if (!n)
-				goto syntax;
-			p += 1 + n;
-			if (hi < lo) {
-				cerr(c, v->pos, "range %llu-%llu goes backwards",
-				     (unsigned long long)lo, (unsigned long long)hi);
-				return false;
-			}
-		}
-		if (!check_host_core(c, v->pos, hi))
-			return false;
-		for (uint64_t cpu = lo; cpu <= hi; cpu++)
-			cpuset_add(set, (unsigned)cpu);
-		if (*p == 0)
-			return true;
-		if (*p != ',')
-			goto syntax;
-		p++;
-	}
-syntax:
-	cerr(c, v->pos,
-	     "\"%.40s\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)",
-	     s);
-	return false;
-}
-
 /* One item of `cpus`: a core list, or a bare number for one core. */
-static bool parse_cpus_item(struct checker *c, const struct xlcfg_value *v, struct vm_cpuset *set)
+static bool parse_cpus_item(struct checker *c, const struct xlcfg_value *v, struct cpuset *set)
 {
 	if (v->type == XLCFG_NUMBER) {
-		if (!check_host_core(c, v->pos, v->number))
+		/* a number is the one-core list of its decimal text */
+		char text[24], err[160];
+		format(text, sizeof(text), "%llu", (unsigned long long)v->number);
+		if (cpuset_parse(text, strlen(text), c->ctx->host_cpus, set, err, sizeof(err)) < 0) {
+			cerr(c, v->pos, "%s", err);
 			return false;
-		memset(set, 0, sizeof(*set));
-		cpuset_add(set, (unsigned)v->number);
+		}
 		return true;
 	}
 	if (v->type == XLCFG_STRING)
@@ -378,7 +304,7 @@ static bool parse_cpus_item(struct checker *c, const struct xlcfg_value *v, stru
 static void check_cpus(struct checker *c, const struct xlcfg_value *v)
 {
 	struct vm_config *out = c->out;
-	struct vm_cpuset set;
+	struct cpuset set;
 
 	if (v->type != XLCFG_LIST) {
 		/* One set for every vCPU. */
@@ -687,7 +613,7 @@ static void set_defaults(struct vm_config *out, const struct vmconfig_context *c
 	memset(out, 0, sizeof(*out));
 	out->vcpus = 1;
 	for (unsigned i = 0; i < VM_MAX_VCPUS; i++)
-		cpuset_all_host(&out->affinity[i], ctx->host_cpus);
+		cpuset_fill(&out->affinity[i], ctx->host_cpus < CPUSET_MAX ? ctx->host_cpus : CPUSET_MAX);
 	out->weight = VM_DEFAULT_WEIGHT;
 	/* xl's defaults (xl.cfg(5)). */
 	out->on_poweroff = VM_ACTION_DESTROY;

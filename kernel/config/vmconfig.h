@@ -8,8 +8,9 @@
  *   ramdisk   "/boot/initrd"   path of another boot module
  *   extra     "console=ttyS0"  kernel command line, at most 1023 chars
  *   vcpus     2                1..64, default 1
- *   cpus      "0-3" | ["2", "3"]  host cores: one list for all vCPUs ("2", "0-3", "0,2-3"),
- *                              or one per vCPU (vCPUs past the list's end run anywhere)
+ *   cpus      "0-3" | ["2", "3"]  host cores: one list for all vCPUs ("2", "0-3", "0,2-3",
+ *                              "all,^0"; xl's CPU-LIST, kernel/lib/cpuset.h), or one per vCPU
+ *                              (vCPUs past the list's end run anywhere)
  *   weight    256              credit scheduler weight, 1..65535, default 256
  *   cap       0                percent of one core, 0..100*vcpus, 0 = no cap
  *   on_poweroff / on_reboot / on_crash   "destroy" | "restart"; xl's other actions
@@ -43,26 +44,17 @@
 #include "kernel/config/diskspec.h"
 #include "kernel/config/vifspec.h"
 #include "kernel/config/xlcfg.h"
+#include "kernel/lib/cpuset.h"
 
 #define VM_NAME_MAX 31
 #define VM_PATH_MAX 255
 #define VM_EXTRA_MAX 1023
-#define VM_MAX_VCPUS 64
-#define VM_MAX_HOST_CPUS 256
+#define VM_MAX_VCPUS 512 /* VCPU_MAX (kernel/vm/vm.h) */
 #define VM_MAX_PCI 8
 #define VM_MAX_VIFS 8
 #define VM_MAX_DISKS 8
 #define VM_DEVSPEC_MAX 255 /* one vif or disk string */
 #define VM_DEFAULT_WEIGHT 256
-
-struct vm_cpuset {
-	uint64_t bits[VM_MAX_HOST_CPUS / 64];
-};
-
-static inline bool vm_cpuset_has(const struct vm_cpuset *set, unsigned cpu)
-{
-	return cpu < VM_MAX_HOST_CPUS && (set->bits[cpu / 64] >> (cpu % 64) & 1);
-}
 
 enum vm_action {
 	VM_ACTION_DESTROY,
@@ -73,13 +65,16 @@ struct vm_pci_addr {
 	uint8_t bus, dev, fn;
 };
 
-/* About 9 KiB. Filled only by a successful check; zeroed (vcpus == 0) after a failed one. */
+/*
+ * About 14 KiB (8 of them the vCPUs' host-core sets). Filled only by a successful check;
+ * zeroed (vcpus == 0) after a failed one.
+ */
 struct vm_config {
 	char name[VM_NAME_MAX + 1];
 	unsigned vcpus;
 	bool pinned; /* `cpus` was given */
 	/* For each vCPU < vcpus, the host cores it may run on (every core when not pinned). */
-	struct vm_cpuset affinity[VM_MAX_VCPUS];
+	struct cpuset affinity[VM_MAX_VCPUS];
 	uint64_t memory_mib;
 	char kernel[VM_PATH_MAX + 1];
 	char ramdisk[VM_PATH_MAX + 1]; /* "" when none */

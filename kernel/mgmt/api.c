@@ -6,12 +6,26 @@
 #include "kernel/mgmt/api_backend.h"
 #include "kernel/mgmt/json.h"
 
-#define API_VMS_MAX 64
+#define API_VMS_MAX 2048 /* created VMs the metrics list (VM_MAX and more) */
 #define SEGMENTS 5
 
 /* Large and used one request at a time (the management context is single). */
 static struct api_vm vm_buf;
-static struct api_vm snap[API_VMS_MAX];
+/*
+ * The metrics' VMs: their indices for api_vm_at, each fetched again into
+ * vm_buf when a family is written (one api_vm, not one per VM: a VM with
+ * many vCPUs is large, and there may be hundreds of VMs).
+ */
+static unsigned snap_idx[API_VMS_MAX];
+
+static const struct api_vm *snap_at(unsigned i)
+{
+	if (!api_vm_at(snap_idx[i], &vm_buf))
+		memset(&vm_buf, 0, sizeof(vm_buf)); /* gone meanwhile: no figures */
+	if (!vm_buf.state)
+		vm_buf.state = "";
+	return &vm_buf;
+}
 static struct api_host host_buf;
 
 void api_error(struct api_response *r, unsigned status, const char *why)
@@ -102,6 +116,7 @@ static void show_vm(struct api_response *r, const char *name)
 	json_obj_begin(&j);
 	vm_summary(&j, vm);
 	json_kv_u64(&j, "restarts", vm->restarts);
+	json_kv_u64(&j, "overhead_bytes", vm->overhead_bytes);
 	json_key(&j, "vcpu_list");
 	json_arr_begin(&j);
 	for (unsigned i = 0; i < vm->vcpus && i < API_VCPUS; i++) {
@@ -464,8 +479,8 @@ static void metrics(struct api_response *r)
 	char num[12];
 
 	for (unsigned i = 0; i < count && n < API_VMS_MAX; i++)
-		if (api_vm_at(i, &snap[n]) && snap[n].id)
-			n++; /* created VMs only: a defined one has no figures */
+		if (api_vm_at(i, &vm_buf) && vm_buf.id)
+			snap_idx[n++] = i; /* created VMs only: a defined one has no figures */
 
 	api_host_get(&host_buf);
 	family(&t, "hv_host_memory_bytes", "gauge", "Host memory the hypervisor manages.");
@@ -477,50 +492,57 @@ static void metrics(struct api_response *r)
 
 	family(&t, "hv_vm_state", "gauge", "1 for the state the VM is in.");
 	for (unsigned i = 0; i < n; i++) {
-		sample_vm(&t, "hv_vm_state", &snap[i]);
-		label(&t, "state", snap[i].state, false);
+		const struct api_vm *vm = snap_at(i);
+		sample_vm(&t, "hv_vm_state", vm);
+		label(&t, "state", vm->state, false);
 		u64_value(&t, 1);
 	}
 	family(&t, "hv_vm_vcpus", "gauge", "vCPUs of the VM.");
 	for (unsigned i = 0; i < n; i++) {
-		sample_vm(&t, "hv_vm_vcpus", &snap[i]);
-		u64_value(&t, snap[i].vcpus);
+		const struct api_vm *vm = snap_at(i);
+		sample_vm(&t, "hv_vm_vcpus", vm);
+		u64_value(&t, vm->vcpus);
 	}
 	family(&t, "hv_vm_memory_bytes", "gauge", "Guest RAM of the VM.");
 	for (unsigned i = 0; i < n; i++) {
-		sample_vm(&t, "hv_vm_memory_bytes", &snap[i]);
-		u64_value(&t, snap[i].memory_mib << 20);
+		const struct api_vm *vm = snap_at(i);
+		sample_vm(&t, "hv_vm_memory_bytes", vm);
+		u64_value(&t, vm->memory_mib << 20);
 	}
 	family(&t, "hv_vm_cpu_seconds_total", "counter", "CPU time of the VM's vCPUs.");
 	for (unsigned i = 0; i < n; i++) {
-		sample_vm(&t, "hv_vm_cpu_seconds_total", &snap[i]);
-		seconds_value(&t, snap[i].time_ms);
+		const struct api_vm *vm = snap_at(i);
+		sample_vm(&t, "hv_vm_cpu_seconds_total", vm);
+		seconds_value(&t, vm->time_ms);
 	}
 	family(&t, "hv_vcpu_cpu_seconds_total", "counter", "CPU time of one vCPU.");
 	for (unsigned i = 0; i < n; i++) {
-		for (unsigned v = 0; v < snap[i].vcpus && v < API_VCPUS; v++) {
+		const struct api_vm *vm = snap_at(i);
+		for (unsigned v = 0; v < vm->vcpus && v < API_VCPUS; v++) {
 			format(num, sizeof(num), "%u", v);
-			sample_vm(&t, "hv_vcpu_cpu_seconds_total", &snap[i]);
+			sample_vm(&t, "hv_vcpu_cpu_seconds_total", vm);
 			label(&t, "vcpu", num, false);
-			seconds_value(&t, snap[i].vcpu[v].time_ms);
+			seconds_value(&t, vm->vcpu[v].time_ms);
 		}
 	}
 	family(&t, "hv_vcpu_steal_seconds_total", "counter",
 	       "Time a vCPU was runnable while its core ran something else.");
 	for (unsigned i = 0; i < n; i++) {
-		for (unsigned v = 0; v < snap[i].vcpus && v < API_VCPUS; v++) {
+		const struct api_vm *vm = snap_at(i);
+		for (unsigned v = 0; v < vm->vcpus && v < API_VCPUS; v++) {
 			format(num, sizeof(num), "%u", v);
-			sample_vm(&t, "hv_vcpu_steal_seconds_total", &snap[i]);
+			sample_vm(&t, "hv_vcpu_steal_seconds_total", vm);
 			label(&t, "vcpu", num, false);
-			seconds_value(&t, snap[i].vcpu[v].steal_ms);
+			seconds_value(&t, vm->vcpu[v].steal_ms);
 		}
 	}
 	family(&t, "hv_vm_exits_total", "counter", "VM exits by reason.");
 	for (unsigned i = 0; i < n; i++) {
-		for (unsigned e = 0; e < snap[i].nexits && e < API_EXIT_KINDS; e++) {
-			sample_vm(&t, "hv_vm_exits_total", &snap[i]);
-			label(&t, "reason", snap[i].exits[e].name, false);
-			u64_value(&t, snap[i].exits[e].n);
+		const struct api_vm *vm = snap_at(i);
+		for (unsigned e = 0; e < vm->nexits && e < API_EXIT_KINDS; e++) {
+			sample_vm(&t, "hv_vm_exits_total", vm);
+			label(&t, "reason", vm->exits[e].name, false);
+			u64_value(&t, vm->exits[e].n);
 		}
 	}
 	static const struct {
@@ -539,11 +561,12 @@ static void metrics(struct api_response *r)
 	for (size_t m = 0; m < sizeof(disk_metrics) / sizeof(disk_metrics[0]); m++) {
 		family(&t, disk_metrics[m].name, "counter", disk_metrics[m].help);
 		for (unsigned i = 0; i < n; i++) {
-			for (unsigned d = 0; d < snap[i].ndisks && d < API_DISKS; d++) {
-				const struct api_disk *disk = &snap[i].disks[d];
+		const struct api_vm *vm = snap_at(i);
+			for (unsigned d = 0; d < vm->ndisks && d < API_DISKS; d++) {
+				const struct api_disk *disk = &vm->disks[d];
 				uint64_t v;
 				memcpy(&v, (const char *)disk + disk_metrics[m].off, sizeof(v));
-				sample_vm(&t, disk_metrics[m].name, &snap[i]);
+				sample_vm(&t, disk_metrics[m].name, vm);
 				label(&t, "disk", disk->name, false);
 				u64_value(&t, v);
 			}

@@ -32,10 +32,12 @@ static void fill_vm(const struct vm *vm, struct api_vm *out)
 	strlcpy_hv(out->path, vm->path, sizeof(out->path));
 	out->vcpus = vm->nvcpus;
 	out->memory_mib = vm->ram_bytes >> 20;
+	out->overhead_bytes = vm->overhead_bytes;
 	out->time_ms = vm_verb_time_ms(vm);
 	out->restarts = vm->restarts;
 	uint64_t exits[EXIT_REASON_COUNT] = {0};
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+	_Static_assert(API_VCPUS >= VCPU_MAX, "the API shows every vCPU");
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
 		if (!v)
 			continue;

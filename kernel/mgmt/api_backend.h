@@ -17,7 +17,7 @@
 #include "kernel/mgmt/json.h"
 
 #define API_NAME_LEN 32
-#define API_VCPUS 8
+#define API_VCPUS 512 /* VCPU_MAX: every vCPU of the largest VM */
 #define API_EXIT_KINDS 48
 #define API_DISKS 8
 
@@ -45,6 +45,7 @@ struct api_vm {
 	char path[128];	    /* its VM file */
 	unsigned vcpus;
 	uint64_t memory_mib;
+	uint64_t overhead_bytes; /* host memory beyond its RAM (kernel/vm/vm.h) */
 	uint64_t time_ms;
 	unsigned restarts;
 	struct api_vcpu vcpu[API_VCPUS]; /* vcpus of them (at most API_VCPUS) */

@@ -307,6 +307,10 @@ void mm_get_stats(struct mm_stats *s)
 	s->free_bytes = host_frames.free_frames * FRAME_SIZE;
 	s->image_bytes = (uint64_t)(__image_end - __image_start);
 	s->page_tables = host_pt.tables;
+	spin_lock(&host_heap.lock);
+	s->heap_bytes = host_heap.bytes_in_use;
+	s->heap_pages = host_heap.pages_in_use;
+	spin_unlock(&host_heap.lock);
 	s->nx = have_nx;
 	s->gbpages = have_gbpages;
 }

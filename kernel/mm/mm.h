@@ -62,6 +62,8 @@ struct mm_stats {
 	uint64_t free_bytes;
 	uint64_t image_bytes;
 	unsigned page_tables;
+	uint64_t heap_bytes; /* kmalloc's: bytes handed out, and the pages holding them */
+	uint64_t heap_pages;
 	bool nx;
 	bool gbpages;
 };

@@ -7,6 +7,7 @@
 #include "kernel/cpu/fpu.h"
 #include "kernel/log.h"
 #include "kernel/vm/cpuid_policy.h"
+#include "kernel/vm/crash_report.h"
 #include "kernel/vm/emulate.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
@@ -30,10 +31,7 @@ static void inject_exception(struct vcpu *v, uint8_t vector, bool has_error, uin
 
 static void crash(struct vcpu *v, const struct vm_exit *e, const char *why)
 {
-	printk("vm %s: vCPU %u: %s (exit %s, raw %#llx info %#llx %#llx, rip %#llx)\n",
-	       v->vm->name, v->id, why, vm_exit_reason_name(e->reason),
-	       (unsigned long long)e->raw_reason, (unsigned long long)e->raw_info[0],
-	       (unsigned long long)e->raw_info[1], (unsigned long long)v->regs.rip);
+	vm_crash_report(v, e, why);
 	vm_stop(v->vm, VM_STOP_CRASH, e->raw_reason);
 }
 
@@ -233,19 +231,10 @@ static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
-/* What the operator needs to find a guest's triple fault: where it was and in which mode. */
+/* What the operator needs to find a guest's triple fault: crash_report.h. */
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 {
-	(void)e;
-	struct vcpu_control_state c;
-	hvm->vcpu_get_control(v, &c);
-	const uint64_t *g = v->regs.gpr;
-	printk("vm %s vcpu %u: triple fault at rip %#llx rsp %#llx rflags %#llx cr0 %#llx cr3 %#llx "
-	       "cr4 %#llx efer %#llx cpl %u\n",
-	       v->vm->name, v->id, (unsigned long long)v->regs.rip,
-	       (unsigned long long)g[X86_RSP], (unsigned long long)v->regs.rflags,
-	       (unsigned long long)c.cr0, (unsigned long long)c.cr3, (unsigned long long)c.cr4,
-	       (unsigned long long)c.efer, c.cpl);
+	vm_crash_report(v, e, "triple fault");
 	vm_stop(v->vm, VM_STOP_TRIPLE_FAULT, 0);
 }
 
@@ -300,6 +289,7 @@ void vm_exit_dispatch(struct vcpu *v, struct vm_exit *e)
 	if (e->reason != EXIT_NONE) {
 		v->exits[e->reason]++;
 		v->exits_total++;
+		vm_exit_trail_note(v, e);
 		exit_handler h = e->reason < EXIT_REASON_COUNT ? handlers[e->reason] : NULL;
 		(h ? h : handle_unknown)(v, e);
 	}

@@ -42,6 +42,20 @@ struct vcpu_control_state {
 	uint64_t cs_base;
 };
 
+/*
+ * What a crash report shows beyond the control state (kernel/vm/crash_report.h):
+ * read after an exit, on the vCPU's core, never on a hot path.
+ */
+struct vcpu_debug_state {
+	uint32_t inject_info;  /* the event queued for the next entry (vm_exit.h's layout), 0: none */
+	uint32_t inject_error;
+	bool intr_shadow;      /* an STI or MOV SS shadow */
+	bool nmi_blocked;
+	uint64_t cr2;
+	uint64_t idtr_base, gdtr_base;
+	uint16_t idtr_limit, gdtr_limit;
+};
+
 enum event_type { EVENT_EXTERNAL_INTR, EVENT_NMI, EVENT_EXCEPTION };
 
 /*
@@ -121,6 +135,8 @@ struct hvm_ops {
 	int (*map_mmio)(struct pagetable *pt, uint64_t gpa, uint64_t hpa, uint64_t size);
 	/* The second-level table root changed (or was first built). */
 	void (*set_nested_root)(struct vcpu *v, uint64_t root);
+	/* For a crash report: after an exit, on the vCPU's core. */
+	void (*get_debug_state)(struct vcpu *v, struct vcpu_debug_state *s);
 	/* What the guest may execute (after cpu_enable on some core). */
 	void (*guest_caps)(struct hvm_guest_caps *caps);
 };

@@ -19,9 +19,16 @@
 #include "kernel/vm/vmca.h"
 #include "kernel/vm/vnmi.h"
 
-#define VM_MAX 16
+/*
+ * Ceilings, not sizes: each VM's vCPU array and device state are allocated
+ * for the vCPUs it has, and vms[] holds pointers only (8 bytes a slot), so
+ * what really bounds them is host memory. VCPU_MAX stops a typo
+ * (vcpus = 50000) from eating the heap; past 255 vCPUs the guest's MADT
+ * lists the rest as x2APIC entries (guest/acpi_build.c).
+ */
+#define VM_MAX 1024
 #define VM_NAME_LEN 32
-#define VCPU_MAX 8
+#define VCPU_MAX 512
 #define VM_OUTPUT_RING 8192 /* bytes of each VM's serial output kept for `console` */
 #define VM_PATH_LEN 128
 
@@ -70,6 +77,15 @@ struct vcpu_msrs {
 	struct vmca mca;
 };
 
+/* One exit the slow path dispatched, for a crash report (kernel/vm/crash_report.h). */
+#define VCPU_EXIT_TRAIL 8
+struct vcpu_exit_note {
+	uint64_t rip;
+	uint64_t detail;     /* the port, MSR or guest-physical address, the exception vector */
+	uint32_t raw_reason; /* the backend's code */
+	uint8_t reason;	     /* enum vm_exit_reason */
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -85,6 +101,8 @@ struct vcpu {
 	bool nmi_window;  /* the backend was asked for an NMI-window exit */
 	uint64_t exits[EXIT_REASON_COUNT];
 	uint64_t exits_total;
+	struct vcpu_exit_note exit_trail[VCPU_EXIT_TRAIL]; /* the last ones, a ring */
+	unsigned exit_trail_next;
 	/* scheduling (kernel/sched): se.cpu is the core whose run queue holds it */
 	struct sched_entity se;
 	volatile bool active; /* on a run queue: nothing frees it meanwhile */
@@ -122,6 +140,13 @@ struct vm {
 	spinlock_t lock;
 
 	uint64_t ram_bytes;
+	/*
+	 * Host memory the VM costs beyond its RAM, measured when it was built:
+	 * everything its creation took from the frame allocator and the heap
+	 * (vCPU state, VMCB/VMCS pages, chips, rings, tables), less its RAM;
+	 * npt_bytes of it are its second-level page tables.
+	 */
+	uint64_t overhead_bytes, npt_bytes;
 	struct gpa_map map;
 	struct pagetable npt;
 	/* bumped after a change to npt that removes or moves a mapping (passed-through BARs) */
@@ -155,7 +180,7 @@ struct vm {
 	bool released;		  /* stopped, and its memory and cores given back */
 
 	unsigned nvcpus;
-	struct vcpu *vcpus[VCPU_MAX];
+	struct vcpu **vcpus; /* nvcpus of them, allocated with the VM */
 	struct sched_share share; /* weight and cap, shared by its vCPUs */
 	bool exclusive;		  /* its vCPUs own their cores */
 	uint64_t unknown_msr_logs;

@@ -39,6 +39,16 @@ struct vm_exit {
 	uint64_t raw_info[2]; /* and its qualification, for logs */
 	/* length of the exiting instruction, 0 when the hardware does not say */
 	unsigned insn_len;
+	/*
+	 * The event whose delivery this exit cut short (SVM EXITINTINFO, VMX
+	 * IDT-vectoring information), 0 when none: both keep the same layout,
+	 * vector in 7:0, type in 10:8 (0 external interrupt, 2 NMI, 3 exception,
+	 * 4 software interrupt, 5 privileged and 6 other software exception),
+	 * error code valid in 11, valid in 31 (VM_EVENT_*). Filled by the slow
+	 * decode only, for logs (the backend re-delivers the event itself).
+	 */
+	uint32_t event_info;
+	uint32_t event_error;
 	union {
 		struct {
 			uint16_t port;
@@ -61,6 +71,27 @@ struct vm_exit {
 		} exception;
 	};
 };
+
+#define VM_EVENT_VALID (1u << 31)
+#define VM_EVENT_ERROR_VALID (1u << 11)
+#define VM_EVENT_TYPE(info) (((info) >> 8) & 7)
+#define VM_EVENT_VECTOR(info) ((info) & 0xff)
+
+/*
+ * An event an instruction raised itself: INTn (type 4), ICEBP (5), INT3 and
+ * INTO (6 on VMX; AMD reports them as exceptions 3 and 4, QEMU's SVM as
+ * type 4). When an exit cuts its delivery short, the guest's RIP still
+ * points at that instruction (SDM Vol. 3C §28.2.4, APM Vol. 2 §15.7.2), so
+ * the backend lets it run again instead of re-injecting the event: a
+ * re-injected one would need the instruction's length (VMX refuses the
+ * entry without it; SVM pushes RIP, the instruction, as the return address
+ * and the guest would run it twice), as KVM does for INT3 and INTO.
+ */
+static inline bool vm_event_is_soft(uint32_t info)
+{
+	unsigned type = VM_EVENT_TYPE(info), vector = VM_EVENT_VECTOR(info);
+	return type >= 4 || (type == 3 && (vector == 3 || vector == 4));
+}
 
 const char *vm_exit_reason_name(enum vm_exit_reason r);
 

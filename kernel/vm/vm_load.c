@@ -65,7 +65,7 @@ static int write_acpi_tables(struct vm *vm, uint64_t *rsdp, char *err, size_t er
 					 .has_8042 = false, /* no keyboard: Linux then skips its 10,000-poll probe */
 					 .hpet = vm->config->hpet,
 					 .hpet_id = (uint32_t)vhpet_capabilities(),
-					 .ioapic_id = (uint8_t)vm->nvcpus,
+					 .ioapic_id = vplatform_ioapic_id(vm->nvcpus),
 					 .pci = true};
 	if (acpi_build(&acfg, tables, sizeof(tables), GUEST_ACPI_BASE, &used, rsdp) < 0 ||
 	    gpa_write(&vm->map, GUEST_ACPI_BASE, tables, used) < 0) {
@@ -95,13 +95,16 @@ static int load_linux(struct vm *vm, const uint8_t *image, size_t image_len,
 	       (unsigned long long)tsc_khz());
 	/* RAM, and the ECAM window reserved as the MCFG table needs (Linux checks it) */
 	static struct e820_map map;
-	struct e820_layout layout = {.ram_bytes = vm->ram_bytes, .pci_ecam = true};
+	struct e820_layout layout = {.ram_bytes = vm->map.low_bytes,
+				     .high_ram_bytes = vm->map.high_bytes,
+				     .pci_ecam = true};
 	if (e820_build(&layout, &map) != E820_OK) {
 		format(err, errlen, "cannot describe %llu bytes of guest RAM in an e820 map",
 		       (unsigned long long)vm->ram_bytes);
 		return -1;
 	}
-	struct linux_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
+	/* the loader places everything in the RAM below the hole; the e820 map has the rest */
+	struct linux_guest_mem mem = {vm->map.low_bytes, guest_write, guest_zero, vm};
 	struct linux_boot_config bcfg = {
 	    .e820 = &map,
 	    .cmdline = cmdline,
@@ -190,7 +193,8 @@ int vm_load_kernel(struct vm *vm, const struct boot_module *kernel,
 	if (linux_is_bzimage(image, image_len))
 		return load_linux(vm, image, image_len, ramdisk, err, errlen);
 
-	struct mb_guest_mem mem = {vm->ram_bytes, guest_write, guest_zero, vm};
+	/* a multiboot guest is told of the RAM below the hole only (its fixed mmap) */
+	struct mb_guest_mem mem = {vm->map.low_bytes, guest_write, guest_zero, vm};
 	struct mb_entry entry;
 	char lerr[128];
 	struct mb_module rd = {ramdisk ? phys_to_virt(ramdisk->start) : NULL,

@@ -102,7 +102,7 @@ static int ram_write(void *ctx, uint64_t gpa, const void *src, size_t len)
 static bool ram_has(void *ctx, uint64_t gpa, uint64_t len)
 {
 	struct vm *vm = ctx;
-	return gpa < vm->map.ram_bytes && len <= vm->map.ram_bytes - gpa;
+	return gpa_is_ram(&vm->map, gpa, len);
 }
 
 static void vdev_lock(struct vdev *d)

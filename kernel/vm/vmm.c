@@ -25,6 +25,8 @@
 #include "kernel/vm/vplatform.h"
 #include "kernel/time/tsc.h"
 
+_Static_assert(VM_MAX_VCPUS == VCPU_MAX, "a VM file may ask for what a VM can have");
+
 static unsigned failed_files;	/* VM files that did not give a running VM at boot */
 static const char *module_paths[BOOT_MAX_MODULES];
 static char module_path_store[BOOT_MAX_MODULES][BOOT_MODNAME_MAX];
@@ -32,10 +34,17 @@ static const struct boot_info *boot;
 static char no_vms_why[160] = "no VM file was given at boot";
 static bool vms_possible;
 static unsigned next_vm_id = 1;
-static struct vmm_defined defined[VM_MAX];
+/* VM files given at boot but not started (autostart = 0): one per module at most */
+static struct vmm_defined defined[BOOT_MAX_MODULES];
 static size_t defined_count;
 
-/* The backend's per-core setup, run on each core in turn. */
+/*
+ * The backend's per-core setup, run on each core in turn: a few microseconds
+ * a core on hardware. Not all at once: the setup allocates memory, and
+ * hundreds of cores queueing on the allocator's lock is slower than one
+ * after another (under an emulator that runs them on a few threads, minutes
+ * instead of half a second for 200 cores).
+ */
 struct enable_result {
 	volatile int done;
 	int rc;
@@ -53,7 +62,7 @@ static bool enable_all_cpus(void)
 {
 	bool ok = true;
 	for (unsigned i = 0; i < cpu_count; i++) {
-		if (!cpus[i].online)
+		if (!cpus[i]->online)
 			continue;
 		struct enable_result r = {0, -1, ""};
 		if (i == 0)
@@ -164,10 +173,29 @@ static void free_tables(uint64_t pa, unsigned level)
 	frame_free(&host_frames, pa);
 }
 
+/* Bytes of a tree of second-level tables (as free_tables walks it). */
+static uint64_t table_bytes(uint64_t pa, unsigned level)
+{
+	const uint64_t *t = phys_to_virt(pa);
+	uint64_t n = FRAME_SIZE;
+	for (unsigned i = 0; level > 1 && i < 512; i++)
+		if ((t[i] & 7) && !(t[i] & PTE_PS))
+			n += table_bytes(t[i] & PTE_ADDR_MASK, level - 1);
+	return n;
+}
+
+/* Host memory in use now: frames taken, with heap pages counted by the bytes they hand out. */
+static uint64_t host_bytes_used(void)
+{
+	struct mm_stats st;
+	mm_get_stats(&st);
+	return st.managed_bytes - st.free_bytes - st.heap_pages * FRAME_SIZE + st.heap_bytes;
+}
+
 /* Gives back what a VM holds: vCPU state, cores, RAM, tables, devices. Its loops have left. */
 static void vm_free_resources(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 		if (!v)
 			continue;
@@ -195,13 +223,15 @@ static void vm_free_resources(struct vm *vm)
 /* Frees the VM itself; only once released (or never started). */
 static void vm_free(struct vm *vm)
 {
-	for (unsigned i = 0; i < vm->nvcpus && i < VCPU_MAX; i++) {
+	for (unsigned i = 0; vm->vcpus && i < vm->nvcpus; i++) {
 		if (vm->vcpus[i]) {
 			kfree(vm->vcpus[i]->xprof.sum);
 			kfree(vm->vcpus[i]->xprof.count);
 		}
 		kfree(vm->vcpus[i]);
 	}
+	kfree(vm->vcpus);
+	vplatform_free(vm);
 	kfree(vm->config);
 	kfree(vm->io_counts);
 	kfree(vm->pio.fast_map);
@@ -211,6 +241,7 @@ static void vm_free(struct vm *vm)
 static struct vm *vm_create(const struct vm_config *cfg, const char *path, char *err,
 			    size_t errlen)
 {
+	uint64_t used_before = host_bytes_used();
 	struct vm *vm = kzalloc(sizeof(*vm));
 	if (!vm) {
 		format(err, errlen, "out of memory");
@@ -221,10 +252,15 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 	vm->state = VM_CREATED;
 	vm->nvcpus = cfg->vcpus;
 	vm->io_counts = kzalloc(0x1000 * sizeof(uint32_t)); /* accounting only: may be NULL */
-	if (vm->nvcpus > VCPU_MAX) {
-		format(err, errlen, "%u vCPUs: this build runs at most %u per VM", vm->nvcpus,
+	if (vm->nvcpus == 0 || vm->nvcpus > VCPU_MAX) {
+		format(err, errlen, "%u vCPUs: this build runs 1 to %u per VM", vm->nvcpus,
 		       VCPU_MAX);
 		vm->nvcpus = 0;
+		goto fail;
+	}
+	vm->vcpus = kzalloc(vm->nvcpus * sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		format(err, errlen, "out of memory");
 		goto fail;
 	}
 	vm->config = kmalloc(sizeof(*cfg));
@@ -269,7 +305,10 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		v->vm = vm;
 		v->id = i;
 		v->move_to = -1;
-		v->se.affinity = cfg->pinned ? cfg->affinity[i].bits[0] : ~0ull;
+		if (cfg->pinned)
+			v->se.affinity = cfg->affinity[i];
+		else
+			cpuset_fill(&v->se.affinity, CPUSET_MAX);
 		if (vcpu_setup(v, err, errlen) < 0)
 			goto fail;
 	}
@@ -278,6 +317,10 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 	if (load_kernel(vm, err, errlen) < 0)
 		goto fail;
 	vm->id = next_vm_id++;
+	/* approximate when another core allocated meanwhile (a running VM's device, say) */
+	uint64_t used = host_bytes_used() - used_before;
+	vm->overhead_bytes = used > vm->ram_bytes ? used - vm->ram_bytes : 0;
+	vm->npt_bytes = vm->npt.root ? table_bytes(vm->npt.root, 4) : 0;
 	return vm;
 fail:
 	/* a VM that cannot be built takes nothing with it */
@@ -350,7 +393,7 @@ static bool check_text(const char *file_name, const char *text, size_t len, bool
 {
 	static struct xlcfg work;
 	static struct xlcfg_errors errs;
-	const char *names[2 * VM_MAX];
+	static const char *names[VM_MAX + BOOT_MAX_MODULES]; /* like work: one caller at a time */
 	size_t n = 0;
 	char line[200];
 
@@ -401,7 +444,7 @@ static void remember_defined(const struct vm_config *cfg, const char *path)
 	for (size_t k = 0; k < defined_count; k++)
 		if (strcmp(defined[k].name, cfg->name) == 0)
 			return;
-	if (defined_count == VM_MAX)
+	if (defined_count == BOOT_MAX_MODULES)
 		return;
 	struct vmm_defined *d = &defined[defined_count++];
 	strlcpy_hv(d->name, cfg->name, sizeof(d->name));
@@ -417,6 +460,16 @@ static void announce(const struct vm *vm)
 	printk("hv: vm %s created: %u vCPU, %llu MiB, weight %u, cap %u%s\n", vm->name, vm->nvcpus,
 	       (unsigned long long)(vm->ram_bytes >> 20), vm->share.weight, vm->share.cap,
 	       vm->exclusive ? ", owns its cores" : "");
+}
+
+/* What the VM costs the host beyond its RAM (issue 18's goal: at most 1 MiB plus page tables). */
+static void announce_overhead(const struct vm *vm)
+{
+	uint64_t npt = vm->npt_bytes, rest = vm->overhead_bytes > npt ? vm->overhead_bytes - npt : 0;
+	printk("hv: vm %s overhead: %llu KiB beyond its RAM (%llu KiB page tables, %llu KiB for "
+	       "%u vCPUs, devices and rings)\n",
+	       vm->name, (unsigned long long)(vm->overhead_bytes >> 10),
+	       (unsigned long long)(npt >> 10), (unsigned long long)(rest >> 10), vm->nvcpus);
 }
 
 /* Where the VM's RAM starts in host memory: what a rogue-DMA test aims at (not a secret here). */
@@ -457,6 +510,7 @@ static void create_at_boot(size_t idx)
 	vms[vm_count++] = vm;
 	announce(vm);
 	announce_ram(vm);
+	announce_overhead(vm);
 }
 
 unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
@@ -486,7 +540,7 @@ unsigned vmm_start(const struct boot_info *bi, bool boot_cpu_ok)
 	vms_possible = true;
 	sched_init();
 	for (unsigned c = 0; c < cpu_count; c++)
-		sched_core_set_usable(c, cpus[c].online && (c != 0 || boot_cpu_ok));
+		sched_core_set_usable(c, cpus[c]->online && (c != 0 || boot_cpu_ok));
 	if (!enable_all_cpus() && sched_core_usable(0))
 		printk("hv: some CPUs cannot run VMs; they are left out\n");
 
@@ -630,6 +684,7 @@ static int create_checked(struct vm_config *cfg, const char *path, const char *l
 		remember_defined(cfg, path);
 	announce(vm);
 	announce_ram(vm);
+	announce_overhead(vm);
 	start_vm(vm);
 	return 0;
 }
@@ -749,7 +804,7 @@ int vmm_reboot(struct vm *vm, char *err, size_t errlen)
 	/* devices first: a NIC's frame from another VM must not land in the zeroed RAM */
 	vm_virtio_reset(vm);
 	vm_passthru_reset(vm);
-	gpa_zero(&vm->map, 0, vm->ram_bytes);
+	gpa_zero_all(&vm->map);
 	vm_devices_reset(vm);
 	vplatform_reset(vm); /* a restarted kernel finds its chips as at power-on */
 	for (unsigned i = 0; i < VM_CONSOLES; i++)
@@ -820,7 +875,7 @@ int vmm_vcpu_pin(struct vm *vm, unsigned id, unsigned cpu, char *err, size_t err
 		format(err, errlen, "vm %s has no vCPU %u (it has %u)", vm->name, id, vm->nvcpus);
 		return -1;
 	}
-	if (cpu >= cpu_count || !cpus[cpu].online) {
+	if (cpu >= cpu_count || !cpus[cpu]->online) {
 		format(err, errlen, "there is no CPU %u online (CPUs 0-%u)", cpu, cpu_count - 1);
 		return -1;
 	}

@@ -28,9 +28,28 @@ struct lapic_ctx {
 	unsigned index;
 };
 
+/* What the platform keeps for each vCPU besides its local APIC. */
+struct vp_cpu {
+	struct lapic_ctx lapic_ctx; /* the VM's own: never shared with another VM */
+	struct {
+		uint64_t generation;
+		uint64_t due_tsc; /* the earliest chip deadline, as host TSC */
+	} quiet;
+	volatile bool startup_sent; /* an INIT or SIPI reached that vCPU's local APIC */
+	volatile bool nmi_sent;	    /* an NMI reached it: vplatform_take_nmis looks */
+};
+
+/*
+ * The per-vCPU parts (cpu, lapic, targets) are allocated for the VM's
+ * vCPUs, behind the struct: a 1-vCPU VM pays for one, a 64-vCPU VM for 64.
+ */
 struct vplatform {
 	struct vm *vm;
-	struct lapic_ctx lapic_ctx[VCPU_MAX]; /* the VM's own: never shared with another VM */
+	unsigned ncpus;
+	size_t bytes;		/* of the one allocation holding all this */
+	struct vp_cpu *cpu;	/* [ncpus] */
+	struct vlapic *lapic;	/* [ncpus], contiguous: the APIC bus walks them */
+	uint64_t *targets;	/* APIC_BUS_WORDS(ncpus): one message's destination set */
 	spinlock_t lock; /* one lock for the VM's chips: vCPUs share them */
 	uint64_t t0;	 /* host TSC at guest time 0 */
 	/*
@@ -39,12 +58,6 @@ struct vplatform {
 	 * entry skips the chips altogether (the VM-exit path's common case).
 	 */
 	volatile uint64_t generation;
-	struct {
-		uint64_t generation;
-		uint64_t due_tsc; /* the earliest chip deadline, as host TSC */
-	} quiet[VCPU_MAX];
-	volatile bool startup_sent[VCPU_MAX]; /* an INIT or SIPI reached that vCPU's local APIC */
-	volatile bool nmi_sent[VCPU_MAX];     /* an NMI reached it: vplatform_take_nmis looks */
 	unsigned lowest_rotor;		      /* lowest-priority arbitration's tie-break */
 	struct vpic pic;
 	struct vpit pit;
@@ -61,7 +74,6 @@ struct vplatform {
 	struct vioapic ioapic;
 	uint32_t bus_gsis; /* IOAPIC pins the VM's PCI bus drives (vplatform_set_gsi) */
 	uint32_t pt_gsis;  /* pins passed-through INTx drives until the guest's EOI */
-	struct vlapic lapic[VCPU_MAX];
 	uint8_t rst_cnt;       /* 0xcf9 */
 	uint64_t msi_dropped; /* MSI messages no APIC would take */
 	uint16_t pm1_status, pm1_enable, pm1_control;
@@ -97,17 +109,22 @@ static void deliver_to_lapics(struct vplatform *p, const struct vlapic *source, 
 			      uint32_t dest, unsigned shorthand, unsigned delivery_mode,
 			      uint8_t vector, bool level_triggered, bool level)
 {
-	uint32_t targets = apic_bus_targets(p->lapic, p->vm->nvcpus, source, dest_mode, dest,
-					    shorthand, delivery_mode, vector, &p->lowest_rotor);
-	for (unsigned i = 0; i < p->vm->nvcpus; i++) {
-		if (!(targets >> i & 1) ||
-		    !vlapic_deliver(&p->lapic[i], delivery_mode, vector, level_triggered, level))
-			continue;
-		if (delivery_mode == VLAPIC_DM_INIT || delivery_mode == VLAPIC_DM_SIPI)
-			__atomic_store_n(&p->startup_sent[i], true, __ATOMIC_RELEASE);
-		if (delivery_mode == VLAPIC_DM_NMI)
-			__atomic_store_n(&p->nmi_sent[i], true, __ATOMIC_RELEASE);
-		sched_kick(p->vm->vcpus[i]);
+	/* p->targets is the lock holder's scratch: every sender holds p->lock */
+	unsigned left = apic_bus_targets(p->lapic, p->ncpus, source, dest_mode, dest, shorthand,
+					 delivery_mode, vector, &p->lowest_rotor, p->targets);
+	for (unsigned w = 0; left && w < APIC_BUS_WORDS(p->ncpus); w++) {
+		for (uint64_t bits = p->targets[w]; bits; bits &= bits - 1) {
+			unsigned i = w * 64 + (unsigned)__builtin_ctzll(bits);
+			left--;
+			if (!vlapic_deliver(&p->lapic[i], delivery_mode, vector, level_triggered,
+					    level))
+				continue;
+			if (delivery_mode == VLAPIC_DM_INIT || delivery_mode == VLAPIC_DM_SIPI)
+				__atomic_store_n(&p->cpu[i].startup_sent, true, __ATOMIC_RELEASE);
+			if (delivery_mode == VLAPIC_DM_NMI)
+				__atomic_store_n(&p->cpu[i].nmi_sent, true, __ATOMIC_RELEASE);
+			sched_kick(p->vm->vcpus[i]);
+		}
 	}
 }
 
@@ -550,20 +567,18 @@ static void hpet_write(void *o, uint64_t off, unsigned size, uint64_t v)
 
 /*
  * The xAPIC page is per vCPU at one address: the bus cannot tell which, the
- * core can (the vCPU running on this CPU made the access).
+ * core can (the vCPU running on this CPU made the access: struct cpu's running).
  */
-static struct vcpu *running_vcpu[MAX_CPUS];
-
 void vplatform_vcpu_entering(struct vcpu *v)
 {
-	running_vcpu[this_cpu()->index] = v;
+	this_cpu()->running = v;
 }
 
 static uint64_t vlapic_page_read(void *o, uint64_t off, unsigned size)
 {
 	(void)size;
 	struct vplatform *p = o;
-	struct vcpu *v = running_vcpu[this_cpu()->index];
+	struct vcpu *v = this_cpu()->running;
 	return LOCKED(p, vlapic_mmio_read(&p->lapic[v->id], (uint32_t)off & ~3u,
 					  vplatform_now(p->vm)));
 }
@@ -572,7 +587,7 @@ static void vlapic_page_write(void *o, uint64_t off, unsigned size, uint64_t val
 {
 	(void)size;
 	struct vplatform *p = o;
-	struct vcpu *v = running_vcpu[this_cpu()->index];
+	struct vcpu *v = this_cpu()->running;
 	spin_lock(&p->lock);
 	p->generation++;
 	vlapic_mmio_write(&p->lapic[v->id], (uint32_t)off & ~3u, (uint32_t)val,
@@ -659,8 +674,8 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 		return -1;
 	/* nothing happened since the last look, and no chip timer is due: nothing to do */
 	uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
-	uint64_t due = p->quiet[v->id].due_tsc;
-	if (gen == p->quiet[v->id].generation &&
+	uint64_t due = p->cpu[v->id].quiet.due_tsc;
+	if (gen == p->cpu[v->id].quiet.generation &&
 	    (due == UINT64_MAX || (int64_t)(rdtsc() - due) < 0)) {
 		*due_tsc = due;
 		return -1;
@@ -679,10 +694,10 @@ int vplatform_next_interrupt(struct vcpu *v, bool can_inject, bool *pending, uin
 		vector = vpic_ack(&p->pic); /* the INTA cycle */
 	}
 	if (*pending || vector >= 0) {
-		p->quiet[v->id].generation = ~0ull; /* look again next time */
+		p->cpu[v->id].quiet.generation = ~0ull; /* look again next time */
 	} else {
-		p->quiet[v->id].generation = gen;
-		p->quiet[v->id].due_tsc = *due_tsc;
+		p->cpu[v->id].quiet.generation = gen;
+		p->cpu[v->id].quiet.due_tsc = *due_tsc;
 	}
 	spin_unlock(&p->lock);
 	return vector;
@@ -697,7 +712,7 @@ void vplatform_fast_watch(struct vcpu *v)
 	}
 	/* what vplatform_next_interrupt last found quiet (~0 when it did not) */
 	v->fast.gen = &p->generation;
-	v->fast.gen_seen = p->quiet[v->id].generation;
+	v->fast.gen_seen = p->cpu[v->id].quiet.generation;
 }
 
 int vplatform_take_startup(struct vcpu *v, bool *init)
@@ -709,7 +724,7 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 	if (!p)
 		return -1;
 	/* checked before every entry: no INIT or SIPI since the last look, nothing to take */
-	if (!__atomic_exchange_n(&p->startup_sent[v->id], false, __ATOMIC_ACQ_REL))
+	if (!__atomic_exchange_n(&p->cpu[v->id].startup_sent, false, __ATOMIC_ACQ_REL))
 		return -1;
 	spin_lock(&p->lock);
 	*init = vlapic_take_init(&p->lapic[v->id]);
@@ -722,7 +737,7 @@ int vplatform_take_startup(struct vcpu *v, bool *init)
 unsigned vplatform_take_nmis(struct vcpu *v)
 {
 	struct vplatform *p = vp_of(v->vm);
-	if (!p || !__atomic_exchange_n(&p->nmi_sent[v->id], false, __ATOMIC_ACQ_REL))
+	if (!p || !__atomic_exchange_n(&p->cpu[v->id].nmi_sent, false, __ATOMIC_ACQ_REL))
 		return 0; /* the entry path's common case: no lock */
 	spin_lock(&p->lock);
 	unsigned n = vlapic_take_nmi(&p->lapic[v->id]);
@@ -744,7 +759,19 @@ bool vplatform_nmi_possible(struct vm *vm)
 /* The chips as at power-on: guest time 0 is now. */
 static void power_on(struct vplatform *p, struct vm *vm)
 {
+	struct vp_cpu *cpu = p->cpu;
+	struct vlapic *lapic = p->lapic;
+	uint64_t *targets = p->targets;
+	unsigned ncpus = p->ncpus;
+	size_t bytes = p->bytes;
 	memset(p, 0, sizeof(*p));
+	memset(cpu, 0, ncpus * sizeof(*cpu));
+	memset(lapic, 0, ncpus * sizeof(*lapic));
+	p->cpu = cpu;
+	p->lapic = lapic;
+	p->targets = targets;
+	p->ncpus = ncpus;
+	p->bytes = bytes;
 	p->vm = vm;
 	p->has_hpet = vm->config->hpet;
 	p->t0 = rdtsc();
@@ -756,10 +783,10 @@ static void power_on(struct vplatform *p, struct vm *vm)
 	/* the host's wall-clock time at guest time 0 (the host RTC read at boot, plus TSC time) */
 	vrtc_init(&p->rtc, rtc_irq8, p, wallclock_unix_at(p->t0), now);
 	vhpet_init(&p->hpet, hpet_irq, p, now);
-	vioapic_init(&p->ioapic, (uint8_t)vm->nvcpus, ioapic_deliver, p);
+	vioapic_init(&p->ioapic, vplatform_ioapic_id(vm->nvcpus), ioapic_deliver, p);
 	p->bus_gsis = p->pt_gsis = 0;
-	for (unsigned i = 0; i < vm->nvcpus; i++) {
-		struct lapic_ctx *c = &p->lapic_ctx[i];
+	for (unsigned i = 0; i < p->ncpus; i++) {
+		struct lapic_ctx *c = &p->cpu[i].lapic_ctx;
 		*c = (struct lapic_ctx){p, i};
 		struct vlapic_config cfg = {.apic_id = i, .bsp = i == 0, .x2apic = true,
 					    .phys_bits = 39, .tsc_khz = (uint32_t)tsc_khz(),
@@ -788,11 +815,35 @@ void vplatform_reset(struct vm *vm)
 	power_on(vp_of(vm), vm); /* no vCPU runs: the VM is rebooting */
 }
 
+void vplatform_free(struct vm *vm)
+{
+	kfree(vm->platform);
+	vm->platform = NULL;
+}
+
+size_t vplatform_bytes(const struct vm *vm)
+{
+	const struct vplatform *p = vp_of(vm);
+	return p ? p->bytes : 0;
+}
+
 int vplatform_init(struct vm *vm)
 {
-	struct vplatform *p = kzalloc(sizeof(*p));
-	if (!p)
+	unsigned n = vm->nvcpus;
+	/* one allocation: the struct, then its per-vCPU arrays (each 64-byte aligned) */
+	size_t cpu_off = (sizeof(struct vplatform) + 63) & ~(size_t)63;
+	size_t lapic_off = (cpu_off + n * sizeof(struct vp_cpu) + 63) & ~(size_t)63;
+	size_t targets_off = (lapic_off + n * sizeof(struct vlapic) + 63) & ~(size_t)63;
+	size_t size = targets_off + APIC_BUS_WORDS(n) * sizeof(uint64_t);
+	char *mem = kzalloc(size);
+	if (!mem)
 		return -1;
+	struct vplatform *p = (struct vplatform *)mem;
+	p->bytes = size;
+	p->ncpus = n;
+	p->cpu = (struct vp_cpu *)(mem + cpu_off);
+	p->lapic = (struct vlapic *)(mem + lapic_off);
+	p->targets = (uint64_t *)(mem + targets_off);
 	vm->platform = p;
 	power_on(p, vm);
 

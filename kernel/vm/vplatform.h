@@ -23,6 +23,19 @@
 #define VPLATFORM_SCI_IRQ 9
 
 int vplatform_init(struct vm *vm);
+/* Frees the VM's chips (its loops have left; nothing delivers to them any more). */
+void vplatform_free(struct vm *vm);
+/* Bytes of host memory the VM's chips take (the per-VM overhead report). */
+size_t vplatform_bytes(const struct vm *vm);
+/*
+ * The IOAPIC's ID, after the local APICs' 0..n-1 while that fits its 8-bit
+ * register below the broadcast ID; else 0, as QEMU gives it (an IOAPIC ID
+ * only has to differ from other IOAPICs').
+ */
+static inline uint8_t vplatform_ioapic_id(unsigned nvcpus)
+{
+	return nvcpus < 255 ? (uint8_t)nvcpus : 0;
+}
 /* The chips back to power-on state (a reboot), with guest time starting again. */
 void vplatform_reset(struct vm *vm);
 /* The vCPU's guest TSC is the host's plus `offset` (see msr_policy.c). */

@@ -130,8 +130,8 @@ static void check_vm(bool ok, const struct vm_config *vm, const struct xlcfg_err
 	for (unsigned v = 0; v < vm->vcpus; v++) {
 		bool any = false;
 
-		for (unsigned cpu = 0; cpu < VM_MAX_HOST_CPUS; cpu++) {
-			if (vm_cpuset_has(&vm->affinity[v], cpu)) {
+		for (unsigned cpu = 0; cpu < CPUSET_MAX; cpu++) {
+			if (cpuset_has(&vm->affinity[v], cpu)) {
 				CHECK(cpu < host.host_cpus);
 				any = true;
 			}

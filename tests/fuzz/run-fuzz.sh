@@ -56,7 +56,7 @@ sources() {
 	case $1 in
 	vmconfig)
 		echo "$ROOT/tests/fuzz/fuzz_vmconfig.c $ROOT/kernel/config/vmconfig.c $ROOT/kernel/config/diskspec.c $ROOT/kernel/config/vifspec.c $ROOT/kernel/config/specparse.c" \
-			"$ROOT/kernel/config/xlcfg.c $ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c"
+			"$ROOT/kernel/config/xlcfg.c $ROOT/kernel/lib/string.c $ROOT/kernel/lib/format.c $ROOT/kernel/lib/cpuset.c"
 		;;
 	virtqueue)
 		echo "$ROOT/tests/fuzz/fuzz_virtqueue.c $ROOT/guest/virtio/virtqueue.c"

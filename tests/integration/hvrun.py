@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -56,8 +57,12 @@ class Run:
         return out
 
     def __repr__(self):
-        return "Run(status=%r, timed_out=%r, %.1fs)\n%s" % (
-            self.status, self.timed_out, self.seconds, self.log[-4000:])
+        # a guest's crash report first (it may lie far from the log's end)
+        crash = "\n".join(l for l in self.log.splitlines()
+                          if re.match(r"vm \S+ vcpu \d+: ", l) or "triple fault at" in l)
+        return "Run(status=%r, timed_out=%r, %.1fs)\n%s%s" % (
+            self.status, self.timed_out, self.seconds,
+            crash[:6000] + "\n...\n" if crash else "", self.log[-4000:])
 
 
 def make_iso(cmdline, modules=()):
@@ -241,3 +246,26 @@ def vm_stops(log):
     """{vm name: (reason, code)} from the `vm NAME stopped: REASON code=N` lines."""
     return {m.group(1): (m.group(2), int(m.group(3)))
             for m in re.finditer(r"^vm (\S+) stopped: (\S+) code=(\d+)$", log, re.M)}
+
+
+def crash_report(log, vm):
+    """The crash report the hypervisor printed for VM (kernel/vm/crash_report.c):
+    its `triple fault at` line and every `vm NAME vcpu N:` line."""
+    return "\n".join(l for l in log.splitlines()
+                     if l.startswith("vm %s vcpu " % vm) or ("triple fault at" in l and vm in l))
+
+
+def rerun_once_if_a_guest_crashes(run_fn, names):
+    """KNOWN BUG, not yet found (closing notes of issues 17/18): now and then a
+    Debian Linux VM on the SVM path under QEMU TCG takes a double fault and then
+    a triple fault (seen with 4 vCPUs overcommitted on 2 cores, and once in CI
+    with two 1-vCPU VMs doing disk I/O). Such a run is tried once more; the
+    first run's crash report goes into a pytest warning, so the flake stays
+    visible in every test log; two crashes in a row fail the test."""
+    run = run_fn()
+    crashed = [n for n in names if vm_stops(run.log).get(n, ("",))[0] in ("triple-fault", "crash")]
+    if crashed:
+        warnings.warn("KNOWN FLAKE (run again): guest crash of %s\n%s" % (
+            ", ".join(crashed), "\n".join(crash_report(run.log, n) for n in crashed)))
+        run = run_fn()
+    return run

@@ -49,7 +49,7 @@ import shutil
 import pytest
 
 import gptdisk
-from hvrun import BUILD, guest, qemu, vm_file, vm_stops
+from hvrun import BUILD, guest, qemu, rerun_once_if_a_guest_crashes, vm_file, vm_stops
 from test_virtio import fnv1a
 
 GUEST = os.path.join(BUILD, "linux-guest")
@@ -105,7 +105,11 @@ def boot(kind, img, vms, timeout=300):
     modules = []
     for files in vms:
         modules += [f for f in files if f not in modules]
-    return qemu(smp=2, mem="1G", timeout=timeout, modules=modules, extra_args=attach(kind, img))
+    names = [re.search(r'^name\s*=\s*"([^"]+)"', open(files[0]).read(), re.M).group(1)
+             for files in vms]
+    return rerun_once_if_a_guest_crashes(
+        lambda: qemu(smp=2, mem="1G", timeout=timeout, modules=modules,
+                     extra_args=attach(kind, img)), names)
 
 
 def part_name(log, label):

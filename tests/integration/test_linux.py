@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from hvrun import BUILD, guest, qemu, vm_file, vm_stops
+from hvrun import BUILD, guest, qemu, rerun_once_if_a_guest_crashes, vm_file, vm_stops
 
 KERNEL = os.path.join(BUILD, "linux-guest", "vmlinuz")
 INITRD = os.path.join(BUILD, "linux-guest", "initrd.img")
@@ -37,18 +37,9 @@ def generic_files():
 
 
 def qemu_overcommitted(vm, **kw):
-    """Boots a 4-vCPU Linux VM on a 2-core host. KNOWN BUG (project notes,
-    issue 18): about one run in six, the guest takes a double fault and then
-    triple-faults in its panic path (the hypervisor prints where: an IST
-    stack, reading the APIC's SVR), on this code as on the code before the
-    host-disk work. Until it is found, such a run is tried once more, and the
-    retry is printed so the flake stays visible; two in a row fail the test."""
-    run = qemu(**kw)
-    if vm_stops(run.log).get(vm) == ("triple-fault", 0):
-        lines = [l for l in run.log.splitlines() if "triple fault at" in l]
-        print("KNOWN FLAKE (retried): %s" % (lines[0] if lines else "triple fault"))
-        run = qemu(**kw)
-    return run
+    """Boots a 4-vCPU Linux VM on a 2-core host, once more if the guest
+    crashes (the known flake: hvrun.rerun_once_if_a_guest_crashes)."""
+    return rerun_once_if_a_guest_crashes(lambda: qemu(**kw), [vm])
 
 
 def linux_vm(name, memory=128, vcpus=1, extra="", more="", flavour="cloud"):

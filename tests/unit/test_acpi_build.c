@@ -465,18 +465,92 @@ static void test_hpet_table_matches_the_model(void **state)
 	assert_int_equal(ai.hpet_base, VHPET_BASE);
 }
 
-static void test_most_vcpus(void **state)
+/*
+ * The MADT at n vCPUs, walked by hand: a Processor Local APIC for each APIC
+ * ID below 255 and a Processor Local x2APIC for each one past it (ACPI 6.5
+ * §5.2.12.12), UID = APIC ID = vCPU index, each listed once, every entry
+ * inside the table; LINT1 as NMI for all in the xAPIC form, and in the
+ * x2APIC form exactly when there are x2APIC entries. The hypervisor's own
+ * parser reads the same list (as far as its ACPI_MAX_CPUS).
+ */
+static void check_madt(unsigned n)
 {
-	(void)state;
 	struct acpi_info ai;
-	struct acpi_build_config cfg = { .vcpus = ACPI_BUILD_MAX_VCPUS, .hpet = true };
-	build_at(&cfg, BASE);
+	struct acpi_build_config cfg = { .vcpus = n, .hpet = true, .pci = true };
+	size_t used = build_at(&cfg, BASE);
 	parse(&ai, BASE);
-	assert_int_equal(ai.ncpus, 255);
-	assert_false(ai.cpus_truncated);
-	assert_int_equal(ai.cpus[254].apic_id, 254);
+	const struct acpi_table_ref *at = acpi_table(&ai, "APIC");
+	assert_non_null(at);
+	const uint8_t *m = check_table(at->address, "APIC", BASE, used);
+	uint32_t len = rd32(m + 4);
+	unsigned lapics = 0, x2apics = 0, nmis = 0, x2nmis = 0, ioapics = 0;
+	static uint8_t seen[ACPI_BUILD_MAX_VCPUS];
+	memset(seen, 0, sizeof(seen));
+	for (uint32_t off = 44; off < len;) {
+		const uint8_t *e = m + off;
+		assert_true(e[1] >= 2 && off + e[1] <= len);
+		switch (e[0]) {
+		case 0: /* Processor Local APIC */
+			assert_int_equal(e[1], 8);
+			assert_int_equal(e[2], e[3]); /* UID = APIC ID */
+			assert_int_equal(e[3], lapics); /* in order, from 0 */
+			assert_int_equal(rd32(e + 4), 1);
+			assert_true(e[3] < 255 && e[3] < n);
+			seen[e[3]]++;
+			lapics++;
+			break;
+		case 9: /* Processor Local x2APIC */
+			assert_int_equal(e[1], 16);
+			assert_int_equal(rd16(e + 2), 0);
+			assert_true(rd32(e + 4) >= 255 && rd32(e + 4) < n);
+			assert_int_equal(rd32(e + 8), 1);
+			assert_int_equal(rd32(e + 12), rd32(e + 4)); /* UID = APIC ID */
+			seen[rd32(e + 4)]++;
+			x2apics++;
+			break;
+		case 4: /* Local APIC NMI */
+			assert_int_equal(e[1], 6);
+			assert_int_equal(e[2], 0xff);
+			assert_int_equal(e[5], 1);
+			nmis++;
+			break;
+		case 0xa: /* Local x2APIC NMI */
+			assert_int_equal(e[1], 12);
+			assert_int_equal(rd32(e + 4), 0xffffffffu);
+			assert_int_equal(e[8], 1);
+			x2nmis++;
+			break;
+		case 1:
+			ioapics++;
+			break;
+		}
+		off += e[1];
+	}
+	assert_int_equal(lapics, n < 255 ? n : 255);
+	assert_int_equal(x2apics, n < 255 ? 0 : n - 255);
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(seen[i], 1);
+	assert_int_equal(nmis, 1);
+	assert_int_equal(x2nmis, n > 255 ? 1 : 0);
+	assert_int_equal(ioapics, 1);
+
+	unsigned parsed = n < ACPI_MAX_CPUS ? n : ACPI_MAX_CPUS;
+	assert_int_equal(ai.ncpus, parsed);
+	assert_int_equal(ai.cpus_truncated, n > ACPI_MAX_CPUS);
+	for (unsigned i = 0; i < parsed; i++) {
+		assert_int_equal(ai.cpus[i].apic_id, i);
+		assert_int_equal(ai.cpus[i].x2apic_entry, i >= 255);
+	}
 	assert_int_equal(ai.noverrides, 2);
 	assert_int_equal(ai.nioapics, 1);
+}
+
+static void test_madt_at_1_8_64_255_and_more_vcpus(void **state)
+{
+	(void)state;
+	static const unsigned sizes[] = { 1, 8, 64, 254, 255, 256, 300, 512, ACPI_BUILD_MAX_VCPUS };
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		check_madt(sizes[i]);
 }
 
 static void test_unaligned_base_keeps_alignment(void **state)
@@ -554,7 +628,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_minimal_platform, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hpet_table_matches_the_model, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_most_vcpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_madt_at_1_8_64_255_and_more_vcpus, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_unaligned_base_keeps_alignment, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),

@@ -340,10 +340,11 @@ static void bus_deliver(void *ctx, unsigned dest_mode, uint32_t dest, unsigned m
 			uint8_t vector, bool level_triggered)
 {
 	(void)ctx;
-	uint32_t t = apic_bus_targets(bus, bus_n, NULL, dest_mode, dest, VLAPIC_SH_NONE, mode,
-				      vector, &bus_rotor);
+	uint64_t t[APIC_BUS_WORDS(BUS_MAX)];
+	apic_bus_targets(bus, bus_n, NULL, dest_mode, dest, VLAPIC_SH_NONE, mode, vector,
+			 &bus_rotor, t);
 	for (unsigned i = 0; i < bus_n; i++)
-		if (t >> i & 1)
+		if (apic_bus_has(t, i))
 			vlapic_deliver(&bus[i], mode, vector, level_triggered, true);
 }
 

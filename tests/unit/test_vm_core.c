@@ -283,7 +283,7 @@ static void test_npt_uses_1g_pages_where_ram_runs_align(void **state)
 	for (size_t i = 0; i < 512 + 2; i++)
 		table[i] = (1ull << 30) + i * GPA_CHUNK_SIZE; /* host 1 GiB and up */
 	mm->nchunks = 514;
-	mm->ram_bytes = 514 * GPA_CHUNK_SIZE;
+	mm->ram_bytes = mm->low_bytes = 514 * GPA_CHUNK_SIZE;
 	struct pagetable pt = {.alloc_table = alloc_table, .phys_to_virt = p2v};
 	assert_int_equal(pt_init(&pt), 0);
 	assert_int_equal(npt_build(mm, &pt, true), 0);
@@ -302,6 +302,104 @@ static void test_npt_uses_1g_pages_where_ram_runs_align(void **state)
 	assert_int_equal(level, PAGE_2M);
 }
 
+/* Host chunks for a big map: addresses only (nothing reads the RAM), from 64 GiB up. */
+static uint64_t fake_next;
+static uint64_t fake_chunk(void *ctx)
+{
+	(void)ctx;
+	uint64_t c = fake_next;
+	fake_next += GPA_CHUNK_SIZE;
+	return c;
+}
+
+static void fake_free(void *ctx, uint64_t hpa)
+{
+	(void)ctx;
+	(void)hpa;
+}
+
+struct run_log {
+	uint64_t gpa[8], size[8];
+	unsigned n;
+};
+
+static int log_run(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	struct run_log *l = ctx;
+	(void)hpa;
+	assert_true(l->n < 8);
+	l->gpa[l->n] = gpa;
+	l->size[l->n++] = size;
+	return 0;
+}
+
+/*
+ * A 6 GiB VM: 3 GiB from 0, the 32-bit hole, 3 GiB from 4 GiB. Translation,
+ * the RAM test, the runs a table writer sees and the NPT itself all keep
+ * the hole out; a 16 MiB VM has no high part.
+ */
+static void test_map_puts_ram_above_4g_past_the_hole(void **state)
+{
+	(void)state;
+	static uint64_t table[3072];
+	struct gpa_map m;
+	fake_next = 64ull << 30;
+	assert_int_equal(gpa_map_init(&m, 6ull << 30, table, fake_chunk, fake_free, NULL, p2v), 0);
+	assert_int_equal(m.low_bytes, 3ull << 30);
+	assert_int_equal(m.high_bytes, 3ull << 30);
+	assert_int_equal(m.nchunks, 3072);
+	uint64_t hpa;
+	assert_true(gpa_to_hpa(&m, (3ull << 30) - 1, &hpa));
+	assert_int_equal(hpa, table[1535] + GPA_CHUNK_SIZE - 1);
+	assert_false(gpa_to_hpa(&m, 3ull << 30, &hpa));
+	assert_false(gpa_to_hpa(&m, 0xfee00000, &hpa));
+	assert_true(gpa_to_hpa(&m, (4ull << 30) + 0x1234, &hpa));
+	assert_int_equal(hpa, table[1536] + 0x1234);
+	assert_true(gpa_to_hpa(&m, (7ull << 30) - 1, &hpa));
+	assert_int_equal(hpa, table[3071] + GPA_CHUNK_SIZE - 1);
+	assert_false(gpa_to_hpa(&m, 7ull << 30, &hpa));
+	assert_true(gpa_is_ram(&m, (3ull << 30) - 4096, 4096));
+	assert_false(gpa_is_ram(&m, (3ull << 30) - 4096, 8192)); /* into the hole */
+	assert_false(gpa_is_ram(&m, (4ull << 30) - 4096, 8192)); /* out of it */
+	assert_true(gpa_is_ram(&m, 4ull << 30, 3ull << 30));
+	assert_false(gpa_is_ram(&m, 4ull << 30, (3ull << 30) + 1));
+	uint8_t b[8] = {0};
+	assert_int_equal(gpa_write(&m, (3ull << 30) - 4, b, 8), -1);
+
+	/* the host chunks are contiguous: one run each side of the hole */
+	struct run_log log = {.n = 0};
+	assert_int_equal(gpa_map_for_each_run(&m, log_run, &log), 0);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.gpa[0], 0);
+	assert_int_equal(log.size[0], 3ull << 30);
+	assert_int_equal(log.gpa[1], 4ull << 30);
+	assert_int_equal(log.size[1], 3ull << 30);
+
+	struct pagetable pt = {.alloc_table = alloc_table, .phys_to_virt = p2v};
+	assert_int_equal(pt_init(&pt), 0);
+	assert_int_equal(npt_build(&m, &pt, true), 0);
+	uint64_t pa;
+	enum page_level level;
+	assert_true(pt_lookup(&pt, (4ull << 30) + 0x12345, &pa, NULL, &level));
+	assert_int_equal(pa, table[1536] + 0x12345);
+	assert_int_equal(level, PAGE_1G);
+	assert_true(pt_lookup(&pt, (6ull << 30) + 5, &pa, NULL, NULL));
+	assert_int_equal(pa, table[3072 - 512] + 5);
+	assert_false(pt_lookup(&pt, (3ull << 30) + 0x1000, NULL, NULL, NULL));
+	assert_false(pt_lookup(&pt, 7ull << 30, NULL, NULL, NULL));
+
+	struct gpa_map small;
+	assert_int_equal(gpa_map_init(&small, 16 << 20, table, fake_chunk, fake_free, NULL, p2v),
+			 0);
+	assert_int_equal(small.low_bytes, 16 << 20);
+	assert_int_equal(small.high_bytes, 0);
+	assert_false(gpa_to_hpa(&small, 4ull << 30, &hpa));
+	/* the largest VM fits below the 64-bit PCI window, one chunk more does not */
+	uint64_t low, high;
+	gpa_ram_split(GPA_RAM_MAX, &low, &high);
+	assert_int_equal(GPA_HIGH_RAM_BASE + high, GPA_HIGH_RAM_END);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +415,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_npt_uses_1g_pages_where_ram_runs_align, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_npt_maps_a_bar_uncached_and_moves_it, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_map_puts_ram_above_4g_past_the_hole, setup,
 					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

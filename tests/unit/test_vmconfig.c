@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c kernel/lib/cpuset.c
 /*
  * VM files checked against a host, as an operator writes them: a good file gives the VM it
  * describes, and every mistake gives the message (file:line:col: reason) the operator reads.
@@ -129,7 +129,7 @@ static void test_realistic_file(void **state)
 	assert_true(vm.pinned);
 	for (unsigned v = 0; v < 4; v++) {
 		for (unsigned cpu = 0; cpu < 8; cpu++)
-			assert_int_equal(vm_cpuset_has(&vm.affinity[v], cpu),
+			assert_int_equal(cpuset_has(&vm.affinity[v], cpu),
 					 cpu == 0 || cpu == 2 || cpu == 3 || cpu == 6);
 	}
 	assert_string_equal(vm.kernel, "/boot/vmlinuz");
@@ -170,9 +170,9 @@ static void test_defaults(void **state)
 	assert_int_equal(vm.vcpus, 1);
 	assert_false(vm.pinned);
 	/* Unpinned vCPUs may run on every host core, and only those. */
-	assert_true(vm_cpuset_has(&vm.affinity[0], 0));
-	assert_true(vm_cpuset_has(&vm.affinity[0], 7));
-	assert_false(vm_cpuset_has(&vm.affinity[0], 8));
+	assert_true(cpuset_has(&vm.affinity[0], 0));
+	assert_true(cpuset_has(&vm.affinity[0], 7));
+	assert_false(cpuset_has(&vm.affinity[0], 8));
 	assert_string_equal(vm.ramdisk, "");
 	assert_string_equal(vm.extra, "");
 	assert_int_equal(vm.weight, 256);
@@ -196,9 +196,9 @@ struct range_case {
 
 static const struct range_case ranges[] = {
 	{ "vcpus = 1\n", NULL },
-	{ "vcpus = 64\n", NULL },
-	{ "vcpus = 0\n", "vm.cfg:4:9: vcpus: 0 is out of range 1..64" },
-	{ "vcpus = 65\n", "vm.cfg:4:9: vcpus: 65 is out of range 1..64" },
+	{ "vcpus = 512\n", NULL },
+	{ "vcpus = 0\n", "vm.cfg:4:9: vcpus: 0 is out of range 1..512" },
+	{ "vcpus = 513\n", "vm.cfg:4:9: vcpus: 513 is out of range 1..512" },
 	{ "weight = 1\n", NULL },
 	{ "weight = 65535\n", NULL },
 	{ "weight = 0\n", "vm.cfg:4:10: weight: 0 is out of range 1..65535" },
@@ -215,7 +215,7 @@ static const struct range_case ranges[] = {
 	{ "virtio_console = 2\n", "vm.cfg:4:18: virtio_console: expected 0 or 1, got 2" },
 	{ "virtio_rng = 'yes'\n", "vm.cfg:4:14: virtio_rng: expected a number, got a string" },
 	{ "vcpus = 0xffffffffffffffff\n",
-	  "vm.cfg:4:9: vcpus: 18446744073709551615 is out of range 1..64" },
+	  "vm.cfg:4:9: vcpus: 18446744073709551615 is out of range 1..512" },
 };
 
 static void test_every_range_check(void **state)
@@ -314,37 +314,44 @@ static void test_cpu_pinning(void **state)
 	/* One list for all vCPUs. */
 	expect_ok(BASE "vcpus = 2\ncpus = \"2\"\n");
 	assert_true(vm.pinned);
-	assert_true(vm_cpuset_has(&vm.affinity[1], 2));
-	assert_false(vm_cpuset_has(&vm.affinity[1], 3));
+	assert_true(cpuset_has(&vm.affinity[1], 2));
+	assert_false(cpuset_has(&vm.affinity[1], 3));
 	expect_ok(BASE "cpus = \"0-7\"\n");
-	assert_true(vm_cpuset_has(&vm.affinity[0], 7));
+	assert_true(cpuset_has(&vm.affinity[0], 7));
 	expect_ok(BASE "cpus = 5\n");
-	assert_true(vm_cpuset_has(&vm.affinity[0], 5));
-	assert_false(vm_cpuset_has(&vm.affinity[0], 0));
+	assert_true(cpuset_has(&vm.affinity[0], 5));
+	assert_false(cpuset_has(&vm.affinity[0], 0));
 
 	/* One entry per vCPU, as xl reads a list; vCPUs past its end run anywhere. */
 	expect_ok(BASE "vcpus = 3\ncpus = [\"2\", \"4-5\"]\n");
-	assert_true(vm_cpuset_has(&vm.affinity[0], 2));
-	assert_false(vm_cpuset_has(&vm.affinity[0], 4));
-	assert_true(vm_cpuset_has(&vm.affinity[1], 4));
-	assert_true(vm_cpuset_has(&vm.affinity[1], 5));
-	assert_false(vm_cpuset_has(&vm.affinity[1], 2));
+	assert_true(cpuset_has(&vm.affinity[0], 2));
+	assert_false(cpuset_has(&vm.affinity[0], 4));
+	assert_true(cpuset_has(&vm.affinity[1], 4));
+	assert_true(cpuset_has(&vm.affinity[1], 5));
+	assert_false(cpuset_has(&vm.affinity[1], 2));
 	for (unsigned cpu = 0; cpu < 8; cpu++)
-		assert_true(vm_cpuset_has(&vm.affinity[2], cpu));
+		assert_true(cpuset_has(&vm.affinity[2], cpu));
 
 	expect_error(BASE "cpus = \"8\"\n",
 		     "vm.cfg:4:8: cpus: host core 8 does not exist (the host has cores 0-7)");
 	expect_error(BASE "cpus = \"0,6-9\"\n",
 		     "vm.cfg:4:8: cpus: host core 9 does not exist (the host has cores 0-7)");
 	expect_error(BASE "cpus = \"3-1\"\n", "vm.cfg:4:8: cpus: range 3-1 goes backwards");
-	expect_error(BASE "cpus = \"0-3,^1\"\n",
-		     "vm.cfg:4:8: cpus: \"0-3,^1\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
-	expect_error(BASE "cpus = \"all\"\n",
-		     "vm.cfg:4:8: cpus: \"all\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
+	/* xl's exclusions and "all" */
+	expect_ok(BASE "cpus = \"0-3,^1\"\n");
+	assert_true(cpuset_has(&vm.affinity[0], 0));
+	assert_false(cpuset_has(&vm.affinity[0], 1));
+	assert_true(cpuset_has(&vm.affinity[0], 3));
+	assert_false(cpuset_has(&vm.affinity[0], 4));
+	expect_ok(BASE "cpus = \"all,^0\"\n");
+	assert_false(cpuset_has(&vm.affinity[0], 0));
+	assert_true(cpuset_has(&vm.affinity[0], 7));
+	assert_int_equal(cpuset_count(&vm.affinity[0]), 7);
+	expect_error(BASE "cpus = \"^1\"\n", "vm.cfg:4:8: cpus: \"^1\" leaves no host core");
 	expect_error(BASE "cpus = \"1,\"\n",
-		     "vm.cfg:4:8: cpus: \"1,\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
+		     "vm.cfg:4:8: cpus: \"1,\" is not a list of host cores (expected N, N-M or all, each may start with ^ to leave those out, comma-separated)");
 	expect_error(BASE "cpus = \"\"\n",
-		     "vm.cfg:4:8: cpus: \"\" is not a list of host cores (expected N, N-M, or a comma-separated list of those)");
+		     "vm.cfg:4:8: cpus: \"\" is not a list of host cores (expected N, N-M or all, each may start with ^ to leave those out, comma-separated)");
 	expect_error(BASE "cpus = []\n", "vm.cfg:4:8: cpus: empty list");
 	expect_error(BASE "vcpus = 2\ncpus = ['1', '2', '3']\n",
 		     "vm.cfg:5:8: cpus: 3 entries for 2 vCPUs");
@@ -516,7 +523,7 @@ static void test_syntax_and_check_errors_merge(void **state)
 {
 	(void)state;
 	assert_false(CHECK("name = 'a'\n"
-			   "vcpus = 99\n"
+			   "vcpus = 999\n"
 			   "memory = 12ab\n"
 			   "kernel = '/boot/vmlinuz'\n"
 			   "cap = 1000\n"
@@ -529,7 +536,7 @@ static void test_syntax_and_check_errors_merge(void **state)
 	 * Sorted by line; `memory` is not also called missing, and `cap` is not judged
 	 * against a vcpus count that is itself wrong.
 	 */
-	assert_string_equal(error_text(0), "vm.cfg:2:9: vcpus: 99 is out of range 1..64");
+	assert_string_equal(error_text(0), "vm.cfg:2:9: vcpus: 999 is out of range 1..512");
 	assert_string_equal(error_text(1), "vm.cfg:3:10: memory: '12ab' is not a number");
 	assert_string_equal(error_text(2),
 			    "vm.cfg:6:6: junk: expected '=' after the key, found 'junk'");

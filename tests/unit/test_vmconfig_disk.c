@@ -1,4 +1,4 @@
-// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c
+// SOURCES: kernel/config/vmconfig.c kernel/config/vifspec.c kernel/config/specparse.c kernel/config/diskspec.c kernel/config/xlcfg.c kernel/lib/string.c kernel/lib/format.c kernel/lib/cpuset.c
 /*
  * `disk` entries in xl's DISKSPEC syntax (xl-disk-configuration(5)), as an operator writes
  * them: the forms xl accepts for a raw disk give the disk, and what we do not do (other

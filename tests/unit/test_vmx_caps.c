@@ -85,7 +85,7 @@ static void test_ept_entries_from_the_map(void **state)
 	(void)state;
 	arena = calloc(1, 80 << 20);
 	uint64_t chunks[4] = {8 << 20, 10 << 20, 30 << 20, 32 << 20};
-	struct gpa_map m = {.ram_bytes = 8 << 20, .nchunks = 4, .chunk_hpa = chunks,
+	struct gpa_map m = {.ram_bytes = 8 << 20, .low_bytes = 8 << 20, .nchunks = 4, .chunk_hpa = chunks,
 			    .phys_to_virt = p2v};
 	struct pagetable pt = {.alloc_table = alloc_table, .phys_to_virt = p2v};
 	assert_int_equal(pt_init(&pt), 0);

@@ -41,10 +41,10 @@ static __attribute__((unused)) void send_ipi(void *ctx, unsigned dest_mode, uint
 	last_ipi.level = level;
 	last_ipi.trigger = trigger;
 	static unsigned rotor;
-	uint32_t t = apic_bus_targets(cpu, NCPU, src, dest_mode, dest, shorthand, mode, vector,
-				      &rotor);
+	uint64_t t[APIC_BUS_WORDS(NCPU)];
+	apic_bus_targets(cpu, NCPU, src, dest_mode, dest, shorthand, mode, vector, &rotor, t);
 	for (unsigned i = 0; i < NCPU; i++)
-		if (t >> i & 1)
+		if (apic_bus_has(t, i))
 			vlapic_deliver(&cpu[i], mode, vector, trigger, level);
 }
 
