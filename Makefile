@@ -237,6 +237,7 @@ bench: deps iso guests linux-guest
 	$(PYTHON) scripts/bench.py
 	$(PYTHON) scripts/bench.py sched
 	$(PYTHON) scripts/bench.py scale
+	$(PYTHON) scripts/bench.py cores
 	$(PYTHON) scripts/bench_virtio.py
 	$(PYTHON) scripts/bench_storage.py
 	$(PYTHON) scripts/bench_net.py

@@ -186,7 +186,13 @@ start64:
 
 /*
  * Application processors arrive here from the real-mode trampoline, in long
- * mode on the early page tables, with the boot GDT loaded.
+ * mode on the early page tables, with the boot GDT loaded. Many arrive at
+ * once (kernel/cpu/smp.c starts them in parallel), so nothing here is
+ * shared but read-only data and one counter: each AP reads its own APIC ID
+ * with CPUID, switches to the host page tables (its stack may lie above the
+ * 4 GiB the early tables map), finds its slot in ap_slots (APIC ID, stack
+ * top, struct cpu; 24 bytes each) and calls ap_main(cpu) on its own stack.
+ * An AP with no slot parks with interrupts off.
  */
 	.globl ap_entry64
 ap_entry64:
@@ -197,12 +203,47 @@ ap_entry64:
 	xorw %ax, %ax
 	movw %ax, %fs
 	movw %ax, %gs
-	movq ap_boot_stack(%rip), %rsp
+	lock incl ap_arrived(%rip)
+	/* the APIC ID the firmware lists: CPUID.0BH:EDX (x2APIC), else CPUID.1:EBX[31:24] */
+	cmpl $0, ap_id_leaf_b(%rip)
+	je 1f
+	movl $0xb, %eax
+	xorl %ecx, %ecx
+	cpuid
+	movl %edx, %r8d
+	jmp 2f
+1:	movl $1, %eax
+	cpuid
+	shrl $24, %ebx
+	movl %ebx, %r8d
+2:	/* the host's paging: NX first (its tables use the bit), write protection, CR3 */
+	cmpl $0, ap_efer_nxe(%rip)
+	je 3f
+	movl $0xc0000080, %ecx
+	rdmsr
+	orl $0x800, %eax
+	wrmsr
+3:	movq %cr0, %rax
+	orq $0x10000, %rax			/* CR0.WP */
+	movq %rax, %cr0
+	movq ap_host_cr3(%rip), %rax
+	movq %rax, %cr3
+	movq ap_slots(%rip), %rsi
+	movl ap_nslots(%rip), %ecx
+4:	testl %ecx, %ecx
+	jz 6f
+	cmpl %r8d, (%rsi)
+	je 5f
+	addq $24, %rsi
+	decl %ecx
+	jmp 4b
+5:	movq 8(%rsi), %rsp
+	movq 16(%rsi), %rdi
 	xorl %ebp, %ebp
 	call ap_main
-5:	cli
+6:	cli
 	hlt
-	jmp 5b
+	jmp 6b
 
 	.section .rodata
 msg_no_long_mode:
@@ -221,10 +262,9 @@ boot_gdt_desc:
 	.word boot_gdt_end - boot_gdt - 1
 	.quad boot_gdt
 
-	.globl boot_magic, boot_info_addr, ap_boot_stack
+	.globl boot_magic, boot_info_addr
 boot_magic:	.long 0
 boot_info_addr:	.long 0
-ap_boot_stack:	.quad 0
 
 	.section .bss.pagetables, "aw", @nobits
 	.align 4096

@@ -1,4 +1,5 @@
 #include "drivers/lapic.h"
+#include "drivers/lapic_mode.h"
 
 #include "include/x86.h"
 #include "kernel/cpu/idt.h"
@@ -44,8 +45,7 @@ void lapic_write(uint32_t reg, uint32_t v)
 
 uint32_t lapic_id(void)
 {
-	uint32_t id = lapic_read(LAPIC_ID);
-	return x2apic ? id : id >> 24;
+	return lapic_id_from_register(x2apic, lapic_read(LAPIC_ID));
 }
 
 void lapic_eoi(void)
@@ -63,7 +63,7 @@ bool lapic_setup_bsp(void)
 	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
 	mmio_base = base & APIC_BASE_ADDR_MASK;
 	/* firmware may have switched to x2APIC already; otherwise use it where present */
-	x2apic = (base & APIC_BASE_X2APIC) || (r.ecx & (1u << 21));
+	x2apic = lapic_want_x2apic(r.ecx & (1u << 21), base & APIC_BASE_X2APIC);
 	ready = true;
 	lapic_enable_this_cpu();
 	return true;
@@ -91,10 +91,10 @@ void lapic_enable_this_cpu(void)
 bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 {
 	if (x2apic) {
-		wrmsr(0x830, ((uint64_t)apic_id << 32) | icr_low);
+		wrmsr(0x830, lapic_icr_x2apic(apic_id, icr_low));
 		return true;
 	}
-	lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+	lapic_write(LAPIC_ICR_HIGH, lapic_icr_high_xapic(apic_id));
 	lapic_write(LAPIC_ICR_LOW, icr_low);
 	for (unsigned i = 0; i < 1000000; i++) {
 		if (!(lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING))

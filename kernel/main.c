@@ -55,13 +55,14 @@ static const void *phys_ptr(uint64_t phys)
 
 static void bsp_cpu_init(void)
 {
-	struct cpu *c = &cpus[0];
+	struct cpu *c = cpus[0];
 	c->index = 0;
 	c->stack = (struct stack_range){(uint64_t)boot_stack_bottom, (uint64_t)boot_stack_top};
 	for (int i = 1; i <= IST_COUNT; i++)
 		c->ist[i] = (struct stack_range){(uint64_t)bsp_ist_stacks[i - 1],
 						 (uint64_t)bsp_ist_stacks[i - 1] + 4096};
 	c->online = true;
+	cpuset_add(&cpus_online_set, 0);
 	cpu_count = 1;
 	idt_init();
 	cpu_local_init(c);
@@ -164,15 +165,6 @@ static void acpi_init(void)
 			       acpi.tables[i].signature, (unsigned long long)acpi.tables[i].address);
 }
 
-static void wait_for_ap_timer_checks(void)
-{
-	uint64_t deadline = rdtsc() + tsc_khz() * 1000; /* 1 s */
-	for (unsigned i = 1; i < cpu_count; i++)
-		while (cpus[i].online && !cpus[i].timer_state &&
-		       (int64_t)(rdtsc() - deadline) < 0)
-			cpu_relax();
-}
-
 void kmain(uint32_t magic, uint32_t info);
 void kmain(uint32_t magic, uint32_t info)
 {
@@ -194,7 +186,7 @@ void kmain(uint32_t magic, uint32_t info)
 	i8259_disable();
 	if (!lapic_setup_bsp())
 		panic("this CPU has no local APIC");
-	cpus[0].apic_id = lapic_id();
+	cpus[0]->apic_id = lapic_id();
 	if (!tsc_init(acpi_ok ? &acpi : NULL))
 		printk("hv: could not learn the TSC frequency; timing will be off\n");
 	wallclock_init(acpi_ok ? &acpi : NULL);
@@ -208,7 +200,7 @@ void kmain(uint32_t magic, uint32_t info)
 		smp_boot(&acpi);
 	else
 		printk("hv: without ACPI the other CPUs cannot be found; using the boot CPU only\n");
-	wait_for_ap_timer_checks();
+	smp_wait_timer_checks();
 	/* the host's own devices: once every CPU is up (their TLBs see the new mappings) */
 	char kept[256];
 	if (cmdline_get_str(boot_info.cmdline, "pciback", kept, sizeof(kept)))

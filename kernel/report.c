@@ -58,6 +58,30 @@ static void report_virtualization(const struct cpu_features *f, const struct acp
 	iommu_report(report_line, NULL);
 }
 
+/*
+ * How the other cores came up: how many, how long (all started at once), and
+ * the APIC IDs (sparse on multi-socket machines). The TSC ticks are the
+ * deterministic form: under QEMU -icount they count instructions.
+ */
+static void report_bringup(void)
+{
+	const struct smp_bringup *b = smp_bringup_stats();
+	char ids[160];
+
+	printk("cores limit: %u (this build)\n", MAX_CPUS);
+	smp_format_apic_ids(ids, sizeof(ids));
+	printk("cores apic ids: %s\n", ids);
+	if (!b->tried)
+		return;
+	uint64_t khz = tsc_khz() ? tsc_khz() : 1;
+	uint64_t us = b->ticks * 1000 / khz, per = us * 1000 / b->tried; /* per: ns */
+	printk("cores bring-up: %u of %u started in %llu.%03llu ms, %llu.%03llu ms per core, "
+	       "%llu TSC ticks\n",
+	       b->online, b->tried, (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
+	       (unsigned long long)(per / 1000000), (unsigned long long)(per / 1000 % 1000),
+	       (unsigned long long)b->ticks);
+}
+
 void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 {
 	const struct cpu_features *f = &host_cpu;
@@ -72,6 +96,7 @@ void boot_report(const struct boot_info *bi, const struct acpi_info *acpi)
 		printk("running nested: yes (under another hypervisor)\n");
 	printk("cores listed: %u\n", smp_cpus_listed());
 	printk("cores online: %u\n", cpus_online());
+	report_bringup();
 	printk("memory usable: %llu MiB\n", (unsigned long long)(ms.usable_bytes >> 20));
 	printk("memory free: %llu MiB\n", (unsigned long long)(ms.free_bytes >> 20));
 	printk("hypervisor image: %llu KiB\n", (unsigned long long)(ms.image_bytes >> 10));

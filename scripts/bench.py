@@ -141,6 +141,24 @@ def scale():
     return [(name, vcpus, mem) + got[name] for name, vcpus, mem in shapes]
 
 
+BRINGUP = re.compile(r"^cores bring-up: (\d+) of (\d+) started in ([\d.]+) ms, .* (\d+) TSC ticks$",
+                     re.M)
+
+
+def cores(smp, mem):
+    """The bench guest on a host of `smp` cores: the host's AP bring-up and
+    the exits' cost. Not under icount: there QEMU runs the cores round-robin
+    on one thread, and every wait of one core for the others (bring-up, TLB
+    shootdowns) costs a whole round of 200 cores, minutes in all. So these
+    are TCG's wall-clock TSC ticks: noisy under load, compared side by side."""
+    run = qemu(smp=smp, mem=mem, timeout=3600,
+               modules=[vm_file("bench", guest("bench"), extra="n=%d" % N), guest("bench")])
+    if run.status != 0:
+        sys.exit("bench: the %s-core run failed:\n%s" % (smp, run.log[-3000:]))
+    m = BRINGUP.search(run.log)
+    return parse(run.log), (int(m.group(1)), float(m.group(3)), int(m.group(4))) if m else None
+
+
 def main():
     if "scale" in sys.argv[1:]:
         print("per-VM overhead: host memory beyond its RAM (goal: <= 1 MiB plus page tables)")
@@ -148,6 +166,26 @@ def main():
                                             "of it tables KiB"))
         for name, vcpus, mem, kib, tables in scale():
             print("%-10s %6d %9d %14d %16d" % (name, vcpus, mem, kib, tables))
+        return
+    if "cores" in sys.argv[1:]:
+        rows = [(n, cores(n, mem)) for n, mem in ((4, "1G"), (200, "8G"))]
+        print("host cores: AP bring-up and exit cost by core count (QEMU TCG SVM, wall-clock "
+              "TSC ticks: compare the columns, not the figures)")
+        print("%-34s %14s %14s" % ("", "4 cores", "200 cores"))
+        print("%-34s %14s %14s" % ("APs started (in parallel)",
+                                   *[str(r[1][0]) if r[1] else "-" for _, r in rows]))
+        print("%-34s %14s %14s" % ("bring-up, ms (all APs at once)",
+                                   *[str(r[1][1]) if r[1] else "-" for _, r in rows]))
+        print("%-34s %14s %14s" % ("bring-up, TSC ticks",
+                                   *[str(r[1][2]) if r[1] else "-" for _, r in rows]))
+        print("%-34s %14s %14s" % ("bring-up per AP, TSC ticks",
+                                   *[str(r[1][2] // max(r[1][0], 1)) if r[1] else "-"
+                                     for _, r in rows]))
+        for kind, label in (("cpuid", "CPUID exit, TSC ticks"),
+                            ("pio", "port I/O exit, TSC ticks"),
+                            ("uart", "UART exit, TSC ticks"),
+                            ("eoi", "x2APIC EOI exit, TSC ticks")):
+            print("%-34s %14s %14s" % (label, *[r[0].get(kind, "-") for _, r in rows]))
         return
     if "linux" in sys.argv[1:]:
         print("Linux boot (cloud kernel, 1 vCPU, QEMU TCG SVM, -icount shift=0)")

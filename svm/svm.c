@@ -52,8 +52,6 @@ struct svm_cpu {
 	struct svm_vcpu *last_vcpu;
 };
 
-static struct svm_cpu svm_cpus[MAX_CPUS];
-
 /*
  * Spin loops (APM Vol. 2 §15.14.4). With a pause filter (CPUID 8000_000A
  * EDX bit 10) the PAUSE intercept exits only after `count` PAUSEs, and with
@@ -129,7 +127,7 @@ static int setup_permission_maps(void)
 static int svm_cpu_enable(char *err, size_t errlen)
 {
 	const struct cpu_features *f = &host_cpu;
-	struct svm_cpu *sc = &svm_cpus[this_cpu()->index];
+	struct cpu *c = this_cpu();
 
 	if (!f->svm) {
 		format(err, errlen, "this CPU has no AMD-V (SVM)");
@@ -149,6 +147,12 @@ static int svm_cpu_enable(char *err, size_t errlen)
 	pause_probe();
 	spin_unlock(&svm_lock);
 	if (maps < 0)
+		goto oom;
+	/* this core's state, allocated for the cores present */
+	if (!c->hvm)
+		c->hvm = kzalloc(sizeof(struct svm_cpu));
+	struct svm_cpu *sc = c->hvm;
+	if (!sc)
 		goto oom;
 	if (!sc->host_save_pa) {
 		sc->host_save_pa = frame_alloc_zeroed(1);
@@ -695,7 +699,7 @@ static void svm_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct svm_vcpu *s = sv(v);
 	struct cpu *c = this_cpu();
-	struct svm_cpu *sc = &svm_cpus[c->index];
+	struct svm_cpu *sc = c->hvm;
 	uint8_t *vmcb = s->vmcb;
 
 	/* a vCPU new to this core, or another vCPU here since: start with a clean TLB */

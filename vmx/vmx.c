@@ -81,7 +81,6 @@ struct vmx_cpu {
 	struct vmx_vcpu *current; /* whose VMCS is current here */
 };
 
-static struct vmx_cpu vmx_cpus[MAX_CPUS];
 static struct vmx_controls ctl;
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static uint32_t revision_id;
@@ -225,7 +224,7 @@ static int compute_caps(char *err, size_t errlen)
 static int vmx_cpu_enable(char *err, size_t errlen)
 {
 	const struct cpu_features *f = &host_cpu;
-	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
+	struct cpu *c = this_cpu();
 
 	if (!f->vmx) {
 		format(err, errlen, "this CPU has no Intel VT-x (VMX)");
@@ -246,6 +245,14 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 	spin_unlock(&vmx_lock);
 	if (r < 0)
 		return -1;
+	/* this core's state, allocated for the cores present */
+	if (!c->hvm)
+		c->hvm = kzalloc(sizeof(struct vmx_cpu));
+	struct vmx_cpu *vc = c->hvm;
+	if (!vc) {
+		format(err, errlen, "out of memory for this core's VMX state");
+		return -1;
+	}
 	if (vc->on)
 		return 0;
 	if (!vc->vmxon_pa && !(vc->vmxon_pa = frame_alloc_zeroed(1))) {
@@ -296,13 +303,13 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 static void vmx_vcpu_unload(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
-	struct vmx_cpu *vc = &vmx_cpus[this_cpu()->index];
+	struct vmx_cpu *vc = this_cpu()->hvm;
 	if (x->last_cpu != (int)this_cpu()->index)
 		return;
 	for (unsigned i = 0; i < 5; i++)
 		x->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
 	do_vmclear(x->vmcs_pa);
-	if (vc->current == x)
+	if (vc && vc->current == x)
 		vc->current = NULL;
 	x->launched = false;
 	x->last_cpu = -1;
@@ -313,9 +320,11 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	struct vmx_vcpu *x = vx(v);
 	if (!x)
 		return;
-	for (unsigned i = 0; i < MAX_CPUS; i++)
-		if (vmx_cpus[i].current == x)
-			vmx_cpus[i].current = NULL;
+	for (unsigned i = 0; i < cpu_count; i++) {
+		struct vmx_cpu *vc = cpus[i]->hvm;
+		if (vc && vc->current == x)
+			vc->current = NULL;
+	}
 	frame_free(&host_frames, x->vmcs_pa);
 	kfree(x);
 	v->backend = NULL;
@@ -692,7 +701,7 @@ static void make_current(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
 	struct cpu *c = this_cpu();
-	struct vmx_cpu *vc = &vmx_cpus[c->index];
+	struct vmx_cpu *vc = c->hvm;
 
 	if (x->last_cpu < 0) {
 		/*

@@ -84,6 +84,9 @@ static void parse_madt(struct acpi_info *ai, const uint8_t *t, uint32_t len)
 				struct acpi_cpu *c = &ai->cpus[ai->ncpus];
 				uint32_t flags = type == 0 ? rd32(e + 4) : rd32(e + 8);
 				c->apic_id = type == 0 ? e[3] : rd32(e + 4);
+				/* the broadcast IDs name no CPU (placeholders some firmware lists) */
+				if (c->apic_id == (type == 0 ? 0xffu : 0xffffffffu))
+					break;
 				c->uid = type == 0 ? e[2] : rd32(e + 12);
 				c->enabled = flags & 1;
 				c->online_capable = (flags >> 1) & 1;

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ACPI_MAX_CPUS 256
+#define ACPI_MAX_CPUS 1024 /* the most host cores a build takes (kernel/lib/cpuset.h) */
 #define ACPI_MAX_IOAPICS 16
 #define ACPI_MAX_OVERRIDES 24
 #define ACPI_MAX_MCFG 8

@@ -122,26 +122,16 @@ void cmd_console(int argc, char **argv)
 	shell_attach(vm);
 }
 
-/* A core mask as a list: "0-3,6"; "all" for every core. */
-static void cpu_list(char *buf, size_t size, uint64_t mask)
+/* A set of host cores as a list: "0-3,6"; "all" for every core of the host. */
+static void cpu_list(char *buf, size_t size, const struct cpuset *set)
 {
-	size_t n = 0;
-	buf[0] = 0;
-	uint64_t host = cpu_count >= 64 ? ~0ull : (1ull << cpu_count) - 1;
-	if ((mask & host) == host) {
+	struct cpuset host;
+	cpuset_fill(&host, cpu_count);
+	if (cpuset_subset(&host, set)) {
 		format(buf, size, "all");
 		return;
 	}
-	for (unsigned c = 0; c < 64 && n + 8 < size; c++) {
-		if (!(mask >> c & 1) || (c && mask >> (c - 1) & 1))
-			continue;
-		unsigned last = c;
-		while (last + 1 < 64 && mask >> (last + 1) & 1)
-			last++;
-		n += (size_t)format(buf + n, size - n, n ? ",%u" : "%u", c);
-		if (last > c)
-			n += (size_t)format(buf + n, size - n, "-%u", last);
-	}
+	cpuset_format(set, buf, size);
 }
 
 void cmd_vcpu_list(int argc, char **argv)
@@ -160,11 +150,11 @@ void cmd_vcpu_list(int argc, char **argv)
 				format(cpu, sizeof(cpu), "%u", v->se.cpu);
 			seconds(t, sizeof(t), vmm_vcpu_time_ms(v));
 			seconds(st, sizeof(st), vmm_vcpu_steal_ms(v));
-			cpu_list(aff, sizeof(aff), v->se.affinity);
-			cpu_list(ran, sizeof(ran), v->se.ran_on);
+			cpu_list(aff, sizeof(aff), &v->se.affinity);
+			cpu_list(ran, sizeof(ran), &v->se.ran_on);
 			console_print(HEADER_NAME " %4u %4u %4s %-8s %10s %10s  %-8s %s\n", vm->name,
 				      vm->id, i, cpu, vm_vcpu_state_name(v), t, st, aff,
-				      v->se.ran_on ? ran : "-");
+				      cpuset_empty(&v->se.ran_on) ? "-" : ran);
 		}
 	}
 	if (argc == 1 && !vmm_find(argv[0]))

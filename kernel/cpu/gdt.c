@@ -5,15 +5,16 @@
 #include "kernel/lib/string.h"
 #include "kernel/mm/mm.h"
 
-struct cpu cpus[MAX_CPUS];
+/* The boot CPU's: GS and the first exceptions need it before there is a heap. */
+static struct cpu bsp_cpu;
+static struct cpu *bsp_only[1] = {&bsp_cpu};
+struct cpu **cpus = bsp_only;
 unsigned cpu_count;
+struct cpuset cpus_online_set;
 
 unsigned cpus_online(void)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < cpu_count; i++)
-		n += cpus[i].online;
-	return n;
+	return cpuset_count(&cpus_online_set);
 }
 
 int cpu_alloc_stacks(struct cpu *c)

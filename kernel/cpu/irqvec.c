@@ -26,7 +26,7 @@ static unsigned last_cpu; /* the one irqvec_pick_cpu gave last */
 
 int irqvec_alloc(unsigned cpu_index, irqvec_handler_t handler, void *arg, uint32_t *apic_id)
 {
-	if (!handler || cpu_index >= cpu_count || !cpus[cpu_index].online)
+	if (!handler || cpu_index >= cpu_count || !cpus[cpu_index]->online)
 		return -1;
 	int vector = -1;
 	uint64_t flags = spin_lock_irqsave(&pool_lock);
@@ -44,7 +44,7 @@ int irqvec_alloc(unsigned cpu_index, irqvec_handler_t handler, void *arg, uint32
 	}
 	spin_unlock_irqrestore(&pool_lock, flags);
 	if (vector >= 0 && apic_id)
-		*apic_id = cpus[cpu_index].apic_id;
+		*apic_id = cpus[cpu_index]->apic_id;
 	return vector;
 }
 
@@ -67,14 +67,21 @@ uint64_t irqvec_count(int vector)
 
 unsigned irqvec_pick_cpu(void)
 {
-	/* CPU 0 runs the console: it takes device interrupts only when it is alone */
+	/*
+	 * CPU 0 runs the console: it takes device interrupts only when it is
+	 * alone. Only CPUs with an APIC ID below 256: an MSI without interrupt
+	 * remapping names its target in 8 bits, and those CPUs are enough.
+	 */
 	unsigned pick = 0;
 	uint64_t flags = spin_lock_irqsave(&pool_lock);
-	for (unsigned k = 1; k <= cpu_count; k++) {
-		unsigned i = (last_cpu + k) % cpu_count;
-		if (i != 0 && cpus[i].online) {
-			pick = last_cpu = i;
-			break;
+	unsigned start = last_cpu + 1;
+	for (unsigned pass = 0; pass < 2 && !pick; pass++) {
+		for (unsigned i = cpuset_next(&cpus_online_set, pass ? 1 : start);
+		     i < (pass ? start : cpu_count); i = cpuset_next(&cpus_online_set, i + 1)) {
+			if (i != 0 && cpus[i]->apic_id <= 0xff) {
+				pick = last_cpu = i;
+				break;
+			}
 		}
 	}
 	spin_unlock_irqrestore(&pool_lock, flags);

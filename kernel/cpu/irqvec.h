@@ -29,7 +29,10 @@ int irqvec_alloc(unsigned cpu_index, irqvec_handler_t handler, void *arg, uint32
 void irqvec_free(int vector);
 /* How many interrupts a vector has taken (for the report). */
 uint64_t irqvec_count(int vector);
-/* A CPU to send device interrupts to: round-robin over the online CPUs other than 0 when there are any. */
+/*
+ * A CPU to send device interrupts to: round-robin over the online CPUs other
+ * than 0 with an APIC ID below 256 (what an MSI can address), when there are any.
+ */
 unsigned irqvec_pick_cpu(void);
 /* trap_dispatch's hand-off for a vector of the pool (interrupts off; it sends the EOI after). */
 void irqvec_dispatch(unsigned vector);

@@ -5,7 +5,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define MAX_CPUS 64
+#include "kernel/lib/cpuset.h"
+
+struct vcpu;
+
+/*
+ * The most host cores this build takes (dense indices 0..MAX_CPUS-1; APIC IDs
+ * may be sparse and 32-bit). Only a limit: struct cpu, stacks, run queues and
+ * the backends' per-core state are allocated at boot for the cores present.
+ */
+#define MAX_CPUS CPUSET_MAX
 
 #define KERNEL_CS 0x08
 #define KERNEL_DS 0x10
@@ -36,6 +45,7 @@ struct cpu {
 	uint32_t index;   /* 0 = the bootstrap processor */
 	uint32_t apic_id;
 	volatile bool online;
+	volatile uint8_t boot_state; /* smp.c: 0 starting, 1 arrived, 2 given up on */
 	struct stack_range stack;
 	struct stack_range ist[IST_COUNT + 1];
 	uint64_t gdt[5] __attribute__((aligned(16)));
@@ -43,11 +53,26 @@ struct cpu {
 	volatile uint64_t timer_ticks;
 	volatile uint64_t nmi_count;
 	volatile uint8_t timer_state; /* 0 untested, 1 fires, 2 silent */
+	volatile bool timer_giveup;   /* the boot CPU stopped waiting for this AP's timer check */
 	uint64_t timer_target; /* host TSC the one-shot timer is armed for */
+	/* kernel/cpu/smp.c: work handed to this core */
+	void (*volatile pending_call)(void);
+	void (*volatile pending_work)(void *);
+	void *volatile pending_arg;
+	volatile uint64_t tlb_done; /* the host TLB generation this core has flushed up to */
+	void *hvm; /* the VMX or SVM backend's state for this core (its cpu_enable allocates it) */
+	struct vcpu *running; /* the vCPU in guest mode here now (kernel/vm/vplatform.c) */
 };
 
-extern struct cpu cpus[MAX_CPUS];
-extern unsigned cpu_count; /* CPUs set up (online or trying) */
+/*
+ * cpus[i] for i < cpu_count: the boot CPU's (static, needed before memory)
+ * and one allocated per core the firmware lists, at smp_boot. A core that
+ * did not start keeps its slot with online false.
+ */
+extern struct cpu **cpus;
+extern unsigned cpu_count;
+/* The cores online, as a set (kept with each struct cpu's online flag). */
+extern struct cpuset cpus_online_set;
 
 static inline struct cpu *this_cpu(void)
 {

@@ -95,12 +95,12 @@ static void test_nvme_msix(void)
 	}
 	uint32_t where = pci_read32(d, d->cap_msix + 4);
 	volatile uint32_t *bar = (volatile uint32_t *)pci_bar_map(d, where & 7);
-	bool ok = bar != NULL && pci_msix_set(d, 0, 0x41, cpus[0].apic_id);
+	bool ok = bar != NULL && pci_msix_set(d, 0, 0x41, cpus[0]->apic_id);
 	if (ok) {
 		volatile uint32_t *ent = bar + (where & ~7u) / 4;
 		uint64_t addr;
 		uint32_t data;
-		pci_msi_message(cpus[0].apic_id, 0x41, &addr, &data);
+		pci_msi_message(cpus[0]->apic_id, 0x41, &addr, &data);
 		ok = ent[0] == (uint32_t)addr && ent[1] == (uint32_t)(addr >> 32) && ent[2] == data &&
 		     (ent[3] & 1) == 0 && (ent[7] & 1) == 1; /* entry 1 still masked */
 	}

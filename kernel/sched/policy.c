@@ -163,7 +163,7 @@ struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
 		return NULL; /* its core runs what it has */
 	for (unsigned i = 0; i < from->n; i++) {
 		struct sched_entity *e = from->e[i];
-		if (e == skip || e->state != SCHED_RUNNABLE || to >= 64 || !(e->affinity >> to & 1))
+		if (e == skip || e->state != SCHED_RUNNABLE || !cpuset_has(&e->affinity, to))
 			continue;
 		/* the one waiting longest */
 		if (!best || (int64_t)(e->runnable_since - best->runnable_since) < 0)
@@ -222,14 +222,19 @@ uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params
 	return at;
 }
 
-int sched_pick_core(uint64_t affinity, uint64_t usable, const unsigned *load, unsigned ncores)
+int sched_pick_core(const struct cpuset *allowed, unsigned ncores,
+		    unsigned (*load)(void *ctx, unsigned core), void *ctx)
 {
 	int best = -1;
-	for (unsigned c = 0; c < ncores && c < 64; c++) {
-		if (!((affinity & usable) >> c & 1))
-			continue;
-		if (best < 0 || load[c] < load[best])
+	unsigned best_load = 0;
+	for (CPUSET_FOR_EACH(c, allowed)) {
+		if (c >= ncores)
+			break;
+		unsigned l = load(ctx, c);
+		if (best < 0 || l < best_load) {
 			best = (int)c;
+			best_load = l;
+		}
 	}
 	return best;
 }

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/lib/cpuset.h"
 #include "kernel/lib/spinlock.h"
 
 #define SCHED_RQ_MAX 64 /* vCPUs one core can hold */
@@ -50,7 +51,7 @@ struct sched_entity {
 	struct sched_share *share;
 	enum sched_state state;
 	uint64_t vtime;		 /* virtual time: lowest runs first */
-	uint64_t affinity;	 /* cores it may run on (bit per core) */
+	struct cpuset affinity;	 /* host cores it may run on */
 	unsigned cpu;		 /* the core whose queue holds it */
 	uint64_t runnable_since; /* when it last became runnable (for steal time) */
 	bool boost;		 /* a spinning sibling yielded to it: the next pick takes it first */
@@ -58,7 +59,7 @@ struct sched_entity {
 	/* accounting */
 	uint64_t run_ticks;	/* time it held a core */
 	uint64_t steal_ticks;	/* time it was runnable but another vCPU had its core */
-	uint64_t ran_on;	/* cores it has ever run on (bit per core) */
+	struct cpuset ran_on;	/* host cores it has ever run on */
 	uint64_t switches_in;	/* times a core switched to it */
 	uint64_t spin_yields;	/* times it gave its core away from a spin loop */
 };
@@ -136,13 +137,15 @@ bool sched_spin_yield(struct sched_rq *rq, struct sched_entity *spinner, uint64_
 /* Moves an entity's virtual time from one queue's frame to another's. */
 void sched_rebase(struct sched_entity *e, const struct sched_rq *from, const struct sched_rq *to);
 
-/*
- * Placement of a vCPU: the allowed core with the fewest vCPUs (lowest index
- * on ties), or -1. load[c]: vCPUs on core c; usable: cores that may take it.
- */
 /* When the first capped, runnable entity of rq gets a new budget (UINT64_MAX: none waits). */
 uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params *p);
 
-int sched_pick_core(uint64_t affinity, uint64_t usable, const unsigned *load, unsigned ncores);
+/*
+ * Placement of a vCPU: the core of `allowed` (below ncores) with the fewest
+ * vCPUs, lowest index on ties, or -1. load(ctx, c): how many vCPUs core c
+ * has. Looks only at the allowed cores, not at every core of the host.
+ */
+int sched_pick_core(const struct cpuset *allowed, unsigned ncores,
+		    unsigned (*load)(void *ctx, unsigned core), void *ctx);
 
 #endif

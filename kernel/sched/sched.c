@@ -10,6 +10,8 @@
 #include "kernel/cpu/smp.h"
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
+#include "kernel/mm/mm.h"
+#include "kernel/panic.h"
 #include "kernel/time/timer.h"
 #include "kernel/time/tsc.h"
 #include "kernel/vm/exit.h"
@@ -28,7 +30,6 @@ struct sched_core {
 	/* whose guest state (FPU, the backend's per-core state, MSRs) the core holds */
 	struct vcpu *volatile loaded;
 	volatile bool look; /* something changed for a queued vCPU: look before running on */
-	bool usable;
 	bool loop_started;
 	struct vm *owner; /* a VM that owns the core, or NULL */
 	bool shared;	  /* the vCPU it runs now has others waiting for the core */
@@ -36,9 +37,19 @@ struct sched_core {
 	uint64_t switches, switch_ticks; /* switches, and TSC ticks from one vCPU to the next */
 };
 
-static struct sched_core cores[MAX_CPUS];
+/* One per host core, allocated by sched_init for the cores present. */
+static struct sched_core *cores;
+static unsigned ncores;
 static struct sched_params params;
 static spinlock_t claim_lock;
+static struct cpuset usable_cores; /* cores that may hold vCPUs */
+static struct cpuset owned_cores;  /* cores a VM owns (claim_lock) */
+/*
+ * A hint for stealing, kept by each core for itself at each decision: it
+ * has a runnable vCPU waiting behind the one it runs. An idle core looks
+ * only at these cores, never at every core of the host.
+ */
+static struct cpuset waiting_cores;
 
 static struct vcpu *vcpu_of(struct sched_entity *e)
 {
@@ -56,37 +67,53 @@ void sched_init(void)
 	params.slice = us_to_tsc(4000);
 	params.cap_period = us_to_tsc(10000);
 	params.wake_bonus = params.slice;
+	if (cores)
+		return;
+	cores = kzalloc(cpu_count * sizeof(*cores));
+	if (!cores)
+		panic("out of memory for the run queues of %u cores", cpu_count);
+	ncores = cpu_count;
 	fpu_init();
+}
+
+static void set_bit_atomic(struct cpuset *s, unsigned c, bool on)
+{
+	/* only when it changes: the word is shared by 64 cores */
+	if (cpuset_has(s, c) == on)
+		return;
+	if (on)
+		__atomic_fetch_or(&s->w[c / 64], 1ull << (c % 64), __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&s->w[c / 64], ~(1ull << (c % 64)), __ATOMIC_RELAXED);
 }
 
 void sched_core_set_usable(unsigned c, bool usable)
 {
-	if (c < MAX_CPUS)
-		cores[c].usable = usable;
+	if (c < ncores)
+		set_bit_atomic(&usable_cores, c, usable && cpus[c]->online);
 }
 
 bool sched_core_usable(unsigned c)
 {
-	return c < cpu_count && cpus[c].online && cores[c].usable;
+	return cpuset_has(&usable_cores, c);
 }
 
-static uint64_t usable_mask(void)
+/* May v run on core c: its affinity, a usable core, not owned by another VM. O(1). */
+static bool core_allowed(const struct vcpu *v, unsigned c)
 {
-	uint64_t m = 0;
-	for (unsigned c = 0; c < cpu_count && c < 64; c++)
-		if (sched_core_usable(c))
-			m |= 1ull << c;
-	return m;
+	return cpuset_has(&v->se.affinity, c) && sched_core_usable(c) &&
+	       (!cores[c].owner || cores[c].owner == v->vm);
 }
 
-/* Cores v may run on: its affinity, usable cores, and none owned by another VM. */
-static uint64_t allowed_mask(const struct vcpu *v)
+/* Cores v may run on, as a set (placement, not the exit path). */
+static void allowed_cores(const struct vcpu *v, struct cpuset *out)
 {
-	uint64_t m = v->se.affinity & usable_mask();
-	for (unsigned c = 0; c < cpu_count && c < 64; c++)
-		if (cores[c].owner && cores[c].owner != v->vm)
-			m &= ~(1ull << c);
-	return m;
+	struct cpuset owned;
+	cpuset_and(out, &v->se.affinity, &usable_cores);
+	cpuset_and(&owned, out, &owned_cores);
+	for (CPUSET_FOR_EACH(c, &owned))
+		if (cores[c].owner != v->vm)
+			cpuset_del(out, c);
 }
 
 /* ---- exclusive cores ---- */
@@ -95,18 +122,22 @@ int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->config;
 	int got[VCPU_MAX];
+	struct cpuset taken;
+	cpuset_clear(&taken);
 	spin_lock(&claim_lock);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		/* a core to own has nothing on it and nobody else's claim */
+		struct cpuset free;
+		cpuset_and(&free, &cfg->affinity[i], &usable_cores);
+		cpuset_andnot(&free, &free, &owned_cores);
+		cpuset_andnot(&free, &free, &taken);
 		got[i] = -1;
-		for (unsigned c = 0; c < cpu_count && c < 64 && got[i] < 0; c++) {
-			bool taken = false;
-			for (unsigned k = 0; k < i; k++)
-				taken |= got[k] == (int)c;
-			/* a core to own has nothing on it and nobody else's claim */
-			if (taken || !sched_core_usable(c) || cores[c].owner || cores[c].rq.n ||
-			    !cpuset_has(&cfg->affinity[i], c))
-				continue;
-			got[i] = (int)c;
+		for (CPUSET_FOR_EACH(c, &free)) {
+			if (c < ncores && !cores[c].rq.n) {
+				got[i] = (int)c;
+				cpuset_add(&taken, c);
+				break;
+			}
 		}
 		if (got[i] < 0) {
 			spin_unlock(&claim_lock);
@@ -117,7 +148,8 @@ int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 	}
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		cores[got[i]].owner = vm;
-		vm->vcpus[i]->se.affinity = 1ull << got[i];
+		cpuset_add(&owned_cores, (unsigned)got[i]);
+		cpuset_only(&vm->vcpus[i]->se.affinity, (unsigned)got[i]);
 	}
 	spin_unlock(&claim_lock);
 	return 0;
@@ -126,9 +158,12 @@ int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 void sched_vm_release(struct vm *vm)
 {
 	spin_lock(&claim_lock);
-	for (unsigned c = 0; c < MAX_CPUS; c++)
-		if (cores[c].owner == vm)
+	for (CPUSET_FOR_EACH(c, &owned_cores)) {
+		if (cores[c].owner == vm) {
 			cores[c].owner = NULL;
+			cpuset_del(&owned_cores, c);
+		}
+	}
 	spin_unlock(&claim_lock);
 }
 
@@ -159,7 +194,7 @@ static void load(struct sched_core *c, struct vcpu *v, unsigned me)
 			c->switch_ticks += rdtsc() - c->left_at;
 		}
 	}
-	v->se.ran_on |= 1ull << me;
+	cpuset_add(&v->se.ran_on, me);
 	uint64_t kicked = v->kicked_at;
 	if (kicked) {
 		uint64_t lat = t > kicked ? t - kicked : 0;
@@ -189,7 +224,7 @@ static void start_loop(unsigned cpu);
 static void kick_core(unsigned cpu)
 {
 	if (cpu != this_cpu()->index)
-		lapic_send_ipi(cpus[cpu].apic_id, VECTOR_IPI_CALL);
+		lapic_send_ipi(cpus[cpu]->apic_id, VECTOR_IPI_CALL);
 }
 
 void sched_kick(struct vcpu *v)
@@ -206,20 +241,31 @@ void sched_kick(struct vcpu *v)
 	kick_core(cpu);
 }
 
+/* A core's load for placement: its queue, plus the placed vCPU's siblings already there. */
+struct placing {
+	unsigned *siblings; /* per core, or NULL */
+};
+
+static unsigned placing_load(void *ctx, unsigned c)
+{
+	const struct placing *p = ctx;
+	/* the boot CPU runs vCPUs only between turns of the console: last choice */
+	return cores[c].rq.n + (c == 0) + (p->siblings ? p->siblings[c] : 0);
+}
+
 int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen)
 {
-	unsigned load[MAX_CPUS];
-	for (unsigned c = 0; c < cpu_count; c++)
-		load[c] = cores[c].rq.n;
-	uint64_t allowed = allowed_mask(v);
-	load[0]++; /* the boot CPU runs vCPUs only between turns of the console: last choice */
+	struct cpuset allowed;
+	struct placing pl = {kzalloc(ncores * sizeof(unsigned))};
+	allowed_cores(v, &allowed);
 	/* vCPUs of one VM on different cores where it can: they wait on each other */
-	for (unsigned i = 0; i < v->id; i++) {
+	for (unsigned i = 0; i < v->id && pl.siblings; i++) {
 		unsigned c = v->vm->vcpus[i]->se.cpu;
-		if (v->vm->vcpus[i]->active && c < cpu_count)
-			load[c]++;
+		if (v->vm->vcpus[i]->active && c < ncores)
+			pl.siblings[c]++;
 	}
-	int cpu = sched_pick_core(allowed, ~0ull, load, cpu_count);
+	int cpu = sched_pick_core(&allowed, ncores, placing_load, &pl);
+	kfree(pl.siblings);
 	if (cpu < 0 || cores[cpu].rq.n >= SCHED_RQ_MAX) {
 		format(err, errlen, "no core may run vCPU %u%s", v->id,
 		       cpu < 0 ? " (its `cpus` are all unusable or owned by other VMs)"
@@ -253,7 +299,7 @@ int sched_vcpu_pin(struct vcpu *v, unsigned cpu, char *err, size_t errlen)
 		format(err, errlen, "vm %s owns its cores; its vCPUs stay where they are", v->vm->name);
 		return -1;
 	}
-	v->se.affinity = 1ull << cpu;
+	cpuset_only(&v->se.affinity, cpu);
 	if (!v->active || v->se.cpu == cpu)
 		return 0;
 	v->move_to = (int)cpu;
@@ -341,6 +387,7 @@ static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_
 	unsigned others;
 	struct sched_entity *e = sched_pick(&c->rq, now, &params, &others);
 	struct vcpu *next = NULL;
+	set_bit_atomic(&waiting_cores, (unsigned)(c - cores), others > 0);
 	/* a capped vCPU waiting for its next period: look again when it begins */
 	uint64_t refill = sched_rq_refill_at(&c->rq, &params);
 	if (e) {
@@ -385,33 +432,47 @@ static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_
 	return next;
 }
 
-/* An idle core takes a runnable vCPU that waits on a busy one. */
+/* Takes a stealable vCPU from core `from` for core me; true if one came. */
+static bool steal_from(struct sched_core *c, unsigned me, unsigned from)
+{
+	struct sched_core *o = &cores[from];
+	if (!o->rq.n || o->owner)
+		return false;
+	spin_lock(&o->lock);
+	const struct vcpu *keep = __atomic_load_n(&o->loaded, __ATOMIC_ACQUIRE);
+	struct sched_entity *e = sched_steal_candidate(&o->rq, me, keep ? &keep->se : NULL);
+	if (e)
+		sched_rq_remove(&o->rq, e);
+	spin_unlock(&o->lock);
+	if (!e)
+		return false;
+	struct vcpu *v = vcpu_of(e);
+	if (!core_allowed(v, me)) { /* owned meanwhile: back where it was */
+		enqueue(from, v);
+		return false;
+	}
+	sched_rebase(e, &o->rq, &c->rq);
+	enqueue(me, v);
+	return true;
+}
+
+/*
+ * An idle core takes a runnable vCPU that waits on a busy one. It asks only
+ * the cores that have one waiting (waiting_cores), the next after itself
+ * first, so idle cores spread over the busy ones.
+ */
 static bool steal(struct sched_core *c, unsigned me)
 {
 	if (c->owner)
 		return false; /* an owned core runs its owner only */
-	for (unsigned k = 1; k < cpu_count; k++) {
-		unsigned from = (me + k) % cpu_count;
-		struct sched_core *o = &cores[from];
-		if (!o->rq.n || o->owner)
-			continue;
-		spin_lock(&o->lock);
-		const struct vcpu *keep = __atomic_load_n(&o->loaded, __ATOMIC_ACQUIRE);
-		struct sched_entity *e = sched_steal_candidate(&o->rq, me, keep ? &keep->se : NULL);
-		if (e)
-			sched_rq_remove(&o->rq, e);
-		spin_unlock(&o->lock);
-		if (!e)
-			continue;
-		struct vcpu *v = vcpu_of(e);
-		if (!(allowed_mask(v) >> me & 1)) { /* owned meanwhile: back where it was */
-			enqueue(from, v);
-			continue;
-		}
-		sched_rebase(e, &o->rq, &c->rq);
-		enqueue(me, v);
-		return true;
-	}
+	for (unsigned from = cpuset_next(&waiting_cores, me + 1); from < ncores;
+	     from = cpuset_next(&waiting_cores, from + 1))
+		if (steal_from(c, me, from))
+			return true;
+	for (unsigned from = cpuset_first(&waiting_cores); from < me;
+	     from = cpuset_next(&waiting_cores, from + 1))
+		if (steal_from(c, me, from))
+			return true;
 	return false;
 }
 
@@ -565,6 +626,10 @@ void sched_wait_a_little(uint64_t us)
 
 void sched_core_stats(unsigned c, struct sched_core_stats *out)
 {
+	if (c >= ncores) {
+		*out = (struct sched_core_stats){0, 0};
+		return;
+	}
 	struct sched_core *k = &cores[c];
 	*out = (struct sched_core_stats){k->switches, k->switch_ticks};
 }

@@ -32,9 +32,11 @@ void vm_print_accounting(const struct vm *vm)
 				   vm->name, i, (unsigned long long)vmm_vcpu_time_ms(v),
 				   (unsigned long long)vmm_vcpu_steal_ms(v),
 				   (unsigned long long)v->se.switches_in);
-		for (unsigned c = 0; c < 64 && n < sizeof(line); c++)
-			if (v->se.ran_on >> c & 1)
-				n += (size_t)format(line + n, sizeof(line) - n, " %u", c);
+		for (CPUSET_FOR_EACH(c, &v->se.ran_on)) {
+			if (n >= sizeof(line))
+				break;
+			n += (size_t)format(line + n, sizeof(line) - n, " %u", c);
+		}
 		if (v->wakes)
 			format(line + n, sizeof(line) - n, ", wakes %llu, wake latency avg %llu max %llu",
 			       (unsigned long long)v->wakes,

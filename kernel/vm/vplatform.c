@@ -567,20 +567,18 @@ static void hpet_write(void *o, uint64_t off, unsigned size, uint64_t v)
 
 /*
  * The xAPIC page is per vCPU at one address: the bus cannot tell which, the
- * core can (the vCPU running on this CPU made the access).
+ * core can (the vCPU running on this CPU made the access: struct cpu's running).
  */
-static struct vcpu *running_vcpu[MAX_CPUS];
-
 void vplatform_vcpu_entering(struct vcpu *v)
 {
-	running_vcpu[this_cpu()->index] = v;
+	this_cpu()->running = v;
 }
 
 static uint64_t vlapic_page_read(void *o, uint64_t off, unsigned size)
 {
 	(void)size;
 	struct vplatform *p = o;
-	struct vcpu *v = running_vcpu[this_cpu()->index];
+	struct vcpu *v = this_cpu()->running;
 	return LOCKED(p, vlapic_mmio_read(&p->lapic[v->id], (uint32_t)off & ~3u,
 					  vplatform_now(p->vm)));
 }
@@ -589,7 +587,7 @@ static void vlapic_page_write(void *o, uint64_t off, unsigned size, uint64_t val
 {
 	(void)size;
 	struct vplatform *p = o;
-	struct vcpu *v = running_vcpu[this_cpu()->index];
+	struct vcpu *v = this_cpu()->running;
 	spin_lock(&p->lock);
 	p->generation++;
 	vlapic_mmio_write(&p->lapic[v->id], (uint32_t)off & ~3u, (uint32_t)val,

@@ -53,7 +53,7 @@ static inline void fake_mem_reset(void)
 /* ---- tables ---- */
 
 struct ab_table {
-	uint8_t b[8192];
+	uint8_t b[65536]; /* room for a MADT of 4096 x2APIC entries */
 	uint32_t len;
 };
 

@@ -477,6 +477,101 @@ static void test_duplicate_cpu_listed_x2apic_first(void **state)
 	assert_true(ai.cpus[0].x2apic_entry);
 }
 
+/*
+ * A two-socket server in x2APIC form: sparse IDs (a gap between the
+ * sockets, the second socket above 255), the low ones listed twice (LAPIC
+ * and x2APIC entries), hot-pluggable slots, placeholders.
+ */
+static void test_sparse_and_large_x2apic_ids(void **state)
+{
+	(void)state;
+	ab_madt_begin(&tb, 0xfee00000, 1);
+	for (uint32_t i = 0; i < 128; i++) /* socket 0: 0x00-0x7f, in both forms */
+		ab_madt_lapic(&tb, (uint8_t)i, (uint8_t)i, 1);
+	for (uint32_t i = 0; i < 128; i++)
+		ab_madt_x2apic(&tb, i, 1, i);
+	for (uint32_t i = 0; i < 128; i++) /* socket 1: 0x100-0x17f, x2APIC only */
+		ab_madt_x2apic(&tb, 0x100 + i, 1, 128 + i);
+	ab_madt_x2apic(&tb, 0x180, 2, 256);	  /* online capable: may come later */
+	ab_madt_x2apic(&tb, 0x181, 0, 257);	  /* disabled for good: not a CPU */
+	ab_madt_x2apic(&tb, 0xffffffff, 1, 258);  /* a placeholder, even "enabled" */
+	ab_madt_lapic(&tb, 0xfe, 0xff, 1);	  /* the xAPIC broadcast ID: not a CPU */
+	ab_madt_x2apic(&tb, 0xfffffffe, 1, 259);  /* the largest real x2APIC ID */
+	ab_madt_x2apic_nmi(&tb, 5, 0xffffffff, 1);
+	ab_place(&tb, T(2));
+	assert_int_equal(parse_rsdt_with(T(2)), 0);
+	assert_int_equal(ai.ncpus, 128 + 128 + 1 + 1);
+	assert_false(ai.cpus_truncated);
+	for (uint32_t i = 0; i < 128; i++) {
+		assert_int_equal(ai.cpus[i].apic_id, i);
+		assert_false(ai.cpus[i].x2apic_entry); /* the first listing wins */
+		assert_int_equal(ai.cpus[128 + i].apic_id, 0x100 + i);
+		assert_int_equal(ai.cpus[128 + i].uid, 128 + i);
+		assert_true(ai.cpus[128 + i].enabled);
+		assert_true(ai.cpus[128 + i].x2apic_entry);
+	}
+	assert_int_equal(ai.cpus[256].apic_id, 0x180);
+	assert_false(ai.cpus[256].enabled);
+	assert_true(ai.cpus[256].online_capable);
+	assert_int_equal(ai.cpus[257].apic_id, 0xfffffffe);
+	assert_true(ai.cpus[257].enabled);
+	assert_int_equal(ai.lapic_nmi_entries, 1);
+}
+
+/* Entries whose lengths lie: longer than needed (fine), shorter (skipped), past the end (stop). */
+static void test_x2apic_entry_lengths(void **state)
+{
+	(void)state;
+	ab_madt_begin(&tb, 0xfee00000, 1);
+	/* an x2APIC entry of 24 bytes: the fields at their offsets, the rest ignored */
+	ab_u8(&tb, 9);
+	ab_u8(&tb, 24);
+	ab_u16(&tb, 0);
+	ab_u32(&tb, 0x200);
+	ab_u32(&tb, 1);
+	ab_u32(&tb, 7);
+	ab_u32(&tb, 0xdeadbeef);
+	ab_u32(&tb, 0xdeadbeef);
+	/* an x2APIC NMI entry of 11 bytes (needs 12): counted as seen, nothing read */
+	ab_u8(&tb, 0x0a);
+	ab_u8(&tb, 11);
+	for (int i = 0; i < 9; i++)
+		ab_u8(&tb, 0);
+	/* an x2APIC entry of 15 bytes (needs 16): skipped, the next one still read */
+	ab_u8(&tb, 9);
+	ab_u8(&tb, 15);
+	for (int i = 0; i < 13; i++)
+		ab_u8(&tb, 1);
+	ab_madt_x2apic(&tb, 0x300, 1, 8);
+	/* one of 255 bytes that runs past the table's end: parsing stops there */
+	ab_u8(&tb, 9);
+	ab_u8(&tb, 255);
+	ab_u16(&tb, 0);
+	ab_u32(&tb, 0x400);
+	ab_u32(&tb, 1);
+	ab_u32(&tb, 9);
+	ab_place(&tb, T(2));
+	assert_int_equal(parse_rsdt_with(T(2)), 0);
+	assert_int_equal(ai.ncpus, 2);
+	assert_int_equal(ai.cpus[0].apic_id, 0x200);
+	assert_int_equal(ai.cpus[0].uid, 7);
+	assert_int_equal(ai.cpus[1].apic_id, 0x300);
+}
+
+/* A table of thousands of copies of one CPU: one CPU, and no overflow of the list. */
+static void test_many_duplicate_entries(void **state)
+{
+	(void)state;
+	ab_madt_begin(&tb, 0xfee00000, 1);
+	for (uint32_t i = 0; i < 4000; i++)
+		ab_madt_x2apic(&tb, 0x1234, 1, i);
+	ab_place(&tb, T(2));
+	assert_int_equal(parse_rsdt_with(T(2)), 0);
+	assert_int_equal(ai.ncpus, 1);
+	assert_false(ai.cpus_truncated);
+	assert_int_equal(ai.cpus[0].uid, 0);
+}
+
 static void test_too_many_cpus(void **state)
 {
 	(void)state;
@@ -701,6 +796,9 @@ int main(void)
 		ACPI_TEST(test_truncated_madt_entries),
 		ACPI_TEST(test_lapic_address_override),
 		ACPI_TEST(test_duplicate_cpu_listed_x2apic_first),
+		ACPI_TEST(test_sparse_and_large_x2apic_ids),
+		ACPI_TEST(test_x2apic_entry_lengths),
+		ACPI_TEST(test_many_duplicate_entries),
 		ACPI_TEST(test_too_many_cpus),
 		ACPI_TEST(test_only_first_madt_counts),
 		ACPI_TEST(test_fadt_pm_timer_variants),

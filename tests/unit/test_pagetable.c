@@ -142,6 +142,43 @@ static void test_identity_map_4g_uses_four_1g_pages(void **state)
 		expect_map(g * GiB + 0x5000, g * GiB + 0x5000, PAGE_1G, PTE_W);
 }
 
+/*
+ * The host's direct map on a machine with more than 1 TiB of RAM (what
+ * mm.c's build_host_tables asks for: [0, end of RAM) identity-mapped).
+ * With 1 GiB pages 6 TiB take a PML4 and 12 PDPTs; with 2 MiB pages (no
+ * 1 GiB pages on the CPU) 1 TiB + 1 GiB take one PD per GiB.
+ */
+static void test_direct_map_beyond_1tib(void **state)
+{
+	(void)state;
+	const uint64_t TiB = 1024 * GiB;
+	assert_int_equal(pt_map(&pt, 0, 0, 6 * TiB, PTE_W | PTE_NX, PAGE_1G), 0);
+	assert_int_equal(pt.tables, 1 + 12);
+	expect_map(TiB - 1, TiB - 1, PAGE_1G, PTE_W | PTE_NX);
+	expect_map(TiB, TiB, PAGE_1G, PTE_W | PTE_NX);
+	expect_map(TiB + 0x123456789ull, TiB + 0x123456789ull, PAGE_1G, PTE_W);
+	expect_map(6 * TiB - 1, 6 * TiB - 1, PAGE_1G, PTE_W);
+	expect_unmapped(6 * TiB);
+	/* a guard page carved out above 1 TiB (a CPU's stack) splits only its own GiB */
+	assert_int_equal(pt_unmap(&pt, 3 * TiB + 4096, 4096), 0);
+	expect_unmapped(3 * TiB + 4096);
+	expect_map(3 * TiB, 3 * TiB, PAGE_4K, PTE_W);
+	expect_map(3 * TiB + 2 * MiB, 3 * TiB + 2 * MiB, PAGE_2M, PTE_W);
+	expect_map(3 * TiB + GiB, 3 * TiB + GiB, PAGE_1G, PTE_W);
+	assert_int_equal(pt.tables, 1 + 12 + 2);
+}
+
+static void test_direct_map_beyond_1tib_2m_pages(void **state)
+{
+	(void)state;
+	const uint64_t TiB = 1024 * GiB;
+	assert_int_equal(pt_map(&pt, 0, 0, TiB + GiB, PTE_W, PAGE_2M), 0);
+	assert_int_equal(pt.tables, 1 + 3 + 1025);
+	expect_map(TiB + 5 * MiB, TiB + 5 * MiB, PAGE_2M, PTE_W);
+	expect_map(TiB + GiB - 1, TiB + GiB - 1, PAGE_2M, PTE_W);
+	expect_unmapped(TiB + GiB);
+}
+
 static void test_2m_pages_when_only_2m_aligned(void **state)
 {
 	(void)state;
@@ -438,6 +475,8 @@ int main(void)
 		PT_TEST(test_init),
 		PT_TEST(test_1g_page_when_aligned),
 		PT_TEST(test_identity_map_4g_uses_four_1g_pages),
+		PT_TEST(test_direct_map_beyond_1tib),
+		PT_TEST(test_direct_map_beyond_1tib_2m_pages),
 		PT_TEST(test_2m_pages_when_only_2m_aligned),
 		PT_TEST(test_mixed_sizes_by_alignment),
 		PT_TEST(test_pa_alignment_limits_page_size),

@@ -1,4 +1,4 @@
-// SOURCES: kernel/sched/policy.c
+// SOURCES: kernel/sched/policy.c kernel/lib/cpuset.c kernel/lib/format.c kernel/lib/string.c
 /*
  * The scheduling policy driven as a core drives it, over simulated seconds:
  * weights share a core in proportion (a VM's split among its vCPUs), caps
@@ -58,7 +58,7 @@ static struct sched_entity *add(unsigned i, struct sched_share *s, uint64_t vt)
 	struct sched_entity *e = &ent[i];
 	e->share = s;
 	e->vtime = vt;
-	e->affinity = ~0ull;
+	cpuset_fill(&e->affinity, CPUSET_MAX);
 	assert_true(sched_rq_add(&rq, e));
 	sched_set_state(e, SCHED_RUNNABLE, now);
 	return e;
@@ -307,15 +307,21 @@ static void test_steal_candidate(void **state)
 	x->runnable_since = 300;
 	y->runnable_since = 200;
 	pin->runnable_since = 100;
-	pin->affinity = 1ull << 0; /* core 0 only */
-	x->affinity = y->affinity = 1ull << 5 | 1ull << 63;
+	cpuset_only(&pin->affinity, 0); /* core 0 only */
+	cpuset_clear(&x->affinity);
+	cpuset_add(&x->affinity, 5);
+	cpuset_add(&x->affinity, 63);
+	cpuset_add(&x->affinity, 700); /* cores past 64 and 255 too */
+	y->affinity = x->affinity;
 	assert_ptr_equal(sched_steal_candidate(&rq, 5, NULL), y);
 	assert_ptr_equal(sched_steal_candidate(&rq, 63, NULL), y);
+	assert_ptr_equal(sched_steal_candidate(&rq, 700, NULL), y);
 	assert_ptr_equal(sched_steal_candidate(&rq, 5, y), x);
 	assert_ptr_equal(sched_steal_candidate(&rq, 0, NULL), pin);
 	assert_null(sched_steal_candidate(&rq, 0, pin));
 	assert_null(sched_steal_candidate(&rq, 7, NULL));
 	assert_null(sched_steal_candidate(&rq, 64, NULL));
+	assert_null(sched_steal_candidate(&rq, CPUSET_MAX, NULL));
 	/* its core has only one that wants it: nothing to spare */
 	sched_set_state(x, SCHED_BLOCKED, now);
 	sched_set_state(y, SCHED_PAUSED, now);
@@ -328,21 +334,51 @@ static void test_steal_candidate(void **state)
 	assert_ptr_equal(sched_steal_candidate(&rq, 5, x), run);
 }
 
+static unsigned load_of(void *ctx, unsigned core)
+{
+	return ((const unsigned *)ctx)[core];
+}
+
+/* The set of cores given as bits of a 64-bit mask. */
+static struct cpuset mask(uint64_t bits)
+{
+	struct cpuset s;
+	cpuset_clear(&s);
+	s.w[0] = bits;
+	return s;
+}
+
+static int pick(uint64_t allowed, unsigned *load, unsigned ncores)
+{
+	struct cpuset s = mask(allowed);
+	return sched_pick_core(&s, ncores, load_of, load);
+}
+
 static void test_pick_core(void **state)
 {
 	(void)state;
-	unsigned load[64] = {3, 1, 1, 0, 5};
-	assert_int_equal(sched_pick_core(~0ull, ~0ull, load, 5), 3);
-	assert_int_equal(sched_pick_core(~0ull, ~(1ull << 3), load, 5), 1); /* tie: lowest index */
-	assert_int_equal(sched_pick_core(1ull << 2 | 1ull << 4, ~0ull, load, 5), 2);
-	assert_int_equal(sched_pick_core(1ull << 4 | 1ull << 0, 1ull << 4, load, 5), 4);
-	assert_int_equal(sched_pick_core(1ull << 3, ~(1ull << 3), load, 5), -1);
-	assert_int_equal(sched_pick_core(1ull << 5, ~0ull, load, 5), -1); /* no such core */
-	assert_int_equal(sched_pick_core(~0ull, 0, load, 5), -1);
+	static unsigned load[CPUSET_MAX] = {3, 1, 1, 0, 5};
+	assert_int_equal(pick(~0ull, load, 5), 3);
+	assert_int_equal(pick(~(1ull << 3), load, 5), 1); /* tie: lowest index */
+	assert_int_equal(pick(1ull << 2 | 1ull << 4, load, 5), 2);
+	assert_int_equal(pick(1ull << 4, load, 5), 4);
+	assert_int_equal(pick(0, load, 5), -1);
+	assert_int_equal(pick(1ull << 5, load, 5), -1); /* no such core */
 	for (unsigned c = 0; c < 64; c++)
 		load[c] = 2;
 	load[63] = 1;
-	assert_int_equal(sched_pick_core(~0ull, ~0ull, load, 64), 63);
+	assert_int_equal(pick(~0ull, load, 64), 63);
+	/* a 1024-core host: the least loaded of the allowed, past 64 and 255 */
+	for (unsigned c = 0; c < CPUSET_MAX; c++)
+		load[c] = 4;
+	load[300] = 1;
+	load[1023] = 0;
+	struct cpuset all;
+	cpuset_fill(&all, CPUSET_MAX);
+	assert_int_equal(sched_pick_core(&all, CPUSET_MAX, load_of, load), 1023);
+	assert_int_equal(sched_pick_core(&all, 1000, load_of, load), 300);
+	cpuset_del(&all, 300);
+	assert_int_equal(sched_pick_core(&all, 1000, load_of, load), 0);
 }
 
 static void test_queue_bookkeeping(void **state)
