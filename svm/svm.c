@@ -52,6 +52,37 @@ struct svm_cpu {
 	struct svm_vcpu *last_vcpu;
 };
 
+/*
+ * Spin loops (APM Vol. 2 §15.14.4). With a pause filter (CPUID 8000_000A
+ * EDX bit 10) the PAUSE intercept exits only after `count` PAUSEs, and with
+ * the threshold (bit 12) only when they come less than `threshold` cycles
+ * apart: a loop, not a PAUSE here and there. KVM's defaults (3000, 128).
+ * Without a filter (QEMU TCG offers none) every PAUSE would exit, so the
+ * intercept is on only while the vCPU's core is shared (set_spin_exits).
+ */
+#define PAUSE_FILTER_COUNT 3000
+#define PAUSE_FILTER_THRESHOLD 128
+static struct {
+	bool probed, filter, threshold;
+} pause_caps;
+
+static void pause_probe(void)
+{
+	struct cpuid_regs r;
+	if (pause_caps.probed)
+		return;
+	cpuid(0x8000000a, &r);
+	pause_caps.filter = r.edx & (1u << 10);
+	pause_caps.threshold = pause_caps.filter && (r.edx & (1u << 12));
+	pause_caps.probed = true;
+	if (pause_caps.filter)
+		printk("hv: svm: pause filter (%u PAUSEs%s): spinning vCPUs exit and give their "
+		       "core away\n", PAUSE_FILTER_COUNT,
+		       pause_caps.threshold ? " less than 128 cycles apart" : "");
+	else
+		printk("hv: svm: no pause filter: every PAUSE exits while a vCPU shares its core, "
+		       "none when it has the core alone\n");
+}
 static uint64_t iopm_pa, msrpm_pa;
 static uint32_t next_asid = 1;
 static spinlock_t svm_lock = SPINLOCK_INIT;
@@ -113,6 +144,7 @@ static int svm_cpu_enable(char *err, size_t errlen)
 	}
 	spin_lock(&svm_lock);
 	int maps = setup_permission_maps();
+	pause_probe();
 	spin_unlock(&svm_lock);
 	if (maps < 0)
 		goto oom;
@@ -161,7 +193,11 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1,
 		     INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI | INTERCEPT_CPUID | INTERCEPT_RDPMC |
 			 INTERCEPT_HLT | INTERCEPT_INVLPGA | INTERCEPT_IOIO | INTERCEPT_MSR |
-			 INTERCEPT_SHUTDOWN);
+			 INTERCEPT_SHUTDOWN | (pause_caps.filter ? INTERCEPT_PAUSE : 0));
+	if (pause_caps.filter)
+		vmcb_write32(vmcb, VMCB_PAUSE_FILTER,
+			     (uint32_t)PAUSE_FILTER_COUNT << 16 |
+				 (pause_caps.threshold ? PAUSE_FILTER_THRESHOLD : 0));
 	/*
 	 * XSETBV is intercepted so the guest's XCR0 stays within what its CPUID
 	 * offers (cpuid_policy_xcr0_allowed): a component it enabled behind the
@@ -483,6 +519,8 @@ static unsigned fixed_length(uint64_t code)
 		return 2;
 	case SVM_EXIT_HLT:
 		return 1;
+	case SVM_EXIT_PAUSE: /* F3 90 */
+		return 2;
 	case SVM_EXIT_VMMCALL:
 	case SVM_EXIT_XSETBV: /* 0F 01 D1 */
 		return 3;
@@ -545,6 +583,9 @@ static void decode_exit(struct vcpu *v, const uint8_t *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
+		break;
+	case SVM_EXIT_PAUSE:
+		e->reason = EXIT_PAUSE;
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
@@ -765,6 +806,16 @@ static void svm_guest_caps(struct hvm_guest_caps *caps)
 	caps->xsaves = true;
 }
 
+static void svm_set_spin_exits(struct vcpu *v, bool shared)
+{
+	if (pause_caps.filter)
+		return; /* the filter's count tells a spin loop from a PAUSE */
+	uint8_t *vmcb = sv(v)->vmcb;
+	uint32_t misc1 = vmcb_read32(vmcb, VMCB_INTERCEPT_MISC1);
+	vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1,
+		     shared ? misc1 | INTERCEPT_PAUSE : misc1 & ~INTERCEPT_PAUSE);
+}
+
 const struct hvm_ops svm_ops = {
     .name = "svm",
     .cpu_enable = svm_cpu_enable,
@@ -794,4 +845,5 @@ const struct hvm_ops svm_ops = {
     .set_nested_root = svm_set_nested_root,
     .get_debug_state = svm_get_debug_state,
     .guest_caps = svm_guest_caps,
+    .set_spin_exits = svm_set_spin_exits,
 };

@@ -14,6 +14,8 @@
 #define VMCB_INTERCEPT_EXC 0x008
 #define VMCB_INTERCEPT_MISC1 0x00c
 #define VMCB_INTERCEPT_MISC2 0x010
+/* 15:0 the pause filter threshold, 31:16 the pause filter count (APM Vol. 2 §15.14.4) */
+#define VMCB_PAUSE_FILTER 0x03c
 #define VMCB_IOPM_BASE 0x040
 #define VMCB_MSRPM_BASE 0x048
 #define VMCB_TSC_OFFSET 0x050
@@ -71,6 +73,7 @@
 #define INTERCEPT_RDPMC (1u << 15)
 #define INTERCEPT_CPUID (1u << 18)
 #define INTERCEPT_IRET (1u << 20)
+#define INTERCEPT_PAUSE (1u << 23)
 #define INTERCEPT_HLT (1u << 24)
 #define INTERCEPT_INVLPGA (1u << 26)
 #define INTERCEPT_IOIO (1u << 27)
@@ -96,6 +99,7 @@
 #define SVM_EXIT_RDPMC 0x06f
 #define SVM_EXIT_CPUID 0x072
 #define SVM_EXIT_IRET 0x074
+#define SVM_EXIT_PAUSE 0x077
 #define SVM_EXIT_HLT 0x078
 #define SVM_EXIT_INVLPGA 0x07a
 #define SVM_EXIT_IOIO 0x07b

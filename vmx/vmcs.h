@@ -51,6 +51,8 @@
 #define VMCS_ENTRY_EXCEPTION_ERROR 0x4018
 #define VMCS_ENTRY_INSN_LEN 0x401a
 #define VMCS_PROC_CONTROLS2 0x401e
+#define VMCS_PLE_GAP 0x4020
+#define VMCS_PLE_WINDOW 0x4022
 #define VMCS_INSN_ERROR 0x4400
 #define VMCS_EXIT_REASON 0x4402
 #define VMCS_EXIT_INTR_INFO 0x4404
@@ -135,12 +137,14 @@
 #define PROC_UNCONDITIONAL_IO (1u << 24)
 #define PROC_USE_IO_BITMAPS (1u << 25)
 #define PROC_USE_MSR_BITMAPS (1u << 28)
+#define PROC_PAUSE_EXITING (1u << 30)
 #define PROC_SECONDARY (1u << 31)
 /* secondary processor-based controls */
 #define PROC2_ENABLE_EPT (1u << 1)
 #define PROC2_ENABLE_RDTSCP (1u << 3)
 #define PROC2_ENABLE_VPID (1u << 5)
 #define PROC2_UNRESTRICTED_GUEST (1u << 7)
+#define PROC2_PAUSE_LOOP_EXITING (1u << 10)
 #define PROC2_ENABLE_INVPCID (1u << 12)
 #define PROC2_ENABLE_XSAVES (1u << 20)
 /* VM-exit controls */
@@ -176,6 +180,7 @@
 #define VMX_EXIT_WRMSR 32
 #define VMX_EXIT_INVALID_GUEST_STATE 33
 #define VMX_EXIT_MSR_LOADING 34
+#define VMX_EXIT_PAUSE 40 /* PAUSE exiting, or PAUSE-loop exiting */
 #define VMX_EXIT_MACHINE_CHECK 41
 #define VMX_EXIT_EPT_VIOLATION 48
 #define VMX_EXIT_EPT_MISCONFIG 49

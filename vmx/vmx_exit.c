@@ -56,6 +56,9 @@ void vmx_decode_exit(struct vcpu *v, uint32_t reason, struct vm_exit *e)
 	case VMX_EXIT_HLT:
 		e->reason = EXIT_HLT;
 		break;
+	case VMX_EXIT_PAUSE:
+		e->reason = EXIT_PAUSE;
+		break;
 	case VMX_EXIT_RDPMC:
 		e->reason = EXIT_RDPMC;
 		break;

@@ -81,10 +81,14 @@ struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct 
 		if (!wants_core(e->state) || (e->share->cap && !sched_cap_allows(e->share, now, p)))
 			continue;
 		eligible++;
-		if (!best || vt_before(e->vtime, best->vtime))
+		/* a directed yield's target first, then the lowest virtual time */
+		if (!best || (e->boost && !best->boost) ||
+		    (e->boost == best->boost && vt_before(e->vtime, best->vtime)))
 			best = e;
 	}
 	*others = eligible ? eligible - 1 : 0;
+	if (best)
+		best->boost = false;
 	if (best && vt_before(rq->min_vtime, best->vtime))
 		rq->min_vtime = best->vtime;
 	return best;
@@ -167,6 +171,37 @@ struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
 			best = e;
 	}
 	return best;
+}
+
+bool sched_spin_yield(struct sched_rq *rq, struct sched_entity *spinner, uint64_t now,
+		      const struct sched_params *p)
+{
+	struct sched_entity *target = NULL;
+	uint64_t back = spinner->vtime;
+	bool any = false;
+	for (unsigned i = 0; i < rq->n; i++) {
+		struct sched_entity *e = rq->e[i];
+		if (e == spinner || e->state != SCHED_RUNNABLE || !sched_cap_allows(e->share, now, p))
+			continue;
+		any = true;
+		if (vt_before(back, e->vtime))
+			back = e->vtime;
+		if (e->share == spinner->share && !e->spun &&
+		    (!target || vt_before(e->vtime, target->vtime)))
+			target = e;
+	}
+	if (!any)
+		return false;
+	/*
+	 * Behind the last runnable one, not further: the spinner's VM pays for
+	 * the turn it gave away and no more, and the others keep their order.
+	 */
+	spinner->vtime = back + 1;
+	spinner->spun = true;
+	spinner->spin_yields++;
+	if (target)
+		target->boost = true;
+	return true;
 }
 
 void sched_rebase(struct sched_entity *e, const struct sched_rq *from, const struct sched_rq *to)

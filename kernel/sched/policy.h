@@ -54,11 +54,14 @@ struct sched_entity {
 	struct cpuset affinity;	 /* host cores it may run on */
 	unsigned cpu;		 /* the core whose queue holds it */
 	uint64_t runnable_since; /* when it last became runnable (for steal time) */
+	bool boost;		 /* a spinning sibling yielded to it: the next pick takes it first */
+	bool spun;		 /* it left its core last by yielding from a spin loop */
 	/* accounting */
 	uint64_t run_ticks;	/* time it held a core */
 	uint64_t steal_ticks;	/* time it was runnable but another vCPU had its core */
 	struct cpuset ran_on;	/* host cores it has ever run on */
 	uint64_t switches_in;	/* times a core switched to it */
+	uint64_t spin_yields;	/* times it gave its core away from a spin loop */
 };
 
 /* One core's run queue: the vCPUs placed on it, in any state but OFFLINE. */
@@ -117,6 +120,19 @@ void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched
  */
 struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
 					   const struct sched_entity *skip);
+
+/*
+ * A running entity spins (a PAUSE exit: a guest waits for a lock or for
+ * another vCPU). True when another entity of rq may run instead: the
+ * spinner goes behind every runnable one (its virtual time moves to the
+ * back of the queue, as a round-robin yield) and, when a runnable sibling
+ * of the same VM waits on rq, that sibling is picked next (a directed
+ * yield: it likely holds what the spinner waits for). Siblings that spun
+ * themselves are passed over for that boost. False: nothing else may run;
+ * the spinner goes back to its guest at once.
+ */
+bool sched_spin_yield(struct sched_rq *rq, struct sched_entity *spinner, uint64_t now,
+		      const struct sched_params *p);
 
 /* Moves an entity's virtual time from one queue's frame to another's. */
 void sched_rebase(struct sched_entity *e, const struct sched_rq *from, const struct sched_rq *to);

@@ -32,6 +32,7 @@ struct sched_core {
 	volatile bool look; /* something changed for a queued vCPU: look before running on */
 	bool loop_started;
 	struct vm *owner; /* a VM that owns the core, or NULL */
+	bool shared;	  /* the vCPU it runs now has others waiting for the core */
 	uint64_t left_at; /* when the last vCPU left the core (0: idle since) */
 	uint64_t switches, switch_ticks; /* switches, and TSC ticks from one vCPU to the next */
 };
@@ -394,6 +395,7 @@ static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_
 		sched_set_state(e, SCHED_RUNNING, now);
 		uint64_t slice = sched_slice(e, others, now, &params);
 		*slice_end = slice == UINT64_MAX ? UINT64_MAX : now + slice;
+		c->shared = others > 0;
 		if (refill < *slice_end)
 			*slice_end = refill;
 		/*
@@ -482,6 +484,9 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 	bool block = false;
 
 	load(c, v, me);
+	/* spinning on a shared core gives it away (sched_vcpu_spins); alone, it may spin */
+	hvm->set_spin_exits(v, c->shared);
+	v->se.spun = false;
 	exitprof_restart(v);
 	uint64_t since = rdtsc();
 	v->run_since = since;
@@ -543,6 +548,17 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		sched_set_state(&v->se, block ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
 	spin_unlock(&c->lock);
 	c->left_at = now;
+}
+
+void sched_vcpu_spins(struct vcpu *v)
+{
+	struct sched_core *c = &cores[this_cpu()->index];
+	if (c->current != v || !c->shared)
+		return; /* nobody else wanted the core when v got it: no lock holder waits here */
+	uint64_t flags = spin_lock_irqsave(&c->lock);
+	if (sched_spin_yield(&c->rq, &v->se, rdtsc(), &params))
+		__atomic_store_n(&c->look, true, __ATOMIC_RELEASE); /* run_vcpu leaves; schedule picks */
+	spin_unlock_irqrestore(&c->lock, flags);
 }
 
 /* The core's scheduler until host TSC `until` (UINT64_MAX: for ever). */

@@ -35,6 +35,13 @@ void sched_vm_release(struct vm *vm);
 int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen);
 /* Something changed for v (an interrupt, a SIPI, its VM's state): its core looks again. */
 void sched_kick(struct vcpu *v);
+/*
+ * v, running on this core, spins in its guest (a PAUSE exit): when another
+ * vCPU is runnable on the core, v gives the core away (to a sibling of its
+ * VM first: likely the one holding what v waits for) and the core picks
+ * again; otherwise v goes back to its guest at once.
+ */
+void sched_vcpu_spins(struct vcpu *v);
 /* vcpu-pin: v may run on cpu only; it moves there. 0 or -1 with the reason. */
 int sched_vcpu_pin(struct vcpu *v, unsigned cpu, char *err, size_t errlen);
 

@@ -6,6 +6,7 @@
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/fpu.h"
 #include "kernel/log.h"
+#include "kernel/sched/sched.h"
 #include "kernel/vm/cpuid_policy.h"
 #include "kernel/vm/crash_report.h"
 #include "kernel/vm/emulate.h"
@@ -231,6 +232,17 @@ static void handle_xsetbv(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
+/*
+ * The guest spins (kernel/sched/sched.h, sched_vcpu_spins): its core goes
+ * to another vCPU when one is runnable there, else the guest goes on at
+ * once. The PAUSE itself is done: a spin loop's PAUSE only slows it down.
+ */
+static void handle_pause(struct vcpu *v, struct vm_exit *e)
+{
+	skip_instruction(v, e);
+	sched_vcpu_spins(v);
+}
+
 /* What the operator needs to find a guest's triple fault: crash_report.h. */
 static void handle_shutdown(struct vcpu *v, struct vm_exit *e)
 {
@@ -278,6 +290,7 @@ static const exit_handler handlers[EXIT_REASON_COUNT] = {
     [EXIT_VIRT_INSN] = handle_virt_insn,
     [EXIT_RDPMC] = handle_rdpmc,
     [EXIT_XSETBV] = handle_xsetbv,
+    [EXIT_PAUSE] = handle_pause,
     [EXIT_INVALID_STATE] = handle_invalid,
     [EXIT_EXCEPTION] = handle_unknown,
     [EXIT_UNKNOWN] = handle_unknown,

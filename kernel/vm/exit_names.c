@@ -20,6 +20,7 @@ const char *vm_exit_reason_name(enum vm_exit_reason r)
 	    [EXIT_VIRT_INSN] = "virtualization-instruction",
 	    [EXIT_RDPMC] = "rdpmc",
 	    [EXIT_XSETBV] = "xsetbv",
+	    [EXIT_PAUSE] = "pause",
 	    [EXIT_INVALID_STATE] = "invalid-state",
 	    [EXIT_UNKNOWN] = "unknown",
 	};

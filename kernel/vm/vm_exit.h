@@ -28,6 +28,7 @@ enum vm_exit_reason {
 	EXIT_VIRT_INSN,	 /* the guest tried a virtualization instruction (VMRUN, VMXON...) */
 	EXIT_RDPMC,	 /* reading a performance counter: answered from the virtual PMU */
 	EXIT_XSETBV,	 /* setting XCR0 (VMX exits on it unconditionally) */
+	EXIT_PAUSE,	 /* a spin loop: PAUSE, or a loop of them past the filter (SVM) or window (VMX) */
 	EXIT_INVALID_STATE, /* the CPU refused to enter the guest */
 	EXIT_UNKNOWN,
 	EXIT_REASON_COUNT,

@@ -446,6 +446,60 @@ static void test_vtime_wraps(void **state)
 	assert_near(a->run_ticks, 2 * b->run_ticks, 10);
 }
 
+/*
+ * A PAUSE exit: the spinner yields to what else is runnable on its core,
+ * first to a sibling of its VM that did not spin itself (a directed yield),
+ * and goes behind every runnable entity; alone, or beside blocked ones only,
+ * it keeps its core and its virtual time.
+ */
+static void test_spin_yield(void **state)
+{
+	(void)state;
+	unsigned others;
+	struct sched_share *v0 = vm(0, 256, 0), *v1 = vm(1, 256, 0);
+	struct sched_entity *a = add(0, v0, 0);
+	assert_ptr_equal(sched_pick(&rq, now, &P, &others), a);
+	sched_set_state(a, SCHED_RUNNING, now);
+	assert_false(sched_spin_yield(&rq, a, now, &P)); /* alone */
+	assert_int_equal(a->vtime, 0);
+	struct sched_entity *b = add(1, v1, 100);
+	sched_set_state(b, SCHED_BLOCKED, now);
+	assert_false(sched_spin_yield(&rq, a, now, &P)); /* nobody runnable */
+	assert_false(a->spun);
+
+	/* another VM's vCPU at 100, a sibling at 300: the sibling first, then b, then a */
+	sched_set_state(b, SCHED_RUNNABLE, now);
+	struct sched_entity *c = add(2, v0, 300);
+	assert_true(sched_spin_yield(&rq, a, now, &P));
+	assert_true(a->spun && c->boost && !b->boost);
+	assert_int_equal(a->vtime, 301);
+	assert_int_equal(a->spin_yields, 1);
+	sched_set_state(a, SCHED_RUNNABLE, now);
+	turn(c, MS / 10, SCHED_RUNNABLE);
+	assert_false(c->boost); /* one pick only */
+	turn(b, MS / 10, SCHED_RUNNABLE);
+
+	/* a sibling that spun itself gets no boost: the lowest virtual time goes first */
+	a->spun = false;
+	a->vtime = 0;
+	c->spun = true;
+	b->vtime = 100;
+	c->vtime = 50;
+	assert_true(sched_spin_yield(&rq, a, now, &P));
+	assert_false(c->boost);
+	assert_int_equal(a->vtime, 101);
+	assert_ptr_equal(sched_pick(&rq, now, &P, &others), c);
+
+	/* a runnable vCPU of a VM that spent its cap is no reason to yield */
+	setup(state);
+	a = add(0, vm(0, 256, 0), 0);
+	b = add(1, vm(1, 256, 10), 100);
+	sched_set_state(a, SCHED_RUNNING, now);
+	sh[1].period_start = now;
+	sh[1].used = P.cap_period;
+	assert_false(sched_spin_yield(&rq, a, now, &P));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -460,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pick_core, setup),
 		cmocka_unit_test_setup(test_queue_bookkeeping, setup),
 		cmocka_unit_test_setup(test_vtime_wraps, setup),
+		cmocka_unit_test_setup(test_spin_yield, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
