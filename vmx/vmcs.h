@@ -137,7 +137,6 @@
 #define PROC_UNCONDITIONAL_IO (1u << 24)
 #define PROC_USE_IO_BITMAPS (1u << 25)
 #define PROC_USE_MSR_BITMAPS (1u << 28)
-#define PROC_PAUSE_EXITING (1u << 30)
 #define PROC_SECONDARY (1u << 31)
 /* secondary processor-based controls */
 #define PROC2_ENABLE_EPT (1u << 1)

@@ -59,7 +59,6 @@ struct vmx_vcpu {
 	uint32_t pending_event; /* VM-entry interruption info to write, or 0 */
 	bool want_window;	/* interrupt-window exiting on the next entry */
 	bool want_nmi_window;	/* NMI-window exiting on the next entry */
-	bool want_pause;	/* PAUSE exiting on the next entry */
 	uint32_t intr_state;	/* guest interruptibility state at the last exit */
 	uint32_t pending_error;
 	uint64_t syscall_msrs[5]; /* not in the VMCS: in the core's MSRs while it is loaded */
@@ -96,12 +95,12 @@ static bool have_vnmi;
 /*
  * Spin loops (SDM Vol. 3C §25.6.13): PAUSE-loop exiting exits once PAUSEs
  * no more than PLE_GAP TSC ticks apart have gone on for PLE_WINDOW ticks
- * (KVM's defaults, 128 and 4096); without it, PAUSE exiting makes every
- * PAUSE exit, and is on only while the vCPU's core is shared.
+ * (KVM's defaults, 128 and 4096). Without it PAUSE does not exit: PAUSE
+ * exiting would make every PAUSE exit (see svm/svm.c: it cost more).
  */
 #define PLE_GAP 128
 #define PLE_WINDOW 4096
-static bool have_ple, have_pause_exiting;
+static bool have_ple;
 static uint16_t next_vpid = 1;
 static spinlock_t vmx_lock = SPINLOCK_INIT;
 
@@ -137,7 +136,7 @@ static int compute_caps(char *err, size_t errlen)
 	    !vmx_adjust_controls(rdmsr(true_msrs ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED),
 				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS |
 				     PROC_USE_MSR_BITMAPS | PROC_SECONDARY | PROC_USE_TSC_OFFSETTING |
-				     PROC_NMI_WINDOW | PROC_PAUSE_EXITING,
+				     PROC_NMI_WINDOW,
 				 PROC_HLT_EXITING | PROC_RDPMC_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS |
 				     PROC_SECONDARY | PROC_USE_TSC_OFFSETTING,
 				 &ctl.proc, &missing)) {
@@ -152,8 +151,6 @@ static int compute_caps(char *err, size_t errlen)
 		       "delivered when an exit finds them unblocked (polled)\n");
 	}
 	ctl.proc &= ~PROC_NMI_WINDOW; /* set per entry, on demand */
-	have_pause_exiting = ctl.proc & PROC_PAUSE_EXITING;
-	ctl.proc &= ~PROC_PAUSE_EXITING; /* likewise, without PAUSE-loop exiting */
 	/* secondary controls have no TRUE MSR and no must-be-one bits */
 	uint32_t want2 = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST | PROC2_ENABLE_VPID |
 			 PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES |
@@ -194,11 +191,8 @@ static int compute_caps(char *err, size_t errlen)
 	if (have_ple)
 		printk("hv: vmx: PAUSE-loop exiting (gap %u, window %u): spinning vCPUs exit and "
 		       "give their core away\n", PLE_GAP, PLE_WINDOW);
-	else if (have_pause_exiting)
-		printk("hv: vmx: no PAUSE-loop exiting: every PAUSE exits while a vCPU shares its "
-		       "core, none when it has the core alone\n");
 	else
-		printk("hv: vmx: no PAUSE exiting: spinning vCPUs keep their core until their "
+		printk("hv: vmx: no PAUSE-loop exiting: a spinning vCPU keeps its core until its "
 		       "slice ends\n");
 
 	cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
@@ -825,8 +819,7 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 		vmwrite(VMCS_GUEST_RFLAGS, v->regs.rflags);
 		vmwrite(VMCS_PROC_CONTROLS, ctl.proc |
 					    (x->want_window ? PROC_INTERRUPT_WINDOW : 0) |
-					    (x->want_nmi_window ? PROC_NMI_WINDOW : 0) |
-					    (x->want_pause ? PROC_PAUSE_EXITING : 0));
+					    (x->want_nmi_window ? PROC_NMI_WINDOW : 0));
 		if (x->pending_event) {
 			/*
 			 * Injecting an NMI needs virtual-NMI blocking clear (Vol. 3C
@@ -936,12 +929,6 @@ static void vmx_guest_caps(struct hvm_guest_caps *caps)
 	caps->xsaves = ctl.proc2 & PROC2_ENABLE_XSAVES;
 }
 
-static void vmx_set_spin_exits(struct vcpu *v, bool shared)
-{
-	/* with PAUSE-loop exiting the window tells a spin loop from a PAUSE */
-	vx(v)->want_pause = shared && !have_ple && have_pause_exiting;
-}
-
 const struct hvm_ops vmx_ops = {
     .name = "vmx",
     .cpu_enable = vmx_cpu_enable,
@@ -971,5 +958,4 @@ const struct hvm_ops vmx_ops = {
     .set_nested_root = vmx_set_nested_root,
     .get_debug_state = vmx_get_debug_state,
     .guest_caps = vmx_guest_caps,
-    .set_spin_exits = vmx_set_spin_exits,
 };

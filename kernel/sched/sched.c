@@ -484,9 +484,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 	bool block = false;
 
 	load(c, v, me);
-	/* spinning on a shared core gives it away (sched_vcpu_spins); alone, it may spin */
-	hvm->set_spin_exits(v, c->shared);
-	v->se.spun = false;
+	v->se.spun = false; /* it runs: a sibling spinning now may yield to it again */
 	exitprof_restart(v);
 	uint64_t since = rdtsc();
 	v->run_since = since;

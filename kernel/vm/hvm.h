@@ -139,13 +139,6 @@ struct hvm_ops {
 	void (*get_debug_state)(struct vcpu *v, struct vcpu_debug_state *s);
 	/* What the guest may execute (after cpu_enable on some core). */
 	void (*guest_caps)(struct hvm_guest_caps *caps);
-	/*
-	 * On the vCPU's core before it runs: whether its spin loops should exit
-	 * (EXIT_PAUSE) because its core is shared. With a pause filter (SVM) or
-	 * PAUSE-loop exiting (VMX) long loops exit whatever `shared` says and
-	 * this does nothing; without them every PAUSE exits while `shared`.
-	 */
-	void (*set_spin_exits)(struct vcpu *v, bool shared);
 };
 
 extern const struct hvm_ops *hvm;
