@@ -94,12 +94,24 @@ def make_iso(cmdline, modules=()):
 
 def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=(),
          timeout=120, kernel_direct=False, extra_args=(), until=None, debug_exit=True,
-         esp=None, iso=None, iso_as_disk=False):
+         esp=None, iso=None, iso_as_disk=False, spare_cpu0=False):
     """Boots under QEMU TCG (-cpu max: AMD-V with NPT) and waits for the exit port.
 
     kernel_direct boots hv.elf through QEMU's own multiboot1 loader (-kernel)
     instead of GRUB. `until` is a regex: stop as soon as the log matches it.
     debug_exit=False leaves the exit port unconfigured, as on a real server.
+    spare_cpu0: QEMU gets smp + 1 CPUs and the hypervisor keeps CPU 0 for its
+    console (cpu0=console), so vCPUs run on CPUs 1..smp. This works around a
+    QEMU 7.2 TCG race (target/i386/tcg/fpu_helper.c: cpu_set_fpus calls
+    cpu_clear_ignne, which clears a bit in *CPU 0's* env->hflags2 with a plain
+    read-modify-write from whichever vCPU thread runs FXRSTOR, XRSTOR, FRSTOR
+    or FLDENV; a VMRUN or #VMEXIT on CPU 0 at that moment loses its update of
+    HF2_NPT_MASK or HF2_GIF_MASK). CPU 0 then walks the host's page tables
+    through the guest's nested tables (the host triple-faults at the VMSAVE
+    after VMRUN) or runs a guest without nested paging (the guest triple-faults
+    on its first fetch). Only CPU 0 is hit, so a CPU 0 that never switches
+    worlds is safe. Tests that run guests on two or more cores for long ask
+    for it.
     esp: a directory (or FAT image) holding an EFI system partition, booted
     by OVMF with no GRUB involved (cmdline and modules then come from its
     hv.cfg). iso: boot this image instead of one made for cmdline and modules
@@ -107,6 +119,9 @@ def qemu(cmdline="", smp=4, mem="1G", firmware="bios", machine="q35", modules=()
     """
     work = tempfile.mkdtemp(prefix="hvtest-")
     log_path = os.path.join(work, "serial.log")
+    if spare_cpu0:
+        smp += 1
+        cmdline = (cmdline + " cpu0=console").strip()
     args = ["qemu-system-x86_64", "-machine", machine + ",accel=tcg", "-cpu", "max",
             "-smp", str(smp), "-m", mem, "-display", "none", "-no-reboot",
             "-serial", "file:" + log_path, "-monitor", "none",
