@@ -271,12 +271,14 @@ def crash_report(log, vm):
 
 
 def rerun_once_if_a_guest_crashes(run_fn, names):
-    """KNOWN BUG, not yet found (closing notes of issues 17/18): now and then a
-    Debian Linux VM on the SVM path under QEMU TCG takes a double fault and then
-    a triple fault (seen with 4 vCPUs overcommitted on 2 cores, and once in CI
-    with two 1-vCPU VMs doing disk I/O). Such a run is tried once more; the
-    first run's crash report goes into a pytest warning, so the flake stays
-    visible in every test log; two crashes in a row fail the test."""
+    """The old SVM flake: a Linux VM on the SVM path under QEMU TCG took a
+    double fault and then a triple fault (4 vCPUs overcommitted on 2 cores,
+    once in CI with two 1-vCPU VMs doing disk I/O), or the host triple-faulted.
+    Its cause is QEMU 7.2's race on CPU 0's nested-paging flag (qemu's
+    spare_cpu0 above), which the Linux tests now avoid. Should a guest still
+    crash, the run is tried once more; the first run's crash report goes into
+    a pytest warning, so it stays visible in every test log; two crashes in a
+    row fail the test."""
     run = run_fn()
     crashed = [n for n in names if vm_stops(run.log).get(n, ("",))[0] in ("triple-fault", "crash")]
     if crashed:

@@ -119,7 +119,7 @@ def test_generic_and_cloud_kernels_with_their_own_disks_on_svm():
     gk, gi = generic_files()
     data_a, data_b = data_image("vm-a"), data_image("vm-b")
     disk_a, disk_b = copy(DISK, "disk-a.img"), copy(DISK, "disk-b.img")
-    run = qemu(smp=2, mem="1G", timeout=400, modules=[
+    run = qemu(smp=2, spare_cpu0=True, mem="1G", timeout=400, modules=[
         linux_virtio_vm("gen", gk, gi, disk_a, data_a), gk, gi, disk_a, data_a,
         linux_virtio_vm("cloud", KERNEL, INITRD, disk_b, data_b), KERNEL, INITRD, disk_b,
         data_b])
@@ -185,7 +185,7 @@ def test_intx_when_the_driver_does_not_use_msi():
     """With `pci=nomsi` Linux drives the same devices through INTA and the
     ISR register: the _PRT's GSIs 16-19, level-triggered and shared."""
     disk = copy(DISK, "disk-i.img")
-    run = qemu(smp=2, mem="1G", timeout=300, modules=[
+    run = qemu(smp=2, spare_cpu0=True, mem="1G", timeout=300, modules=[
         linux_virtio_vm("intx", KERNEL, INITRD, disk, DATA, extra="quiet pci=nomsi"),
         KERNEL, INITRD, disk, DATA])
     assert vm_stops(run.log) == {"intx": ("poweroff", 0)}, run
