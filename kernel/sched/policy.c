@@ -73,25 +73,11 @@ bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_pa
 struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct sched_params *p,
 				unsigned *others)
 {
-	struct sched_entity *best = NULL;
-	unsigned eligible = 0;
-	for (unsigned i = 0; i < rq->n; i++) {
-		struct sched_entity *e = rq->e[i];
-		/* (the cap's lock only for a capped VM: a switch looks at every queued vCPU) */
-		if (!wants_core(e->state) || (e->share->cap && !sched_cap_allows(e->share, now, p)))
-			continue;
-		eligible++;
-		/* a directed yield's target first, then the lowest virtual time */
-		if (!best || (e->boost && !best->boost) ||
-		    (e->boost == best->boost && vt_before(e->vtime, best->vtime)))
-			best = e;
-	}
-	*others = eligible ? eligible - 1 : 0;
-	if (best)
-		best->boost = false;
-	if (best && vt_before(rq->min_vtime, best->vtime))
-		rq->min_vtime = best->vtime;
-	return best;
+	struct sched_pick_state ps;
+	sched_pick_init(&ps);
+	for (unsigned i = 0; i < rq->n; i++)
+		sched_pick_consider(&ps, rq->e[i], now, p);
+	return sched_pick_finish(rq, &ps, others);
 }
 
 uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
@@ -115,10 +101,15 @@ uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now
 void sched_charge(struct sched_entity *e, uint64_t ticks)
 {
 	struct sched_share *s = e->share;
-	spin_lock(&s->lock);
-	unsigned wanting = s->wanting ? s->wanting : 1;
-	s->used += ticks;
-	spin_unlock(&s->lock);
+	/* the budget is the cap's alone: an uncapped VM's switch takes no lock */
+	if (s->cap) {
+		spin_lock(&s->lock);
+		s->used += ticks;
+		spin_unlock(&s->lock);
+	}
+	unsigned wanting = __atomic_load_n(&s->wanting, __ATOMIC_RELAXED);
+	if (!wanting)
+		wanting = 1;
 	/*
 	 * The VM's weight is split among its vCPUs that want to run. In two
 	 * parts, so that a long run (ticks * 256 * wanting past 2^64) is exact.
@@ -133,11 +124,8 @@ void sched_set_state(struct sched_entity *e, enum sched_state st, uint64_t now)
 	enum sched_state old = e->state;
 	if (old == st)
 		return;
-	if (wants_core(old) != wants_core(st)) {
-		spin_lock(&e->share->lock);
-		e->share->wanting += wants_core(st) ? 1 : -1;
-		spin_unlock(&e->share->lock);
-	}
+	if (wants_core(old) != wants_core(st))
+		__atomic_fetch_add(&e->share->wanting, wants_core(st) ? 1u : -1u, __ATOMIC_RELAXED);
 	if (st == SCHED_RUNNABLE)
 		e->runnable_since = now;
 	if (st == SCHED_RUNNING && old == SCHED_RUNNABLE)

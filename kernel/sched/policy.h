@@ -56,6 +56,14 @@ struct sched_entity {
 	uint64_t runnable_since; /* when it last became runnable (for steal time) */
 	bool boost;		 /* a spinning sibling yielded to it: the next pick takes it first */
 	bool spun;		 /* it left its core last by yielding from a spin loop */
+	/*
+	 * The wake check's last answer, reused while it holds: a blocked
+	 * entity stays asleep until host TSC sleep_until unless it is kicked
+	 * (kicks: bumped by every kick; kicks_seen: its value at that check).
+	 */
+	unsigned kicks;
+	unsigned kicks_seen;
+	uint64_t sleep_until;
 	/* accounting */
 	uint64_t run_ticks;	/* time it held a core */
 	uint64_t steal_ticks;	/* time it was runnable but another vCPU had its core */
@@ -91,6 +99,65 @@ bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_pa
  */
 struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct sched_params *p,
 				unsigned *others);
+
+/*
+ * sched_pick in steps, so that a core's one pass over its queue reviews,
+ * picks and finds the next cap refill together: init, consider each
+ * entity (any state), finish. Also the next refill: when the first capped
+ * entity that wants the core gets a new budget (sched_rq_refill_at).
+ */
+struct sched_pick_state {
+	struct sched_entity *best;
+	unsigned eligible;
+	uint64_t refill_at;
+};
+
+static inline bool sched_vt_before(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) < 0; /* virtual times wrap: compare their difference */
+}
+
+static inline void sched_pick_init(struct sched_pick_state *ps)
+{
+	ps->best = NULL;
+	ps->eligible = 0;
+	ps->refill_at = UINT64_MAX;
+}
+
+static inline void sched_pick_consider(struct sched_pick_state *ps, struct sched_entity *e,
+				       uint64_t now, const struct sched_params *p)
+{
+	if (e->state != SCHED_RUNNABLE && e->state != SCHED_RUNNING)
+		return;
+	/* (the cap's lock only for a capped VM) */
+	if (__builtin_expect(e->share->cap != 0, 0)) {
+		bool ok = sched_cap_allows(e->share, now, p);
+		uint64_t end = e->share->period_start + p->cap_period;
+		if (end < ps->refill_at)
+			ps->refill_at = end;
+		if (!ok)
+			return;
+	}
+	ps->eligible++;
+	struct sched_entity *best = ps->best;
+	/* a directed yield's target first, then the lowest virtual time */
+	if (!best || (e->boost && !best->boost) ||
+	    (e->boost == best->boost && sched_vt_before(e->vtime, best->vtime)))
+		ps->best = e;
+}
+
+static inline struct sched_entity *sched_pick_finish(struct sched_rq *rq,
+						     struct sched_pick_state *ps, unsigned *others)
+{
+	struct sched_entity *best = ps->best;
+	*others = ps->eligible ? ps->eligible - 1 : 0;
+	if (best) {
+		best->boost = false;
+		if (sched_vt_before(rq->min_vtime, best->vtime))
+			rq->min_vtime = best->vtime;
+	}
+	return best;
+}
 
 /*
  * How long the picked entity may run before the core looks again (ticks;
