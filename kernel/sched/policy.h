@@ -90,6 +90,11 @@ void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap);
 bool sched_rq_add(struct sched_rq *rq, struct sched_entity *e);
 void sched_rq_remove(struct sched_rq *rq, struct sched_entity *e);
 
+/* What a capped VM has left of its budget this period (ticks); starts a new period when due. */
+uint64_t sched_cap_left(struct sched_share *s, uint64_t now, const struct sched_params *p);
+/* Spends ticks of a capped VM's budget. */
+void sched_cap_charge(struct sched_share *s, uint64_t ticks);
+
 /* May the entity's VM run now, as far as its cap goes? Starts a new period when due. */
 bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_params *p);
 
@@ -159,26 +164,9 @@ static inline struct sched_entity *sched_pick_finish(struct sched_rq *rq,
 	return best;
 }
 
-/*
- * How long the picked entity may run before the core looks again (ticks;
- * UINT64_MAX: until it blocks). others: from sched_pick.
- */
-uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
-		     const struct sched_params *p);
 
-/* Charges ticks of run time: virtual time, cap budget, accounting. */
-void sched_charge(struct sched_entity *e, uint64_t ticks);
 
-/* State changes that keep the share's `wanting` count right. */
-void sched_set_state(struct sched_entity *e, enum sched_state s, uint64_t now);
 
-/*
- * A blocked or new entity becomes runnable on rq: where its virtual time
- * starts. Its core looks at once (a kick), and runs it if that puts it
- * lowest: a woken vCPU takes the core without waiting for the slice to end
- * (guests wait on each other's IPIs).
- */
-void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched_params *p);
 
 /*
  * Work stealing: a runnable entity of `from` that core `to` may run and
@@ -214,5 +202,81 @@ uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params
  */
 int sched_pick_core(const struct cpuset *allowed, unsigned ncores,
 		    unsigned (*load)(void *ctx, unsigned core), void *ctx);
+
+/*
+ * The switch path's steps below are inline: a core runs them on every
+ * switch, and each is a few instructions once the cap is out of the way.
+ */
+static inline bool sched_wants_core(enum sched_state s)
+{
+	return s == SCHED_RUNNABLE || s == SCHED_RUNNING;
+}
+
+/*
+ * How long the picked entity may run before the core looks again (ticks;
+ * UINT64_MAX: until it blocks). others: from sched_pick.
+ */
+static inline uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
+				   const struct sched_params *p)
+{
+	uint64_t slice = others ? p->slice : UINT64_MAX;
+	if (__builtin_expect(e->share->cap != 0, 0)) {
+		uint64_t left = sched_cap_left(e->share, now, p);
+		/* other vCPUs of the VM spend the same budget elsewhere: look again soon */
+		if (left < slice)
+			slice = left ? left : 1;
+	}
+	return slice;
+}
+
+/* Charges ticks of run time: virtual time, cap budget, accounting. */
+static inline void sched_charge(struct sched_entity *e, uint64_t ticks)
+{
+	struct sched_share *s = e->share;
+	/* the budget is the cap's alone: an uncapped VM's switch takes no lock */
+	if (__builtin_expect(s->cap != 0, 0))
+		sched_cap_charge(s, ticks);
+	unsigned wanting = __atomic_load_n(&s->wanting, __ATOMIC_RELAXED);
+	if (!wanting)
+		wanting = 1;
+	/*
+	 * The VM's weight is split among its vCPUs that want to run. In two
+	 * parts, so that a long run (ticks * 256 * wanting past 2^64) is exact.
+	 */
+	uint64_t mul = (uint64_t)SCHED_WEIGHT_UNIT * wanting;
+	e->vtime += ticks / s->weight * mul + ticks % s->weight * mul / s->weight;
+	e->run_ticks += ticks;
+}
+
+/* State changes that keep the share's `wanting` count right. */
+static inline void sched_set_state(struct sched_entity *e, enum sched_state st, uint64_t now)
+{
+	enum sched_state old = e->state;
+	if (old == st)
+		return;
+	if (sched_wants_core(old) != sched_wants_core(st))
+		__atomic_fetch_add(&e->share->wanting, sched_wants_core(st) ? 1u : -1u,
+				   __ATOMIC_RELAXED);
+	if (st == SCHED_RUNNABLE)
+		e->runnable_since = now;
+	if (st == SCHED_RUNNING && old == SCHED_RUNNABLE)
+		e->steal_ticks += now - e->runnable_since;
+	e->state = st;
+}
+
+/*
+ * A blocked or new entity becomes runnable on rq: where its virtual time
+ * starts. Its core looks at once (a kick), and runs it if that puts it
+ * lowest: a woken vCPU takes the core without waiting for the slice to end
+ * (guests wait on each other's IPIs).
+ */
+static inline void sched_place(struct sched_rq *rq, struct sched_entity *e,
+			       const struct sched_params *p)
+{
+	/* a sleeper comes back a little ahead of the queue, never a whole sleep ahead */
+	uint64_t floor = rq->min_vtime - p->wake_bonus;
+	if (sched_vt_before(e->vtime, floor))
+		e->vtime = floor;
+}
 
 #endif

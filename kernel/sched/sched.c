@@ -76,7 +76,7 @@ void sched_init(void)
 	fpu_init();
 }
 
-static void set_bit_atomic(struct cpuset *s, unsigned c, bool on)
+static inline __attribute__((always_inline)) void set_bit_atomic(struct cpuset *s, unsigned c, bool on)
 {
 	/* only when it changes: the word is shared by 64 cores */
 	if (cpuset_has(s, c) == on)
