@@ -176,16 +176,24 @@ static void unload(struct sched_core *c)
 	if (!v)
 		return;
 	fpu_save(&v->fpu);
-	hvm->vcpu_unload(v);
+	if (hvm->vcpu_unload)
+		hvm->vcpu_unload(v);
 	__atomic_store_n(&c->loaded, NULL, __ATOMIC_RELEASE);
 }
 
 static void load(struct sched_core *c, struct vcpu *v, unsigned me)
 {
 	uint64_t t = rdtsc();
-	if (c->loaded != v) {
-		unload(c);
-		fpu_restore(&v->fpu);
+	struct vcpu *old = c->loaded;
+	if (old != v) {
+		if (old) {
+			/* the unload of `old`, with its FPU save and v's restore in one */
+			fpu_switch(&old->fpu, &v->fpu);
+			if (hvm->vcpu_unload)
+				hvm->vcpu_unload(old);
+		} else {
+			fpu_restore(&v->fpu);
+		}
 		msr_load_guest_state(v);
 		__atomic_store_n(&c->loaded, v, __ATOMIC_RELEASE);
 		v->se.switches_in++;
