@@ -401,8 +401,8 @@ resumed:
  * reviewed and considered for the pick (and the next cap refill), the next
  * one picked and marked running. NULL: nothing to run before *wake_at.
  */
-static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at,
-			     uint64_t *slice_end)
+static inline __attribute__((always_inline)) struct vcpu *
+schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at, uint64_t *slice_end)
 {
 	struct vcpu *leaving[SCHED_RQ_MAX];
 	enum verdict why[SCHED_RQ_MAX];
