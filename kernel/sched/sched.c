@@ -327,7 +327,7 @@ int sched_vcpu_pin(struct vcpu *v, unsigned cpu, char *err, size_t errlen)
 
 /* ---- the core's loop ---- */
 
-static bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
+static inline bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
 {
 	if (v->waiting_sipi) {
 		vm_check_startup(v);
@@ -345,7 +345,7 @@ enum verdict { KEEP, DETACH, MOVE };
  * until its deadline unless a kick came since (every wake-up source kicks:
  * sched_kick), so a core passing over a sleeper does not look at its chips.
  */
-static void review_blocked(struct sched_core *c, struct vcpu *v, uint64_t now, uint64_t *wake_at)
+static inline __attribute__((always_inline)) void review_blocked(struct sched_core *c, struct vcpu *v, uint64_t now, uint64_t *wake_at)
 {
 	struct sched_entity *e = &v->se;
 	unsigned kicks = __atomic_load_n(&e->kicks, __ATOMIC_SEQ_CST);
