@@ -220,11 +220,6 @@ static int svm_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	return 0;
 }
 
-static void svm_vcpu_unload(struct vcpu *v)
-{
-	(void)v; /* a VMCB holds no per-core state (APM Vol. 2 §15.5): nothing to do */
-}
-
 static void svm_vcpu_destroy(struct vcpu *v)
 {
 	struct svm_vcpu *s = sv(v);
@@ -812,7 +807,7 @@ const struct hvm_ops svm_ops = {
     .cpu_enable = svm_cpu_enable,
     .vcpu_create = svm_vcpu_create,
     .vcpu_destroy = svm_vcpu_destroy,
-    .vcpu_unload = svm_vcpu_unload,
+    .vcpu_unload = NULL, /* a VMCB holds no per-core state (APM Vol. 2 §15.5) */
     .vcpu_set_entry_state = svm_set_entry_state,
     .vcpu_run = svm_vcpu_run,
     .vcpu_get_control = svm_get_control,

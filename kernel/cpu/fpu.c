@@ -113,3 +113,20 @@ void fpu_restore(const struct fpu_state *f)
 		__asm__ volatile("fxrstor64 (%0)" ::"r"(f->area) : "memory");
 	}
 }
+
+void fpu_switch(struct fpu_state *from, const struct fpu_state *to)
+{
+	if (!use_xsave) {
+		__asm__ volatile("fxsave64 (%0)" ::"r"(from->area) : "memory");
+		__asm__ volatile("fxrstor64 (%0)" ::"r"(to->area) : "memory");
+		return;
+	}
+	from->xcr0 = xgetbv0();
+	if (from->xcr0 != full_xcr0)
+		xsetbv0(full_xcr0);
+	__asm__ volatile("xsave64 (%0)" ::"r"(from->area), "a"(~0u), "d"(~0u) : "memory");
+	/* XCR0 is the full set here: the restore needs no second look at it */
+	__asm__ volatile("xrstor64 (%0)" ::"r"(to->area), "a"(~0u), "d"(~0u) : "memory");
+	if (to->xcr0 != full_xcr0)
+		xsetbv0(to->xcr0);
+}

@@ -28,5 +28,7 @@ uint64_t fpu_current_xcr0(void);
 /* The core's registers into f (with the XCR0 in force), and back. */
 void fpu_save(struct fpu_state *f);
 void fpu_restore(const struct fpu_state *f);
+/* fpu_save(from) then fpu_restore(to), in one go (a core switching vCPUs). */
+void fpu_switch(struct fpu_state *from, const struct fpu_state *to);
 
 #endif

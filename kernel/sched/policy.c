@@ -8,10 +8,7 @@ static bool vt_before(uint64_t a, uint64_t b)
 	return (int64_t)(a - b) < 0;
 }
 
-static bool wants_core(enum sched_state s)
-{
-	return s == SCHED_RUNNABLE || s == SCHED_RUNNING;
-}
+#define wants_core sched_wants_core
 
 void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap)
 {
@@ -59,6 +56,23 @@ static void cap_roll(struct sched_share *s, uint64_t now, const struct sched_par
 	s->period_start += periods * p->cap_period;
 }
 
+uint64_t sched_cap_left(struct sched_share *s, uint64_t now, const struct sched_params *p)
+{
+	spin_lock(&s->lock);
+	cap_roll(s, now, p);
+	uint64_t budget = cap_budget(s, p);
+	uint64_t left = s->used < budget ? budget - s->used : 0;
+	spin_unlock(&s->lock);
+	return left;
+}
+
+void sched_cap_charge(struct sched_share *s, uint64_t ticks)
+{
+	spin_lock(&s->lock);
+	s->used += ticks;
+	spin_unlock(&s->lock);
+}
+
 bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_params *p)
 {
 	if (!s->cap)
@@ -73,85 +87,16 @@ bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_pa
 struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct sched_params *p,
 				unsigned *others)
 {
-	struct sched_entity *best = NULL;
-	unsigned eligible = 0;
-	for (unsigned i = 0; i < rq->n; i++) {
-		struct sched_entity *e = rq->e[i];
-		/* (the cap's lock only for a capped VM: a switch looks at every queued vCPU) */
-		if (!wants_core(e->state) || (e->share->cap && !sched_cap_allows(e->share, now, p)))
-			continue;
-		eligible++;
-		/* a directed yield's target first, then the lowest virtual time */
-		if (!best || (e->boost && !best->boost) ||
-		    (e->boost == best->boost && vt_before(e->vtime, best->vtime)))
-			best = e;
-	}
-	*others = eligible ? eligible - 1 : 0;
-	if (best)
-		best->boost = false;
-	if (best && vt_before(rq->min_vtime, best->vtime))
-		rq->min_vtime = best->vtime;
-	return best;
+	struct sched_pick_state ps;
+	sched_pick_init(&ps);
+	for (unsigned i = 0; i < rq->n; i++)
+		sched_pick_consider(&ps, rq->e[i], now, p);
+	return sched_pick_finish(rq, &ps, others);
 }
 
-uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
-		     const struct sched_params *p)
-{
-	uint64_t slice = others ? p->slice : UINT64_MAX;
-	struct sched_share *s = e->share;
-	if (__builtin_expect(s->cap != 0, 0)) {
-		spin_lock(&s->lock);
-		cap_roll(s, now, p);
-		uint64_t budget = cap_budget(s, p);
-		uint64_t left = s->used < budget ? budget - s->used : 0;
-		spin_unlock(&s->lock);
-		/* other vCPUs of the VM spend the same budget elsewhere: look again soon */
-		if (left < slice)
-			slice = left ? left : 1;
-	}
-	return slice;
-}
 
-void sched_charge(struct sched_entity *e, uint64_t ticks)
-{
-	struct sched_share *s = e->share;
-	spin_lock(&s->lock);
-	unsigned wanting = s->wanting ? s->wanting : 1;
-	s->used += ticks;
-	spin_unlock(&s->lock);
-	/*
-	 * The VM's weight is split among its vCPUs that want to run. In two
-	 * parts, so that a long run (ticks * 256 * wanting past 2^64) is exact.
-	 */
-	uint64_t mul = (uint64_t)SCHED_WEIGHT_UNIT * wanting;
-	e->vtime += ticks / s->weight * mul + ticks % s->weight * mul / s->weight;
-	e->run_ticks += ticks;
-}
 
-void sched_set_state(struct sched_entity *e, enum sched_state st, uint64_t now)
-{
-	enum sched_state old = e->state;
-	if (old == st)
-		return;
-	if (wants_core(old) != wants_core(st)) {
-		spin_lock(&e->share->lock);
-		e->share->wanting += wants_core(st) ? 1 : -1;
-		spin_unlock(&e->share->lock);
-	}
-	if (st == SCHED_RUNNABLE)
-		e->runnable_since = now;
-	if (st == SCHED_RUNNING && old == SCHED_RUNNABLE)
-		e->steal_ticks += now - e->runnable_since;
-	e->state = st;
-}
 
-void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched_params *p)
-{
-	/* a sleeper comes back a little ahead of the queue, never a whole sleep ahead */
-	uint64_t floor = rq->min_vtime - p->wake_bonus;
-	if (vt_before(e->vtime, floor))
-		e->vtime = floor;
-}
 
 struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
 					   const struct sched_entity *skip)

@@ -56,6 +56,14 @@ struct sched_entity {
 	uint64_t runnable_since; /* when it last became runnable (for steal time) */
 	bool boost;		 /* a spinning sibling yielded to it: the next pick takes it first */
 	bool spun;		 /* it left its core last by yielding from a spin loop */
+	/*
+	 * The wake check's last answer, reused while it holds: a blocked
+	 * entity stays asleep until host TSC sleep_until unless it is kicked
+	 * (kicks: bumped by every kick; kicks_seen: its value at that check).
+	 */
+	unsigned kicks;
+	unsigned kicks_seen;
+	uint64_t sleep_until;
 	/* accounting */
 	uint64_t run_ticks;	/* time it held a core */
 	uint64_t steal_ticks;	/* time it was runnable but another vCPU had its core */
@@ -82,6 +90,11 @@ void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap);
 bool sched_rq_add(struct sched_rq *rq, struct sched_entity *e);
 void sched_rq_remove(struct sched_rq *rq, struct sched_entity *e);
 
+/* What a capped VM has left of its budget this period (ticks); starts a new period when due. */
+uint64_t sched_cap_left(struct sched_share *s, uint64_t now, const struct sched_params *p);
+/* Spends ticks of a capped VM's budget. */
+void sched_cap_charge(struct sched_share *s, uint64_t ticks);
+
 /* May the entity's VM run now, as far as its cap goes? Starts a new period when due. */
 bool sched_cap_allows(struct sched_share *s, uint64_t now, const struct sched_params *p);
 
@@ -93,25 +106,67 @@ struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct 
 				unsigned *others);
 
 /*
- * How long the picked entity may run before the core looks again (ticks;
- * UINT64_MAX: until it blocks). others: from sched_pick.
+ * sched_pick in steps, so that a core's one pass over its queue reviews,
+ * picks and finds the next cap refill together: init, consider each
+ * entity (any state), finish. Also the next refill: when the first capped
+ * entity that wants the core gets a new budget (sched_rq_refill_at).
  */
-uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
-		     const struct sched_params *p);
+struct sched_pick_state {
+	struct sched_entity *best;
+	unsigned eligible;
+	uint64_t refill_at;
+};
 
-/* Charges ticks of run time: virtual time, cap budget, accounting. */
-void sched_charge(struct sched_entity *e, uint64_t ticks);
+static inline bool sched_vt_before(uint64_t a, uint64_t b)
+{
+	return (int64_t)(a - b) < 0; /* virtual times wrap: compare their difference */
+}
 
-/* State changes that keep the share's `wanting` count right. */
-void sched_set_state(struct sched_entity *e, enum sched_state s, uint64_t now);
+static inline void sched_pick_init(struct sched_pick_state *ps)
+{
+	ps->best = NULL;
+	ps->eligible = 0;
+	ps->refill_at = UINT64_MAX;
+}
 
-/*
- * A blocked or new entity becomes runnable on rq: where its virtual time
- * starts. Its core looks at once (a kick), and runs it if that puts it
- * lowest: a woken vCPU takes the core without waiting for the slice to end
- * (guests wait on each other's IPIs).
- */
-void sched_place(struct sched_rq *rq, struct sched_entity *e, const struct sched_params *p);
+static inline void sched_pick_consider(struct sched_pick_state *ps, struct sched_entity *e,
+				       uint64_t now, const struct sched_params *p)
+{
+	if (e->state != SCHED_RUNNABLE && e->state != SCHED_RUNNING)
+		return;
+	/* (the cap's lock only for a capped VM) */
+	if (__builtin_expect(e->share->cap != 0, 0)) {
+		bool ok = sched_cap_allows(e->share, now, p);
+		uint64_t end = e->share->period_start + p->cap_period;
+		if (end < ps->refill_at)
+			ps->refill_at = end;
+		if (!ok)
+			return;
+	}
+	ps->eligible++;
+	struct sched_entity *best = ps->best;
+	/* a directed yield's target first, then the lowest virtual time */
+	if (!best || (e->boost && !best->boost) ||
+	    (e->boost == best->boost && sched_vt_before(e->vtime, best->vtime)))
+		ps->best = e;
+}
+
+static inline struct sched_entity *sched_pick_finish(struct sched_rq *rq,
+						     struct sched_pick_state *ps, unsigned *others)
+{
+	struct sched_entity *best = ps->best;
+	*others = ps->eligible ? ps->eligible - 1 : 0;
+	if (best) {
+		best->boost = false;
+		if (sched_vt_before(rq->min_vtime, best->vtime))
+			rq->min_vtime = best->vtime;
+	}
+	return best;
+}
+
+
+
+
 
 /*
  * Work stealing: a runnable entity of `from` that core `to` may run and
@@ -147,5 +202,81 @@ uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params
  */
 int sched_pick_core(const struct cpuset *allowed, unsigned ncores,
 		    unsigned (*load)(void *ctx, unsigned core), void *ctx);
+
+/*
+ * The switch path's steps below are inline: a core runs them on every
+ * switch, and each is a few instructions once the cap is out of the way.
+ */
+static inline bool sched_wants_core(enum sched_state s)
+{
+	return s == SCHED_RUNNABLE || s == SCHED_RUNNING;
+}
+
+/*
+ * How long the picked entity may run before the core looks again (ticks;
+ * UINT64_MAX: until it blocks). others: from sched_pick.
+ */
+static inline uint64_t sched_slice(const struct sched_entity *e, unsigned others, uint64_t now,
+				   const struct sched_params *p)
+{
+	uint64_t slice = others ? p->slice : UINT64_MAX;
+	if (__builtin_expect(e->share->cap != 0, 0)) {
+		uint64_t left = sched_cap_left(e->share, now, p);
+		/* other vCPUs of the VM spend the same budget elsewhere: look again soon */
+		if (left < slice)
+			slice = left ? left : 1;
+	}
+	return slice;
+}
+
+/* Charges ticks of run time: virtual time, cap budget, accounting. */
+static inline void sched_charge(struct sched_entity *e, uint64_t ticks)
+{
+	struct sched_share *s = e->share;
+	/* the budget is the cap's alone: an uncapped VM's switch takes no lock */
+	if (__builtin_expect(s->cap != 0, 0))
+		sched_cap_charge(s, ticks);
+	unsigned wanting = __atomic_load_n(&s->wanting, __ATOMIC_RELAXED);
+	if (!wanting)
+		wanting = 1;
+	/*
+	 * The VM's weight is split among its vCPUs that want to run. In two
+	 * parts, so that a long run (ticks * 256 * wanting past 2^64) is exact.
+	 */
+	uint64_t mul = (uint64_t)SCHED_WEIGHT_UNIT * wanting;
+	e->vtime += ticks / s->weight * mul + ticks % s->weight * mul / s->weight;
+	e->run_ticks += ticks;
+}
+
+/* State changes that keep the share's `wanting` count right. */
+static inline void sched_set_state(struct sched_entity *e, enum sched_state st, uint64_t now)
+{
+	enum sched_state old = e->state;
+	if (old == st)
+		return;
+	if (sched_wants_core(old) != sched_wants_core(st))
+		__atomic_fetch_add(&e->share->wanting, sched_wants_core(st) ? 1u : -1u,
+				   __ATOMIC_RELAXED);
+	if (st == SCHED_RUNNABLE)
+		e->runnable_since = now;
+	if (st == SCHED_RUNNING && old == SCHED_RUNNABLE)
+		e->steal_ticks += now - e->runnable_since;
+	e->state = st;
+}
+
+/*
+ * A blocked or new entity becomes runnable on rq: where its virtual time
+ * starts. Its core looks at once (a kick), and runs it if that puts it
+ * lowest: a woken vCPU takes the core without waiting for the slice to end
+ * (guests wait on each other's IPIs).
+ */
+static inline void sched_place(struct sched_rq *rq, struct sched_entity *e,
+			       const struct sched_params *p)
+{
+	/* a sleeper comes back a little ahead of the queue, never a whole sleep ahead */
+	uint64_t floor = rq->min_vtime - p->wake_bonus;
+	if (sched_vt_before(e->vtime, floor))
+		e->vtime = floor;
+}
 
 #endif

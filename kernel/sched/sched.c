@@ -76,7 +76,7 @@ void sched_init(void)
 	fpu_init();
 }
 
-static void set_bit_atomic(struct cpuset *s, unsigned c, bool on)
+static inline __attribute__((always_inline)) void set_bit_atomic(struct cpuset *s, unsigned c, bool on)
 {
 	/* only when it changes: the word is shared by 64 cores */
 	if (cpuset_has(s, c) == on)
@@ -176,16 +176,24 @@ static void unload(struct sched_core *c)
 	if (!v)
 		return;
 	fpu_save(&v->fpu);
-	hvm->vcpu_unload(v);
+	if (hvm->vcpu_unload)
+		hvm->vcpu_unload(v);
 	__atomic_store_n(&c->loaded, NULL, __ATOMIC_RELEASE);
 }
 
 static void load(struct sched_core *c, struct vcpu *v, unsigned me)
 {
 	uint64_t t = rdtsc();
-	if (c->loaded != v) {
-		unload(c);
-		fpu_restore(&v->fpu);
+	struct vcpu *old = c->loaded;
+	if (old != v) {
+		if (old) {
+			/* the unload of `old`, with its FPU save and v's restore in one */
+			fpu_switch(&old->fpu, &v->fpu);
+			if (hvm->vcpu_unload)
+				hvm->vcpu_unload(old);
+		} else {
+			fpu_restore(&v->fpu);
+		}
 		msr_load_guest_state(v);
 		__atomic_store_n(&c->loaded, v, __ATOMIC_RELEASE);
 		v->se.switches_in++;
@@ -233,6 +241,8 @@ void sched_kick(struct vcpu *v)
 		return;
 	unsigned cpu = __atomic_load_n(&v->se.cpu, __ATOMIC_ACQUIRE);
 	struct sched_core *c = &cores[cpu];
+	/* first: whoever reviews v after this sees that its last wake check is stale */
+	__atomic_fetch_add(&v->se.kicks, 1, __ATOMIC_SEQ_CST);
 	if (v->se.state == SCHED_BLOCKED && !v->kicked_at)
 		v->kicked_at = rdtsc();
 	/* a running vCPU needs only to leave the guest; anything else, the core's look */
@@ -276,6 +286,7 @@ int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen)
 	v->se.state = SCHED_OFFLINE;
 	v->move_to = -1;
 	v->halted = false;
+	v->se.sleep_until = 0; /* no wake check to reuse yet */
 	sched_set_state(&v->se, v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, rdtsc());
 	__atomic_store_n(&v->active, true, __ATOMIC_RELEASE);
 	enqueue((unsigned)cpu, v);
@@ -316,7 +327,7 @@ int sched_vcpu_pin(struct vcpu *v, unsigned cpu, char *err, size_t errlen)
 
 /* ---- the core's loop ---- */
 
-static bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
+static inline bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
 {
 	if (v->waiting_sipi) {
 		vm_check_startup(v);
@@ -329,54 +340,83 @@ static bool vcpu_wakeable(struct vcpu *v, uint64_t *wake_at)
 /* What the core does with each queued vCPU given its VM's state; under the core's lock. */
 enum verdict { KEEP, DETACH, MOVE };
 
+/*
+ * A blocked vCPU: wakes it if it may run. The last check's answer holds
+ * until its deadline unless a kick came since (every wake-up source kicks:
+ * sched_kick), so a core passing over a sleeper does not look at its chips.
+ */
+static inline __attribute__((always_inline)) void review_blocked(struct sched_core *c, struct vcpu *v, uint64_t now, uint64_t *wake_at)
+{
+	struct sched_entity *e = &v->se;
+	unsigned kicks = __atomic_load_n(&e->kicks, __ATOMIC_SEQ_CST);
+	if (kicks == e->kicks_seen && (int64_t)(now - e->sleep_until) < 0) {
+		if (e->sleep_until < *wake_at)
+			*wake_at = e->sleep_until;
+		return;
+	}
+	uint64_t at = UINT64_MAX;
+	if (vcpu_wakeable(v, &at)) {
+		v->halted = false;
+		sched_place(&c->rq, e, &params);
+		sched_set_state(e, SCHED_RUNNABLE, now);
+		if (!v->kicked_at)
+			v->kicked_at = now; /* woken by its own timer: latency counts from here */
+		return;
+	}
+	v->kicked_at = 0; /* that kick did not wake it */
+	e->kicks_seen = kicks;
+	e->sleep_until = at;
+	if (at < *wake_at)
+		*wake_at = at;
+}
+
 static enum verdict review(struct sched_core *c, struct vcpu *v, uint64_t now, uint64_t *wake_at)
 {
 	struct sched_entity *e = &v->se;
 	enum vm_state s = __atomic_load_n(&v->vm->state, __ATOMIC_ACQUIRE);
+	/* the common case: a running VM's vCPU that stays, runnable or asleep */
+	if (__builtin_expect(s == VM_RUNNING && v->move_to < 0, 1)) {
+		if (e->state == SCHED_BLOCKED)
+			review_blocked(c, v, now, wake_at);
+		else if (e->state == SCHED_PAUSED)
+			goto resumed;
+		return KEEP;
+	}
 	if (s != VM_RUNNING && s != VM_PAUSED)
 		return DETACH; /* stopped or rebooting: the VM manager takes it from here */
 	if (v->move_to >= 0)
 		return MOVE;
-	if (s == VM_PAUSED) {
-		sched_set_state(e, SCHED_PAUSED, now);
-		return KEEP;
-	}
-	if (e->state == SCHED_PAUSED)
-		sched_set_state(e, v->halted || v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
-	if (e->state == SCHED_BLOCKED) {
-		uint64_t at;
-		if (vcpu_wakeable(v, &at)) {
-			v->halted = false;
-			sched_place(&c->rq, e, &params);
-			sched_set_state(e, SCHED_RUNNABLE, now);
-			if (!v->kicked_at)
-				v->kicked_at = now; /* woken by its own timer: latency counts from here */
-		} else {
-			v->kicked_at = 0; /* that kick did not wake it */
-			if (at < *wake_at)
-				*wake_at = at;
-		}
-	}
+	sched_set_state(e, SCHED_PAUSED, now);
+	return KEEP;
+resumed:
+	e->sleep_until = 0; /* its timers may have moved meanwhile: check it afresh */
+	sched_set_state(e, v->halted || v->waiting_sipi ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
+	if (e->state == SCHED_BLOCKED)
+		review_blocked(c, v, now, wake_at);
 	return KEEP;
 }
 
 /*
- * One scheduling decision: every queued vCPU reviewed, the next one picked
- * and marked running. NULL: nothing to run before *wake_at.
+ * One scheduling decision, in one pass over the queue: every queued vCPU
+ * reviewed and considered for the pick (and the next cap refill), the next
+ * one picked and marked running. NULL: nothing to run before *wake_at.
  */
-static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at,
-			     uint64_t *slice_end)
+static inline __attribute__((always_inline)) struct vcpu *
+schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at, uint64_t *slice_end)
 {
 	struct vcpu *leaving[SCHED_RQ_MAX];
 	enum verdict why[SCHED_RQ_MAX];
 	unsigned nleaving = 0;
+	struct sched_pick_state ps;
 
+	sched_pick_init(&ps);
 	spin_lock(&c->lock);
 	__atomic_store_n(&c->look, false, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < c->rq.n;) {
 		struct vcpu *v = vcpu_of(c->rq.e[i]);
 		enum verdict d = review(c, v, now, wake_at);
 		if (d == KEEP) {
+			sched_pick_consider(&ps, &v->se, now, &params);
 			i++;
 			continue;
 		}
@@ -385,11 +425,11 @@ static struct vcpu *schedule(struct sched_core *c, uint64_t now, uint64_t *wake_
 		why[nleaving++] = d;
 	}
 	unsigned others;
-	struct sched_entity *e = sched_pick(&c->rq, now, &params, &others);
+	struct sched_entity *e = sched_pick_finish(&c->rq, &ps, &others);
 	struct vcpu *next = NULL;
 	set_bit_atomic(&waiting_cores, (unsigned)(c - cores), others > 0);
 	/* a capped vCPU waiting for its next period: look again when it begins */
-	uint64_t refill = sched_rq_refill_at(&c->rq, &params);
+	uint64_t refill = ps.refill_at;
 	if (e) {
 		next = vcpu_of(e);
 		sched_set_state(e, SCHED_RUNNING, now);
@@ -496,6 +536,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		uint64_t not_before;
 		vintr_nmi_wake_hlt(v, &not_before);
 		if (v->waiting_sipi) {
+			v->se.sleep_until = 0; /* the core's review checks it */
 			block = true;
 			break;
 		}
@@ -527,8 +568,12 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 		}
 		deferred_run(); /* an interrupt that made the exit may have left I/O to complete */
 		if (v->halted) {
-			uint64_t ignored;
-			if (!vintr_wake_check(v, &ignored)) {
+			/* the check's answer goes to the core's next review (review_blocked) */
+			unsigned kicks = __atomic_load_n(&v->se.kicks, __ATOMIC_SEQ_CST);
+			uint64_t until = UINT64_MAX;
+			if (!vintr_wake_check(v, &until)) {
+				v->se.kicks_seen = kicks;
+				v->se.sleep_until = until;
 				block = true;
 				break;
 			}

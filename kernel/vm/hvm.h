@@ -77,7 +77,10 @@ struct hvm_ops {
 	int (*vcpu_create)(struct vcpu *v, char *err, size_t errlen);
 	void (*vcpu_destroy)(struct vcpu *v);
 	void (*vcpu_set_entry_state)(struct vcpu *v, const struct vcpu_entry_state *s);
-	/* On the vCPU's core, as its loop leaves it: the vCPU may next run elsewhere. */
+	/*
+	 * On the vCPU's core, as its loop leaves it: the vCPU may next run
+	 * elsewhere. NULL: the backend keeps nothing per core (no call on a switch).
+	 */
 	void (*vcpu_unload)(struct vcpu *v);
 	/*
 	 * Runs the guest until the next exit; v->regs hold the GPRs, RIP and

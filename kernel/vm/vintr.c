@@ -151,6 +151,9 @@ uint64_t vintr_before_entry(struct vcpu *v)
 bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at)
 {
 	check_timer(v);
+	/* raised (its own timer, a hypercall): it wakes; the entry looks at the rest */
+	if (__atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE) >= 0)
+		return true;
 	if (vintr_nmi_wakes(v))
 		return true;
 	bool chips;

@@ -500,6 +500,90 @@ static void test_spin_yield(void **state)
 	assert_false(sched_spin_yield(&rq, a, now, &P));
 }
 
+/*
+ * The core's one pass (sched_pick_init, _consider on every queued entity,
+ * _finish) picks what a reference pick over the queue picks: boosted first,
+ * then the lowest virtual time, the earlier on ties, skipping entities that
+ * do not want the core or whose cap is spent; and finds the same next
+ * refill as sched_rq_refill_at. Random queues of mixed states and caps.
+ */
+static uint32_t rnd(void)
+{
+	seed = seed * 1103515245u + 12345u;
+	return seed >> 8;
+}
+
+static void test_pick_in_one_pass(void **state)
+{
+	(void)state;
+	static const enum sched_state states[] = {SCHED_RUNNABLE, SCHED_RUNNING, SCHED_BLOCKED,
+						  SCHED_PAUSED};
+	for (unsigned round = 0; round < 2000; round++) {
+		memset(&rq, 0, sizeof(rq));
+		memset(ent, 0, sizeof(ent));
+		rq.min_vtime = rnd() % 1000;
+		for (unsigned k = 0; k < 4; k++) {
+			vm(k, 128 + rnd() % 512, rnd() % 3 ? 0 : 20 + rnd() % 100);
+			sh[k].period_start = now - rnd() % (2 * P.cap_period);
+			sh[k].used = rnd() % P.cap_period;
+		}
+		unsigned n = 1 + rnd() % 4;
+		for (unsigned i = 0; i < n; i++) {
+			struct sched_entity *e = &ent[i];
+			e->share = &sh[rnd() % 4];
+			e->vtime = rnd() % 64;
+			e->state = states[rnd() % 4];
+			e->boost = rnd() % 8 == 0;
+			assert_true(sched_rq_add(&rq, e));
+		}
+		/* the reference, on the shares as they are after the caps' periods roll */
+		struct sched_entity *want = NULL;
+		unsigned eligible = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct sched_entity *e = rq.e[i];
+			if (e->state != SCHED_RUNNABLE && e->state != SCHED_RUNNING)
+				continue;
+			if (!sched_cap_allows(e->share, now, &P))
+				continue;
+			eligible++;
+			if (!want || (e->boost && !want->boost) ||
+			    (e->boost == want->boost && (int64_t)(e->vtime - want->vtime) < 0))
+				want = e;
+		}
+		uint64_t refill = sched_rq_refill_at(&rq, &P);
+		bool boosted = want && want->boost;
+
+		struct sched_pick_state ps;
+		unsigned others;
+		sched_pick_init(&ps);
+		for (unsigned i = 0; i < rq.n; i++)
+			sched_pick_consider(&ps, rq.e[i], now, &P);
+		struct sched_entity *got = sched_pick_finish(&rq, &ps, &others);
+		assert_ptr_equal(got, want);
+		assert_int_equal(others, eligible ? eligible - 1 : 0);
+		assert_int_equal(ps.refill_at, refill);
+		if (got) {
+			assert_false(got->boost); /* a directed yield is used once */
+			assert_false((int64_t)(rq.min_vtime - got->vtime) < 0);
+		}
+		if (boosted)
+			assert_true(got == want);
+	}
+}
+
+/* An uncapped VM's charge takes no budget (no lock); a capped one's does. */
+static void test_charge_budget_only_when_capped(void **state)
+{
+	(void)state;
+	struct sched_entity *a = add(0, vm(0, 256, 0), 0);
+	struct sched_entity *b = add(1, vm(1, 256, 50), 0);
+	sched_charge(a, 3 * MS);
+	sched_charge(b, 3 * MS);
+	assert_int_equal(sh[0].used, 0);
+	assert_int_equal(sh[1].used, 3 * MS);
+	assert_int_equal(a->vtime, b->vtime); /* equal weights, one wanting vCPU each */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +599,8 @@ int main(void)
 		cmocka_unit_test_setup(test_queue_bookkeeping, setup),
 		cmocka_unit_test_setup(test_vtime_wraps, setup),
 		cmocka_unit_test_setup(test_spin_yield, setup),
+		cmocka_unit_test_setup(test_pick_in_one_pass, setup),
+		cmocka_unit_test_setup(test_charge_budget_only_when_capped, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
