@@ -170,8 +170,11 @@ static uint8_t read_lsr(struct vuart *u)
 
 	if (u->rx_count)
 		lsr |= VUART_LSR_DR;
-	u->lsr_errors = 0;
-	update_irq(u);
+	/* a driver polls LSR: only clearing an error can change the interrupt line */
+	if (u->lsr_errors) {
+		u->lsr_errors = 0;
+		update_irq(u);
+	}
 	return lsr;
 }
 

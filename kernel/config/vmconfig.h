@@ -16,7 +16,7 @@
  *   on_poweroff / on_reboot / on_crash   "destroy" | "restart"; xl's other actions
  *                              (preserve, coredump-*, rename-restart) are refused by name
  *   autostart 1                0 or 1 (ours, not xl's), default 1
- *   hpet      1                0 or 1: the VM has an HPET (xl's key and default)
+ *   hpet      0                0 or 1: the VM has an HPET (xl's key; our default is 0, xl's 1)
  *   exclusive 0                0 or 1 (ours; xl uses cpupools): each vCPU owns a core of its
  *                              `cpus` that no other vCPU is on; nothing else runs there
  *   pci       ["03:00.0"]      devices to pass through, "BB:DD.F" (optional "0000:")

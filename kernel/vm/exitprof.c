@@ -1,4 +1,5 @@
 #include "kernel/vm/exitprof.h"
+#include "kernel/vm/vm_account.h"
 
 #include "include/x86.h"
 #include "kernel/cmdline.h"
@@ -130,4 +131,6 @@ void exitprof_console_line(struct vm *vm, const char *text)
 			n += (size_t)format(line + n, sizeof(line) - n, ", %s %llu",
 					    vm_exit_reason_name(r), (unsigned long long)by[r]);
 	printk("%s\n", line);
+	vm_print_mmio_ranges(vm, "exitmark ");
+	vm_print_busiest_ports(vm, "exitmark ", 16);
 }

@@ -45,37 +45,46 @@ void vm_print_accounting(const struct vm *vm)
 		printk("%s\n", line);
 	}
 	exitprof_print(vm);
-	/* the MMIO ranges guests touched, as exits to them */
-	{
-		char line[256];
-		size_t n = (size_t)format(line, sizeof(line), "vm %s mmio ranges:", vm->name);
-		for (size_t i = 0; i < vm->mmio.n && n < sizeof(line); i++)
-			if (vm->mmio.ranges[i].hits)
-				n += (size_t)format(line + n, sizeof(line) - n, " %s %llu",
-						    vm->mmio.ranges[i].name,
-						    (unsigned long long)vm->mmio.ranges[i].hits);
-		if (n < sizeof(line) && vm->mmio.unclaimed)
-			format(line + n, sizeof(line) - n, " unclaimed %llu",
-			       (unsigned long long)vm->mmio.unclaimed);
-		printk("%s\n", line);
-	}
+	vm_print_mmio_ranges(vm, "");
 	vm_virtio_report(vm);
+	vm_print_busiest_ports(vm, "", 6);
+}
+
+void vm_print_mmio_ranges(const struct vm *vm, const char *prefix)
+{
+	char line[256];
+	size_t n = (size_t)format(line, sizeof(line), "%svm %s mmio ranges:", prefix, vm->name);
+	for (size_t i = 0; i < vm->mmio.n && n < sizeof(line); i++)
+		if (vm->mmio.ranges[i].hits)
+			n += (size_t)format(line + n, sizeof(line) - n, " %s %llu", vm->mmio.ranges[i].name,
+					    (unsigned long long)vm->mmio.ranges[i].hits);
+	if (n < sizeof(line) && vm->mmio.unclaimed)
+		format(line + n, sizeof(line) - n, " unclaimed %llu",
+		       (unsigned long long)vm->mmio.unclaimed);
+	printk("%s\n", line);
+}
+
+void vm_print_busiest_ports(const struct vm *vm, const char *prefix, unsigned count)
+{
 	if (!vm->io_counts)
 		return;
-	/* the ports that cost the most exits, busiest first */
 	char line[256];
-	size_t n = (size_t)format(line, sizeof(line), "vm %s busiest ports:", vm->name);
+	size_t n = (size_t)format(line, sizeof(line), "%svm %s busiest ports:", prefix, vm->name);
+	/* busiest first; ports with equal counts all show at their count */
 	uint32_t done = UINT32_MAX;
-	for (unsigned shown = 0; shown < 6; shown++) {
-		unsigned best = 0x1000;
+	for (unsigned shown = 0; shown < count && n < sizeof(line);) {
+		uint32_t best = 0;
 		for (unsigned p = 0; p < 0x1000; p++)
-			if (vm->io_counts[p] && vm->io_counts[p] < done &&
-			    (best == 0x1000 || vm->io_counts[p] > vm->io_counts[best]))
-				best = p;
-		if (best == 0x1000)
+			if (vm->io_counts[p] < done && vm->io_counts[p] > best)
+				best = vm->io_counts[p];
+		if (!best)
 			break;
-		done = vm->io_counts[best];
-		n += (size_t)format(line + n, sizeof(line) - n, " %#x %u", best, done);
+		for (unsigned p = 0; p < 0x1000 && shown < count && n < sizeof(line); p++)
+			if (vm->io_counts[p] == best) {
+				n += (size_t)format(line + n, sizeof(line) - n, " %#x %u", p, best);
+				shown++;
+			}
+		done = best;
 	}
 	printk("%s\n", line);
 }

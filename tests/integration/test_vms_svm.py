@@ -145,7 +145,7 @@ def test_hpet_found_in_acpi_counts_and_interrupts():
     level-triggered and periodic comparators through the IOAPIC, and legacy
     replacement onto IRQ 0 and IRQ 8."""
     g = guest("hpet")
-    run = boot_vms((vm_file("hpet", g), g), smp=2)
+    run = boot_vms((vm_file("hpet", g, more="hpet = 1\n"), g), smp=2)
     assert vm_stops(run.log) == {"hpet": ("exit-port", 0)}, run
     assert "[hpet] GUEST hpet: PASS" in run.log, run
     assert "[hpet] hpet: ACPI table: id 0x8086a201, space 0, address 0x0fed00000" in run.log, run

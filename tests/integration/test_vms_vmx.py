@@ -64,7 +64,7 @@ def test_hpet_lowmem_kernel_and_rtc_on_vmx():
     now = int(time.time())
     epoch = now + time.localtime(now).tm_gmtoff
     hpet, low, rtc = guest("hpet"), guest("lowmem"), guest("rtc")
-    run = boot([(vm_file("hpet", hpet), hpet),
+    run = boot([(vm_file("hpet", hpet, more="hpet = 1\n"), hpet),
                 (vm_file("lowmem", low, memory=16, extra="token=vmx-0x8000 ram=16"), low),
                 (vm_file("rtc", rtc, extra="epoch=%d" % epoch), rtc)])
     assert run.report()["virtualization"] == "Intel VT-x (VMX)"
