@@ -486,6 +486,9 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 
 	load(c, v, me);
 	pvsched_vcpu_in(v); /* steal time, preempted flag, a TLB flush asked for (pvsched.h) */
+	/* spinning on a shared core gives it away (sched_vcpu_spins); alone, it may spin */
+	if (hvm->set_spin_exits)
+		hvm->set_spin_exits(v, c->shared);
 	v->se.spun = false; /* it runs: a sibling spinning now may yield to it again */
 	exitprof_restart(v);
 	uint64_t since = rdtsc();

@@ -18,6 +18,9 @@ void pvsched_init(const char *cmdline)
 		pvsched_offered = false;
 		printk("hv: pvsched=0: no steal time, PV TLB flush, PV sched yield or PV unhalt offered\n");
 	}
+	/* the other overcommit knob: PAUSE exits on a shared core without a pause filter (svm.c) */
+	if (cmdline_get_u64(cmdline, "spinexit", &on) && !on)
+		hvm_spin_exits_wanted = false;
 }
 
 int pvsched_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
