@@ -74,6 +74,7 @@ void pvsched_vcpu_in(struct vcpu *v)
 		 * the VM's generation).
 		 */
 		v->nested_seen = __atomic_load_n(&v->vm->nested_gen, __ATOMIC_ACQUIRE) - 1;
+		v->msrs.pvsched.flushes++;
 	}
 	pvsched_steal_publish(st, pvsched_ticks_to_ns(v->se.steal_ticks, tsc_khz()));
 }
@@ -115,9 +116,29 @@ bool pvsched_hypercall(struct vcpu *v, uint64_t nr, uint64_t *ret)
 		/* a latch: a kick that comes before the HLT it is meant for is not lost */
 		__atomic_store_n(&t->pv_kicked, true, __ATOMIC_RELEASE);
 		sched_kick(t);
+		v->msrs.pvsched.kicks++;
 	} else if (t != v) {
 		sched_vcpu_yield_to(v, t);
+		v->msrs.pvsched.yields++;
 	}
 	*ret = 0;
 	return true;
+}
+
+void pvsched_report(const struct vm *vm)
+{
+	if (!pvsched_offered)
+		return;
+	unsigned on = 0;
+	uint64_t kicks = 0, yields = 0, flushes = 0;
+	for (unsigned i = 0; i < vm->nvcpus; i++) {
+		const struct pvsched *p = &vm->vcpus[i]->msrs.pvsched;
+		on += p->st != NULL;
+		kicks += p->kicks;
+		yields += p->yields;
+		flushes += p->flushes;
+	}
+	printk("vm %s pv: steal time on %u of %u vCPUs, kicks %llu, directed yields %llu, "
+	       "TLB flushes on entry %llu\n", vm->name, on, vm->nvcpus, (unsigned long long)kicks,
+	       (unsigned long long)yields, (unsigned long long)flushes);
 }

@@ -84,6 +84,8 @@ int pvsched_apic_target(uint64_t apic_id, unsigned nvcpus);
 struct pvsched {
 	uint64_t steal_msr;			/* as the guest wrote it */
 	volatile struct pv_steal_time *st;	/* the record, mapped; NULL while off */
+	/* what the guest made of it, for the VM's report (pvsched_report) */
+	uint64_t kicks, yields, flushes;	/* hypercalls it made; TLB flushes it asked for */
 };
 
 struct vcpu;
@@ -116,5 +118,12 @@ void pvsched_vcpu_out(struct vcpu *v, bool runnable);
  * guest's RAX. `pv_kicked` in struct vcpu is the PV unhalt latch.
  */
 bool pvsched_hypercall(struct vcpu *v, uint64_t nr, uint64_t *ret);
+
+struct vm;
+/*
+ * The VM's report line, at its stop: "vm NAME pv: steal time on N of M
+ * vCPUs, kicks K, directed yields Y, TLB flushes on entry F".
+ */
+void pvsched_report(const struct vm *vm);
 
 #endif

@@ -45,6 +45,7 @@ void vm_print_accounting(const struct vm *vm)
 		printk("%s\n", line);
 	}
 	exitprof_print(vm);
+	pvsched_report(vm);
 	/* the MMIO ranges guests touched, as exits to them */
 	{
 		char line[256];

@@ -169,6 +169,8 @@ def test_four_vcpu_linux_beside_two_guests_on_two_cores():
     ran = re.findall(r"^vm smp4 vcpu \d sched: cpu (\d+) ms, .* ran on cores ([\d ]+)",
                      run.log, re.M)
     assert len(ran) == 4 and all(int(ms) > 0 for ms, _ in ran), run
+    # Linux took the paravirtual scheduling features (kernel/vm/pvsched.h) on every vCPU
+    assert "vm smp4 pv: steal time on 4 of 4 vCPUs" in run.log, run
     assert run.status == 0, run
 
 
