@@ -63,14 +63,15 @@ struct svm_cpu {
  * cores through stop_machine (MTRR setup, clocksource changes): every vCPU
  * must run to ack each step, and a spinner that kept its core for its slice
  * held the others off (16 s of boot; 2.4 s with the exits, README issue 18).
- * Hypervisor option spinexit=0: no PAUSE exits without a filter.
+ * Opt-in (hypervisor option spinexit=1): the generic kernel's 4-vCPU boot
+ * measured perhaps slower with it on a loaded machine (README, issue 18).
  */
 #define PAUSE_FILTER_COUNT 3000
 #define PAUSE_FILTER_THRESHOLD 128
 static struct {
 	bool probed, filter, threshold;
 } pause_caps;
-bool hvm_spin_exits_wanted = true; /* hypervisor option spinexit (kernel/vm/hvm.h) */
+bool hvm_spin_exits_wanted; /* hypervisor option spinexit=1 (kernel/vm/hvm.h) */
 
 static void pause_probe(void)
 {
@@ -86,11 +87,11 @@ static void pause_probe(void)
 		       "core away\n", PAUSE_FILTER_COUNT,
 		       pause_caps.threshold ? " less than 128 cycles apart" : "");
 	else if (hvm_spin_exits_wanted)
-		printk("hv: svm: no pause filter: every PAUSE exits while a vCPU shares its core, "
-		       "none when it has the core alone\n");
+		printk("hv: svm: no pause filter, spinexit=1: every PAUSE exits while a vCPU shares "
+		       "its core, none when it has the core alone\n");
 	else
-		printk("hv: svm: no pause filter, spinexit=0: a spinning vCPU keeps its core until "
-		       "its slice ends\n");
+		printk("hv: svm: no pause filter: a spinning vCPU keeps its core until its slice "
+		       "ends (spinexit=1: an exit on every PAUSE while the core is shared)\n");
 }
 static uint64_t iopm_pa, msrpm_pa;
 static uint32_t next_asid = 1;

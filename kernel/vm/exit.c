@@ -75,7 +75,7 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 	struct cpuid_result r;
 	cpuid_policy_guest(&host_cpuid_source, &ctx, leaf, sub, &r);
 	if (leaf == KVM_CPUID_BASE + 1 && !pvsched_offered)
-		r.eax &= ~PVSCHED_FEATURES; /* hypervisor option pvsched=0 (pvsched.h) */
+		r.eax &= ~PVSCHED_FEATURES; /* offered with the hypervisor option pvsched=1 (pvsched.h) */
 	v->regs.gpr[X86_RAX] = r.eax;
 	v->regs.gpr[X86_RBX] = r.ebx;
 	v->regs.gpr[X86_RCX] = r.ecx;

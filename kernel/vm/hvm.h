@@ -149,7 +149,7 @@ struct hvm_ops {
 };
 
 extern const struct hvm_ops *hvm;
-/* Hypervisor option spinexit=0 (read by pvsched_init): set_spin_exits does nothing. */
+/* Hypervisor option spinexit=1 (read by pvsched_init); without it set_spin_exits does nothing. */
 extern bool hvm_spin_exits_wanted;
 extern const struct hvm_ops svm_ops;
 extern const struct hvm_ops vmx_ops;

@@ -9,18 +9,18 @@
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/vm.h"
 
-bool pvsched_offered = true;
+bool pvsched_offered;
 
 void pvsched_init(const char *cmdline)
 {
 	uint64_t on;
-	if (cmdline_get_u64(cmdline, "pvsched", &on) && !on) {
-		pvsched_offered = false;
-		printk("hv: pvsched=0: no steal time, PV TLB flush, PV sched yield or PV unhalt offered\n");
+	if (cmdline_get_u64(cmdline, "pvsched", &on) && on) {
+		pvsched_offered = true;
+		printk("hv: pvsched=1: steal time, PV TLB flush, PV sched yield and PV unhalt offered\n");
 	}
 	/* the other overcommit knob: PAUSE exits on a shared core without a pause filter (svm.c) */
-	if (cmdline_get_u64(cmdline, "spinexit", &on) && !on)
-		hvm_spin_exits_wanted = false;
+	if (cmdline_get_u64(cmdline, "spinexit", &on) && on)
+		hvm_spin_exits_wanted = true;
 }
 
 int pvsched_msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)

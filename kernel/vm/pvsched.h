@@ -91,9 +91,11 @@ struct pvsched {
 struct vcpu;
 
 /*
- * Hypervisor option pvsched=0: none of this is offered (CPUID), the MSR is
- * unknown (#GP) and the hypercalls answer -KVM_ENOSYS, as on a host without
- * them; for comparisons, and for a guest that does worse with them.
+ * Off unless the hypervisor option pvsched=1 is given: then offered in
+ * CPUID; otherwise the MSR is unknown (#GP) and the hypercalls answer
+ * -KVM_ENOSYS, as on a host without them. Opt-in because under QEMU TCG on
+ * a loaded 2-core machine a 4-vCPU boot measured no faster with them (and
+ * the generic kernel's perhaps slower: README, issue 18).
  */
 extern bool pvsched_offered;
 void pvsched_init(const char *cmdline);

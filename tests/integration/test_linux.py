@@ -157,7 +157,7 @@ def test_four_vcpu_linux_beside_two_guests_on_two_cores():
     """Overcommit: a 4-vCPU Linux VM and two 1-vCPU test guests share a 2-core
     host; Linux brings all four vCPUs up (INIT/SIPI through the virtual local
     APIC, to vCPUs that wait on a run queue) and every VM reaches its end."""
-    run = qemu_overcommitted("smp4", smp=2, mem="1G", timeout=400, modules=[
+    run = qemu_overcommitted("smp4", cmdline="pvsched=1", smp=2, mem="1G", timeout=400, modules=[
         linux_vm("smp4", vcpus=4), KERNEL, INITRD,
         vm_file("cpuid", guest("cpuid")), guest("cpuid"),
         vm_file("spin", guest("spin"), extra="rounds=40"), guest("spin")])
@@ -169,7 +169,7 @@ def test_four_vcpu_linux_beside_two_guests_on_two_cores():
     ran = re.findall(r"^vm smp4 vcpu \d sched: cpu (\d+) ms, .* ran on cores ([\d ]+)",
                      run.log, re.M)
     assert len(ran) == 4 and all(int(ms) > 0 for ms, _ in ran), run
-    # Linux took the paravirtual scheduling features (kernel/vm/pvsched.h) on every vCPU
+    # Linux took the paravirtual scheduling features (pvsched=1, kernel/vm/pvsched.h) on every vCPU
     assert "vm smp4 pv: steal time on 4 of 4 vCPUs" in run.log, run
     assert run.status == 0, run
 
