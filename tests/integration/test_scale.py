@@ -109,9 +109,10 @@ def test_linux_with_6_gib_sees_ram_above_4_gib():
 
 @pytest.mark.skip(reason="too slow under QEMU TCG on a 2-core machine: 16 vCPUs on 4 emulated "
                   "cores reach /init after about 2 minutes (126 s) and the init script's "
-                  "commands then take seconds each. PAUSE exits on shared cores cut "
-                  "stop_machine after AP bring-up from 16 s to 2.4 s and the KVM PV features "
-                  "(steal time, PV TLB flush, sched yield, PV spinlocks) are used, but what "
+                  "commands then take seconds each. PAUSE exits on shared cores (spinexit=1) "
+                  "cut stop_machine after AP bring-up from 16 s to 2.4 s and the KVM PV "
+                  "features (pvsched=1: steal time, PV TLB flush, sched yield, PV spinlocks) "
+                  "are used, but what "
                   "remains is emulation: each emulated core gets a fraction of a real one "
                   "(README, issue 18); under load Linux's soft-lockup watchdog fires")
 def test_linux_with_16_vcpus_and_6_gib():
