@@ -1,6 +1,7 @@
 #include "kernel/log.h"
 
 #include "drivers/uart16550.h"
+#include "kernel/console/lineq.h"
 #include "kernel/console/screen.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/spinlock.h"
@@ -21,6 +22,15 @@ static bool prompt_shown;      /* the prompt line is what the cursor sits on */
 static bool at_line_start = 1; /* the last byte written ended a line */
 static bool vm_lines_muted;
 static bool serial_on = true; /* console= without a serial port, or none found: screen only */
+
+/*
+ * VMs' lines wait here for the console (lineq.h): a vCPU never writes to the
+ * UART itself. lineq_lock is taken after log_lock, never the other way round.
+ */
+#define VM_LINES_SIZE 65536
+static spinlock_t lineq_lock = SPINLOCK_INIT;
+static char vm_lines_buf[VM_LINES_SIZE];
+static struct lineq vm_lines = {.buf = vm_lines_buf, .size = VM_LINES_SIZE};
 
 void console_serial_enable(bool on)
 {
@@ -88,6 +98,54 @@ void console_prompt_restore_locked(void)
 	prompt_show();
 }
 
+/*
+ * Takes the oldest waiting VM line (and, once the queue is empty, the count
+ * of lines dropped); 0 when nothing waits. After a panic the queue's lock may
+ * be held by a stopped core, so it is not taken.
+ */
+static size_t take_vm_line(char *line, uint64_t *dropped)
+{
+	uint64_t f = lock_broken ? 0 : spin_lock_irqsave(&lineq_lock);
+	size_t n = lineq_get(&vm_lines, line);
+	*dropped = n ? 0 : lineq_take_dropped(&vm_lines);
+	if (!lock_broken)
+		spin_unlock_irqrestore(&lineq_lock, f);
+	return n;
+}
+
+/* Prints the VM lines that wait, at most max of them; log_lock is taken per line. */
+static void drain_vm_lines(unsigned max)
+{
+	char line[LINEQ_LINE_MAX];
+	for (unsigned i = 0; i < max; i++) {
+		uint64_t dropped;
+		uint64_t flags = lock();
+		size_t n = take_vm_line(line, &dropped);
+		if (n || dropped) {
+			prompt_hide();
+			if (n)
+				console_write_unlocked(line, n);
+			else {
+				char note[160];
+				size_t k = format(note, sizeof(note),
+						  "hv: console: %llu VM lines not shown: they came faster "
+						  "than the console prints (`console NAME` has them)\n",
+						  (unsigned long long)dropped);
+				console_write_unlocked(note, k);
+			}
+			prompt_show();
+		}
+		unlock(flags);
+		if (!n)
+			return;
+	}
+}
+
+void console_drain(void)
+{
+	drain_vm_lines(64);
+}
+
 void vprintk(const char *fmt, va_list ap)
 {
 	char buf[512];
@@ -95,6 +153,8 @@ void vprintk(const char *fmt, va_list ap)
 	if (n >= (int)sizeof(buf))
 		n = sizeof(buf) - 1;
 
+	/* the VM lines that came before this line are printed before it */
+	drain_vm_lines(~0u);
 	uint64_t flags = lock();
 	for (int i = 0; i < n; i++)
 		ring[(ring_head + (size_t)i) % LOG_RING_SIZE] = buf[i];
@@ -124,6 +184,7 @@ void printk(const char *fmt, ...)
 
 void console_write(const char *s, size_t n)
 {
+	drain_vm_lines(~0u);
 	uint64_t flags = lock();
 	prompt_hide();
 	console_write_unlocked(s, n);
@@ -161,21 +222,17 @@ void console_write_raw(const char *s, size_t n)
 
 void console_vm_line(const char *vm_name, const char *text)
 {
-	uint64_t flags = lock();
-	if (!vm_lines_muted) {
-		prompt_hide();
-		console_write_unlocked("[", 1);
-		console_write_unlocked(vm_name, strlen(vm_name));
-		console_write_unlocked("] ", 2);
-		console_write_unlocked(text, strlen(text));
-		console_write_unlocked("\n", 1);
-		prompt_show();
-	}
-	unlock(flags);
+	if (__atomic_load_n(&vm_lines_muted, __ATOMIC_RELAXED))
+		return;
+	uint64_t flags = spin_lock_irqsave(&lineq_lock);
+	lineq_put(&vm_lines, vm_name, text);
+	spin_unlock_irqrestore(&lineq_lock, flags);
 }
 
 void console_mute_vm_lines(bool mute)
 {
+	if (mute)
+		drain_vm_lines(~0u); /* what came before the attach is shown before it */
 	uint64_t flags = lock();
 	vm_lines_muted = mute;
 	unlock(flags);

@@ -36,8 +36,14 @@ void console_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void console_write(const char *s, size_t n);
 /* Bytes exactly as given (an attached VM's serial output). */
 void console_write_raw(const char *s, size_t n);
-/* One line of a VM's serial output, as "[name] text"; held back while muted. */
+/*
+ * One line of a VM's serial output, as "[name] text"; dropped while muted.
+ * It is queued (console/lineq.h), never written to the UART by the caller:
+ * console_drain (the console loop), the next log line or shell output print it.
+ */
 void console_vm_line(const char *vm_name, const char *text);
+/* Prints some of the VM lines that wait (the console loop calls it every turn). */
+void console_drain(void);
 /* While a VM's console is attached, other VMs' lines are not printed. */
 void console_mute_vm_lines(bool mute);
 

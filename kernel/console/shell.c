@@ -251,6 +251,7 @@ void shell_run(bool (*until)(void))
 	for (;;) {
 		vmm_poll();
 		mgmt_poll(); /* the management network runs here, never in an interrupt */
+		console_drain();
 		if (attached)
 			attached_poll();
 		if (until && until()) {
@@ -285,6 +286,7 @@ bool shell_confirm(const char *question)
 	while (r == LE_MORE) {
 		vmm_poll();
 		mgmt_poll(); /* the management network runs here, never in an interrupt */
+		console_drain();
 		int c = console_key();
 		if (c < 0) {
 			sleep_a_little();

@@ -45,6 +45,7 @@ static void json_reply(struct api_response *r, unsigned status, const struct jso
 {
 	if (!json_done(j)) {
 		api_error(r, 500, "the response is too large");
+		r->too_small = true;
 		return;
 	}
 	r->status = status;
@@ -586,6 +587,7 @@ static void metrics(struct api_response *r)
 
 	if (t.overflow) {
 		api_error(r, 500, "the metrics do not fit in a response");
+		r->too_small = true;
 		return;
 	}
 	r->status = 200;

@@ -33,6 +33,11 @@ struct api_response {
 	const char *allow;	  /* for 405: the methods the path takes; else NULL */
 	char *body;		  /* the caller's buffer */
 	size_t cap, len;
+	/*
+	 * Set with a 500 when the body did not fit in cap: the caller may run a
+	 * read-only request again with a bigger buffer (http_conn.c does).
+	 */
+	bool too_small;
 };
 
 /* Fills r (status, type, body into r->body[0..cap)) for req. */

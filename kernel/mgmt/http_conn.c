@@ -95,6 +95,7 @@ int http_conn_open(struct http_conn *c, uint32_t peer_ip)
 	c->scanned = 0;
 	c->pending = c->closing = c->overflowed = false;
 	c->out = api_alloc(HTTP_RESPONSE_MAX);
+	c->out_cap = c->out ? HTTP_RESPONSE_MAX : 0;
 	return c->out ? 0 : -1;
 }
 
@@ -135,9 +136,27 @@ static enum http_conn_result respond(struct http_conn *c, const struct api_respo
 static void body_area(struct http_conn *c, struct api_response *r)
 {
 	r->body = c->out + HEAD_RESERVE;
-	r->cap = HTTP_RESPONSE_MAX - HEAD_RESERVE;
+	r->cap = c->out_cap - HEAD_RESERVE;
 	r->len = 0;
 	r->allow = NULL;
+	r->too_small = false;
+}
+
+/*
+ * Trades out[] for one twice as big (the response in it is thrown away);
+ * false at HTTP_RESPONSE_LIMIT or when memory is short, out[] unchanged.
+ */
+static bool grow_out(struct http_conn *c)
+{
+	if (c->out_cap >= HTTP_RESPONSE_LIMIT)
+		return false;
+	char *bigger = api_alloc(c->out_cap * 2);
+	if (!bigger)
+		return false;
+	api_free(c->out);
+	c->out = bigger;
+	c->out_cap *= 2;
+	return true;
 }
 
 static enum http_conn_result error_close(struct http_conn *c, unsigned status, const char *why)
@@ -175,8 +194,14 @@ static enum http_conn_result process(struct http_conn *c)
 		api_error(&r, 503, "the management API is off: no mgmt_token= on the command line");
 	else if (refused)
 		api_error(&r, 401, "a valid token is needed: Authorization: Bearer TOKEN");
-	else
+	else {
 		api_handle(&req, &r);
+		/* only a GET may run twice: it changes nothing */
+		while (r.too_small && req.method == HTTP_GET && grow_out(c)) {
+			body_area(c, &r);
+			api_handle(&req, &r);
+		}
+	}
 
 	/* the request is answered: what follows it moves to the front */
 	size_t rest = c->in_len - req.total;

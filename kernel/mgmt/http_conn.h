@@ -19,7 +19,12 @@
 
 #define HTTP_HEADER_MAX 8192
 #define HTTP_BODY_MAX 65536
-#define HTTP_RESPONSE_MAX 262144 /* a console ring or the metrics fit */
+#define HTTP_RESPONSE_MAX 262144 /* a connection's first response buffer: a console ring fits */
+/*
+ * A GET whose answer outgrows the buffer (/metrics or /v1/vms with hundreds of
+ * VMs) is answered again into one twice as big, up to this.
+ */
+#define HTTP_RESPONSE_LIMIT (16u << 20)
 #define HTTP_MAX_CONNS 4
 #define HTTP_IDLE_MS 10000 /* a connection that sends nothing this long is closed */
 
@@ -32,8 +37,8 @@ enum http_conn_result {
 struct http_conn {
 	uint8_t in[HTTP_HEADER_MAX + HTTP_BODY_MAX];
 	size_t in_len;
-	char *out; /* the response (heap, HTTP_RESPONSE_MAX), owned by the connection */
-	size_t out_len;
+	char *out; /* the response (heap, out_cap bytes), owned by the connection */
+	size_t out_len, out_cap;
 	uint32_t peer_ip; /* IPv4, network order: for the log of failed logins */
 	uint64_t requests;
 	/* http_conn.c's */

@@ -108,7 +108,7 @@ def boot(kind, img, vms, timeout=300):
     names = [re.search(r'^name\s*=\s*"([^"]+)"', open(files[0]).read(), re.M).group(1)
              for files in vms]
     return rerun_once_if_a_guest_crashes(
-        lambda: qemu(smp=2, mem="1G", timeout=timeout, modules=modules,
+        lambda: qemu(smp=2, spare_cpu0=True, mem="1G", timeout=timeout, modules=modules,
                      extra_args=attach(kind, img)), names)
 
 

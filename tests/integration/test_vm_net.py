@@ -59,7 +59,7 @@ def test_two_vms_ping_each_other_and_move_16_mib():
     sends 16 MiB to the other with busybox nc, and the receiver's sha256 is
     the sender's. The NICs sit at 00:18.0 with the MACs derived from the
     VMs' names (Xen's OUI); transmit goes many frames per notify."""
-    run = qemu(smp=2, mem="1G", timeout=600, modules=[
+    run = qemu(smp=2, spare_cpu0=True, mem="1G", timeout=600, modules=[
         net_vm("na", "hv.net=10.0.0.1/24 hv.ping=10.0.0.2 hv.ncrecv=5001"), KERNEL, INITRD,
         net_vm("nb", "hv.net=10.0.0.2/24 hv.ping=10.0.0.1 hv.ncsend=10.0.0.1:5001:16",
                memory=192)])
@@ -99,7 +99,7 @@ def test_a_foreign_source_mac_is_dropped_and_counted():
     """A guest that changes its MAC (`ip link set eth0 address`, which the
     device does not hear of) sends frames the switch drops: its pings get
     no answer, and the drops are counted for its port, as spoofed."""
-    run = qemu(smp=2, mem="1G", timeout=400, modules=[
+    run = qemu(smp=2, spare_cpu0=True, mem="1G", timeout=400, modules=[
         net_vm("peer", "hv.net=10.0.1.1/24 hv.ping=10.0.1.2 hv.pingwait=15",
                vifs=("bridge=lab2",)), KERNEL, INITRD,
         net_vm("spoof", "hv.net=10.0.1.2/24 hv.netmac=00:16:3e:66:66:66 hv.ping=10.0.1.1 "
@@ -152,7 +152,7 @@ def test_a_vm_on_uplink_gets_a_dhcp_lease_and_reaches_the_gateway(nic):
     t = threading.Thread(target=receive, daemon=True)
     t.start()
     try:
-        run = qemu(smp=2, mem="1G", timeout=400, cmdline="mgmt=dhcp", modules=[
+        run = qemu(smp=2, spare_cpu0=True, mem="1G", timeout=400, cmdline="mgmt=dhcp", modules=[
             net_vm("up", "hv.net=dhcp hv.ncsend=10.0.2.2:%d:1" % port, vifs=("bridge=uplink",)),
             KERNEL, INITRD],
             extra_args=("-netdev", "user,id=n0", "-device", "%s,netdev=n0" % nic))

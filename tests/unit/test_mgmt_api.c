@@ -50,15 +50,24 @@ static void fake_vm(unsigned i, struct api_vm *out)
 	out->disks[0] = (struct api_disk){"xvda", 10, 8, 2, 0, 4096, 1024, 0};
 }
 
+/* "web", "db", "idle", then (many_vms) running copies of "web" named vmN */
+static unsigned many_vms;
+
 unsigned api_vm_count(void)
 {
-	return 3;
+	return 3 + many_vms;
 }
 
 bool api_vm_at(unsigned i, struct api_vm *out)
 {
 	if (i < 2) {
 		fake_vm(i, out);
+		return true;
+	}
+	if (i > 2 && i < 3 + many_vms) {
+		fake_vm(0, out);
+		snprintf(out->name, sizeof(out->name), "vm%u", i);
+		out->id = i + 1;
 		return true;
 	}
 	memset(out, 0, sizeof(*out));
@@ -191,7 +200,7 @@ void api_free(void *p)
 
 static struct http_conn *conn;
 static unsigned status;
-static char body[HTTP_RESPONSE_MAX];
+static char body[HTTP_RESPONSE_LIMIT];
 static char head[4096];
 
 static int setup(void **state)
@@ -201,6 +210,7 @@ static int setup(void **state)
 	assert_int_equal(http_conn_open(conn, 0x0202000a), 0); /* 10.0.2.2 */
 	http_set_token("s3cret");
 	log_lines = verb_calls = 0;
+	many_vms = 0;
 	return 0;
 }
 
@@ -217,7 +227,8 @@ static void take_response(void)
 {
 	assert_true(conn->out_len > 0);
 	char *r = conn->out;
-	r[conn->out_len] = 0; /* out is HTTP_RESPONSE_MAX and a response never fills it */
+	assert_true(conn->out_len < conn->out_cap);
+	r[conn->out_len] = 0;
 	assert_memory_equal(r, "HTTP/1.1 ", 9);
 	status = (unsigned)atoi(r + 9);
 	char *end = strstr(r, "\r\n\r\n");
@@ -404,6 +415,41 @@ static void console(void **state)
 	assert_int_equal(request("GET", "/v1/vms/db2/console", NULL, NULL), 404);
 }
 
+/*
+ * Hundreds of VMs: /metrics and /v1/vms outgrow the first 256 KiB buffer and
+ * are answered whole from a bigger one; nothing is cut or left out.
+ */
+static void many_vms_fit(void **state)
+{
+	(void)state;
+	many_vms = 1000;
+	assert_int_equal(request("GET", "/metrics", NULL, NULL), 200);
+	assert_true(conn->out_cap > HTTP_RESPONSE_MAX);
+	assert_true(strlen(body) > HTTP_RESPONSE_MAX);
+	assert_non_null(strstr(body, "hv_vm_state{vm=\"vm3\",state=\"running\"} 1\n"));
+	assert_non_null(strstr(body, "hv_vm_state{vm=\"vm1002\",state=\"running\"} 1\n"));
+	/* the last family is there too: the text was not cut */
+	assert_non_null(strstr(body, "# TYPE hv_port_dropped_frames_total counter"));
+
+	assert_int_equal(request("GET", "/v1/vms", NULL, NULL), 200);
+	assert_non_null(strstr(body, "{\"name\":\"vm1002\""));
+	assert_non_null(strstr(body, "}]}"));
+	/* the connection goes on with its bigger buffer */
+	assert_int_equal(request("GET", "/v1/vms/web", NULL, NULL), 200);
+}
+
+/* Past HTTP_RESPONSE_LIMIT the answer is a 500 that says why, and nothing else breaks. */
+static void too_many_vms_is_a_clear_500(void **state)
+{
+	(void)state;
+	many_vms = 250000;
+	assert_int_equal(request("GET", "/v1/vms", NULL, NULL), 500);
+	assert_non_null(strstr(body, "too large"));
+	assert_int_equal(conn->out_cap, HTTP_RESPONSE_LIMIT);
+	many_vms = 0;
+	assert_int_equal(request("GET", "/v1/vms", NULL, NULL), 200);
+}
+
 static void host_and_metrics(void **state)
 {
 	(void)state;
@@ -544,6 +590,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(create, setup, teardown),
 	    cmocka_unit_test_setup_teardown(console, setup, teardown),
 	    cmocka_unit_test_setup_teardown(host_and_metrics, setup, teardown),
+	    cmocka_unit_test_setup_teardown(many_vms_fit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(too_many_vms_is_a_clear_500, setup, teardown),
 	    cmocka_unit_test_setup_teardown(not_found, setup, teardown),
 	    cmocka_unit_test_setup_teardown(malformed_then_good, setup, teardown),
 	    cmocka_unit_test_setup_teardown(keep_alive_and_pipelining, setup, teardown),
