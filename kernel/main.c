@@ -15,6 +15,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/console/screen.h"
 #include "kernel/vm/exitprof.h"
+#include "kernel/vm/pvsched.h"
 #include "kernel/vm/fastpath.h"
 #include "kernel/console/shell.h"
 #include "kernel/cpu/features.h"
@@ -225,6 +226,7 @@ void kmain(uint32_t magic, uint32_t info)
 	 */
 	bool harness = hv_exit_configured();
 	exitprof_init(boot_info.cmdline);
+	pvsched_init(boot_info.cmdline);
 	fastpath_init(boot_info.cmdline);
 	/*
 	 * cpu0=console: CPU 0 keeps the console under a harness too. QEMU 7.2's

@@ -57,15 +57,21 @@ struct svm_cpu {
  * EDX bit 10) the PAUSE intercept exits only after `count` PAUSEs, and with
  * the threshold (bit 12) only when they come less than `threshold` cycles
  * apart: a loop, not a PAUSE here and there. KVM's defaults (3000, 128).
- * Without a filter (QEMU TCG offers none) every PAUSE would exit: under
- * TCG that cost more than it saved (a 4-vCPU Linux beside two guests on 2
- * cores got no faster, a 16-vCPU one no further), so PAUSE does not exit.
+ * Without a filter (QEMU TCG offers none) every PAUSE exits, but only while
+ * the vCPU's core is shared (set_spin_exits, from the scheduler): alone on
+ * its core a spinning vCPU keeps it. That is what lets a 16-vCPU Linux on 4
+ * cores through stop_machine (MTRR setup, clocksource changes): every vCPU
+ * must run to ack each step, and a spinner that kept its core for its slice
+ * held the others off (16 s of boot; 2.4 s with the exits, README issue 18).
+ * Opt-in (hypervisor option spinexit=1): the generic kernel's 4-vCPU boot
+ * measured perhaps slower with it on a loaded machine (README, issue 18).
  */
 #define PAUSE_FILTER_COUNT 3000
 #define PAUSE_FILTER_THRESHOLD 128
 static struct {
 	bool probed, filter, threshold;
 } pause_caps;
+bool hvm_spin_exits_wanted; /* hypervisor option spinexit=1 (kernel/vm/hvm.h) */
 
 static void pause_probe(void)
 {
@@ -80,9 +86,12 @@ static void pause_probe(void)
 		printk("hv: svm: pause filter (%u PAUSEs%s): spinning vCPUs exit and give their "
 		       "core away\n", PAUSE_FILTER_COUNT,
 		       pause_caps.threshold ? " less than 128 cycles apart" : "");
+	else if (hvm_spin_exits_wanted)
+		printk("hv: svm: no pause filter, spinexit=1: every PAUSE exits while a vCPU shares "
+		       "its core, none when it has the core alone\n");
 	else
 		printk("hv: svm: no pause filter: a spinning vCPU keeps its core until its slice "
-		       "ends (an exit on every PAUSE would cost more)\n");
+		       "ends (spinexit=1: an exit on every PAUSE while the core is shared)\n");
 }
 static uint64_t iopm_pa, msrpm_pa;
 static uint32_t next_asid = 1;
@@ -795,6 +804,17 @@ static void svm_get_debug_state(struct vcpu *v, struct vcpu_debug_state *d)
  * XRSTORS run in the guest unless intercepted, and this backend intercepts
  * none of them (APM Vol. 2 §15.9 and the VMCB intercept vectors, Appendix B).
  */
+static void svm_set_spin_exits(struct vcpu *v, bool shared)
+{
+	if (pause_caps.filter || !hvm_spin_exits_wanted)
+		return; /* the filter's count tells a spin loop from a PAUSE */
+	uint8_t *vmcb = sv(v)->vmcb;
+	uint32_t misc1 = vmcb_read32(vmcb, VMCB_INTERCEPT_MISC1);
+	uint32_t want = shared ? misc1 | INTERCEPT_PAUSE : misc1 & ~INTERCEPT_PAUSE;
+	if (want != misc1)
+		vmcb_write32(vmcb, VMCB_INTERCEPT_MISC1, want); /* (clean bits are cleared each entry) */
+}
+
 static void svm_guest_caps(struct hvm_guest_caps *caps)
 {
 	caps->rdtscp = true;
@@ -831,4 +851,5 @@ const struct hvm_ops svm_ops = {
     .set_nested_root = svm_set_nested_root,
     .get_debug_state = svm_get_debug_state,
     .guest_caps = svm_guest_caps,
+    .set_spin_exits = svm_set_spin_exits,
 };

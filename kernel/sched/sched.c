@@ -17,6 +17,7 @@
 #include "kernel/vm/exit.h"
 #include "kernel/vm/hvm.h"
 #include "kernel/vm/msr_policy.h"
+#include "kernel/vm/pvsched.h"
 #include "kernel/vm/vintr.h"
 #include "kernel/vm/vm.h"
 #include "kernel/vm/vm_load.h"
@@ -524,6 +525,10 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 	bool block = false;
 
 	load(c, v, me);
+	pvsched_vcpu_in(v); /* steal time, preempted flag, a TLB flush asked for (pvsched.h) */
+	/* spinning on a shared core gives it away (sched_vcpu_spins); alone, it may spin */
+	if (hvm->set_spin_exits)
+		hvm->set_spin_exits(v, c->shared);
 	v->se.spun = false; /* it runs: a sibling spinning now may yield to it again */
 	exitprof_restart(v);
 	uint64_t since = rdtsc();
@@ -590,6 +595,7 @@ static void run_vcpu(struct sched_core *c, struct vcpu *v, unsigned me, uint64_t
 	if (v->se.state == SCHED_RUNNING)
 		sched_set_state(&v->se, block ? SCHED_BLOCKED : SCHED_RUNNABLE, now);
 	spin_unlock(&c->lock);
+	pvsched_vcpu_out(v, !block);
 	c->left_at = now;
 }
 
@@ -602,6 +608,28 @@ void sched_vcpu_spins(struct vcpu *v)
 	if (sched_spin_yield(&c->rq, &v->se, rdtsc(), &params))
 		__atomic_store_n(&c->look, true, __ATOMIC_RELEASE); /* run_vcpu leaves; schedule picks */
 	spin_unlock_irqrestore(&c->lock, flags);
+}
+
+void sched_vcpu_yield_to(struct vcpu *v, struct vcpu *target)
+{
+	(void)v;
+	if (!__atomic_load_n(&target->active, __ATOMIC_ACQUIRE))
+		return;
+	unsigned cpu = __atomic_load_n(&target->se.cpu, __ATOMIC_ACQUIRE);
+	struct sched_core *c = &cores[cpu];
+	bool kick = false;
+	uint64_t flags = spin_lock_irqsave(&c->lock);
+	struct sched_entity *e = &target->se;
+	/* its queue may have changed meanwhile (stolen, moved): only where it still is */
+	if (e->cpu == cpu && e->state == SCHED_RUNNABLE && c->current != target &&
+	    (int64_t)(e->vtime - c->rq.min_vtime) <= (int64_t)params.slice) {
+		e->boost = true;
+		__atomic_store_n(&c->look, true, __ATOMIC_RELEASE);
+		kick = true;
+	}
+	spin_unlock_irqrestore(&c->lock, flags);
+	if (kick)
+		kick_core(cpu);
 }
 
 /* The core's scheduler until host TSC `until` (UINT64_MAX: for ever). */

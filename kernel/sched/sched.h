@@ -42,6 +42,14 @@ void sched_kick(struct vcpu *v);
  * again; otherwise v goes back to its guest at once.
  */
 void sched_vcpu_spins(struct vcpu *v);
+/*
+ * v (running on this core) waits for `target`, a vCPU of its VM that is
+ * runnable but not running (a paravirtual directed yield, KVM_HC_SCHED_YIELD):
+ * target's core runs it next, preempting what runs there, unless target's
+ * virtual time is more than a slice past its queue's (a guest cannot buy
+ * more than its share this way). On v's own core v steps aside for it.
+ */
+void sched_vcpu_yield_to(struct vcpu *v, struct vcpu *target);
 /* vcpu-pin: v may run on cpu only; it moves there. 0 or -1 with the reason. */
 int sched_vcpu_pin(struct vcpu *v, unsigned cpu, char *err, size_t errlen);
 

@@ -1,4 +1,5 @@
 #include "kernel/vm/exit.h"
+#include "kernel/vm/pvclock.h"
 #include "kernel/vm/vm_virtio.h"
 
 #include "guest/x86_emulate.h"
@@ -73,6 +74,8 @@ static void handle_cpuid(struct vcpu *v, struct vm_exit *e)
 	hvm->guest_caps(&ctx.caps);
 	struct cpuid_result r;
 	cpuid_policy_guest(&host_cpuid_source, &ctx, leaf, sub, &r);
+	if (leaf == KVM_CPUID_BASE + 1 && !pvsched_offered)
+		r.eax &= ~PVSCHED_FEATURES; /* offered with the hypervisor option pvsched=1 (pvsched.h) */
 	v->regs.gpr[X86_RAX] = r.eax;
 	v->regs.gpr[X86_RBX] = r.ebx;
 	v->regs.gpr[X86_RCX] = r.ecx;
@@ -143,6 +146,9 @@ static void handle_mmio(struct vcpu *v, struct vm_exit *e)
 static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 {
 	skip_instruction(v, e);
+	/* a paravirtual spinlock's kick (KVM_HC_KICK_CPU) that came first: this HLT ends at once */
+	if (__atomic_exchange_n(&v->pv_kicked, false, __ATOMIC_ACQ_REL))
+		return;
 	if (!(v->regs.rflags & (1ull << 9))) { /* RFLAGS.IF */
 		/*
 		 * Only INIT or an NMI wakes it (SDM Vol. 2A, HLT: an enabled
@@ -154,8 +160,8 @@ static void handle_hlt(struct vcpu *v, struct vm_exit *e)
 		v->hlt_nmi_only = true;
 		v->waiting_sipi = true;
 		unsigned out = 0;
-		for (unsigned i = 0; i < v->vm->nvcpus; i++)
-			out += v->vm->vcpus[i]->waiting_sipi;
+		for (unsigned i = 0; i < v->vm->nvcpus; i++) /* (a kicked one wakes: pvsched.h) */
+			out += v->vm->vcpus[i]->waiting_sipi && !v->vm->vcpus[i]->pv_kicked;
 		if (out == v->vm->nvcpus && !vplatform_nmi_possible(v->vm))
 			vm_stop(v->vm, VM_STOP_HALTED, 0);
 		return;
@@ -187,6 +193,8 @@ static void handle_hypercall(struct vcpu *v, struct vm_exit *e)
 		ret = 0;
 		break;
 	default:
+		/* KVM's paravirtual scheduling hypercalls (pvsched.h), Linux's numbers */
+		pvsched_hypercall(v, nr, &ret);
 		break;
 	}
 	v->regs.gpr[X86_RAX] = ret;

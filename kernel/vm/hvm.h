@@ -142,9 +142,18 @@ struct hvm_ops {
 	void (*get_debug_state)(struct vcpu *v, struct vcpu_debug_state *s);
 	/* What the guest may execute (after cpu_enable on some core). */
 	void (*guest_caps)(struct hvm_guest_caps *caps);
+	/*
+	 * On the vCPU's core before it runs (may be NULL): whether its spin
+	 * loops should exit (EXIT_PAUSE) because its core is shared. SVM
+	 * without a pause filter only; with a filter, or on VMX, long loops
+	 * exit (or not) whatever `shared` says.
+	 */
+	void (*set_spin_exits)(struct vcpu *v, bool shared);
 };
 
 extern const struct hvm_ops *hvm;
+/* Hypervisor option spinexit=1 (read by pvsched_init); without it set_spin_exits does nothing. */
+extern bool hvm_spin_exits_wanted;
 extern const struct hvm_ops svm_ops;
 extern const struct hvm_ops vmx_ops;
 

@@ -1,6 +1,7 @@
 #include "kernel/vm/msr_policy.h"
 #include "kernel/vm/pvclock.h"
 #include "kernel/vm/pveoi.h"
+#include "kernel/vm/pvsched.h"
 
 #include "include/x86.h"
 #include "kernel/cpu/features.h"
@@ -333,6 +334,8 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *value)
 		return 0;
 	if (pveoi_msr_read(v, msr, value))
 		return 0;
+	if (pvsched_msr_read(v, msr, value))
+		return 0;
 	probe_host();
 	switch (msr) {
 	case MSR_TSC:
@@ -460,6 +463,9 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 	int pveoi = pveoi_msr_write(v, msr, value);
 	if (pveoi)
 		return pveoi > 0 ? 0 : -1;
+	int pvsched = pvsched_msr_write(v, msr, value);
+	if (pvsched)
+		return pvsched > 0 ? 0 : -1;
 	if (msr_write_checked(msr)) {
 		if (!canonical(v, value))
 			return -1;

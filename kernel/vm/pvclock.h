@@ -10,8 +10,10 @@
  * What this hypervisor offers behind the KVM signature (CPUID 0x40000100,
  * beside its own at 0x40000000, as KVM under Hyper-V does) is only what it
  * backs fully: CLOCKSOURCE2 (these MSRs), CLOCKSOURCE_STABLE_BIT,
- * NOP_IO_DELAY and PV_EOI (kernel/vm/pveoi.h). Stable: every vCPU's guest
- * TSC is the host's TSC plus its offset, and the host's TSC is constant-rate and the same on every core
+ * NOP_IO_DELAY, PV_EOI (kernel/vm/pveoi.h) and the overcommit features of
+ * kernel/vm/pvsched.h (steal time, PV TLB flush, PV sched yield, PV
+ * unhalt). Stable: every vCPU's guest TSC is the host's TSC plus its
+ * offset, and the host's TSC is constant-rate and the same on every core
  * (the platform's clocks, vplatform_now, rest on that too); each page is
  * written so that its system time is the VM's time since power-on whatever
  * the vCPU's offset, so all vCPUs read one clock. No I/O delay needed: no
@@ -28,6 +30,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/vm/pvsched.h"
+
 #define KVM_CPUID_BASE 0x40000100u
 #define KVM_CPUID_SIGNATURE "KVMKVMKVM\0\0\0"
 #define KVM_FEATURE_NOP_IO_DELAY (1u << 1)
@@ -36,7 +40,7 @@
 #define KVM_FEATURE_CLOCKSOURCE_STABLE_BIT (1u << 24)
 #define KVM_FEATURES_OFFERED                                                                      \
 	(KVM_FEATURE_NOP_IO_DELAY | KVM_FEATURE_CLOCKSOURCE2 | KVM_FEATURE_PV_EOI |                \
-	 KVM_FEATURE_CLOCKSOURCE_STABLE_BIT)
+	 KVM_FEATURE_CLOCKSOURCE_STABLE_BIT | PVSCHED_FEATURES)
 
 #define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00u
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u

@@ -47,7 +47,8 @@ bool vintr_nmi_wake_hlt(struct vcpu *v, uint64_t *wake_at)
 	uint64_t chips_due;
 	vplatform_next_interrupt(v, false, &chips, &chips_due);
 	*wake_at = chips_due;
-	if (!vintr_nmi_wakes(v))
+	/* an NMI, or a paravirtual spinlock's kick (pvsched.h) */
+	if (!__atomic_exchange_n(&v->pv_kicked, false, __ATOMIC_ACQ_REL) && !vintr_nmi_wakes(v))
 		return false;
 	v->hlt_nmi_only = false;
 	v->waiting_sipi = false;
@@ -154,8 +155,8 @@ bool vintr_wake_check(struct vcpu *v, uint64_t *wake_at)
 	/* raised (its own timer, a hypercall): it wakes; the entry looks at the rest */
 	if (__atomic_load_n(&v->pending_irq, __ATOMIC_ACQUIRE) >= 0)
 		return true;
-	if (vintr_nmi_wakes(v))
-		return true;
+	if (vintr_nmi_wakes(v) || __atomic_exchange_n(&v->pv_kicked, false, __ATOMIC_ACQ_REL))
+		return true; /* an NMI, or a paravirtual spinlock's kick (pvsched.h) */
 	bool chips;
 	uint64_t chips_due;
 	vplatform_next_interrupt(v, false, &chips, &chips_due); /* runs the chips' timers */

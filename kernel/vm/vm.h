@@ -17,6 +17,7 @@
 #include "kernel/vm/fastpath.h"
 #include "kernel/vm/pveoi.h"
 #include "kernel/vm/vmca.h"
+#include "kernel/vm/pvsched.h"
 #include "kernel/vm/vnmi.h"
 
 /*
@@ -74,6 +75,7 @@ struct vcpu_msrs {
 	uint64_t kvm_system_time; /* the KVM clock's page and enable bit (pvclock.h) */
 	uint64_t kvm_wall_clock;
 	struct pveoi pv_eoi; /* KVM's PV EOI: its MSR and the word it names (pveoi.h) */
+	struct pvsched pvsched; /* KVM's steal time record (pvsched.h) */
 	struct vmca mca;
 };
 
@@ -110,6 +112,7 @@ struct vcpu {
 	volatile int move_to; /* vcpu-pin: its core moves it to that one; -1: stay */
 	volatile bool waiting_sipi; /* an application processor before its STARTUP IPI */
 	volatile bool hlt_nmi_only; /* waiting_sipi from HLT with IF=0: an NMI wakes it too */
+	volatile bool pv_kicked; /* KVM_HC_KICK_CPU came: its next or current HLT ends (pvsched.h) */
 	volatile uint64_t run_since; /* host TSC its core started running it; 0: not running */
 	volatile uint64_t kicked_at;  /* host TSC of the first kick while blocked; 0: none */
 	uint64_t wake_latency_sum, wake_latency_max, wakes; /* kick to entry, TSC ticks */

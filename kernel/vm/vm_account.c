@@ -45,6 +45,7 @@ void vm_print_accounting(const struct vm *vm)
 		printk("%s\n", line);
 	}
 	exitprof_print(vm);
+	pvsched_report(vm);
 	vm_print_mmio_ranges(vm, "");
 	vm_virtio_report(vm);
 	vm_print_busiest_ports(vm, "", 6);

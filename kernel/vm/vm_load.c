@@ -166,8 +166,10 @@ void vm_check_startup(struct vcpu *v)
 {
 	bool init;
 	int vector = vplatform_take_startup(v, &init);
-	if (init)
+	if (init) {
 		pveoi_reset(v); /* as KVM's INIT does */
+		pvsched_reset(v);
+	}
 	if (init && v->id != 0) {
 		v->waiting_sipi = true;
 		v->hlt_nmi_only = false; /* INIT: waits for a SIPI, NMIs no longer wake it */

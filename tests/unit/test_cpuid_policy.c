@@ -753,7 +753,11 @@ static void test_hypervisor_leaves(void **state)
 	assert_int_equal(r.eax, HV_ABI_VERSION);
 	r = guest(d, &c, HV_CPUID_BASE + 0x42, 0);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
-	/* KVM's signature one range up, with only the clock features and PV EOI (pvclock.h) */
+	/*
+	 * KVM's signature one range up, with only the clock features, PV EOI
+	 * (pvclock.h) and the overcommit features (pvsched.h): steal time 5,
+	 * PV unhalt 7, PV TLB flush 9, PV sched yield 13
+	 */
 	r = guest(d, &c, KVM_CPUID_BASE, 0);
 	assert_int_equal(r.eax, KVM_CPUID_BASE + 1);
 	memcpy(sig, &r.ebx, 4);
@@ -761,7 +765,8 @@ static void test_hypervisor_leaves(void **state)
 	memcpy(sig + 8, &r.edx, 4);
 	assert_memory_equal(sig, "KVMKVMKVM\0\0\0", 12);
 	r = guest(d, &c, KVM_CPUID_BASE + 1, 0);
-	assert_int_equal(r.eax, (1u << 1) | (1u << 3) | (1u << 6) | (1u << 24));
+	assert_int_equal(r.eax, (1u << 1) | (1u << 3) | (1u << 5) | (1u << 6) | (1u << 7) |
+				    (1u << 9) | (1u << 13) | (1u << 24));
 	assert_int_equal(r.ebx | r.ecx | r.edx, 0);
 	r = guest(d, &c, KVM_CPUID_BASE + 2, 0);
 	assert_int_equal(r.eax | r.ebx | r.ecx | r.edx, 0);
