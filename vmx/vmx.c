@@ -52,7 +52,14 @@ struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	bool initialised; /* fields written on its core */
 	bool launched;
-	int last_cpu;
+	bool clear;   /* VMCLEARed since its last VMPTRLD (vmx_vcpu_unload) */
+	int last_cpu; /* the core the VMCS is active on; -1: none */
+	/*
+	 * The core whose host state the VMCS holds and whose TLB entries for this
+	 * EPT and VPID are current; it survives an unload, so a vCPU that comes
+	 * back to the same core skips the host-state writes and invalidations.
+	 */
+	int host_cpu;
 	uint16_t vpid;
 	struct vcpu_entry_state entry;
 	uint64_t ept_root;
@@ -279,6 +286,7 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 	}
 	*(uint32_t *)phys_to_virt(x->vmcs_pa) = revision_id;
 	x->last_cpu = -1;
+	x->host_cpu = -1;
 	if (have_vpid) {
 		spin_lock(&vmx_lock);
 		x->vpid = next_vpid;
@@ -306,6 +314,7 @@ static void vmx_vcpu_unload(struct vcpu *v)
 	if (vc && vc->current == x)
 		vc->current = NULL;
 	x->launched = false;
+	x->clear = true;
 	x->last_cpu = -1;
 }
 
@@ -702,7 +711,9 @@ static void make_current(struct vcpu *v)
 		 * A VMCS new, or unloaded from its last core (vmx_vcpu_unload): put it in
 		 * the clear launch state (Vol. 3C §25.11.3) before VMPTRLD here.
 		 */
-		do_vmclear(x->vmcs_pa);
+		if (!x->clear)
+			do_vmclear(x->vmcs_pa);
+		x->clear = false;
 		x->launched = false;
 		for (unsigned i = 0; i < 5; i++)
 			wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
@@ -713,14 +724,15 @@ static void make_current(struct vcpu *v)
 	}
 	if (!x->initialised)
 		init_vmcs(v);
-	if (x->last_cpu != (int)c->index) {
+	if (x->host_cpu != (int)c->index) {
 		write_host_state();
 		/* translations cached for this EPT and VPID elsewhere, or stale: drop them */
 		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
 		if (have_vpid)
 			invvpid(invvpid_single ? 1 : 2, x->vpid);
-		x->last_cpu = (int)c->index;
+		x->host_cpu = (int)c->index;
 	}
+	x->last_cpu = (int)c->index;
 	/* the EPT lost or changed a mapping since this vCPU last entered (vm->nested_gen) */
 	uint32_t gen = __atomic_load_n(&v->vm->nested_gen, __ATOMIC_ACQUIRE);
 	if (v->nested_seen != gen) {
