@@ -14,6 +14,10 @@ void vm_print_accounting(const struct vm *vm)
 	if (vm->stop_tsc > vm->start_tsc)
 		printk("vm %s ran %llu TSC ticks from start to stop\n", vm->name,
 		       (unsigned long long)(vm->stop_tsc - vm->start_tsc));
+	if (vm->map.lazy)
+		printk("vm %s RAM zeroed at first use: %llu of %llu MiB\n", vm->name,
+		       (unsigned long long)(gpa_map_zeroed_bytes(&vm->map) >> 20),
+		       (unsigned long long)(vm->map.ram_bytes >> 20));
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
 		char line[256];
