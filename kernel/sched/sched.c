@@ -461,23 +461,26 @@ schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at, uint64_t *slice_
 	sched_pick_init(&ps);
 	spin_lock(&c->lock);
 	__atomic_store_n(&c->look, false, __ATOMIC_RELEASE);
-	for (struct sched_entity *q = c->rq.first, *after; q; q = after) {
-		after = q->rq_next;
+	for (struct sched_entity *q = c->rq.first; q;) {
 		struct vcpu *v = vcpu_of(q);
 		enum verdict d = review(c, v, now, wake_at);
-		if (d == KEEP) {
+		if (__builtin_expect(d == KEEP, 1)) {
 			sched_pick_consider(&ps, q, now, &params);
+			q = q->rq_next;
 			continue;
 		}
-		sched_rq_remove(&c->rq, q);
+		struct sched_entity *gone = q;
+		q = q->rq_next;
+		sched_rq_remove(&c->rq, gone);
 		if (d == MOVE) {
-			q->rq_next = moving;
-			moving = q;
+			gone->rq_next = moving;
+			moving = gone;
 		} else {
-			q->rq_next = detached;
-			detached = q;
+			gone->rq_next = detached;
+			detached = gone;
 		}
 	}
+
 	unsigned others;
 	struct sched_entity *e = sched_pick_finish(&c->rq, &ps, &others);
 	struct vcpu *next = NULL;
