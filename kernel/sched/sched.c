@@ -36,6 +36,7 @@ struct sched_core {
 	bool shared;	  /* the vCPU it runs now has others waiting for the core */
 	uint64_t left_at; /* when the last vCPU left the core (0: idle since) */
 	uint64_t switches, switch_ticks; /* switches, and TSC ticks from one vCPU to the next */
+	unsigned most; /* the most vCPUs its queue has held at once */
 };
 
 /* One per host core, allocated by sched_init for the cores present. */
@@ -231,6 +232,8 @@ static void enqueue(unsigned cpu, struct vcpu *v)
 	__atomic_store_n(&v->se.cpu, cpu, __ATOMIC_RELEASE);
 	sched_place(&c->rq, &v->se, &params);
 	sched_rq_add(&c->rq, &v->se); /* always room: the links are in the entity */
+	if (c->rq.n > c->most)
+		c->most = c->rq.n;
 	c->look = true;
 	spin_unlock_irqrestore(&c->lock, flags);
 }
@@ -738,9 +741,9 @@ void sched_wait_a_little(uint64_t us)
 void sched_core_stats(unsigned c, struct sched_core_stats *out)
 {
 	if (c >= ncores) {
-		*out = (struct sched_core_stats){0, 0};
+		*out = (struct sched_core_stats){0, 0, 0};
 		return;
 	}
 	struct sched_core *k = &cores[c];
-	*out = (struct sched_core_stats){k->switches, k->switch_ticks};
+	*out = (struct sched_core_stats){k->switches, k->switch_ticks, k->most};
 }
