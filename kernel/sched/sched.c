@@ -231,11 +231,15 @@ static void enqueue(unsigned cpu, struct vcpu *v)
 	uint64_t flags = spin_lock_irqsave(&c->lock);
 	__atomic_store_n(&v->se.cpu, cpu, __ATOMIC_RELEASE);
 	sched_place(&c->rq, &v->se, &params);
-	sched_rq_add(&c->rq, &v->se); /* always room: the links are in the entity */
+	/* always room: the links are in the entity; every caller took it off its last queue */
+	bool added = sched_rq_add(&c->rq, &v->se);
 	if (c->rq.n > c->most)
 		c->most = c->rq.n;
 	c->look = true;
 	spin_unlock_irqrestore(&c->lock, flags);
+	if (!added)
+		printk("hv: sched: vm %s vCPU %u is on another core's queue still; not added to "
+		       "CPU %u's\n", v->vm->name, v->id, cpu);
 }
 
 static void start_loop(unsigned cpu);
