@@ -80,15 +80,11 @@ static struct {
 } host;
 
 /*
- * What each core's TSC_AUX and SPEC_CTRL hold, written only here: a switch
- * between vCPUs with the same values (the common case: TSC_AUX is the vCPU
- * number Linux gives each CPU, so vCPUs of different VMs often share it)
- * writes neither MSR again.
+ * What each core's TSC_AUX and SPEC_CTRL hold (struct cpu's msrs, one per
+ * core present), written only here: a switch between vCPUs with the same
+ * values (the common case: TSC_AUX is the vCPU number Linux gives each CPU,
+ * so vCPUs of different VMs often share it) writes neither MSR again.
  */
-static struct core_msrs {
-	bool known;
-	uint64_t tsc_aux, spec_ctrl;
-} core_msrs[MAX_CPUS];
 
 #define SPEC_CTRL_IBRS (1ull << 0)
 #define SPEC_CTRL_STIBP (1ull << 1)
@@ -207,10 +203,10 @@ bool msr_tsc_aux_supported(void)
 	return host.rdtscp;
 }
 
-/* This core's entry in core_msrs; ~0 (no value either MSR takes) before its first write. */
-static struct core_msrs *this_core_msrs(void)
+/* This core's MSR values; ~0 (no value either MSR takes) before its first write. */
+static struct cpu_msrs *this_core_msrs(void)
 {
-	struct core_msrs *m = &core_msrs[this_cpu()->index];
+	struct cpu_msrs *m = &this_cpu()->msrs;
 	if (!m->known) {
 		m->tsc_aux = m->spec_ctrl = ~0ull;
 		m->known = true;
@@ -221,7 +217,7 @@ static struct core_msrs *this_core_msrs(void)
 /* SPEC_CTRL on this core, unless it holds that value already */
 static void load_spec_ctrl(uint64_t value)
 {
-	struct core_msrs *m = this_core_msrs();
+	struct cpu_msrs *m = this_core_msrs();
 	if (m->spec_ctrl == value)
 		return;
 	wrmsr(MSR_SPEC_CTRL, value);
@@ -237,7 +233,7 @@ static void load_spec_ctrl(uint64_t value)
 void msr_load_guest_state(struct vcpu *v)
 {
 	probe_host();
-	struct core_msrs *m = this_core_msrs();
+	struct cpu_msrs *m = this_core_msrs();
 	if (host.rdtscp && m->tsc_aux != v->msrs.tsc_aux) {
 		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
 		m->tsc_aux = v->msrs.tsc_aux;
