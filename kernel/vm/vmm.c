@@ -247,6 +247,7 @@ static void vm_free_resources(struct vm *vm)
 		gpa_map_release(&vm->map, free_ram_chunk, NULL);
 	kfree(vm->map.chunk_hpa);
 	vm->map.chunk_hpa = NULL;
+	vm->ram_zeroed_bytes = gpa_map_zeroed_bytes(&vm->map); /* for the final report */
 	kfree(vm->map.lazy);
 	vm->map.lazy = NULL;
 	if (vm->npt.root)
