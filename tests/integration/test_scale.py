@@ -112,7 +112,9 @@ def test_linux_with_16_vcpus_and_6_gib():
     flushes and text patching, stop_machine) then waits on both levels: the
     vCPUs' average wake latency went from about 3.5 ms to 16-23 ms and the
     run from about 35 s to 45-100 s. A 16-vCPU VM on the 2 cores of a
-    real machine is what this runs."""
+    real machine is what this runs: 17-28 s on an idle 2-core machine (VM
+    RAM is zeroed at first use, not at creation), 45-75 s beside another
+    emulator; the timeout is for a loaded machine."""
     run = qemu(smp=2, mem="7G", modules=linux_big("big16", 6144, 16), timeout=400,
                spare_cpu0=True)
     check_big_linux(run, "big16", 16, 6144)
