@@ -118,3 +118,6 @@ def test_linux_with_16_vcpus_and_6_gib():
     run = qemu(smp=2, mem="7G", modules=linux_big("big16", 6144, 16), timeout=400,
                spare_cpu0=True)
     check_big_linux(run, "big16", 16, 6144)
+    # RAM zeroed at first use: a booting Linux touches a part of its 6 GiB only
+    z = re.search(r"^vm big16 RAM zeroed at first use: (\d+) of 6144 MiB$", run.log, re.M)
+    assert z and 0 < int(z.group(1)) < 6144, run
