@@ -68,7 +68,13 @@ struct vmx_vcpu {
 	bool want_nmi_window;	/* NMI-window exiting on the next entry */
 	uint32_t intr_state;	/* guest interruptibility state at the last exit */
 	uint32_t pending_error;
-	uint64_t syscall_msrs[5]; /* not in the VMCS: in the core's MSRs while it is loaded */
+	/*
+	 * Not in the VMCS: in the core's MSRs while it is loaded. STAR, LSTAR,
+	 * CSTAR and SFMASK are always current here (their writes exit:
+	 * vmx_set_owned_msr); KernelGSbase, which SWAPGS changes without an
+	 * exit, only once vmx_vcpu_unload has read it back.
+	 */
+	uint64_t syscall_msrs[5];
 	/*
 	 * CR2 is not in the VMCS: the guest's value lives in the real register
 	 * while it runs, and the core's CR2 is whatever ran last there (another
@@ -80,11 +86,19 @@ struct vmx_vcpu {
 /* What SYSCALL and SWAPGS use: the VMCS neither saves nor loads them (SVM's VMSAVE does). */
 static const uint32_t syscall_msr_index[5] = {0xc0000102, 0xc0000081, 0xc0000082, 0xc0000083,
 					      0xc0000084};
+enum { SYSCALL_KGS, SYSCALL_STAR, SYSCALL_LSTAR, SYSCALL_CSTAR, SYSCALL_SFMASK };
 
 struct vmx_cpu {
 	uint64_t vmxon_pa;
 	bool on;
 	struct vmx_vcpu *current; /* whose VMCS is current here */
+	/*
+	 * What this core's SYSCALL MSRs hold (KernelGSbase: as of the last
+	 * unload or write; a guest's SWAPGS changes it meanwhile). The host
+	 * never uses SYSCALL or SWAPGS, so a vCPU loaded here writes only the
+	 * values that differ from its own.
+	 */
+	uint64_t syscall_msrs[5];
 };
 
 static struct vmx_controls ctl;
@@ -216,8 +230,16 @@ static int compute_caps(char *err, size_t errlen)
 	memset(phys_to_virt(io_bitmaps_pa), 0xff, 2 * FRAME_SIZE); /* every port traps */
 	uint8_t *bm = phys_to_virt(msr_bitmap_pa);
 	memset(bm, 0xff, FRAME_SIZE);
-	for (unsigned i = 0; i < msr_guest_owned_count; i++)
-		msr_pass_through(bm, msr_guest_owned[i], !msr_write_checked(msr_guest_owned[i]));
+	/*
+	 * Writes to STAR and SFMASK exit too (msr_write checks them): a guest
+	 * writes them once a boot, and an unload then need not read them back.
+	 */
+	for (unsigned i = 0; i < msr_guest_owned_count; i++) {
+		uint32_t m = msr_guest_owned[i];
+		bool writes = !msr_write_checked(m) && m != syscall_msr_index[SYSCALL_STAR] &&
+			      m != syscall_msr_index[SYSCALL_SFMASK];
+		msr_pass_through(bm, m, writes);
+	}
 	caps_ready = true;
 	return 0;
 }
@@ -261,6 +283,8 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 		return -1;
 	}
 	*(uint32_t *)phys_to_virt(vc->vmxon_pa) = revision_id;
+	for (unsigned i = 0; i < 5; i++)
+		vc->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
 	write_cr0(vmx_fix_cr(read_cr0(), cr0_fixed0, cr0_fixed1));
 	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE, cr4_fixed0, cr4_fixed1));
 	if (!do_vmxon(vc->vmxon_pa)) {
@@ -308,8 +332,9 @@ static void vmx_vcpu_unload(struct vcpu *v)
 	struct vmx_cpu *vc = this_cpu()->hvm;
 	if (x->last_cpu != (int)this_cpu()->index)
 		return;
-	for (unsigned i = 0; i < 5; i++)
-		x->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
+	/* the only SYSCALL MSR the guest changes without an exit */
+	x->syscall_msrs[SYSCALL_KGS] = vc->syscall_msrs[SYSCALL_KGS] =
+	    rdmsr(syscall_msr_index[SYSCALL_KGS]);
 	do_vmclear(x->vmcs_pa);
 	if (vc && vc->current == x)
 		vc->current = NULL;
@@ -581,11 +606,13 @@ static void vmx_set_pat(struct vcpu *v, uint64_t pat)
 /*
  * FS/GS bases and the SYSENTER MSRs live in the VMCS guest area; the SYSCALL
  * MSRs and KernelGSbase in the core's own MSRs while the vCPU is loaded (it
- * is: this runs in its exit), saved back by vmx_vcpu_unload.
+ * is: this runs in its exit), and in the vCPU's copy, which an unload need
+ * then not read back (KernelGSbase excepted: SWAPGS changes it).
  */
 static void vmx_set_owned_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 {
-	(void)v;
+	struct vmx_vcpu *x = vx(v);
+	struct vmx_cpu *vc = this_cpu()->hvm;
 	switch (msr) {
 	case 0xc0000100: vmwrite(VMCS_GUEST_FS_BASE, value); break;
 	case 0xc0000101: vmwrite(VMCS_GUEST_GS_BASE, value); break;
@@ -594,8 +621,10 @@ static void vmx_set_owned_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 	case 0x176: vmwrite(VMCS_GUEST_SYSENTER_EIP, value); break;
 	default:
 		for (unsigned i = 0; i < 5; i++)
-			if (syscall_msr_index[i] == msr)
+			if (syscall_msr_index[i] == msr) {
 				wrmsr(msr, value);
+				x->syscall_msrs[i] = vc->syscall_msrs[i] = value;
+			}
 		break;
 	}
 }
@@ -715,8 +744,12 @@ static void make_current(struct vcpu *v)
 			do_vmclear(x->vmcs_pa);
 		x->clear = false;
 		x->launched = false;
+		/* only what differs from what the core holds (another vCPU's, or its own) */
 		for (unsigned i = 0; i < 5; i++)
-			wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
+			if (vc->syscall_msrs[i] != x->syscall_msrs[i]) {
+				wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
+				vc->syscall_msrs[i] = x->syscall_msrs[i];
+			}
 	}
 	if (vc->current != x) {
 		do_vmptrld(x->vmcs_pa);

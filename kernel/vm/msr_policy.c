@@ -517,6 +517,14 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 			return -1;
 		hvm->set_efer(v, value);
 		return 0;
+	case 0xc0000081: /* STAR: passed through on SVM; VT-x keeps the guest's value (vmx.c) */
+		hvm->set_owned_msr(v, msr, value);
+		return 0;
+	case 0xc0000084: /* SFMASK: the same; bits 63:32 are reserved (SDM Vol. 4 Table 2-2) */
+		if (value >> 32)
+			break;
+		hvm->set_owned_msr(v, msr, value);
+		return 0;
 	case MSR_BIOS_SIGN_ID: /* writing it asks for the signature to be loaded: nothing to do */
 		return 0;
 	case MSR_MISC_ENABLE: /* kept as it reads: fast strings only */
