@@ -12,10 +12,13 @@
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
+#include "kernel/cpu/smp.h"
+#include "drivers/lapic.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/time/tsc.h"
 #include "kernel/vm/fastpath.h"
 #include "kernel/vm/fastpath_inline.h"
 #include "kernel/vm/hvm.h"
@@ -52,8 +55,17 @@ struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	bool initialised; /* fields written on its core */
 	bool launched;
-	bool clear;   /* VMCLEARed since its last VMPTRLD (vmx_vcpu_unload) */
-	int last_cpu; /* the core the VMCS is active on; -1: none */
+	/*
+	 * The core the VMCS is active on (VMPTRLDed there and not VMCLEARed
+	 * since), -1: none. It stays active there across switches and idle, so
+	 * a vCPU that comes back needs no VMCLEAR, VMLAUNCH nor field reloads;
+	 * another core that runs it first asks this one for a VMCLEAR
+	 * (release_active). A VMCS active on two cores is corrupted silently.
+	 */
+	int active_cpu;
+	bool want_clear;		 /* another core waits for this core's VMCLEAR of it */
+	struct vmx_vcpu *next_active;	 /* in its active core's list */
+	int loaded_cpu; /* the core whose SYSCALL MSRs hold its values; -1: none (unloaded) */
 	/*
 	 * The core whose host state the VMCS holds and whose TLB entries for this
 	 * EPT and VPID are current; it survives an unload, so a vCPU that comes
@@ -92,6 +104,9 @@ struct vmx_cpu {
 	uint64_t vmxon_pa;
 	bool on;
 	struct vmx_vcpu *current; /* whose VMCS is current here */
+	/* the VMCSs active here; changed only on this core, with interrupts off */
+	struct vmx_vcpu *active;
+	bool clear_asked; /* some of them have want_clear set */
 	/*
 	 * What this core's SYSCALL MSRs hold (KernelGSbase: as of the last
 	 * unload or write; a guest's SWAPGS changes it meanwhile). The host
@@ -244,6 +259,9 @@ static int compute_caps(char *err, size_t errlen)
 	return 0;
 }
 
+static void vmx_serve_clears(void);
+static void clear_interrupt(struct trap_frame *f);
+
 static int vmx_cpu_enable(char *err, size_t errlen)
 {
 	const struct cpu_features *f = &host_cpu;
@@ -292,6 +310,8 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 		return -1;
 	}
 	vc->on = true;
+	smp_set_answer_hook(vmx_serve_clears);
+	irq_register(VECTOR_VMX_CLEAR, clear_interrupt);
 	return 0;
 }
 
@@ -309,7 +329,8 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		return -1;
 	}
 	*(uint32_t *)phys_to_virt(x->vmcs_pa) = revision_id;
-	x->last_cpu = -1;
+	x->active_cpu = -1;
+	x->loaded_cpu = -1;
 	x->host_cpu = -1;
 	if (have_vpid) {
 		spin_lock(&vmx_lock);
@@ -322,25 +343,107 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 }
 
 /*
- * VMCLEAR on the core the VMCS was active on writes its cached state back,
- * after which another core may VMPTRLD it (SDM Vol. 3C §25.11.1); the next
- * entry is a VMLAUNCH again.
+ * VMCLEAR on the core the VMCS is active on writes its cached state back,
+ * after which another core may VMPTRLD it (SDM Vol. 3C §25.11.1, §25.11.3);
+ * the next entry is a VMLAUNCH again. On this core, interrupts off.
+ */
+static void clear_here(struct vmx_cpu *vc, struct vmx_vcpu *x)
+{
+	for (struct vmx_vcpu **p = &vc->active; *p; p = &(*p)->next_active)
+		if (*p == x) {
+			*p = x->next_active;
+			break;
+		}
+	do_vmclear(x->vmcs_pa);
+	if (vc->current == x)
+		vc->current = NULL; /* VMCLEAR of the current VMCS leaves none current */
+	x->launched = false;
+	x->next_active = NULL;
+	__atomic_store_n(&x->want_clear, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&x->active_cpu, -1, __ATOMIC_RELEASE); /* after the VMCLEAR */
+}
+
+/*
+ * The VMCLEARs other cores asked of this one: from their IPI, or from a
+ * core's own wait with interrupts off (smp_answer_calls). None of these
+ * VMCSs is in use here: their vCPUs were unloaded from this core first.
+ */
+static void vmx_serve_clears(void)
+{
+	struct vmx_cpu *vc = this_cpu()->hvm;
+	if (!vc || !__atomic_exchange_n(&vc->clear_asked, false, __ATOMIC_ACQ_REL))
+		return;
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	for (struct vmx_vcpu *x = vc->active, *next; x; x = next) {
+		next = x->next_active;
+		if (__atomic_load_n(&x->want_clear, __ATOMIC_ACQUIRE))
+			clear_here(vc, x);
+	}
+	if (flags & (1u << 9))
+		irq_enable();
+}
+
+static void clear_interrupt(struct trap_frame *f)
+{
+	(void)f;
+	vmx_serve_clears();
+}
+
+/*
+ * Leaves x's VMCS clear and active nowhere, so that this core may VMPTRLD
+ * it: a VMCLEAR here, or asked of the core it is active on (an IPI) and
+ * waited for. Any interrupt state; the wait answers other cores' calls, so
+ * two cores waiting on each other both go on. False if that core did not
+ * answer in time: the VMCS cannot be used (or freed) safely.
+ */
+static bool release_active(struct vmx_vcpu *x)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	struct cpu *c = this_cpu();
+	int cpu = __atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE);
+	bool ok = true;
+	if (cpu == (int)c->index) {
+		clear_here(c->hvm, x);
+	} else if (cpu >= 0) {
+		struct vmx_cpu *o = cpus[cpu]->hvm;
+		__atomic_store_n(&x->want_clear, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&o->clear_asked, true, __ATOMIC_RELEASE);
+		lapic_send_ipi(cpus[cpu]->apic_id, ICR_FIXED | VECTOR_VMX_CLEAR);
+		uint64_t give_up = rdtsc() + 5000 * tsc_khz();
+		while (__atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE) >= 0) {
+			if ((int64_t)(rdtsc() - give_up) >= 0) {
+				printk("hv: vmx: CPU %d did not VMCLEAR a VMCS for CPU %u in 5 s\n",
+				       cpu, c->index);
+				ok = false;
+				break;
+			}
+			smp_answer_calls();
+			__asm__ volatile("pause");
+		}
+	}
+	if (flags & (1u << 9))
+		irq_enable();
+	return ok;
+}
+
+/*
+ * The vCPU leaves this core: its KernelGSbase read back (the other SYSCALL
+ * MSRs are current in its copy). Its VMCS stays active here, and current
+ * until another is loaded.
  */
 static void vmx_vcpu_unload(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
-	struct vmx_cpu *vc = this_cpu()->hvm;
-	if (x->last_cpu != (int)this_cpu()->index)
+	struct cpu *c = this_cpu();
+	if (x->loaded_cpu != (int)c->index)
 		return;
+	struct vmx_cpu *vc = c->hvm;
 	/* the only SYSCALL MSR the guest changes without an exit */
 	x->syscall_msrs[SYSCALL_KGS] = vc->syscall_msrs[SYSCALL_KGS] =
 	    rdmsr(syscall_msr_index[SYSCALL_KGS]);
-	do_vmclear(x->vmcs_pa);
-	if (vc && vc->current == x)
-		vc->current = NULL;
-	x->launched = false;
-	x->clear = true;
-	x->last_cpu = -1;
+	x->loaded_cpu = -1;
 }
 
 static void vmx_vcpu_destroy(struct vcpu *v)
@@ -348,12 +451,9 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	struct vmx_vcpu *x = vx(v);
 	if (!x)
 		return;
-	for (unsigned i = 0; i < cpu_count; i++) {
-		struct vmx_cpu *vc = cpus[i]->hvm;
-		if (vc && vc->current == x)
-			vc->current = NULL;
-	}
-	frame_free(&host_frames, x->vmcs_pa);
+	/* active on a core, the CPU may still write it back: leaked rather than reused */
+	if (release_active(x))
+		frame_free(&host_frames, x->vmcs_pa);
 	kfree(x);
 	v->backend = NULL;
 }
@@ -729,27 +829,36 @@ static bool handle_cr_access(struct vcpu *v, uint64_t qual)
 	return true;
 }
 
-static void make_current(struct vcpu *v)
+/* False if the VMCS could not be had on this core (release_active). */
+static bool make_current(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
 	struct cpu *c = this_cpu();
 	struct vmx_cpu *vc = c->hvm;
+	int me = (int)c->index;
 
-	if (x->last_cpu < 0) {
-		/*
-		 * A VMCS new, or unloaded from its last core (vmx_vcpu_unload): put it in
-		 * the clear launch state (Vol. 3C §25.11.3) before VMPTRLD here.
-		 */
-		if (!x->clear)
+	if (x->loaded_cpu != me) {
+		if (x->active_cpu != me) {
+			/*
+			 * New, or active on another core: VMCLEARed there, then here
+			 * (a new VMCS needs the clear launch state before VMPTRLD,
+			 * Vol. 3C §25.11.3), and active here from now on.
+			 */
+			if (!release_active(x))
+				return false;
 			do_vmclear(x->vmcs_pa);
-		x->clear = false;
-		x->launched = false;
+			x->launched = false;
+			x->next_active = vc->active;
+			vc->active = x;
+			__atomic_store_n(&x->active_cpu, me, __ATOMIC_RELEASE);
+		}
 		/* only what differs from what the core holds (another vCPU's, or its own) */
 		for (unsigned i = 0; i < 5; i++)
 			if (vc->syscall_msrs[i] != x->syscall_msrs[i]) {
 				wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
 				vc->syscall_msrs[i] = x->syscall_msrs[i];
 			}
+		x->loaded_cpu = me;
 	}
 	if (vc->current != x) {
 		do_vmptrld(x->vmcs_pa);
@@ -757,21 +866,21 @@ static void make_current(struct vcpu *v)
 	}
 	if (!x->initialised)
 		init_vmcs(v);
-	if (x->host_cpu != (int)c->index) {
+	if (x->host_cpu != me) {
 		write_host_state();
 		/* translations cached for this EPT and VPID elsewhere, or stale: drop them */
 		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
 		if (have_vpid)
 			invvpid(invvpid_single ? 1 : 2, x->vpid);
-		x->host_cpu = (int)c->index;
+		x->host_cpu = me;
 	}
-	x->last_cpu = (int)c->index;
 	/* the EPT lost or changed a mapping since this vCPU last entered (vm->nested_gen) */
 	uint32_t gen = __atomic_load_n(&v->vm->nested_gen, __ATOMIC_ACQUIRE);
 	if (v->nested_seen != gen) {
 		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
 		v->nested_seen = gen;
 	}
+	return true;
 }
 
 /*
@@ -857,7 +966,13 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = vx(v);
 
-	make_current(v);
+	if (!make_current(v)) {
+		printk("vm %s: vCPU %u: its VMCS is still active on another core: not run\n",
+		       v->vm->name, v->id);
+		memset(exit, 0, sizeof(*exit));
+		exit->reason = EXIT_INVALID_STATE;
+		return;
+	}
 	for (;;) {
 		vmwrite(VMCS_GUEST_RSP, v->regs.gpr[X86_RSP]);
 		vmwrite(VMCS_GUEST_RIP, v->regs.rip);
