@@ -85,8 +85,8 @@ static struct {
  * number Linux gives each CPU, so vCPUs of different VMs often share it)
  * writes neither MSR again.
  */
+/* ~0 (no value either MSR takes) until written: set so by probe_host, before any use */
 static struct core_msrs {
-	bool known;
 	uint64_t tsc_aux, spec_ctrl;
 } core_msrs[MAX_CPUS];
 
@@ -156,6 +156,8 @@ static void probe_host(void)
 	}
 	if (host.phys_bits < 32 || host.phys_bits > 52)
 		host.phys_bits = 36;
+	for (unsigned i = 0; i < MAX_CPUS; i++)
+		core_msrs[i].tsc_aux = core_msrs[i].spec_ctrl = ~0ull;
 	host.probed = true;
 }
 
@@ -207,21 +209,10 @@ bool msr_tsc_aux_supported(void)
 	return host.rdtscp;
 }
 
-/* This core's entry in core_msrs; ~0 (no value either MSR takes) before its first write. */
-static struct core_msrs *this_core_msrs(void)
-{
-	struct core_msrs *m = &core_msrs[this_cpu()->index];
-	if (!m->known) {
-		m->tsc_aux = m->spec_ctrl = ~0ull;
-		m->known = true;
-	}
-	return m;
-}
-
-/* SPEC_CTRL on this core, unless it holds that value already */
+/* SPEC_CTRL on this core, unless it holds that value already (after probe_host) */
 static void load_spec_ctrl(uint64_t value)
 {
-	struct core_msrs *m = this_core_msrs();
+	struct core_msrs *m = &core_msrs[this_cpu()->index];
 	if (m->spec_ctrl == value)
 		return;
 	wrmsr(MSR_SPEC_CTRL, value);
@@ -237,13 +228,16 @@ static void load_spec_ctrl(uint64_t value)
 void msr_load_guest_state(struct vcpu *v)
 {
 	probe_host();
-	struct core_msrs *m = this_core_msrs();
-	if (host.rdtscp && m->tsc_aux != v->msrs.tsc_aux) {
-		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
-		m->tsc_aux = v->msrs.tsc_aux;
+	struct core_msrs *m = &core_msrs[this_cpu()->index];
+	uint64_t aux = v->msrs.tsc_aux, spec = v->msrs.spec_ctrl;
+	if (host.rdtscp && m->tsc_aux != aux) {
+		wrmsr(MSR_TSC_AUX, aux);
+		m->tsc_aux = aux;
 	}
-	if (host.spec_ctrl_bits)
-		load_spec_ctrl(v->msrs.spec_ctrl);
+	if (host.spec_ctrl_bits && m->spec_ctrl != spec) {
+		wrmsr(MSR_SPEC_CTRL, spec);
+		m->spec_ctrl = spec;
+	}
 }
 
 void msr_policy_reset(struct vcpu *v)
