@@ -40,6 +40,12 @@ struct stack_range {
 	uint64_t top;
 };
 
+/* What a core's TSC_AUX and SPEC_CTRL hold (kernel/vm/msr_policy.c; known: set once). */
+struct cpu_msrs {
+	bool known;
+	uint64_t tsc_aux, spec_ctrl;
+};
+
 struct cpu {
 	struct cpu *self; /* at GS:0 */
 	uint32_t index;   /* 0 = the bootstrap processor */
@@ -62,6 +68,7 @@ struct cpu {
 	volatile uint64_t tlb_done; /* the host TLB generation this core has flushed up to */
 	void *hvm; /* the VMX or SVM backend's state for this core (its cpu_enable allocates it) */
 	struct vcpu *running; /* the vCPU in guest mode here now (kernel/vm/vplatform.c) */
+	struct cpu_msrs msrs; /* kernel/vm/msr_policy.c */
 };
 
 /*

@@ -17,23 +17,36 @@ void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap)
 
 bool sched_rq_add(struct sched_rq *rq, struct sched_entity *e)
 {
-	if (rq->n == SCHED_RQ_MAX)
-		return false;
-	rq->e[rq->n++] = e;
+	if (e->rq)
+		return false; /* one queue at a time: its links are in use */
+	e->rq = rq;
+	e->rq_next = NULL;
+	e->rq_prev = rq->last;
+	if (rq->last)
+		rq->last->rq_next = e;
+	else
+		rq->first = e;
+	rq->last = e;
+	rq->n++;
 	return true;
 }
 
 void sched_rq_remove(struct sched_rq *rq, struct sched_entity *e)
 {
-	for (unsigned i = 0; i < rq->n; i++) {
-		if (rq->e[i] == e) {
-			/* keep the order: among equal virtual times the earlier one wins */
-			for (unsigned j = i + 1; j < rq->n; j++)
-				rq->e[j - 1] = rq->e[j];
-			rq->n--;
-			return;
-		}
-	}
+	if (e->rq != rq)
+		return;
+	/* the others keep their order: among equal virtual times the earlier one wins */
+	if (e->rq_prev)
+		e->rq_prev->rq_next = e->rq_next;
+	else
+		rq->first = e->rq_next;
+	if (e->rq_next)
+		e->rq_next->rq_prev = e->rq_prev;
+	else
+		rq->last = e->rq_prev;
+	e->rq_next = e->rq_prev = NULL;
+	e->rq = NULL;
+	rq->n--;
 }
 
 static uint64_t cap_budget(const struct sched_share *s, const struct sched_params *p)
@@ -89,8 +102,8 @@ struct sched_entity *sched_pick(struct sched_rq *rq, uint64_t now, const struct 
 {
 	struct sched_pick_state ps;
 	sched_pick_init(&ps);
-	for (unsigned i = 0; i < rq->n; i++)
-		sched_pick_consider(&ps, rq->e[i], now, p);
+	for (SCHED_RQ_FOR_EACH(e, rq))
+		sched_pick_consider(&ps, e, now, p);
 	return sched_pick_finish(rq, &ps, others);
 }
 
@@ -103,12 +116,11 @@ struct sched_entity *sched_steal_candidate(struct sched_rq *from, unsigned to,
 {
 	struct sched_entity *best = NULL;
 	unsigned wanting = 0;
-	for (unsigned i = 0; i < from->n; i++)
-		wanting += wants_core(from->e[i]->state);
+	for (SCHED_RQ_FOR_EACH(e, from))
+		wanting += wants_core(e->state);
 	if (wanting < 2)
 		return NULL; /* its core runs what it has */
-	for (unsigned i = 0; i < from->n; i++) {
-		struct sched_entity *e = from->e[i];
+	for (SCHED_RQ_FOR_EACH(e, from)) {
 		if (e == skip || e->state != SCHED_RUNNABLE || !cpuset_has(&e->affinity, to))
 			continue;
 		/* the one waiting longest */
@@ -124,8 +136,7 @@ bool sched_spin_yield(struct sched_rq *rq, struct sched_entity *spinner, uint64_
 	struct sched_entity *target = NULL;
 	uint64_t back = spinner->vtime;
 	bool any = false;
-	for (unsigned i = 0; i < rq->n; i++) {
-		struct sched_entity *e = rq->e[i];
+	for (SCHED_RQ_FOR_EACH(e, rq)) {
 		if (e == spinner || e->state != SCHED_RUNNABLE || !sched_cap_allows(e->share, now, p))
 			continue;
 		any = true;
@@ -157,8 +168,7 @@ void sched_rebase(struct sched_entity *e, const struct sched_rq *from, const str
 uint64_t sched_rq_refill_at(const struct sched_rq *rq, const struct sched_params *p)
 {
 	uint64_t at = UINT64_MAX;
-	for (unsigned i = 0; i < rq->n; i++) {
-		const struct sched_entity *e = rq->e[i];
+	for (SCHED_RQ_FOR_EACH(e, rq)) {
 		if (!wants_core(e->state) || !e->share->cap)
 			continue;
 		uint64_t end = e->share->period_start + p->cap_period;

@@ -26,7 +26,6 @@
 #include "kernel/lib/cpuset.h"
 #include "kernel/lib/spinlock.h"
 
-#define SCHED_RQ_MAX 64 /* vCPUs one core can hold */
 #define SCHED_WEIGHT_UNIT 256
 
 enum sched_state {
@@ -70,14 +69,28 @@ struct sched_entity {
 	struct cpuset ran_on;	/* host cores it has ever run on */
 	uint64_t switches_in;	/* times a core switched to it */
 	uint64_t spin_yields;	/* times it gave its core away from a spin loop */
+	/*
+	 * The links of the run queue that holds it. In the entity, so that a
+	 * queue holds any number of them and never allocates: a core that
+	 * steals or receives a vCPU needs no memory, under its lock or not.
+	 */
+	struct sched_entity *rq_next, *rq_prev;
+	struct sched_rq *rq; /* the queue it is on, or NULL */
 };
 
-/* One core's run queue: the vCPUs placed on it, in any state but OFFLINE. */
+/*
+ * One core's run queue: the vCPUs placed on it, in any state but OFFLINE,
+ * in the order they came (among equal virtual times the earlier one wins).
+ * A doubly linked list through the entities; all zero is an empty queue.
+ */
 struct sched_rq {
-	struct sched_entity *e[SCHED_RQ_MAX];
+	struct sched_entity *first, *last;
 	unsigned n;
 	uint64_t min_vtime; /* never goes back: where a waking or arriving vCPU starts */
 };
+
+/* Each entity of rq, first to last: for (SCHED_RQ_FOR_EACH(e, rq)). Removing e ends the walk. */
+#define SCHED_RQ_FOR_EACH(e, rq) struct sched_entity *e = (rq)->first; e; e = e->rq_next
 
 struct sched_params {
 	uint64_t slice;	     /* ticks a vCPU runs before others on its core get a turn */
@@ -87,7 +100,9 @@ struct sched_params {
 
 void sched_share_init(struct sched_share *s, unsigned weight, unsigned cap);
 
+/* Puts e at the end of rq; false (nothing changes) when e is on a queue already. O(1). */
 bool sched_rq_add(struct sched_rq *rq, struct sched_entity *e);
+/* Takes e off rq; nothing when e is not on rq. O(1). */
 void sched_rq_remove(struct sched_rq *rq, struct sched_entity *e);
 
 /* What a capped VM has left of its budget this period (ticks); starts a new period when due. */

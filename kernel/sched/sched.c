@@ -36,6 +36,7 @@ struct sched_core {
 	bool shared;	  /* the vCPU it runs now has others waiting for the core */
 	uint64_t left_at; /* when the last vCPU left the core (0: idle since) */
 	uint64_t switches, switch_ticks; /* switches, and TSC ticks from one vCPU to the next */
+	unsigned most; /* the most vCPUs its queue has held at once */
 };
 
 /* One per host core, allocated by sched_init for the cores present. */
@@ -122,8 +123,13 @@ static void allowed_cores(const struct vcpu *v, struct cpuset *out)
 int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->config;
-	int got[VCPU_MAX];
+	/* sized by the VM, not VCPU_MAX: 512 of them would be 2 KiB of a 16 KiB stack */
+	int *got = kmalloc(vm->nvcpus * sizeof(*got));
 	struct cpuset taken;
+	if (!got) {
+		format(err, errlen, "out of memory choosing cores for %u vCPUs to own", vm->nvcpus);
+		return -1;
+	}
 	cpuset_clear(&taken);
 	spin_lock(&claim_lock);
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
@@ -142,6 +148,7 @@ int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 		}
 		if (got[i] < 0) {
 			spin_unlock(&claim_lock);
+			kfree(got);
 			format(err, errlen, "no free core for vCPU %u to own (a core to own must have "
 			       "no vCPU on it%s)", i, cfg->pinned ? " and be in `cpus`" : "");
 			return -1;
@@ -153,6 +160,7 @@ int sched_vm_claim_cores(struct vm *vm, char *err, size_t errlen)
 		cpuset_only(&vm->vcpus[i]->se.affinity, (unsigned)got[i]);
 	}
 	spin_unlock(&claim_lock);
+	kfree(got);
 	return 0;
 }
 
@@ -223,9 +231,15 @@ static void enqueue(unsigned cpu, struct vcpu *v)
 	uint64_t flags = spin_lock_irqsave(&c->lock);
 	__atomic_store_n(&v->se.cpu, cpu, __ATOMIC_RELEASE);
 	sched_place(&c->rq, &v->se, &params);
-	sched_rq_add(&c->rq, &v->se); /* room was checked when the vCPU was placed */
+	/* always room: the links are in the entity; every caller took it off its last queue */
+	bool added = sched_rq_add(&c->rq, &v->se);
+	if (c->rq.n > c->most)
+		c->most = c->rq.n;
 	c->look = true;
 	spin_unlock_irqrestore(&c->lock, flags);
+	if (!added)
+		printk("hv: sched: vm %s vCPU %u is on another core's queue still; not added to "
+		       "CPU %u's\n", v->vm->name, v->id, cpu);
 }
 
 static void start_loop(unsigned cpu);
@@ -267,6 +281,11 @@ static unsigned placing_load(void *ctx, unsigned c)
 int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen)
 {
 	struct cpuset allowed;
+	if (v->se.rq) {
+		/* its old queue's core has not let go of it yet (the VM was stopped just now) */
+		format(err, errlen, "vCPU %u is still on CPU %u's run queue", v->id, v->se.cpu);
+		return -1;
+	}
 	struct placing pl = {kzalloc(ncores * sizeof(unsigned))};
 	allowed_cores(v, &allowed);
 	/* vCPUs of one VM on different cores where it can: they wait on each other */
@@ -277,10 +296,10 @@ int sched_vcpu_attach(struct vcpu *v, char *err, size_t errlen)
 	}
 	int cpu = sched_pick_core(&allowed, ncores, placing_load, &pl);
 	kfree(pl.siblings);
-	if (cpu < 0 || cores[cpu].rq.n >= SCHED_RQ_MAX) {
-		format(err, errlen, "no core may run vCPU %u%s", v->id,
-		       cpu < 0 ? " (its `cpus` are all unusable or owned by other VMs)"
-			       : ": too many vCPUs on its cores");
+	if (cpu < 0) {
+		/* a queue takes any number of vCPUs (their links are in them): only the cores can refuse */
+		format(err, errlen, "no core may run vCPU %u (its `cpus` are all unusable or owned "
+		       "by other VMs)", v->id);
 		return -1;
 	}
 	v->se.share = &v->vm->share;
@@ -398,6 +417,40 @@ resumed:
 }
 
 /*
+ * vCPUs taken off core c's queue by schedule take their state with them:
+ * `moving` to the core each is moved to, `detached` off every core (lists
+ * through rq_next). Both links of an entity are read before enqueue reuses
+ * them.
+ */
+static __attribute__((noinline)) void leave(struct sched_core *c, struct sched_entity *moving,
+					    struct sched_entity *detached, uint64_t now)
+{
+	for (struct sched_entity *q = detached, *after; q; q = after) {
+		after = q->rq_next;
+		q->rq_next = NULL;
+		struct vcpu *v = vcpu_of(q);
+		if (c->loaded == v)
+			unload(c);
+		sched_set_state(q, SCHED_OFFLINE, now);
+		__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
+	}
+	for (struct sched_entity *q = moving, *after; q; q = after) {
+		after = q->rq_next;
+		q->rq_next = NULL;
+		struct vcpu *v = vcpu_of(q);
+		if (c->loaded == v)
+			unload(c);
+		unsigned to = (unsigned)v->move_to;
+		sched_rebase(q, &c->rq, &cores[to].rq);
+		if (q->state == SCHED_PAUSED)
+			sched_set_state(q, SCHED_RUNNABLE, now); /* its new core looks again */
+		enqueue(to, v);
+		v->move_to = -1;
+		kick_core(to);
+	}
+}
+
+/*
  * One scheduling decision, in one pass over the queue: every queued vCPU
  * reviewed and considered for the pick (and the next cap refill), the next
  * one picked and marked running. NULL: nothing to run before *wake_at.
@@ -405,26 +458,36 @@ resumed:
 static inline __attribute__((always_inline)) struct vcpu *
 schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at, uint64_t *slice_end)
 {
-	struct vcpu *leaving[SCHED_RQ_MAX];
-	enum verdict why[SCHED_RQ_MAX];
-	unsigned nleaving = 0;
+	/*
+	 * vCPUs leaving the core, linked through their queue links (free once
+	 * off the queue): a queue of any length needs no room here.
+	 */
+	struct sched_entity *moving = NULL, *detached = NULL;
 	struct sched_pick_state ps;
 
 	sched_pick_init(&ps);
 	spin_lock(&c->lock);
 	__atomic_store_n(&c->look, false, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < c->rq.n;) {
-		struct vcpu *v = vcpu_of(c->rq.e[i]);
+	for (struct sched_entity *q = c->rq.first; q;) {
+		struct vcpu *v = vcpu_of(q);
 		enum verdict d = review(c, v, now, wake_at);
-		if (d == KEEP) {
-			sched_pick_consider(&ps, &v->se, now, &params);
-			i++;
+		if (__builtin_expect(d == KEEP, 1)) {
+			sched_pick_consider(&ps, q, now, &params);
+			q = q->rq_next;
 			continue;
 		}
-		sched_rq_remove(&c->rq, &v->se);
-		leaving[nleaving] = v;
-		why[nleaving++] = d;
+		struct sched_entity *gone = q;
+		q = q->rq_next;
+		sched_rq_remove(&c->rq, gone);
+		if (d == MOVE) {
+			gone->rq_next = moving;
+			moving = gone;
+		} else {
+			gone->rq_next = detached;
+			detached = gone;
+		}
 	}
+
 	unsigned others;
 	struct sched_entity *e = sched_pick_finish(&c->rq, &ps, &others);
 	struct vcpu *next = NULL;
@@ -452,24 +515,8 @@ schedule(struct sched_core *c, uint64_t now, uint64_t *wake_at, uint64_t *slice_
 	}
 	spin_unlock(&c->lock);
 
-	/* vCPUs leaving the core take their state with them */
-	for (unsigned i = 0; i < nleaving; i++) {
-		struct vcpu *v = leaving[i];
-		if (c->loaded == v)
-			unload(c);
-		if (why[i] == MOVE) {
-			unsigned to = (unsigned)v->move_to;
-			sched_rebase(&v->se, &c->rq, &cores[to].rq);
-			if (v->se.state == SCHED_PAUSED)
-				sched_set_state(&v->se, SCHED_RUNNABLE, now); /* its new core looks again */
-			enqueue(to, v);
-			v->move_to = -1;
-			kick_core(to);
-		} else {
-			sched_set_state(&v->se, SCHED_OFFLINE, now);
-			__atomic_store_n(&v->active, false, __ATOMIC_RELEASE);
-		}
-	}
+	if (__builtin_expect(moving || detached, 0))
+		leave(c, moving, detached, now);
 	return next;
 }
 
@@ -698,9 +745,9 @@ void sched_wait_a_little(uint64_t us)
 void sched_core_stats(unsigned c, struct sched_core_stats *out)
 {
 	if (c >= ncores) {
-		*out = (struct sched_core_stats){0, 0};
+		*out = (struct sched_core_stats){0, 0, 0};
 		return;
 	}
 	struct sched_core *k = &cores[c];
-	*out = (struct sched_core_stats){k->switches, k->switch_ticks};
+	*out = (struct sched_core_stats){k->switches, k->switch_ticks, k->most};
 }

@@ -62,6 +62,7 @@ void sched_wait_a_little(uint64_t us);
 struct sched_core_stats {
 	uint64_t switches;     /* from one vCPU's state to another's */
 	uint64_t switch_ticks; /* TSC ticks from leaving one vCPU to entering the next */
+	unsigned most;	       /* the most vCPUs its run queue has held at once */
 };
 void sched_core_stats(unsigned c, struct sched_core_stats *out);
 

@@ -80,15 +80,11 @@ static struct {
 } host;
 
 /*
- * What each core's TSC_AUX and SPEC_CTRL hold, written only here: a switch
- * between vCPUs with the same values (the common case: TSC_AUX is the vCPU
- * number Linux gives each CPU, so vCPUs of different VMs often share it)
- * writes neither MSR again.
+ * What each core's TSC_AUX and SPEC_CTRL hold (struct cpu's msrs, one per
+ * core present), written only here: a switch between vCPUs with the same
+ * values (the common case: TSC_AUX is the vCPU number Linux gives each CPU,
+ * so vCPUs of different VMs often share it) writes neither MSR again.
  */
-/* ~0 (no value either MSR takes) until written: set so by probe_host, before any use */
-static struct core_msrs {
-	uint64_t tsc_aux, spec_ctrl;
-} core_msrs[MAX_CPUS];
 
 #define SPEC_CTRL_IBRS (1ull << 0)
 #define SPEC_CTRL_STIBP (1ull << 1)
@@ -156,8 +152,6 @@ static void probe_host(void)
 	}
 	if (host.phys_bits < 32 || host.phys_bits > 52)
 		host.phys_bits = 36;
-	for (unsigned i = 0; i < MAX_CPUS; i++)
-		core_msrs[i].tsc_aux = core_msrs[i].spec_ctrl = ~0ull;
 	host.probed = true;
 }
 
@@ -209,10 +203,21 @@ bool msr_tsc_aux_supported(void)
 	return host.rdtscp;
 }
 
-/* SPEC_CTRL on this core, unless it holds that value already (after probe_host) */
+/* This core's MSR values; ~0 (no value either MSR takes) before its first write. */
+static struct cpu_msrs *this_core_msrs(void)
+{
+	struct cpu_msrs *m = &this_cpu()->msrs;
+	if (!m->known) {
+		m->tsc_aux = m->spec_ctrl = ~0ull;
+		m->known = true;
+	}
+	return m;
+}
+
+/* SPEC_CTRL on this core, unless it holds that value already */
 static void load_spec_ctrl(uint64_t value)
 {
-	struct core_msrs *m = &core_msrs[this_cpu()->index];
+	struct cpu_msrs *m = this_core_msrs();
 	if (m->spec_ctrl == value)
 		return;
 	wrmsr(MSR_SPEC_CTRL, value);
@@ -228,7 +233,7 @@ static void load_spec_ctrl(uint64_t value)
 void msr_load_guest_state(struct vcpu *v)
 {
 	probe_host();
-	struct core_msrs *m = &core_msrs[this_cpu()->index];
+	struct cpu_msrs *m = this_core_msrs(); /* looked up once for both */
 	uint64_t aux = v->msrs.tsc_aux, spec = v->msrs.spec_ctrl;
 	if (host.rdtscp && m->tsc_aux != aux) {
 		wrmsr(MSR_TSC_AUX, aux);

@@ -263,12 +263,13 @@ static struct vm *vm_create(const struct vm_config *cfg, const char *path, char 
 		format(err, errlen, "out of memory");
 		goto fail;
 	}
-	vm->config = kmalloc(sizeof(*cfg));
+	/* only its vCPUs' affinities: the rest of the 64 KiB table would be per-VM waste */
+	vm->config = kmalloc(VMCONFIG_SIZE(vm->nvcpus));
 	if (!vm->config) {
 		format(err, errlen, "out of memory");
 		goto fail;
 	}
-	memcpy(vm->config, cfg, sizeof(*cfg));
+	memcpy(vm->config, cfg, VMCONFIG_SIZE(vm->nvcpus));
 	vm->ram_bytes = (cfg->memory_mib << 20);
 	vm->ram_bytes = (vm->ram_bytes + GPA_CHUNK_SIZE - 1) & ~(GPA_CHUNK_SIZE - 1);
 	uint64_t *chunks = kmalloc(vm->ram_bytes / GPA_CHUNK_SIZE * sizeof(uint64_t));
@@ -579,9 +580,9 @@ bool vmm_report(void)
 		struct sched_core_stats st;
 		sched_core_stats(c, &st);
 		if (st.switches)
-			printk("sched core %u: %llu switches, %llu TSC ticks per switch\n", c,
-			       (unsigned long long)st.switches,
-			       (unsigned long long)(st.switch_ticks / st.switches));
+			printk("sched core %u: %llu switches, %llu TSC ticks per switch, "
+			       "at most %u vCPUs queued\n", c, (unsigned long long)st.switches,
+			       (unsigned long long)(st.switch_ticks / st.switches), st.most);
 	}
 	if (vm_count || failed_files)
 		printk("hv: all %u VMs stopped: %s%s\n", vm_count, ok ? "all succeeded" : "some failed",

@@ -384,24 +384,31 @@ static void test_pick_core(void **state)
 static void test_queue_bookkeeping(void **state)
 {
 	(void)state;
-	static struct sched_entity es[SCHED_RQ_MAX + 1];
+	enum { N = 200 }; /* more than the 64 a queue once held: tests/unit/test_sched_rq.c has thousands */
+	static struct sched_entity es[N + 1];
 	unsigned others;
 	sched_share_init(&sh[0], 256, 0);
-	for (unsigned i = 0; i <= SCHED_RQ_MAX; i++) {
+	for (unsigned i = 0; i < N; i++) {
 		es[i] = (struct sched_entity){.share = &sh[0], .vtime = 7};
-		assert_int_equal(sched_rq_add(&rq, &es[i]), i < SCHED_RQ_MAX);
+		assert_true(sched_rq_add(&rq, &es[i]));
 	}
-	assert_int_equal(rq.n, SCHED_RQ_MAX);
-	sched_rq_remove(&rq, &es[SCHED_RQ_MAX]); /* not on it: nothing moves */
+	assert_false(sched_rq_add(&rq, &es[3])); /* on it already */
+	assert_int_equal(rq.n, N);
+	es[N] = (struct sched_entity){.share = &sh[0], .vtime = 7};
+	sched_rq_remove(&rq, &es[N]); /* not on it: nothing moves */
 	sched_rq_remove(&rq, &es[0]);
 	sched_rq_remove(&rq, &es[10]);
-	assert_int_equal(rq.n, SCHED_RQ_MAX - 2);
-	for (unsigned i = 0, want = 1; i < rq.n; i++, want += want == 9 ? 2 : 1)
-		assert_ptr_equal(rq.e[i], &es[want]);
-	for (unsigned i = 0; i < SCHED_RQ_MAX; i++)
+	assert_int_equal(rq.n, N - 2);
+	unsigned want = 1;
+	for (SCHED_RQ_FOR_EACH(e, &rq)) {
+		assert_ptr_equal(e, &es[want]);
+		want += want == 9 ? 2 : 1;
+	}
+	assert_int_equal(want, N);
+	for (unsigned i = 0; i < N; i++)
 		sched_set_state(&es[i], SCHED_RUNNABLE, now);
 	assert_ptr_equal(sched_pick(&rq, now, &P, &others), &es[1]); /* equal vtimes: earliest */
-	assert_int_equal(others, SCHED_RQ_MAX - 3);
+	assert_int_equal(others, N - 3);
 
 	/* moving between cores keeps the distance to each queue's min_vtime, across the wrap */
 	struct sched_rq from = {.min_vtime = 1000}, to = {.min_vtime = 5000};
@@ -539,8 +546,7 @@ static void test_pick_in_one_pass(void **state)
 		/* the reference, on the shares as they are after the caps' periods roll */
 		struct sched_entity *want = NULL;
 		unsigned eligible = 0;
-		for (unsigned i = 0; i < n; i++) {
-			struct sched_entity *e = rq.e[i];
+		for (SCHED_RQ_FOR_EACH(e, &rq)) {
 			if (e->state != SCHED_RUNNABLE && e->state != SCHED_RUNNING)
 				continue;
 			if (!sched_cap_allows(e->share, now, &P))
@@ -556,8 +562,8 @@ static void test_pick_in_one_pass(void **state)
 		struct sched_pick_state ps;
 		unsigned others;
 		sched_pick_init(&ps);
-		for (unsigned i = 0; i < rq.n; i++)
-			sched_pick_consider(&ps, rq.e[i], now, &P);
+		for (SCHED_RQ_FOR_EACH(e, &rq))
+			sched_pick_consider(&ps, e, now, &P);
 		struct sched_entity *got = sched_pick_finish(&rq, &ps, &others);
 		assert_ptr_equal(got, want);
 		assert_int_equal(others, eligible ? eligible - 1 : 0);
