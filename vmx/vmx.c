@@ -12,10 +12,13 @@
 #include "kernel/cpu/features.h"
 #include "kernel/cpu/idt.h"
 #include "kernel/cpu/percpu.h"
+#include "kernel/cpu/smp.h"
+#include "drivers/lapic.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm/mm.h"
+#include "kernel/time/tsc.h"
 #include "kernel/vm/fastpath.h"
 #include "kernel/vm/fastpath_inline.h"
 #include "kernel/vm/hvm.h"
@@ -52,8 +55,17 @@ struct vmx_vcpu {
 	uint64_t vmcs_pa;
 	bool initialised; /* fields written on its core */
 	bool launched;
-	bool clear;   /* VMCLEARed since its last VMPTRLD (vmx_vcpu_unload) */
-	int last_cpu; /* the core the VMCS is active on; -1: none */
+	/*
+	 * The core the VMCS is active on (VMPTRLDed there and not VMCLEARed
+	 * since), -1: none. It stays active there across switches and idle, so
+	 * a vCPU that comes back needs no VMCLEAR, VMLAUNCH nor field reloads;
+	 * another core that runs it first asks this one for a VMCLEAR
+	 * (release_active). A VMCS active on two cores is corrupted silently.
+	 */
+	int active_cpu;
+	bool want_clear;		 /* another core waits for this core's VMCLEAR of it */
+	struct vmx_vcpu *next_active;	 /* in its active core's list */
+	int loaded_cpu; /* the core whose SYSCALL MSRs hold its values; -1: none (unloaded) */
 	/*
 	 * The core whose host state the VMCS holds and whose TLB entries for this
 	 * EPT and VPID are current; it survives an unload, so a vCPU that comes
@@ -68,7 +80,13 @@ struct vmx_vcpu {
 	bool want_nmi_window;	/* NMI-window exiting on the next entry */
 	uint32_t intr_state;	/* guest interruptibility state at the last exit */
 	uint32_t pending_error;
-	uint64_t syscall_msrs[5]; /* not in the VMCS: in the core's MSRs while it is loaded */
+	/*
+	 * Not in the VMCS: in the core's MSRs while it is loaded. STAR, LSTAR,
+	 * CSTAR and SFMASK are always current here (their writes exit:
+	 * vmx_set_owned_msr); KernelGSbase, which SWAPGS changes without an
+	 * exit, only once vmx_vcpu_unload has read it back.
+	 */
+	uint64_t syscall_msrs[5];
 	/*
 	 * CR2 is not in the VMCS: the guest's value lives in the real register
 	 * while it runs, and the core's CR2 is whatever ran last there (another
@@ -80,11 +98,22 @@ struct vmx_vcpu {
 /* What SYSCALL and SWAPGS use: the VMCS neither saves nor loads them (SVM's VMSAVE does). */
 static const uint32_t syscall_msr_index[5] = {0xc0000102, 0xc0000081, 0xc0000082, 0xc0000083,
 					      0xc0000084};
+enum { SYSCALL_KGS, SYSCALL_STAR, SYSCALL_LSTAR, SYSCALL_CSTAR, SYSCALL_SFMASK };
 
 struct vmx_cpu {
 	uint64_t vmxon_pa;
 	bool on;
 	struct vmx_vcpu *current; /* whose VMCS is current here */
+	/* the VMCSs active here; changed only on this core, with interrupts off */
+	struct vmx_vcpu *active;
+	bool clear_asked; /* some of them have want_clear set */
+	/*
+	 * What this core's SYSCALL MSRs hold (KernelGSbase: as of the last
+	 * unload or write; a guest's SWAPGS changes it meanwhile). The host
+	 * never uses SYSCALL or SWAPGS, so a vCPU loaded here writes only the
+	 * values that differ from its own.
+	 */
+	uint64_t syscall_msrs[5];
 };
 
 static struct vmx_controls ctl;
@@ -216,11 +245,22 @@ static int compute_caps(char *err, size_t errlen)
 	memset(phys_to_virt(io_bitmaps_pa), 0xff, 2 * FRAME_SIZE); /* every port traps */
 	uint8_t *bm = phys_to_virt(msr_bitmap_pa);
 	memset(bm, 0xff, FRAME_SIZE);
-	for (unsigned i = 0; i < msr_guest_owned_count; i++)
-		msr_pass_through(bm, msr_guest_owned[i], !msr_write_checked(msr_guest_owned[i]));
+	/*
+	 * Writes to STAR and SFMASK exit too (msr_write checks them): a guest
+	 * writes them once a boot, and an unload then need not read them back.
+	 */
+	for (unsigned i = 0; i < msr_guest_owned_count; i++) {
+		uint32_t m = msr_guest_owned[i];
+		bool writes = !msr_write_checked(m) && m != syscall_msr_index[SYSCALL_STAR] &&
+			      m != syscall_msr_index[SYSCALL_SFMASK];
+		msr_pass_through(bm, m, writes);
+	}
 	caps_ready = true;
 	return 0;
 }
+
+static void vmx_serve_clears(void);
+static void clear_interrupt(struct trap_frame *f);
 
 static int vmx_cpu_enable(char *err, size_t errlen)
 {
@@ -261,6 +301,8 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 		return -1;
 	}
 	*(uint32_t *)phys_to_virt(vc->vmxon_pa) = revision_id;
+	for (unsigned i = 0; i < 5; i++)
+		vc->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
 	write_cr0(vmx_fix_cr(read_cr0(), cr0_fixed0, cr0_fixed1));
 	write_cr4(vmx_fix_cr(read_cr4() | CR4_VMXE, cr4_fixed0, cr4_fixed1));
 	if (!do_vmxon(vc->vmxon_pa)) {
@@ -268,6 +310,8 @@ static int vmx_cpu_enable(char *err, size_t errlen)
 		return -1;
 	}
 	vc->on = true;
+	smp_set_answer_hook(vmx_serve_clears);
+	irq_register(VECTOR_VMX_CLEAR, clear_interrupt);
 	return 0;
 }
 
@@ -285,7 +329,8 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 		return -1;
 	}
 	*(uint32_t *)phys_to_virt(x->vmcs_pa) = revision_id;
-	x->last_cpu = -1;
+	x->active_cpu = -1;
+	x->loaded_cpu = -1;
 	x->host_cpu = -1;
 	if (have_vpid) {
 		spin_lock(&vmx_lock);
@@ -298,24 +343,107 @@ static int vmx_vcpu_create(struct vcpu *v, char *err, size_t errlen)
 }
 
 /*
- * VMCLEAR on the core the VMCS was active on writes its cached state back,
- * after which another core may VMPTRLD it (SDM Vol. 3C §25.11.1); the next
- * entry is a VMLAUNCH again.
+ * VMCLEAR on the core the VMCS is active on writes its cached state back,
+ * after which another core may VMPTRLD it (SDM Vol. 3C §25.11.1, §25.11.3);
+ * the next entry is a VMLAUNCH again. On this core, interrupts off.
+ */
+static void clear_here(struct vmx_cpu *vc, struct vmx_vcpu *x)
+{
+	for (struct vmx_vcpu **p = &vc->active; *p; p = &(*p)->next_active)
+		if (*p == x) {
+			*p = x->next_active;
+			break;
+		}
+	do_vmclear(x->vmcs_pa);
+	if (vc->current == x)
+		vc->current = NULL; /* VMCLEAR of the current VMCS leaves none current */
+	x->launched = false;
+	x->next_active = NULL;
+	__atomic_store_n(&x->want_clear, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&x->active_cpu, -1, __ATOMIC_RELEASE); /* after the VMCLEAR */
+}
+
+/*
+ * The VMCLEARs other cores asked of this one: from their IPI, or from a
+ * core's own wait with interrupts off (smp_answer_calls). None of these
+ * VMCSs is in use here: their vCPUs were unloaded from this core first.
+ */
+static void vmx_serve_clears(void)
+{
+	struct vmx_cpu *vc = this_cpu()->hvm;
+	if (!vc || !__atomic_exchange_n(&vc->clear_asked, false, __ATOMIC_ACQ_REL))
+		return;
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	for (struct vmx_vcpu *x = vc->active, *next; x; x = next) {
+		next = x->next_active;
+		if (__atomic_load_n(&x->want_clear, __ATOMIC_ACQUIRE))
+			clear_here(vc, x);
+	}
+	if (flags & (1u << 9))
+		irq_enable();
+}
+
+static void clear_interrupt(struct trap_frame *f)
+{
+	(void)f;
+	vmx_serve_clears();
+}
+
+/*
+ * Leaves x's VMCS clear and active nowhere, so that this core may VMPTRLD
+ * it: a VMCLEAR here, or asked of the core it is active on (an IPI) and
+ * waited for. Any interrupt state; the wait answers other cores' calls, so
+ * two cores waiting on each other both go on. False if that core did not
+ * answer in time: the VMCS cannot be used (or freed) safely.
+ */
+static bool release_active(struct vmx_vcpu *x)
+{
+	uint64_t flags;
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags)::"memory");
+	struct cpu *c = this_cpu();
+	int cpu = __atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE);
+	bool ok = true;
+	if (cpu == (int)c->index) {
+		clear_here(c->hvm, x);
+	} else if (cpu >= 0) {
+		struct vmx_cpu *o = cpus[cpu]->hvm;
+		__atomic_store_n(&x->want_clear, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&o->clear_asked, true, __ATOMIC_RELEASE);
+		lapic_send_ipi(cpus[cpu]->apic_id, ICR_FIXED | VECTOR_VMX_CLEAR);
+		uint64_t give_up = rdtsc() + 5000 * tsc_khz();
+		while (__atomic_load_n(&x->active_cpu, __ATOMIC_ACQUIRE) >= 0) {
+			if ((int64_t)(rdtsc() - give_up) >= 0) {
+				printk("hv: vmx: CPU %d did not VMCLEAR a VMCS for CPU %u in 5 s\n",
+				       cpu, c->index);
+				ok = false;
+				break;
+			}
+			smp_answer_calls();
+			__asm__ volatile("pause");
+		}
+	}
+	if (flags & (1u << 9))
+		irq_enable();
+	return ok;
+}
+
+/*
+ * The vCPU leaves this core: its KernelGSbase read back (the other SYSCALL
+ * MSRs are current in its copy). Its VMCS stays active here, and current
+ * until another is loaded.
  */
 static void vmx_vcpu_unload(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
-	struct vmx_cpu *vc = this_cpu()->hvm;
-	if (x->last_cpu != (int)this_cpu()->index)
+	struct cpu *c = this_cpu();
+	if (x->loaded_cpu != (int)c->index)
 		return;
-	for (unsigned i = 0; i < 5; i++)
-		x->syscall_msrs[i] = rdmsr(syscall_msr_index[i]);
-	do_vmclear(x->vmcs_pa);
-	if (vc && vc->current == x)
-		vc->current = NULL;
-	x->launched = false;
-	x->clear = true;
-	x->last_cpu = -1;
+	struct vmx_cpu *vc = c->hvm;
+	/* the only SYSCALL MSR the guest changes without an exit */
+	x->syscall_msrs[SYSCALL_KGS] = vc->syscall_msrs[SYSCALL_KGS] =
+	    rdmsr(syscall_msr_index[SYSCALL_KGS]);
+	x->loaded_cpu = -1;
 }
 
 static void vmx_vcpu_destroy(struct vcpu *v)
@@ -323,12 +451,9 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	struct vmx_vcpu *x = vx(v);
 	if (!x)
 		return;
-	for (unsigned i = 0; i < cpu_count; i++) {
-		struct vmx_cpu *vc = cpus[i]->hvm;
-		if (vc && vc->current == x)
-			vc->current = NULL;
-	}
-	frame_free(&host_frames, x->vmcs_pa);
+	/* active on a core, the CPU may still write it back: leaked rather than reused */
+	if (release_active(x))
+		frame_free(&host_frames, x->vmcs_pa);
 	kfree(x);
 	v->backend = NULL;
 }
@@ -581,11 +706,13 @@ static void vmx_set_pat(struct vcpu *v, uint64_t pat)
 /*
  * FS/GS bases and the SYSENTER MSRs live in the VMCS guest area; the SYSCALL
  * MSRs and KernelGSbase in the core's own MSRs while the vCPU is loaded (it
- * is: this runs in its exit), saved back by vmx_vcpu_unload.
+ * is: this runs in its exit), and in the vCPU's copy, which an unload need
+ * then not read back (KernelGSbase excepted: SWAPGS changes it).
  */
 static void vmx_set_owned_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 {
-	(void)v;
+	struct vmx_vcpu *x = vx(v);
+	struct vmx_cpu *vc = this_cpu()->hvm;
 	switch (msr) {
 	case 0xc0000100: vmwrite(VMCS_GUEST_FS_BASE, value); break;
 	case 0xc0000101: vmwrite(VMCS_GUEST_GS_BASE, value); break;
@@ -594,8 +721,10 @@ static void vmx_set_owned_msr(struct vcpu *v, uint32_t msr, uint64_t value)
 	case 0x176: vmwrite(VMCS_GUEST_SYSENTER_EIP, value); break;
 	default:
 		for (unsigned i = 0; i < 5; i++)
-			if (syscall_msr_index[i] == msr)
+			if (syscall_msr_index[i] == msr) {
 				wrmsr(msr, value);
+				x->syscall_msrs[i] = vc->syscall_msrs[i] = value;
+			}
 		break;
 	}
 }
@@ -700,23 +829,36 @@ static bool handle_cr_access(struct vcpu *v, uint64_t qual)
 	return true;
 }
 
-static void make_current(struct vcpu *v)
+/* False if the VMCS could not be had on this core (release_active). */
+static bool make_current(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vx(v);
 	struct cpu *c = this_cpu();
 	struct vmx_cpu *vc = c->hvm;
+	int me = (int)c->index;
 
-	if (x->last_cpu < 0) {
-		/*
-		 * A VMCS new, or unloaded from its last core (vmx_vcpu_unload): put it in
-		 * the clear launch state (Vol. 3C §25.11.3) before VMPTRLD here.
-		 */
-		if (!x->clear)
+	if (x->loaded_cpu != me) {
+		if (x->active_cpu != me) {
+			/*
+			 * New, or active on another core: VMCLEARed there, then here
+			 * (a new VMCS needs the clear launch state before VMPTRLD,
+			 * Vol. 3C §25.11.3), and active here from now on.
+			 */
+			if (!release_active(x))
+				return false;
 			do_vmclear(x->vmcs_pa);
-		x->clear = false;
-		x->launched = false;
+			x->launched = false;
+			x->next_active = vc->active;
+			vc->active = x;
+			__atomic_store_n(&x->active_cpu, me, __ATOMIC_RELEASE);
+		}
+		/* only what differs from what the core holds (another vCPU's, or its own) */
 		for (unsigned i = 0; i < 5; i++)
-			wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
+			if (vc->syscall_msrs[i] != x->syscall_msrs[i]) {
+				wrmsr(syscall_msr_index[i], x->syscall_msrs[i]);
+				vc->syscall_msrs[i] = x->syscall_msrs[i];
+			}
+		x->loaded_cpu = me;
 	}
 	if (vc->current != x) {
 		do_vmptrld(x->vmcs_pa);
@@ -724,21 +866,21 @@ static void make_current(struct vcpu *v)
 	}
 	if (!x->initialised)
 		init_vmcs(v);
-	if (x->host_cpu != (int)c->index) {
+	if (x->host_cpu != me) {
 		write_host_state();
 		/* translations cached for this EPT and VPID elsewhere, or stale: drop them */
 		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
 		if (have_vpid)
 			invvpid(invvpid_single ? 1 : 2, x->vpid);
-		x->host_cpu = (int)c->index;
+		x->host_cpu = me;
 	}
-	x->last_cpu = (int)c->index;
 	/* the EPT lost or changed a mapping since this vCPU last entered (vm->nested_gen) */
 	uint32_t gen = __atomic_load_n(&v->vm->nested_gen, __ATOMIC_ACQUIRE);
 	if (v->nested_seen != gen) {
 		invept(invept_single ? 1 : 2, vmx_eptp(x->ept_root));
 		v->nested_seen = gen;
 	}
+	return true;
 }
 
 /*
@@ -824,7 +966,13 @@ static void vmx_vcpu_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *x = vx(v);
 
-	make_current(v);
+	if (!make_current(v)) {
+		printk("vm %s: vCPU %u: its VMCS is still active on another core: not run\n",
+		       v->vm->name, v->id);
+		memset(exit, 0, sizeof(*exit));
+		exit->reason = EXIT_INVALID_STATE;
+		return;
+	}
 	for (;;) {
 		vmwrite(VMCS_GUEST_RSP, v->regs.gpr[X86_RSP]);
 		vmwrite(VMCS_GUEST_RIP, v->regs.rip);

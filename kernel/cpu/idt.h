@@ -7,6 +7,7 @@
 /* Vectors the host uses; 0-31 are exceptions. */
 #define VECTOR_TIMER 0xec
 #define VECTOR_IPI_CALL 0xf0
+#define VECTOR_VMX_CLEAR 0xf1 /* VT-x: a VMCLEAR another core asks for (vmx/vmx.c) */
 #define VECTOR_LAPIC_ERROR 0xfe
 #define VECTOR_SPURIOUS 0xff
 

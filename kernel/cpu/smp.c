@@ -235,6 +235,20 @@ void smp_flush_tlb_others(void)
 	tlb_catch_up(me);
 }
 
+static void (*answer_hook)(void);
+
+void smp_set_answer_hook(void (*fn)(void))
+{
+	answer_hook = fn;
+}
+
+void smp_answer_calls(void)
+{
+	tlb_catch_up(this_cpu());
+	if (answer_hook)
+		answer_hook();
+}
+
 static void call_interrupt(struct trap_frame *f)
 {
 	(void)f;

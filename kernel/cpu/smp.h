@@ -33,6 +33,13 @@ void smp_format_apic_ids(char *buf, size_t len);
 bool smp_run_on(unsigned cpu_index, void (*fn)(void *), void *arg);
 /* Runs fn on another CPU (through an IPI); false if it is not online. */
 bool smp_call(unsigned cpu_index, void (*fn)(void));
+/*
+ * What a core waiting on another with interrupts off answers meanwhile, so
+ * that two cores waiting on each other both go on: TLB shootdowns, and
+ * the hook a backend set (VT-x: VMCLEARs other cores asked for, vmx/vmx.c).
+ */
+void smp_answer_calls(void);
+void smp_set_answer_hook(void (*fn)(void));
 /* Sends the call IPI (VECTOR_IPI_CALL: it wakes the core and runs any pending call) to each core of a set. */
 void smp_kick_set(const struct cpuset *set);
 /*

@@ -233,13 +233,16 @@ static void load_spec_ctrl(uint64_t value)
 void msr_load_guest_state(struct vcpu *v)
 {
 	probe_host();
-	struct cpu_msrs *m = this_core_msrs();
-	if (host.rdtscp && m->tsc_aux != v->msrs.tsc_aux) {
-		wrmsr(MSR_TSC_AUX, v->msrs.tsc_aux);
-		m->tsc_aux = v->msrs.tsc_aux;
+	struct cpu_msrs *m = this_core_msrs(); /* looked up once for both */
+	uint64_t aux = v->msrs.tsc_aux, spec = v->msrs.spec_ctrl;
+	if (host.rdtscp && m->tsc_aux != aux) {
+		wrmsr(MSR_TSC_AUX, aux);
+		m->tsc_aux = aux;
 	}
-	if (host.spec_ctrl_bits)
-		load_spec_ctrl(v->msrs.spec_ctrl);
+	if (host.spec_ctrl_bits && m->spec_ctrl != spec) {
+		wrmsr(MSR_SPEC_CTRL, spec);
+		m->spec_ctrl = spec;
+	}
 }
 
 void msr_policy_reset(struct vcpu *v)
@@ -512,6 +515,14 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t value)
 		if (!valid_efer(v, value))
 			return -1;
 		hvm->set_efer(v, value);
+		return 0;
+	case 0xc0000081: /* STAR: passed through on SVM; VT-x keeps the guest's value (vmx.c) */
+		hvm->set_owned_msr(v, msr, value);
+		return 0;
+	case 0xc0000084: /* SFMASK: the same; bits 63:32 are reserved (SDM Vol. 4 Table 2-2) */
+		if (value >> 32)
+			break;
+		hvm->set_owned_msr(v, msr, value);
 		return 0;
 	case MSR_BIOS_SIGN_ID: /* writing it asks for the signature to be loaded: nothing to do */
 		return 0;

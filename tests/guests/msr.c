@@ -28,7 +28,9 @@ const char guest_name[] = "msr";
 #define MSR_FS_BASE 0xc0000100u
 #define MSR_GS_BASE 0xc0000101u
 #define MSR_KERNEL_GS_BASE 0xc0000102u
+#define MSR_STAR 0xc0000081u
 #define MSR_LSTAR 0xc0000082u
+#define MSR_SFMASK 0xc0000084u
 #define NONCANONICAL 0x0000800000000000ull
 
 #define APIC_BASE_BSP_ENABLED 0xfee00900ull	/* 0xfee00000 | EN (bit 11) | BSP (bit 8) */
@@ -242,6 +244,11 @@ static void check_reserved_and_canonical(void)
 		write_faults(MSR_GS_BASE, NONCANONICAL, "non-canonical GS base");
 		write_faults(MSR_KERNEL_GS_BASE, NONCANONICAL, "non-canonical KernelGSbase");
 		write_faults(MSR_LSTAR, NONCANONICAL, "non-canonical LSTAR");
+		/* the SYSCALL MSRs read back (VT-x keeps them per vCPU, vmx/vmx.c) */
+		write_read_back(MSR_STAR, 0x0023001000000000ull, true);
+		write_read_back(MSR_LSTAR, 0xffffffff81000000ull, true);
+		write_read_back(MSR_SFMASK, 0x47700, true);
+		write_read_back(MSR_KERNEL_GS_BASE, 0xffff888000001000ull, true);
 	}
 }
 

@@ -2,6 +2,7 @@
 VPID, unrestricted guest), two VMs at once on a two-core machine, with the
 verdicts they give under QEMU's SVM."""
 
+import re
 import time
 
 import pytest
@@ -90,3 +91,19 @@ def test_hostile_guest_is_contained():
     assert "[hostile] GUEST hostile: PASS" in run.log, run
     assert "[cpuid] GUEST cpuid: PASS" in run.log, run
     assert "[hostile] hostile: INS/OUTS to" in run.log, run
+
+
+def test_a_vcpu_moved_between_cores_keeps_its_state():
+    """A VMCS stays active on the core that ran it last (vmx/vmx.c): a core
+    that takes the vCPU over asks that one for the VMCLEAR first. Four
+    spinning VMs of different lengths on two cores: as VMs end, an idle core
+    steals a waiting vCPU from the other (Bochs runs the same way each time).
+    Each guest checks its own results and SSE state."""
+    spin = guest("spin")
+    pairs = [(vm_file("mv%d" % i, spin, extra="rounds=%d seed=%d" % (rounds, 41 + i)), spin)
+             for i, rounds in enumerate((10, 20, 30, 40))]
+    run = boot(pairs)
+    assert run.status == 0, run
+    for i in range(4):
+        assert "[mv%d] GUEST spin: PASS" % i in run.log, run
+    assert re.search(r"^vm mv\d vcpu 0 sched: .*ran on cores 0 1\b", run.log, re.M), run
