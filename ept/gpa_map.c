@@ -53,11 +53,107 @@ static bool ram_offset(const struct gpa_map *m, uint64_t gpa, uint64_t *off, uin
 	return false;
 }
 
+/* ---- lazy zeroing ---- */
+
+static bool bit_get(const uint64_t *bits, size_t i)
+{
+	return (__atomic_load_n(&bits[i / 64], __ATOMIC_ACQUIRE) >> (i % 64)) & 1;
+}
+
+static void bit_clear(uint64_t *bits, size_t i)
+{
+	/* release: whoever sees it clear sees the zeroed chunk (or its mapping) */
+	__atomic_fetch_and(&bits[i / 64], ~(1ull << (i % 64)), __ATOMIC_RELEASE);
+}
+
+size_t gpa_lazy_words(const struct gpa_map *m)
+{
+	return (m->nchunks + 63) / 64;
+}
+
+void gpa_map_set_lazy(struct gpa_map *m, struct gpa_lazy *l, uint64_t *unzeroed, uint64_t *unmapped)
+{
+	size_t words = gpa_lazy_words(m);
+	*l = (struct gpa_lazy){.lock = SPINLOCK_INIT, .unzeroed = unzeroed, .unmapped = unmapped};
+	for (size_t w = 0; w < words; w++) {
+		size_t left = m->nchunks - w * 64;
+		uint64_t all = left >= 64 ? ~0ull : (1ull << left) - 1;
+		unzeroed[w] = unmapped[w] = all;
+	}
+	m->lazy = l;
+}
+
+/* Zeroes chunk i if it still waits for that; the lock is held. */
+static void zero_locked(const struct gpa_map *m, size_t i)
+{
+	struct gpa_lazy *l = m->lazy;
+	if (!bit_get(l->unzeroed, i))
+		return;
+	memset(m->phys_to_virt(m->chunk_hpa[i]), 0, GPA_CHUNK_SIZE);
+	l->zeroed++;
+	bit_clear(l->unzeroed, i);
+}
+
+/* Chunk i is zeroed before anyone reads or writes it (cheap once it is). */
+static void touch(const struct gpa_map *m, size_t i)
+{
+	struct gpa_lazy *l = m->lazy;
+	if (!l || !bit_get(l->unzeroed, i))
+		return;
+	/* interrupts off: a chunk's zeroing is short, and nothing may wait on it here */
+	uint64_t flags = spin_lock_irqsave(&l->lock);
+	zero_locked(m, i);
+	spin_unlock_irqrestore(&l->lock, flags);
+}
+
+void gpa_map_zero_now(const struct gpa_map *m)
+{
+	struct gpa_lazy *l = m->lazy;
+	if (!l)
+		return;
+	for (size_t i = 0; i < m->nchunks; i++) {
+		touch(m, i);
+		bit_clear(l->unmapped, i);
+	}
+}
+
+int gpa_map_fault(const struct gpa_map *m, uint64_t gpa, int (*map)(void *ctx), void *ctx)
+{
+	struct gpa_lazy *l = m->lazy;
+	uint64_t off, left;
+	if (!l || !ram_offset(m, gpa, &off, &left))
+		return -1;
+	size_t i = (size_t)(off >> GPA_CHUNK_SHIFT);
+	if (!bit_get(l->unmapped, i))
+		return 0;
+	int r = 1;
+	uint64_t flags = spin_lock_irqsave(&l->lock);
+	if (bit_get(l->unmapped, i)) {
+		zero_locked(m, i); /* before the guest can see it */
+		l->emit_only = i + 1;
+		if (map(ctx) < 0)
+			r = -1;
+		else
+			bit_clear(l->unmapped, i);
+		l->emit_only = 0;
+	} else {
+		r = 0;
+	}
+	spin_unlock_irqrestore(&l->lock, flags);
+	return r;
+}
+
+uint64_t gpa_map_zeroed_bytes(const struct gpa_map *m)
+{
+	return m->lazy ? __atomic_load_n(&m->lazy->zeroed, __ATOMIC_RELAXED) * GPA_CHUNK_SIZE : 0;
+}
+
 bool gpa_to_hpa(const struct gpa_map *m, uint64_t gpa, uint64_t *hpa)
 {
 	uint64_t off, left;
 	if (!ram_offset(m, gpa, &off, &left))
 		return false;
+	touch(m, (size_t)(off >> GPA_CHUNK_SHIFT));
 	*hpa = m->chunk_hpa[off >> GPA_CHUNK_SHIFT] + (off & (GPA_CHUNK_SIZE - 1));
 	return true;
 }
@@ -79,10 +175,16 @@ static int copy(const struct gpa_map *m, uint64_t gpa, void *buf, size_t len, in
 		return -1;
 	while (len) {
 		uint64_t hpa = 0;
-		gpa_to_hpa(m, gpa, &hpa);
 		size_t n = (size_t)(GPA_CHUNK_SIZE - (gpa & (GPA_CHUNK_SIZE - 1)));
 		if (n > len)
 			n = len;
+		if (op == 2 && m->lazy && ram_offset(m, gpa, &off, &left) &&
+		    bit_get(m->lazy->unzeroed, (size_t)(off >> GPA_CHUNK_SHIFT))) {
+			gpa += n; /* zeroed at its first use anyway */
+			len -= n;
+			continue;
+		}
+		gpa_to_hpa(m, gpa, &hpa);
 		uint8_t *host = m->phys_to_virt(hpa);
 		if (op == 0)
 			memcpy(host, p, n);
@@ -125,12 +227,23 @@ int gpa_map_for_each_run(const struct gpa_map *m,
 			 int (*emit)(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size), void *ctx)
 {
 	size_t low_chunks = (size_t)(m->low_bytes >> GPA_CHUNK_SHIFT);
+	const struct gpa_lazy *l = m->lazy;
+	if (l && l->emit_only) {
+		size_t k = l->emit_only - 1;
+		uint64_t gpa = k < low_chunks ? (uint64_t)k * GPA_CHUNK_SIZE
+					      : GPA_HIGH_RAM_BASE + (uint64_t)(k - low_chunks) * GPA_CHUNK_SIZE;
+		return emit(ctx, gpa, m->chunk_hpa[k], GPA_CHUNK_SIZE);
+	}
 	size_t i = 0;
 	while (i < m->nchunks) {
+		if (l && bit_get(l->unmapped, i)) {
+			i++; /* mapped at the guest's first touch */
+			continue;
+		}
 		/* a run stays on its side of the hole */
 		size_t end = i < low_chunks ? low_chunks : m->nchunks;
 		size_t j = i + 1;
-		while (j < end &&
+		while (j < end && !(l && bit_get(l->unmapped, j)) &&
 		       m->chunk_hpa[j] == m->chunk_hpa[i] + (uint64_t)(j - i) * GPA_CHUNK_SIZE)
 			j++;
 		uint64_t gpa = i < low_chunks ? (uint64_t)i * GPA_CHUNK_SIZE

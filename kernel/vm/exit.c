@@ -135,8 +135,22 @@ static void handle_io(struct vcpu *v, struct vm_exit *e)
 	skip_instruction(v, e);
 }
 
+/* The nested tables' builder, limited by gpa_map_fault to the chunk just touched. */
+static int map_touched_chunk(void *ctx)
+{
+	struct vm *vm = ctx;
+	return hvm->build_nested(&vm->map, &vm->npt);
+}
+
 static void handle_mmio(struct vcpu *v, struct vm_exit *e)
 {
+	/* RAM's first touch (lazy zeroing, gpa_map.h): zeroed, mapped, and the guest retries */
+	int r = gpa_map_fault(&v->vm->map, e->mmio.gpa, map_touched_chunk, v->vm);
+	if (r > 0)
+		return;
+	/* mapped by another vCPU since this one's walk; else not RAM the tables may lack */
+	if (r == 0 && pt_lookup(&v->vm->npt, e->mmio.gpa & ~0xfffull, NULL, NULL, NULL))
+		return;
 	/* decoded and emulated in emulate.c; a fault on the way is the guest's */
 	const char *why = vm_emulate_mmio(v, e);
 	if (why)

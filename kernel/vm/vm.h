@@ -143,6 +143,7 @@ struct vm {
 	spinlock_t lock;
 
 	uint64_t ram_bytes;
+	uint64_t ram_zeroed_bytes; /* zeroed at first use (gpa_map.h), kept when the RAM goes */
 	/*
 	 * Host memory the VM costs beyond its RAM, measured when it was built:
 	 * everything its creation took from the frame allocator and the heap

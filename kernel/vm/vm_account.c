@@ -14,6 +14,11 @@ void vm_print_accounting(const struct vm *vm)
 	if (vm->stop_tsc > vm->start_tsc)
 		printk("vm %s ran %llu TSC ticks from start to stop\n", vm->name,
 		       (unsigned long long)(vm->stop_tsc - vm->start_tsc));
+	/* (its RAM may be given back already: the count was kept) */
+	uint64_t zeroed = vm->map.lazy ? gpa_map_zeroed_bytes(&vm->map) : vm->ram_zeroed_bytes;
+	if (vm->ram_bytes)
+		printk("vm %s RAM zeroed at first use: %llu of %llu MiB\n", vm->name,
+		       (unsigned long long)(zeroed >> 20), (unsigned long long)(vm->ram_bytes >> 20));
 	for (unsigned i = 0; i < vm->nvcpus; i++) {
 		const struct vcpu *v = vm->vcpus[i];
 		char line[256];

@@ -9,6 +9,8 @@
  *           map print the same checksum
  *   bare    skip the beyond-RAM checks (bare QEMU makes no promise there)
  *   full    read every dword of the beyond-RAM window, not a sample
+ *   (unless bare, the RAM tested must read zero before it is written: a
+ *   VM's RAM holds nothing of a VM that had it before)
  *
  * Output: "ram seed=N checksum=0x..." where checksum folds the verified words
  * in address order: c = rotl(c, 5) ^ word, from c = 0.
@@ -97,6 +99,19 @@ static void test_ram(uint32_t seed)
 	int n = usable_ranges(r, GUEST_MMAP_MAX, floor);
 	if (!check(n > 0, "no usable RAM above 0x%08x in the memory map", floor))
 		return;
+
+	if (!opt_present("bare")) {
+		uint32_t dirty = 0;
+		for (int i = 0; i < n; i++) {
+			for (uint32_t a = r[i].start; a < r[i].end; a += 4) {
+				uint32_t got = *(volatile uint32_t *)a;
+				if (got && dirty++ < 4)
+					check(false, "RAM at 0x%08x holds 0x%08x before any write", a, got);
+			}
+		}
+		check(dirty == 0, "%u RAM words were not zero at start", dirty);
+		printf("ram: zero at start\n");
+	}
 
 	uint32_t total = 0;
 	for (int i = 0; i < n; i++) {

@@ -99,22 +99,25 @@ def check_big_linux(run, name, vcpus, memory):
     assert run.status == 0, run
 
 
-def test_linux_with_6_gib_sees_ram_above_4_gib():
-    """The Debian cloud kernel in a 6 GiB VM: the 3 GiB past the 32-bit hole is
-    RAM it finds (e820) and uses (MemTotal). One vCPU: with 4 or 16 the boot
-    takes minutes under TCG (see the test below)."""
-    run = qemu(smp=4, mem="7G", modules=linux_big("big", 6144, 1), timeout=300)
-    check_big_linux(run, "big", 1, 6144)
-
-
-@pytest.mark.skip(reason="too slow under QEMU TCG on a 2-core machine: 16 vCPUs on 4 emulated "
-                  "cores reach /init after about 2 minutes (126 s) and the init script's "
-                  "commands then take seconds each. PAUSE exits on shared cores (spinexit=1) "
-                  "cut stop_machine after AP bring-up from 16 s to 2.4 s and the KVM PV "
-                  "features (pvsched=1: steal time, PV TLB flush, sched yield, PV spinlocks) "
-                  "are used, but what "
-                  "remains is emulation: each emulated core gets a fraction of a real one "
-                  "(README, issue 18); under load Linux's soft-lockup watchdog fires")
 def test_linux_with_16_vcpus_and_6_gib():
-    run = qemu(smp=4, mem="7G", modules=linux_big("big16", 6144, 16), timeout=400)
+    """The Debian cloud kernel in a VM of 16 vCPUs and 6 GiB: all 16 come up
+    (cpus=16) and the 3 GiB past the 32-bit hole is RAM it finds (e820) and
+    uses (MemTotal). (It covers what a 1-vCPU 6 GiB test checked.)
+
+    QEMU gets two cores for the vCPUs (8 a core) plus CPU 0 for the console
+    (spare_cpu0, which also avoids QEMU 7.2's CPU-0 race): each emulated core
+    is a host thread, and with -smp 4 on a 2-core machine the host kernel
+    deschedules emulated cores for milliseconds at a time, a second level of
+    overcommit the hypervisor cannot see. Every cross-vCPU wait (IPIs of TLB
+    flushes and text patching, stop_machine) then waits on both levels: the
+    vCPUs' average wake latency went from about 3.5 ms to 16-23 ms and the
+    run from about 35 s to 45-100 s. A 16-vCPU VM on the 2 cores of a
+    real machine is what this runs: 17-28 s on an idle 2-core machine (VM
+    RAM is zeroed at first use, not at creation), 45-75 s beside another
+    emulator; the timeout is for a loaded machine."""
+    run = qemu(smp=2, mem="7G", modules=linux_big("big16", 6144, 16), timeout=400,
+               spare_cpu0=True)
     check_big_linux(run, "big16", 16, 6144)
+    # RAM zeroed at first use: a booting Linux touches a part of its 6 GiB only
+    z = re.search(r"^vm big16 RAM zeroed at first use: (\d+) of 6144 MiB$", run.log, re.M)
+    assert z and 0 < int(z.group(1)) < 6144, run

@@ -62,6 +62,35 @@ def test_ram_is_private_to_each_vm():
     assert run.status == 0
 
 
+def test_a_vm_created_again_reads_zeroes_not_the_ram_before():
+    """A VM's RAM is zeroed at each chunk's first use, not at creation
+    (ept/gpa_map.h): the ram guest fills its RAM with a pattern and stops;
+    created again, it gets that RAM back and must read zeroes above its
+    image before it writes (it checks: "ram: zero at start")."""
+    from hvconsole import boot, command
+    ram = guest("ram")
+    child = boot([(vm_file("ram-z", ram, memory=16, extra="seed=3"), ram)], smp=2,
+                 debug_exit=False)
+    try:
+        child.expect(r"vm ram-z stopped: (\S+) code=(\d+)", timeout=120)
+        assert child.match.group(1, 2) == ("exit-port", "0"), child.before[-3000:]
+        at = r"vm ram-z RAM starts at host (0x[0-9a-f]+)"
+        first = re.search(at, child.before)
+        child.send("\r")
+        out = command(child, "create /boot/vms/ram-z.cfg",
+                      expect=r"vm ram-z stopped: \S+ code=\d+", timeout=120)
+        assert "ram: zero at start" in out, out[-3000:]
+        assert "vm ram-z stopped: exit-port code=0" in out, out[-3000:]
+        # host RAM the first run wrote (here: its first chunk lies in the first
+        # run's 16 MiB): what it wrote was there to leak
+        again = re.search(at, out)
+        assert first and again, (first, again)
+        assert abs(int(first.group(1), 16) - int(again.group(1), 16)) < 16 << 20, (first, again)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+
+
 def test_triple_fault_stops_only_that_vm():
     run = boot_vms(
         (vm_file("crasher", guest("triple")), guest("triple")),

@@ -400,6 +400,190 @@ static void test_map_puts_ram_above_4g_past_the_hole(void **state)
 	assert_int_equal(GPA_HIGH_RAM_BASE + high, GPA_HIGH_RAM_END);
 }
 
+/* ---- lazy zeroing ---- */
+
+struct lazy_log {
+	unsigned n;
+	uint64_t gpa[16], hpa[16], size[16];
+};
+
+static int lazy_run(void *ctx, uint64_t gpa, uint64_t hpa, uint64_t size)
+{
+	struct lazy_log *r = ctx;
+	assert_true(r->n < 16);
+	r->gpa[r->n] = gpa;
+	r->hpa[r->n] = hpa;
+	r->size[r->n++] = size;
+	return 0;
+}
+
+/* What the fault handler's builder does: for_each_run, limited by gpa_map_fault. */
+struct fault_ctx {
+	const struct gpa_map *m;
+	struct lazy_log log;
+	int calls, fail;
+};
+
+static int map_cb(void *ctx)
+{
+	struct fault_ctx *f = ctx;
+	f->calls++;
+	if (f->fail)
+		return -1;
+	return gpa_map_for_each_run(f->m, lazy_run, &f->log);
+}
+
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t b)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != b)
+			return false;
+	return true;
+}
+
+static void test_lazy_map_zeroes_each_chunk_at_first_use_and_maps_it_on_fault(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[8], bits[2];
+	struct gpa_lazy lazy;
+	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
+				      p2v),
+			 0);
+	/* another VM's data in every chunk */
+	for (unsigned i = 0; i < 8; i++)
+		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
+	assert_int_equal(gpa_lazy_words(&m), 1);
+	gpa_map_set_lazy(&m, &lazy, &bits[0], &bits[1]);
+	assert_int_equal(gpa_map_zeroed_bytes(&m), 0);
+
+	/* nothing is in the nested tables yet */
+	struct lazy_log all = {0};
+	assert_int_equal(gpa_map_for_each_run(&m, lazy_run, &all), 0);
+	assert_int_equal(all.n, 0);
+
+	/* the hypervisor's read of chunk 1 sees zeroes, and the whole chunk is zeroed */
+	uint8_t buf[16];
+	assert_int_equal(gpa_read(&m, GPA_CHUNK_SIZE + 100, buf, sizeof(buf)), 0);
+	assert_true(all_bytes(buf, sizeof(buf), 0));
+	assert_true(all_bytes(arena + table[1], GPA_CHUNK_SIZE, 0));
+	assert_true(all_bytes(arena + table[2], GPA_CHUNK_SIZE, 0xaa)); /* not its neighbour */
+	assert_int_equal(gpa_map_zeroed_bytes(&m), GPA_CHUNK_SIZE);
+	/* and gpa_to_hpa zeroes too: a pointer into the chunk never sees old data */
+	uint64_t hpa;
+	assert_true(gpa_to_hpa(&m, 2 * GPA_CHUNK_SIZE + 8, &hpa));
+	assert_true(all_bytes(arena + table[2], GPA_CHUNK_SIZE, 0));
+	/* a write lands, and the zeroing never runs again over it */
+	memset(buf, 0x5c, sizeof(buf));
+	assert_int_equal(gpa_write(&m, GPA_CHUNK_SIZE + 100, buf, sizeof(buf)), 0);
+	assert_int_equal(gpa_read(&m, GPA_CHUNK_SIZE + 100, buf, sizeof(buf)), 0);
+	assert_true(all_bytes(buf, sizeof(buf), 0x5c));
+	/* touched by the hypervisor only: still not in the tables */
+	assert_int_equal(gpa_map_for_each_run(&m, lazy_run, &all), 0);
+	assert_int_equal(all.n, 0);
+
+	/* the guest's first touch of chunk 3: zeroed, then exactly that chunk mapped */
+	struct fault_ctx f = {&m, {0}, 0, 0};
+	assert_int_equal(gpa_map_fault(&m, 3 * GPA_CHUNK_SIZE + 0x123, map_cb, &f), 1);
+	assert_int_equal(f.calls, 1);
+	assert_int_equal(f.log.n, 1);
+	assert_int_equal(f.log.gpa[0], 3 * GPA_CHUNK_SIZE);
+	assert_int_equal(f.log.hpa[0], table[3]);
+	assert_int_equal(f.log.size[0], GPA_CHUNK_SIZE);
+	assert_true(all_bytes(arena + table[3], GPA_CHUNK_SIZE, 0));
+	/* a second fault there (another vCPU's, raced): already mapped, no builder call */
+	assert_int_equal(gpa_map_fault(&m, 3 * GPA_CHUNK_SIZE, map_cb, &f), 0);
+	assert_int_equal(f.calls, 1);
+	/* chunk 1 was zeroed by the hypervisor: its fault maps it without zeroing again */
+	f.log.n = 0;
+	assert_int_equal(gpa_map_fault(&m, GPA_CHUNK_SIZE + 100, map_cb, &f), 1);
+	assert_int_equal(f.log.n, 1);
+	assert_int_equal(arena[table[1] + 100], 0x5c);
+	/* not RAM: the MMIO path's */
+	assert_int_equal(gpa_map_fault(&m, 8 * GPA_CHUNK_SIZE, map_cb, &f), -1);
+	/* a failed mapping leaves the chunk out, to be tried again */
+	f.fail = 1;
+	assert_int_equal(gpa_map_fault(&m, 6 * GPA_CHUNK_SIZE, map_cb, &f), -1);
+	f.fail = 0;
+	f.log.n = 0;
+	assert_int_equal(gpa_map_fault(&m, 6 * GPA_CHUNK_SIZE, map_cb, &f), 1);
+	assert_int_equal(f.log.n, 1);
+
+	/* a full build (a rebuilt table) now holds the touched chunks only: 1, 3, 6 */
+	all.n = 0;
+	assert_int_equal(gpa_map_for_each_run(&m, lazy_run, &all), 0);
+	assert_int_equal(all.n, 3);
+	assert_int_equal(all.gpa[0], GPA_CHUNK_SIZE);
+	assert_int_equal(all.gpa[1], 3 * GPA_CHUNK_SIZE);
+	assert_int_equal(all.gpa[2], 6 * GPA_CHUNK_SIZE);
+
+	/* a reboot's zeroing: written chunks zeroed, untouched ones left for their first use */
+	gpa_zero_all(&m);
+	assert_true(all_bytes(arena + table[1], GPA_CHUNK_SIZE, 0));
+	assert_true(all_bytes(arena + table[5], GPA_CHUNK_SIZE, 0xaa));
+	assert_int_equal(gpa_map_zeroed_bytes(&m), 4 * GPA_CHUNK_SIZE);
+	assert_int_equal(gpa_read(&m, 5 * GPA_CHUNK_SIZE, buf, sizeof(buf)), 0);
+	assert_true(all_bytes(buf, sizeof(buf), 0));
+}
+
+static void test_lazy_map_zero_now_zeroes_and_maps_everything(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[8], bits[2];
+	struct gpa_lazy lazy;
+	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
+				      p2v),
+			 0);
+	for (unsigned i = 0; i < 8; i++)
+		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
+	gpa_map_set_lazy(&m, &lazy, &bits[0], &bits[1]);
+	gpa_map_zero_now(&m); /* a VM whose devices DMA through an IOMMU */
+	for (unsigned i = 0; i < 8; i++)
+		assert_true(all_bytes(arena + table[i], GPA_CHUNK_SIZE, 0));
+	/* the runs of an eagerly zeroed map: the host hole after the third chunk splits them */
+	struct lazy_log all = {0};
+	assert_int_equal(gpa_map_for_each_run(&m, lazy_run, &all), 0);
+	assert_int_equal(all.n, 2);
+	assert_int_equal(all.size[0], 3 * GPA_CHUNK_SIZE);
+	assert_int_equal(all.size[1], 5 * GPA_CHUNK_SIZE);
+	struct fault_ctx f = {&m, {0}, 0, 0};
+	assert_int_equal(gpa_map_fault(&m, 0, map_cb, &f), 0);
+}
+
+/* Every chunk on one host chunk: the addresses, not the contents, are checked. */
+static uint64_t same_chunk(void *ctx)
+{
+	(void)ctx;
+	return 2 * GPA_CHUNK_SIZE;
+}
+
+static void test_lazy_fault_above_4g_maps_the_chunk_past_the_hole(void **state)
+{
+	(void)state;
+	enum { N = 1536 + 3 }; /* 3 GiB below the hole, 6 MiB from 4 GiB */
+	static uint64_t table[N], bits[2 * ((N + 63) / 64)];
+	struct gpa_map m;
+	struct gpa_lazy lazy;
+	assert_int_equal(gpa_map_init(&m, (uint64_t)N * GPA_CHUNK_SIZE, table, same_chunk, free_chunk,
+				      NULL, p2v),
+			 0);
+	size_t words = gpa_lazy_words(&m);
+	assert_int_equal(words, (N + 63) / 64);
+	gpa_map_set_lazy(&m, &lazy, bits, bits + words);
+	struct fault_ctx f = {&m, {0}, 0, 0};
+	assert_int_equal(gpa_map_fault(&m, GPA_HIGH_RAM_BASE + GPA_CHUNK_SIZE + 5, map_cb, &f), 1);
+	assert_int_equal(f.log.n, 1);
+	assert_int_equal(f.log.gpa[0], GPA_HIGH_RAM_BASE + GPA_CHUNK_SIZE);
+	/* the hole and past the end are no RAM of it */
+	assert_int_equal(gpa_map_fault(&m, GPA_LOW_RAM_MAX + 4096, map_cb, &f), -1);
+	assert_int_equal(gpa_map_fault(&m, GPA_HIGH_RAM_BASE + 3 * GPA_CHUNK_SIZE, map_cb, &f), -1);
+	/* the last word holds bits for the 3 chunks from 1536 only: none past the end */
+	assert_int_equal(gpa_map_fault(&m, GPA_HIGH_RAM_BASE + 2 * GPA_CHUNK_SIZE, map_cb, &f), 1);
+	assert_int_equal(bits[words - 1], 1);	       /* unzeroed: chunk 1536, never touched */
+	assert_int_equal(bits[2 * words - 1], 1);      /* unmapped: the same */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +600,12 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_npt_maps_a_bar_uncached_and_moves_it, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_lazy_map_zeroes_each_chunk_at_first_use_and_maps_it_on_fault, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lazy_map_zero_now_zeroes_and_maps_everything, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_lazy_fault_above_4g_maps_the_chunk_past_the_hole,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_map_puts_ram_above_4g_past_the_hole, setup,
 					    teardown),
 	};
