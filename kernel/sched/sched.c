@@ -36,6 +36,13 @@ struct sched_core {
 	bool shared;	  /* the vCPU it runs now has others waiting for the core */
 	uint64_t left_at; /* when the last vCPU left the core (0: idle since) */
 	uint64_t switches, switch_ticks; /* switches, and TSC ticks from one vCPU to the next */
+	/*
+	 * The last SWITCH_RECENT switches' ticks, for a median: under a
+	 * harness whose TSC counts every emulated core's instructions (QEMU's
+	 * icount runs them in turn), one window that another core's work lands
+	 * in would move the average by tens of ticks.
+	 */
+	uint32_t recent[SWITCH_RECENT];
 	unsigned most; /* the most vCPUs its queue has held at once */
 };
 
@@ -207,8 +214,10 @@ static void load(struct sched_core *c, struct vcpu *v, unsigned me)
 		__atomic_store_n(&c->loaded, v, __ATOMIC_RELEASE);
 		v->se.switches_in++;
 		if (c->left_at) {
+			uint64_t d = rdtsc() - c->left_at;
+			c->recent[c->switches % SWITCH_RECENT] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 			c->switches++;
-			c->switch_ticks += rdtsc() - c->left_at;
+			c->switch_ticks += d;
 		}
 	}
 	cpuset_add(&v->se.ran_on, me);
@@ -745,9 +754,19 @@ void sched_wait_a_little(uint64_t us)
 void sched_core_stats(unsigned c, struct sched_core_stats *out)
 {
 	if (c >= ncores) {
-		*out = (struct sched_core_stats){0, 0, 0};
+		*out = (struct sched_core_stats){0};
 		return;
 	}
 	struct sched_core *k = &cores[c];
-	*out = (struct sched_core_stats){k->switches, k->switch_ticks, k->most};
+	*out = (struct sched_core_stats){k->switches, k->switch_ticks, 0, k->most};
+	uint32_t v[SWITCH_RECENT];
+	unsigned n = k->switches < SWITCH_RECENT ? (unsigned)k->switches : SWITCH_RECENT;
+	for (unsigned i = 0; i < n; i++) { /* insertion sort: at most 64, once a report */
+		unsigned j = i;
+		for (; j > 0 && v[j - 1] > k->recent[i]; j--)
+			v[j] = v[j - 1];
+		v[j] = k->recent[i];
+	}
+	if (n)
+		out->switch_median = v[n / 2];
 }

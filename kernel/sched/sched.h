@@ -59,9 +59,11 @@ void sched_run_boot_cpu(uint64_t us);
 void sched_wait_a_little(uint64_t us);
 
 /* What sharing a core cost, for the final report and the benchmark. */
+#define SWITCH_RECENT 64
 struct sched_core_stats {
 	uint64_t switches;     /* from one vCPU's state to another's */
 	uint64_t switch_ticks; /* TSC ticks from leaving one vCPU to entering the next */
+	uint64_t switch_median; /* the median of the last SWITCH_RECENT switches' ticks */
 	unsigned most;	       /* the most vCPUs its run queue has held at once */
 };
 void sched_core_stats(unsigned c, struct sched_core_stats *out);

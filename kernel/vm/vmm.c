@@ -616,9 +616,10 @@ bool vmm_report(void)
 		struct sched_core_stats st;
 		sched_core_stats(c, &st);
 		if (st.switches)
-			printk("sched core %u: %llu switches, %llu TSC ticks per switch, "
+			printk("sched core %u: %llu switches, %llu TSC ticks per switch (median %llu), "
 			       "at most %u vCPUs queued\n", c, (unsigned long long)st.switches,
-			       (unsigned long long)(st.switch_ticks / st.switches), st.most);
+			       (unsigned long long)(st.switch_ticks / st.switches),
+			       (unsigned long long)st.switch_median, st.most);
 	}
 	if (vm_count || failed_files)
 		printk("hv: all %u VMs stopped: %s%s\n", vm_count, ok ? "all succeeded" : "some failed",

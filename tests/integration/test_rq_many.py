@@ -48,7 +48,7 @@ def test_three_64_vcpu_vms_pinned_to_one_core():
         for n in names:
             assert rows[n][2] == "stopped" and rows[n][3] == "64", rows[n]
         child.sendline("destroy hold")
-        child.expect(r"sched core 1: \d+ switches, \d+ TSC ticks per switch, "
+        child.expect(r"sched core 1: \d+ switches, \d+ TSC ticks per switch \(median \d+\), "
                      r"at most (\d+) vCPUs queued", timeout=120)
         most = int(child.match.group(1))
         # the three were placed while the first still ran (they start at boot together)
