@@ -143,6 +143,23 @@ int gpa_map_fault(const struct gpa_map *m, uint64_t gpa, int (*map)(void *ctx), 
 	return r;
 }
 
+int gpa_map_expose_zeroed(const struct gpa_map *m, int (*map)(void *ctx), void *ctx)
+{
+	const struct gpa_lazy *l = m->lazy;
+	size_t low_chunks = (size_t)(m->low_bytes >> GPA_CHUNK_SHIFT);
+	if (!l)
+		return 0;
+	for (size_t i = 0; i < m->nchunks; i++) {
+		if (bit_get(l->unzeroed, i) || !bit_get(l->unmapped, i))
+			continue;
+		uint64_t gpa = i < low_chunks ? (uint64_t)i * GPA_CHUNK_SIZE
+					      : GPA_HIGH_RAM_BASE + (uint64_t)(i - low_chunks) * GPA_CHUNK_SIZE;
+		if (gpa_map_fault(m, gpa, map, ctx) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 uint64_t gpa_map_zeroed_bytes(const struct gpa_map *m)
 {
 	return m->lazy ? __atomic_load_n(&m->lazy->zeroed, __ATOMIC_RELAXED) * GPA_CHUNK_SIZE : 0;

@@ -94,6 +94,12 @@ void gpa_map_zero_now(const struct gpa_map *m);
  * -1: not lazily mapped RAM, or map failed.
  */
 int gpa_map_fault(const struct gpa_map *m, uint64_t gpa, int (*map)(void *ctx), void *ctx);
+/*
+ * Maps, as gpa_map_fault would, every chunk already zeroed but left out of
+ * the nested tables (what the loader wrote): the guest's first touch of its
+ * kernel and ramdisk then needs no exit. -1 if map failed.
+ */
+int gpa_map_expose_zeroed(const struct gpa_map *m, int (*map)(void *ctx), void *ctx);
 /* Bytes of RAM zeroed at first use so far (0 for a map without lazy zeroing). */
 uint64_t gpa_map_zeroed_bytes(const struct gpa_map *m);
 

@@ -183,6 +183,13 @@ static int vcpu_setup(struct vcpu *v, char *err, size_t errlen)
 }
 
 /* Loads the VM's kernel (and ramdisk) into its RAM and points vCPU 0 at it. */
+/* The nested tables' builder, limited by gpa_map_fault to one chunk. */
+static int map_chunk(void *ctx)
+{
+	struct vm *vm = ctx;
+	return hvm->build_nested(&vm->map, &vm->npt);
+}
+
 static int load_kernel(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->config;
@@ -192,7 +199,14 @@ static int load_kernel(struct vm *vm, char *err, size_t errlen)
 		format(err, errlen, "boot module %s is gone", kernel ? cfg->ramdisk : cfg->kernel);
 		return -1;
 	}
-	return vm_load_kernel(vm, kernel, ramdisk, err, errlen);
+	if (vm_load_kernel(vm, kernel, ramdisk, err, errlen) < 0)
+		return -1;
+	/* the chunks the loader wrote are zeroed: mapped now, not at the guest's first touch */
+	if (gpa_map_expose_zeroed(&vm->map, map_chunk, vm) < 0) {
+		format(err, errlen, "out of memory for nested page tables");
+		return -1;
+	}
+	return 0;
 }
 
 /*

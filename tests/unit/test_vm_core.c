@@ -551,6 +551,43 @@ static void test_lazy_map_zero_now_zeroes_and_maps_everything(void **state)
 	assert_int_equal(gpa_map_fault(&m, 0, map_cb, &f), 0);
 }
 
+static void test_lazy_expose_maps_what_the_loader_wrote_and_nothing_else(void **state)
+{
+	(void)state;
+	struct gpa_map m;
+	uint64_t table[8], bits[2];
+	struct gpa_lazy lazy;
+	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
+				      p2v),
+			 0);
+	for (unsigned i = 0; i < 8; i++)
+		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
+	gpa_map_set_lazy(&m, &lazy, &bits[0], &bits[1]);
+	/* the loader writes a kernel into chunk 2 and a ramdisk across chunks 4 and 5 */
+	uint8_t buf[64];
+	memset(buf, 0x11, sizeof(buf));
+	assert_int_equal(gpa_write(&m, 2 * GPA_CHUNK_SIZE + 8, buf, sizeof(buf)), 0);
+	assert_int_equal(gpa_write(&m, 5 * GPA_CHUNK_SIZE - 32, buf, sizeof(buf)), 0);
+	struct fault_ctx f = {&m, {0}, 0, 0};
+	assert_int_equal(gpa_map_expose_zeroed(&m, map_cb, &f), 0);
+	assert_int_equal(f.log.n, 3);
+	assert_int_equal(f.log.gpa[0], 2 * GPA_CHUNK_SIZE);
+	assert_int_equal(f.log.gpa[1], 4 * GPA_CHUNK_SIZE);
+	assert_int_equal(f.log.gpa[2], 5 * GPA_CHUNK_SIZE);
+	/* the others stay out, with their old contents until their first use */
+	assert_true(all_bytes(arena + table[3], GPA_CHUNK_SIZE, 0xaa));
+	assert_int_equal(gpa_map_fault(&m, 2 * GPA_CHUNK_SIZE, map_cb, &f), 0);
+	assert_int_equal(gpa_map_fault(&m, 3 * GPA_CHUNK_SIZE, map_cb, &f), 1);
+	/* again: nothing new to map */
+	f.log.n = 0;
+	assert_int_equal(gpa_map_expose_zeroed(&m, map_cb, &f), 0);
+	assert_int_equal(f.log.n, 0);
+	/* a builder that fails says so */
+	assert_int_equal(gpa_write(&m, 7 * GPA_CHUNK_SIZE, buf, 1), 0);
+	f.fail = 1;
+	assert_int_equal(gpa_map_expose_zeroed(&m, map_cb, &f), -1);
+}
+
 /* Every chunk on one host chunk: the addresses, not the contents, are checked. */
 static uint64_t same_chunk(void *ctx)
 {
@@ -604,6 +641,8 @@ int main(void)
 		test_lazy_map_zeroes_each_chunk_at_first_use_and_maps_it_on_fault, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lazy_map_zero_now_zeroes_and_maps_everything, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_lazy_expose_maps_what_the_loader_wrote_and_nothing_else,
+					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lazy_fault_above_4g_maps_the_chunk_past_the_hole,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_map_puts_ram_above_4g_past_the_hole, setup,
