@@ -441,20 +441,25 @@ static bool all_bytes(const uint8_t *p, size_t n, uint8_t b)
 	return true;
 }
 
+/* Eight chunks of RAM, lazily zeroed, each holding another VM's data (0xaa) */
+static void lazy_map8(struct gpa_map *m, uint64_t *table, uint64_t *bits, struct gpa_lazy *lazy)
+{
+	assert_int_equal(gpa_map_init(m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
+				      p2v),
+			 0);
+	for (unsigned i = 0; i < 8; i++)
+		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
+	gpa_map_set_lazy(m, lazy, &bits[0], &bits[1]);
+}
+
 static void test_lazy_map_zeroes_each_chunk_at_first_use_and_maps_it_on_fault(void **state)
 {
 	(void)state;
 	struct gpa_map m;
 	uint64_t table[8], bits[2];
 	struct gpa_lazy lazy;
-	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
-				      p2v),
-			 0);
-	/* another VM's data in every chunk */
-	for (unsigned i = 0; i < 8; i++)
-		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
+	lazy_map8(&m, table, bits, &lazy);
 	assert_int_equal(gpa_lazy_words(&m), 1);
-	gpa_map_set_lazy(&m, &lazy, &bits[0], &bits[1]);
 	assert_int_equal(gpa_map_zeroed_bytes(&m), 0);
 
 	/* nothing is in the nested tables yet */
@@ -532,12 +537,7 @@ static void test_lazy_map_zero_now_zeroes_and_maps_everything(void **state)
 	struct gpa_map m;
 	uint64_t table[8], bits[2];
 	struct gpa_lazy lazy;
-	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
-				      p2v),
-			 0);
-	for (unsigned i = 0; i < 8; i++)
-		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
-	gpa_map_set_lazy(&m, &lazy, &bits[0], &bits[1]);
+	lazy_map8(&m, table, bits, &lazy);
 	gpa_map_zero_now(&m); /* a VM whose devices DMA through an IOMMU */
 	for (unsigned i = 0; i < 8; i++)
 		assert_true(all_bytes(arena + table[i], GPA_CHUNK_SIZE, 0));
@@ -557,12 +557,7 @@ static void test_lazy_expose_maps_what_the_loader_wrote_and_nothing_else(void **
 	struct gpa_map m;
 	uint64_t table[8], bits[2];
 	struct gpa_lazy lazy;
-	assert_int_equal(gpa_map_init(&m, 8 * GPA_CHUNK_SIZE, table, alloc_chunk, free_chunk, NULL,
-				      p2v),
-			 0);
-	for (unsigned i = 0; i < 8; i++)
-		memset(arena + table[i], 0xaa, GPA_CHUNK_SIZE);
-	gpa_map_set_lazy(&m, &lazy, &bits[0], &bits[1]);
+	lazy_map8(&m, table, bits, &lazy);
 	/* the loader writes a kernel into chunk 2 and a ramdisk across chunks 4 and 5 */
 	uint8_t buf[64];
 	memset(buf, 0x11, sizeof(buf));
